@@ -1,0 +1,86 @@
+"""The portal's application factory: it reads like a table of contents."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config as settings
+from portal.config import ROOT
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.INSTANCE),
+    )
+    app.config.update(settings.load(overrides))
+    register_proxy(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def register_proxy(app: Flask) -> None:
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import database, i18n
+    from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+    db.init_app(app)
+    database.configure(app)
+    from portal.models.types import render_item
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth
+    from portal.cns.views import bp as cns
+    from portal.doctor.views import bp as doctor
+    from portal.patient.views import bp as patient
+    from portal.public.views import bp as public
+
+    for blueprint in (public, auth, patient, doctor, cns):
+        app.register_blueprint(blueprint)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from portal import access, headers, templating
+
+    access.init_app(app)
+    headers.init_app(app)
+    templating.init_app(app)
+
+
+def register_errors(app: Flask) -> None:
+    from portal import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)

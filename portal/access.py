@@ -1,0 +1,86 @@
+"""Who may use which route. Every view declares a rule; a route without one is refused.
+
+The order of the checks in `guard` matters: the server-side session is loaded and its
+limits enforced first, then the terms of use, then the role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, abort, current_app, g, request, url_for
+from flask_login import current_user
+
+from portal import htmx, i18n
+from portal.auth import sessions
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+ROLES = ("patient", "doctor", "cns")
+
+
+def allow(*rules: str, background: bool = False, while_locked: bool = False, before_terms: bool = False):
+    """Declare who may call a view.
+
+    background: a polling request; it does not count as activity.
+    while_locked: reachable while the session is locked (unlocking, signing out).
+    before_terms: reachable before the current terms of use are accepted.
+    """
+    for rule in rules:
+        if rule not in (PUBLIC, SIGNED_IN, *ROLES):
+            raise ValueError(f"unknown access rule {rule!r}")
+
+    def decorate(view: Callable) -> Callable:
+        view.access_rules = frozenset(rules)
+        view.is_background = background
+        view.while_locked = while_locked or PUBLIC in rules
+        view.before_terms = before_terms or PUBLIC in rules
+        return view
+
+    return decorate
+
+
+def rules_of(endpoint: str) -> frozenset[str] | None:
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rules", None)
+
+
+def guard():
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static":
+        return None
+    view = current_app.view_functions[endpoint]
+    rules = getattr(view, "access_rules", None)
+    if rules is None:
+        # Deny by default: a route nobody declared is a route nobody reviewed.
+        abort(403)
+
+    outcome = sessions.enforce(background=view.is_background, while_locked=view.while_locked)
+    if outcome is not None:
+        return outcome
+    i18n.remember_choice()
+
+    if current_user.is_authenticated and not view.before_terms:
+        from portal import terms
+
+        if terms.needs_decision(current_user):
+            return htmx.redirect(url_for("auth.terms_accept", next=sessions.current_path()))
+
+    if PUBLIC in rules:
+        return None
+    if not current_user.is_authenticated:
+        return htmx.redirect(url_for("auth.login", next=sessions.current_path()))
+    if SIGNED_IN in rules or current_user.role in rules:
+        return None
+    abort(403)
+
+
+def home_for(account) -> str:
+    return url_for(f"{account.role}.home")
+
+
+def init_app(app: Flask) -> None:
+    from portal.extensions import login_manager
+
+    login_manager.request_loader(lambda _request: g.get("account"))
+    app.before_request(guard)

@@ -1,0 +1,68 @@
+"""Accounts and the person behind each: creation, passwords, display names."""
+
+from __future__ import annotations
+
+from portal import audit, clock
+from portal.auth import passwords, sessions, totp
+from portal.extensions import db
+from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Patient, Role
+
+PROFILE_MODELS = {Role.PATIENT: Patient, Role.DOCTOR: Doctor, Role.CNS: CnsStaff}
+
+
+def profile(account: Account):
+    """The registry record behind an account: Patient, Doctor or CnsStaff."""
+    model = PROFILE_MODELS[Role(account.role)]
+    return db.session.scalar(db.select(model).where(model.account_id == account.id))
+
+
+def display_name(account: Account) -> str:
+    person = profile(account)
+    if person is None:
+        return account.login
+    return person.full_name if isinstance(person, Patient) else person.name
+
+
+def name_parts(account: Account) -> tuple[str, ...]:
+    person = profile(account)
+    if isinstance(person, Patient):
+        return (person.given_name, person.surname)
+    if person is not None:
+        return tuple(part for part in person.name.replace("-", " ").split() if len(part) >= 3)
+    return ()
+
+
+def create(role: Role, login: str, *, is_demo: bool = False) -> Account:
+    account = Account(role=role, login=login, status=AccountStatus.PENDING, is_demo=is_demo)
+    account.credential = Credential()
+    db.session.add(account)
+    db.session.flush()
+    audit.record(audit.ACCOUNT_CREATED, actor=None, role=str(role))
+    return account
+
+
+def set_password(account: Account, password: str, *, method: str) -> None:
+    account.credential.password_hash = passwords.hash_password(password)
+    account.credential.password_changed_at = clock.now()
+    audit.record(audit.PASSWORD_CHANGED, actor=account, method=method)
+
+
+def change_password(account: Account, new_password: str, *, keep_session: str | None) -> int:
+    """Set a new password and end every other session of the account."""
+    set_password(account, new_password, method="change")
+    ended = sessions.end_all(account.id, "password", keep=keep_session)
+    audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="others")
+    return ended
+
+
+def set_authenticator(account: Account, secret: str) -> list[str]:
+    """Make `secret` the account's authenticator; returns new recovery codes to show once."""
+    credential = account.credential
+    credential.totp_secret = totp.encrypt(secret)
+    credential.totp_pending_secret = None
+    credential.totp_enrolled_at = clock.now()
+    credential.totp_last_step = None
+    audit.record(audit.TOTP_ENROLLED, actor=account)
+    codes = totp.issue_recovery_codes(account.id)
+    audit.record(audit.RECOVERY_CODES_ISSUED, actor=account, count=len(codes))
+    return codes

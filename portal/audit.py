@@ -1,0 +1,82 @@
+"""The audit trail: declared events, written in the caller's transaction.
+
+Events never carry secrets or medical content: only ids and short, declared fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+
+
+def _declare(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> EventType:
+    event = EventType(name, frozenset(required), frozenset(optional))
+    EVENTS[name] = event
+    return event
+
+
+EVENTS: dict[str, EventType] = {}
+
+SIGNIN_SUCCEEDED = _declare("signin.succeeded", optional=("method",))
+SIGNIN_FAILED = _declare("signin.failed", ("stage", "reason"))
+ACCOUNT_LOCKED = _declare("account.locked", ("failures",), ("until",))
+SESSION_LOCKED = _declare("session.locked")
+SESSION_UNLOCKED = _declare("session.unlocked")
+SIGNED_OUT = _declare("signout", ("reason",))
+SESSIONS_REVOKED = _declare("sessions.revoked", ("count", "scope"))
+TOTP_ENROLLED = _declare("totp.enrolled")
+RECOVERY_CODE_USED = _declare("recovery_code.used", ("remaining",))
+RECOVERY_CODES_ISSUED = _declare("recovery_codes.issued", ("count",))
+PASSWORD_CHANGED = _declare("password.changed", ("method",))
+TERMS_ACCEPTED = _declare("terms.accepted", ("version",))
+TERMS_REFUSED = _declare("terms.refused", ("version",))
+TERMS_PUBLISHED = _declare("terms.published", ("version",))
+ACCOUNT_CREATED = _declare("account.created", ("role",), ("by",))
+REGISTRY_IMPORTED = _declare("registry.imported", ("created", "updated"))
+LANGUAGE_CHANGED = _declare("account.language_changed", ("language",))
+
+# Keys that must never reach the trail, whatever a caller passes.
+_FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_code"}
+
+
+class AuditError(ValueError):
+    pass
+
+
+def record(
+    event: EventType,
+    *,
+    actor=None,
+    patient_id: int | None = None,
+    **data,
+) -> AuditEvent:
+    """Add an audit row to the current transaction; the caller commits with its change."""
+    keys = set(data)
+    missing = event.required - keys
+    unknown = keys - event.required - event.optional
+    if missing or unknown or keys & _FORBIDDEN:
+        raise AuditError(f"{event.name}: missing {sorted(missing)}, unexpected {sorted(unknown)}")
+    if actor is None and has_request_context() and getattr(current_user, "is_authenticated", False):
+        actor = current_user
+    row = AuditEvent(
+        event=event.name,
+        actor_account_id=actor.id if actor is not None else None,
+        actor_role=actor.role if actor is not None else None,
+        ip=request.remote_addr if has_request_context() else None,
+        patient_id=patient_id,
+        data=data,
+    )
+    db.session.add(row)
+    return row

@@ -1,0 +1,112 @@
+"""The signed-in user's own account: sessions, password, terms of use, session status."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, audit, htmx, terms
+from portal.access import PUBLIC, SIGNED_IN, allow, home_for
+from portal.auth import passwords, sessions
+from portal.auth.forms import ConfirmForm, PasswordChangeForm, TermsForm
+from portal.auth.views import bp
+from portal.extensions import db
+from portal.models import UserSession
+
+
+@bp.get("/account/sessions")
+@allow(SIGNED_IN)
+def account_sessions():
+    return render_template("auth/sessions.html", rows=sessions.active_for(current_user.id), form=ConfirmForm())
+
+
+@bp.post("/account/sessions/<session_id>/end")
+@allow(SIGNED_IN)
+def end_session(session_id: str):
+    form = ConfirmForm()
+    row = db.session.get(UserSession, session_id[:64])
+    if not form.validate_on_submit() or row is None or row.account_id != current_user.id:
+        abort(404)
+    if row.revoked_at is None:
+        sessions.end(row, "user")
+        audit.record(audit.SESSIONS_REVOKED, count=1, scope="one")
+        db.session.commit()
+    if row.id == g.user_session.id:
+        sessions.end_current("user")
+        return htmx.redirect(url_for("public.home"))
+    flash(_("The session has been ended."), "success")
+    return htmx.redirect(url_for("auth.account_sessions"))
+
+
+@bp.post("/account/sessions/end-others")
+@allow(SIGNED_IN)
+def end_other_sessions():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    count = sessions.end_all(current_user.id, "user", keep=g.user_session.id)
+    audit.record(audit.SESSIONS_REVOKED, count=count, scope="others")
+    db.session.commit()
+    flash(_("Every other session has been ended."), "success")
+    return htmx.redirect(url_for("auth.account_sessions"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(SIGNED_IN)
+def change_password():
+    form = PasswordChangeForm()
+    form.rule_context = (current_user.login, accounts.name_parts(current_user))
+    if form.validate_on_submit():
+        if passwords.verify_password(current_user.credential.password_hash, form.current_password.data):
+            accounts.change_password(current_user, form.new_password.data, keep_session=g.user_session.id)
+            db.session.commit()
+            flash(_("Your password has been changed. Your other sessions have been ended."), "success")
+            return htmx.redirect(home_for(current_user))
+        form.current_password.errors.append(_("The current password is not correct."))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/terms/accept", methods=["GET", "POST"])
+@allow(SIGNED_IN, before_terms=True)
+def terms_accept():
+    version = terms.current_version()
+    target = sessions.safe_next(request.args.get("next"), home_for(current_user))
+    if version is None or not terms.needs_decision(current_user):
+        return htmx.redirect(target)
+    form = TermsForm()
+    if form.validate_on_submit():
+        if form.refuse.data:
+            terms.decide(current_user, version, accepted=False)
+            audit.record(audit.SIGNED_OUT, reason="terms_refused")
+            sessions.end_current("terms_refused")
+            db.session.commit()
+            return htmx.redirect(url_for("auth.terms_refused"))
+        if form.accept.data:
+            terms.decide(current_user, version, accepted=True)
+            db.session.commit()
+            return htmx.redirect(target)
+        form.accept.errors.append(_("Tick the box to accept the terms of use, or choose not to accept them."))
+    body = terms.render(version.text(str(get_locale())))
+    return render_template("auth/terms_accept.html", form=form, version=version, body=body)
+
+
+@bp.get("/terms/refused")
+@allow(PUBLIC)
+def terms_refused():
+    return render_template("auth/terms_refused.html")
+
+
+@bp.get("/session/status")
+@allow(SIGNED_IN, background=True, before_terms=True)
+def session_status():
+    """Polled by htmx; shows the "stay signed in" notice shortly before the lock."""
+    remaining = sessions.seconds_until_lock(g.user_session)
+    warn = remaining <= current_app.config["LOCK_WARNING"].total_seconds()
+    return render_template("auth/_session_status.html", warn=warn, remaining=max(int(remaining), 0))
+
+
+@bp.post("/session/keepalive")
+@allow(SIGNED_IN, before_terms=True)
+def keepalive():
+    return render_template("auth/_session_status.html", warn=False, remaining=None)

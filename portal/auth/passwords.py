@@ -1,0 +1,72 @@
+"""Password rules and hashing (argon2id)."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified when the login is unknown, so that answer takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships the 30,000 most common passwords from public leaks.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _too_guessable(password: str, context: list[str]) -> bool:
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's cost grows with length; the first 64 characters decide its score anyway.
+    return zxcvbn(password[:64], user_inputs=[part for part in context if part])["score"] < 3
+
+
+def normalise(password: str) -> str:
+    return unicodedata.normalize("NFKC", password)
+
+
+def problems(password: str, *, login: str = "", names: tuple[str, ...] = ()) -> list[str]:
+    """Why a new password is refused; an empty list means it is acceptable."""
+    password = normalise(password or "")
+    errors = []
+    if len(password) < MIN_LENGTH:
+        errors.append(_l("Use at least %(count)d characters.", count=MIN_LENGTH))
+    if len(password) > MAX_LENGTH:
+        errors.append(_l("Use at most %(count)d characters.", count=MAX_LENGTH))
+    lowered = password.lower()
+    if lowered in _common_passwords() or lowered.rstrip("0123456789!") in _common_passwords():
+        errors.append(_l("This password is too common; choose another one."))
+    elif MIN_LENGTH <= len(password) <= MAX_LENGTH and _too_guessable(password, [login, *names]):
+        # Catches what a plain list misses: "passwordpassword", keyboard walks, dates.
+        errors.append(_l("This password is too easy to guess; add a few unrelated words."))
+    fragments = [login, *names]
+    if any(len(part) >= 3 and part.lower() in lowered for part in fragments if part):
+        errors.append(_l("The password must not contain your login or your name."))
+    return errors
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(normalise(password))
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Constant-work check: an account without a hash still costs one verification."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, normalise(password or "")) and bool(stored_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)

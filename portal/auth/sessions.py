@@ -1,0 +1,166 @@
+"""Server-side sessions: each signed-in browser has a row, so any copy of a cookie
+can be ended at once (sign-out, password change, suspension, erasure)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, g, request, session, url_for
+from sqlalchemy import update
+
+from portal import audit, clock, htmx
+from portal.extensions import db
+from portal.models import Account, AccountStatus, UserSession
+
+# Writing the last activity on every request would cost a write per click; a few
+# seconds of slack is invisible next to a one-minute lock.
+ACTIVITY_WRITE_INTERVAL = timedelta(seconds=5)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after sign-in, never another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target.rstrip("?")
+    return default
+
+
+def current_path() -> str:
+    return request.full_path.rstrip("?")
+
+
+def start(account: Account) -> UserSession:
+    """Begin a signed-in session; the cookie is rebuilt so no pre-sign-in value survives."""
+    language = session.get("lang")
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    session["sid"] = token
+    if language:
+        session["lang"] = language
+    row = UserSession(
+        id=_digest(token),
+        account_id=account.id,
+        ip=request.remote_addr,
+        device=(request.user_agent.string or "")[:200],
+    )
+    db.session.add(row)
+    g.user_session = row
+    g.account = account
+    g._login_user = account  # Flask-Login caches the user per request; refresh it
+    return row
+
+
+def end(row: UserSession, reason: str) -> None:
+    row.revoked_at = clock.now()
+    row.ended_reason = reason
+
+
+def end_current(reason: str) -> None:
+    row = g.get("user_session")
+    if row is not None:
+        end(row, reason)
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    g.user_session = None
+    g.account = None
+    g.pop("_login_user", None)
+
+
+def end_all(account_id: int, reason: str, *, keep: str | None = None) -> int:
+    """End every open session of an account, except `keep` (a session id) if given."""
+    query = (
+        update(UserSession)
+        .where(UserSession.account_id == account_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now(), ended_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if keep:
+        query = query.where(UserSession.id != keep)
+    return db.session.execute(query).rowcount
+
+
+def active_for(account_id: int) -> list[UserSession]:
+    return list(
+        db.session.scalars(
+            db.select(UserSession)
+            .where(UserSession.account_id == account_id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.last_activity_at.desc())
+        )
+    )
+
+
+def load() -> UserSession | None:
+    token = session.get("sid")
+    if not token:
+        return None
+    row = db.session.get(UserSession, _digest(token))
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.account.status
+        in (
+            AccountStatus.CLOSED,
+            AccountStatus.PENDING,
+        )
+    ):
+        session.pop("sid", None)
+        return None
+    return row
+
+
+def idle_lock_after(role: str) -> timedelta:
+    return current_app.config["IDLE_LOCK"][role]
+
+
+def seconds_until_lock(row: UserSession) -> float:
+    deadline = row.last_activity_at + idle_lock_after(row.account.role)
+    return (deadline - clock.now()).total_seconds()
+
+
+def _expired(row: UserSession) -> str | None:
+    now = clock.now()
+    if now - row.created_at > current_app.config["SESSION_LIFETIME"]:
+        return "lifetime"
+    if now - row.last_activity_at > current_app.config["IDLE_SIGNOUT"]:
+        return "idle"
+    return None
+
+
+def enforce(*, background: bool, while_locked: bool):
+    """Load the session and apply its limits; returns a response when the request must stop."""
+    g.user_session = row = load()
+    g.account = row.account if row else None
+    if row is None:
+        return None
+    reason = _expired(row)
+    if reason:
+        audit.record(audit.SIGNED_OUT, actor=row.account, reason=reason)
+        end_current(reason)
+        db.session.commit()
+        if while_locked:
+            return None
+        return htmx.redirect(url_for("auth.login", expired=1, next=current_path()))
+    if row.locked_at is None and seconds_until_lock(row) <= 0:
+        row.locked_at = clock.now()
+        audit.record(audit.SESSION_LOCKED, actor=row.account)
+        db.session.commit()
+    if row.locked_at is not None:
+        if while_locked:
+            return None
+        return htmx.redirect(url_for("auth.unlock", next=current_path()))
+    if not background and clock.now() - row.last_activity_at >= ACTIVITY_WRITE_INTERVAL:
+        row.last_activity_at = clock.now()
+        db.session.commit()
+    return None
+
+
+def unlock(row: UserSession) -> None:
+    row.locked_at = None
+    row.last_activity_at = clock.now()

@@ -1,0 +1,205 @@
+"""Signing in (password, then code), enrolment, recovery, unlocking, signing out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, g, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal import accounts, audit, htmx
+from portal.access import PUBLIC, SIGNED_IN, allow, home_for
+from portal.auth import passwords, sessions, signin, totp
+from portal.auth.forms import CodeForm, EnrolForm, ForgotForm, LoginForm, RecoveryForm, UnlockForm
+from portal.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+FAILED = _l("The login, password or code is not correct, or the account is temporarily locked.")
+
+
+def _limit(name: str):
+    return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+
+
+def _after_signin(next_target: str | None) -> Response:
+    return htmx.redirect(sessions.safe_next(next_target, home_for(current_user)))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return htmx.redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        account = signin.check_password(form.login.data, form.password.data)
+        if account is None:
+            db.session.commit()
+            flash(str(FAILED), "error")
+            return render_template("auth/login.html", form=form), 200
+        next_target = request.args.get("next")
+        signin.begin_pending(account)
+        if next_target:
+            session["next"] = sessions.safe_next(next_target, "")
+        db.session.commit()
+        stage = session["signin"]["stage"]
+        return htmx.redirect(url_for("auth.code" if stage == "code" else "auth.enrol"))
+    if request.args.get("expired"):
+        flash(_("Your session has ended. Please sign in again."), "info")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def code():
+    account = signin.pending_account("code")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if signin.check_code(account, form.code.data):
+            next_target = signin.finish(account, "totp")
+            db.session.commit()
+            return _after_signin(next_target)
+        db.session.commit()
+        flash(str(FAILED), "error")
+    return render_template("auth/code.html", form=form)
+
+
+@bp.route("/login/recovery", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def recovery():
+    account = signin.pending_account("code")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    form = RecoveryForm()
+    if form.validate_on_submit():
+        if signin.check_recovery_code(account, form.code.data):
+            next_target = signin.finish(account, "recovery_code")
+            db.session.commit()
+            flash(_("You signed in with a recovery code. Each code works only once."), "info")
+            return _after_signin(next_target)
+        db.session.commit()
+        flash(str(FAILED), "error")
+    return render_template("auth/recovery.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def enrol():
+    account = signin.pending_account("enrol")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    credential = account.credential
+    if not credential.totp_pending_secret:
+        credential.totp_pending_secret = totp.encrypt(totp.new_secret())
+        db.session.commit()
+    secret = totp.decrypt(credential.totp_pending_secret)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        if totp.matching_step(secret, form.code.data) is not None:
+            codes = accounts.set_authenticator(account, secret)
+            totp.consume_code(credential, form.code.data)
+            next_target = signin.finish(account, "enrolment")
+            db.session.commit()
+            g.no_store = True
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, next=sessions.safe_next(next_target, home_for(account))
+            )
+        form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
+    g.no_store = True
+    return render_template("auth/enrol.html", form=form, secret=secret)
+
+
+@bp.get("/login/enrol/qr.svg")
+@allow(PUBLIC)
+def enrol_qr():
+    account = signin.pending_account("enrol")
+    if account is None or not account.credential.totp_pending_secret:
+        return Response(status=404)
+    secret = totp.decrypt(account.credential.totp_pending_secret)
+    svg = totp.qr_svg(totp.provisioning_uri(secret, account.login))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/account/recovery-codes.txt")
+@allow(SIGNED_IN, before_terms=True)
+def recovery_codes_download():
+    # The codes come back from the page that showed them: the server never stored them
+    # in clear, so it cannot produce them again.
+    codes = [c for c in request.form.getlist("codes") if len(c) <= 16 and c.replace("-", "").isalnum()]
+    body = _("Recovery codes for %(login)s. Each works once.", login=current_user.login)
+    text = body + "\n\n" + "\n".join(codes[: totp.RECOVERY_CODE_COUNT]) + "\n"
+    return Response(
+        text,
+        mimetype="text/plain",
+        headers={"Content-Disposition": 'attachment; filename="recovery-codes.txt"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def unlock():
+    row = g.get("user_session")
+    if row is None:
+        return htmx.redirect(url_for("auth.login", next=request.args.get("next")))
+    target = sessions.safe_next(request.args.get("next"), home_for(row.account))
+    if row.locked_at is None:
+        return htmx.redirect(target)
+    form = UnlockForm()
+    if form.validate_on_submit():
+        account = row.account
+        if signin.is_locked(account.credential):
+            passwords.verify_password(None, form.password.data)
+            audit.record(audit.SIGNIN_FAILED, actor=account, stage="unlock", reason="locked")
+        elif passwords.verify_password(account.credential.password_hash, form.password.data):
+            sessions.unlock(row)
+            account.credential.failed_attempts = 0
+            audit.record(audit.SESSION_UNLOCKED, actor=account)
+            db.session.commit()
+            return htmx.redirect(target)
+        else:
+            signin.register_failure(account, "unlock", "wrong")
+        db.session.commit()
+        flash(_("The password is not correct."), "error")
+    return render_template("auth/unlock.html", form=form, account=row.account)
+
+
+@bp.post("/logout")
+@allow(PUBLIC)
+def logout():
+    row = g.get("user_session")
+    if row is not None:
+        audit.record(audit.SIGNED_OUT, actor=row.account, reason="user")
+        sessions.end_current("logout")
+        db.session.commit()
+    flash(_("You have signed out."), "info")
+    return htmx.redirect(url_for("public.home"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        account = signin.check_second_factor(form.login.data, form.code.data)
+        if account is not None:
+            accounts.set_password(account, form.new_password.data, method="reset")
+            ended = sessions.end_all(account.id, "password")
+            audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
+            db.session.commit()
+            flash(_("Your password has been changed. Please sign in with it."), "success")
+            return htmx.redirect(url_for("auth.login"))
+        db.session.commit()
+        flash(str(FAILED), "error")
+    return render_template("auth/forgot.html", form=form)
+
+
+from portal.auth import account as _account_views  # noqa: E402,F401  (registers routes on bp)

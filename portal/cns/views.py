@@ -1,0 +1,48 @@
+"""The CNS staff's space."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, htmx, terms
+from portal.access import allow
+from portal.cns.forms import TermsPublishForm
+from portal.extensions import db
+from portal.models import TermsVersion
+
+bp = Blueprint("cns", __name__, url_prefix="/cns")
+
+
+@bp.get("/")
+@allow("cns")
+def home():
+    return render_template("cns/home.html", staff=accounts.profile(current_user))
+
+
+@bp.get("/claims")
+@allow("cns")
+def claims():
+    return render_template("cns/claims.html")
+
+
+@bp.get("/identity-requests")
+@allow("cns")
+def identity_requests():
+    return render_template("cns/identity_requests.html")
+
+
+@bp.route("/terms", methods=["GET", "POST"])
+@allow("cns")
+def terms_versions():
+    form = TermsPublishForm()
+    if form.validate_on_submit():
+        version = terms.publish(
+            {"fr": form.text_fr.data, "de": form.text_de.data, "en": form.text_en.data}, actor=current_user
+        )
+        db.session.commit()
+        flash(_("Version %(number)d of the terms of use is published.", number=version.number), "success")
+        return htmx.redirect(url_for("cns.terms_versions"))
+    versions = db.session.scalars(db.select(TermsVersion).order_by(TermsVersion.number.desc())).all()
+    return render_template("cns/terms.html", form=form, versions=versions)

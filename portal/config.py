@@ -1,0 +1,124 @@
+"""Every setting the portal reads from the environment, in one place.
+
+The README's "Configuration" section documents each variable; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PORTAL_INSTANCE_DIR", ROOT / "instance"))
+
+LANGUAGES = ("fr", "de", "en")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot make a safe configuration."""
+
+
+def _env_seconds(name: str, default: int) -> timedelta:
+    return timedelta(seconds=int(os.environ.get(name, default)))
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(filename: str, make) -> str:
+    # Development only: a secret generated once and kept under instance/, so sessions
+    # survive restarts without anyone having to invent a key.
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / filename
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment, then apply overrides."""
+    env = os.environ.get("PORTAL_ENV", "development")
+    production = env == "production"
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+
+    config = {
+        "PORTAL_ENV": env,
+        "DEBUG": _env_bool("FLASK_DEBUG"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.sqlite3'}"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        # Fernet key that encrypts TOTP secrets at rest; separate from SECRET_KEY so
+        # rotating the cookie key does not lock every user out of their authenticator.
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY"),
+        # Session limits per role (issue: patients lock after one minute idle).
+        "IDLE_LOCK": {
+            "patient": _env_seconds("PATIENT_IDLE_LOCK_SECONDS", 60),
+            "doctor": _env_seconds("DOCTOR_IDLE_LOCK_SECONDS", 15 * 60),
+            "cns": _env_seconds("CNS_IDLE_LOCK_SECONDS", 15 * 60),
+        },
+        "IDLE_SIGNOUT": _env_seconds("IDLE_SIGNOUT_SECONDS", 30 * 60),
+        "SESSION_LIFETIME": _env_seconds("SESSION_LIFETIME_SECONDS", 12 * 3600),
+        "LOCK_WARNING": _env_seconds("LOCK_WARNING_SECONDS", 20),
+        "SESSION_POLL_SECONDS": int(os.environ.get("SESSION_POLL_SECONDS", 10)),
+        "ACTIVATION_CODE_LIFETIME": timedelta(days=int(os.environ.get("ACTIVATION_CODE_DAYS", 14))),
+        # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
+        "MAX_FORM_PARTS": 1000,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or _env_bool("SESSION_COOKIE_SECURE"),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "WTF_CSRF_SSL_STRICT": production,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LANGUAGES": LANGUAGES,
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # Per client IP, on top of the per-account failure counter (README: "Brute force").
+        "SIGNIN_RATE_LIMIT": os.environ.get("SIGNIN_RATE_LIMIT", "20/minute;200/hour"),
+        "CODE_RATE_LIMIT": os.environ.get("CODE_RATE_LIMIT", "10/minute;100/hour"),
+        "DEMO_MODE": _env_bool("DEMO_MODE", not production),
+        "PUBLIC_CONTACT_EMAIL": os.environ.get("PUBLIC_CONTACT_EMAIL", "contact@portal.example.lu"),
+    }
+    if overrides:
+        config.update(overrides)
+    _finish(config)
+    return config
+
+
+def _finish(config: dict) -> None:
+    production = config["PORTAL_ENV"] == "production"
+    if production:
+        if config["DEBUG"]:
+            raise ConfigError("Refusing to start: debug mode is on in production.")
+        if not config["SECRET_KEY"]:
+            raise ConfigError("Refusing to start: SECRET_KEY is not set in production.")
+        if not config["FIELD_ENCRYPTION_KEY"]:
+            raise ConfigError("Refusing to start: FIELD_ENCRYPTION_KEY is not set in production.")
+        config["DEMO_MODE"] = False
+    else:
+        config["SECRET_KEY"] = config["SECRET_KEY"] or _instance_secret("secret_key", lambda: secrets.token_hex(32))
+        config["FIELD_ENCRYPTION_KEY"] = config["FIELD_ENCRYPTION_KEY"] or _instance_secret(
+            "field_key", lambda: Fernet.generate_key().decode()
+        )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.
+        config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + config["SQLALCHEMY_DATABASE_URI"][11:]
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):
+        config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )

@@ -1,0 +1,44 @@
+"""Engine settings that depend on the database in use."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_installed = False
+
+
+def configure(app: Flask) -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    event.listen(Engine, "connect", _on_connect)
+    event.listen(Engine, "begin", _on_begin)
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # WAL lets readers go on while one writer commits; the busy timeout makes a second
+    # writer wait for the lock instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+    # pysqlite opens transactions behind SQLAlchemy's back and breaks SAVEPOINT;
+    # take control of BEGIN ourselves (the recipe in SQLAlchemy's SQLite dialect notes).
+    dbapi_connection.isolation_level = None
+
+
+def _on_begin(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # IMMEDIATE takes the write lock up front, where the busy timeout applies; a
+        # deferred transaction that reads and then writes fails at once with
+        # "database is locked" when another writer committed in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,101 @@
+"""Demo data: fixed accounts a newcomer can sign in with. Never in production."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from portal import accounts, terms
+from portal.auth import totp
+from portal.extensions import db
+from portal.identity import make_iban, make_matricule
+from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Fund, Patient, Role
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    login: str
+    password: str
+    name: str
+
+
+def demo_secret(login: str) -> str:
+    # Deterministic so that running the command twice prints the same secrets.
+    return base64.b32encode(hashlib.sha256(f"demo-totp:{login}".encode()).digest()[:20]).decode()
+
+
+PATIENTS = [
+    # (given name, surname, birth date, serial, fund, mobile, has account)
+    ("Anne", "Schmit", date(1985, 3, 14), 123, Fund.CNS, "+352621000101", True),
+    ("Léa", "Schmit", date(2015, 6, 2), 211, Fund.CNS, None, False),
+    ("Paul", "Muller", date(1962, 11, 30), 317, Fund.CMFEP, "+352621000103", True),
+    ("Sophie", "Reding", date(1990, 7, 21), 452, Fund.CMFEC, "+352621000104", False),
+    ("Luc", "Thill", date(1978, 1, 5), 538, Fund.EMCFL, "+352621000105", False),
+]
+DOCTORS = [
+    ("90000011", "Dr Claire Weber", "General practice", True),
+    ("90000029", "Dr Marc Hoffmann", "Dentistry", False),
+]
+STAFF = [("CNS0001", "Agent Nora Kieffer", Fund.CNS), ("CMFEP001", "Agent Jean Faber", Fund.CMFEP)]
+
+
+def _patient(given, surname, birth, serial, fund, mobile, index) -> Patient:
+    matricule = make_matricule(birth, serial)
+    person = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule)) or Patient(matricule=matricule)
+    person.given_name, person.surname, person.birth_date = given, surname, birth
+    person.fund, person.mobile = fund, mobile
+    person.iban = make_iban("LU", f"001{index:013d}")
+    db.session.add(person)
+    return person
+
+
+def _account(role: Role, login: str, password: str) -> Account:
+    account = db.session.scalar(db.select(Account).where(Account.login == login))
+    if account is None:
+        account = accounts.create(role, login, is_demo=True)
+    elif not account.is_demo:
+        raise RuntimeError(f"{login} exists and is not a demo account; refusing to touch it")
+    if account.credential is None:
+        account.credential = Credential()
+    account.status = AccountStatus.ACTIVE
+    account.credential.failed_attempts = 0
+    account.credential.locked_until = None
+    accounts.set_password(account, password, method="demo")
+    account.credential.totp_secret = totp.encrypt(demo_secret(login))
+    account.credential.totp_enrolled_at = account.credential.totp_enrolled_at or account.created_at
+    account.credential.totp_last_step = None
+    return account
+
+
+def seed() -> list[DemoAccount]:
+    """Create or reset the demo data; safe to run again."""
+    created: list[DemoAccount] = []
+    for index, (given, surname, birth, serial, fund, mobile, has_account) in enumerate(PATIENTS, 1):
+        person = _patient(given, surname, birth, serial, fund, mobile, index)
+        if has_account:
+            password = f"demo-garden-lantern-{index}"
+            person.account = _account(Role.PATIENT, person.matricule, password)
+            created.append(DemoAccount(Role.PATIENT, person.matricule, password, person.full_name))
+    for code, name, specialty, digital in DOCTORS:
+        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == code)) or Doctor(provider_code=code)
+        doctor.name, doctor.specialty, doctor.is_digital_participant = name, specialty, digital
+        password = f"surgery-demo-lamp-{code[-2:]}"
+        doctor.account = _account(Role.DOCTOR, code, password)
+        db.session.add(doctor)
+        created.append(DemoAccount(Role.DOCTOR, code, password, name))
+    for staff_id, name, scope in STAFF:
+        staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == staff_id)) or CnsStaff(
+            staff_id=staff_id
+        )
+        staff.name, staff.fund_scope = name, scope
+        password = f"review-demo-desk-{staff_id[-2:]}"
+        staff.account = _account(Role.CNS, staff_id, password)
+        db.session.add(staff)
+        created.append(DemoAccount(Role.CNS, staff_id, password, name))
+    if terms.current_version() is None:
+        terms.publish(terms.bundled_texts(1))
+    db.session.commit()
+    return created

@@ -1,0 +1,29 @@
+"""The doctor's space."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from portal import accounts
+from portal.access import allow
+
+bp = Blueprint("doctor", __name__, url_prefix="/doctor")
+
+
+@bp.get("/")
+@allow("doctor")
+def home():
+    return render_template("doctor/home.html", doctor=accounts.profile(current_user))
+
+
+@bp.get("/invoices")
+@allow("doctor")
+def invoices():
+    return render_template("doctor/invoices.html")
+
+
+@bp.get("/activations")
+@allow("doctor")
+def activations():
+    return render_template("doctor/activations.html")

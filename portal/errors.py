@@ -1,0 +1,68 @@
+"""Error pages in the visitor's language, never with a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("The request could not be understood"), _l("Please go back, check what you entered and try again.")),
+    403: (_l("Access denied"), _l("Your account does not give access to this page.")),
+    404: (_l("Page not found"), _l("This page does not exist or is not available to you.")),
+    405: (_l("Action not allowed"), _l("This page cannot be used that way.")),
+    413: (
+        _l("File or form too large"),
+        _l("What you sent is larger than the portal accepts. Please send something smaller."),
+    ),
+    429: (_l("Too many attempts"), _l("Please wait a moment before trying again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred. Nothing you entered was saved. Please try again later."),
+    ),
+    503: (
+        _l("Service temporarily unavailable"),
+        _l("The portal cannot reach its database right now. Please try again in a few minutes."),
+    ),
+}
+CSRF_MESSAGE = _l("The form expired or did not come from this portal. Please reload the page and try again.")
+
+
+def render_error(code: int, detail: str | None = None):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response, code = render_error(error.code if error.code in MESSAGES else 500)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            return response, code, {"Allow": ", ".join(error.valid_methods)}
+        return response, code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # Logged without the statement's parameters, which may hold personal data.
+        log.error("database unavailable: %s", type(error.orig).__name__)
+        db.session.rollback()
+        return render_error(503)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error):
+        db.session.rollback()
+        return render_error(500)

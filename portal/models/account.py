@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    CNS = "cns"
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending"  # created, credentials not yet set (activation or enrolment to do)
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # consent withdrawn, or suspended by an operator
+    CLOSED = "closed"
+
+
+class Account(db.Model):
+    """One set of credentials for one role; a doctor who is also a patient has two."""
+
+    __table_args__ = (
+        CheckConstraint("role in ('patient', 'doctor', 'cns')", name="role"),
+        CheckConstraint("status in ('pending', 'active', 'suspended', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+    # Matricule for patients, provider code for doctors, staff id for CNS staff.
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.PENDING)
+    preferred_language: Mapped[str | None] = mapped_column(String(2))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.role}>"
+
+    # Flask-Login protocol; the portal loads users from server-side sessions.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AccountStatus.ACTIVE
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)

@@ -1,0 +1,83 @@
+"""People known to the portal: insured persons, doctors and CNS staff."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.account import Account
+from portal.models.types import UTCDateTime, utcnow
+
+
+class Fund(StrEnum):
+    CNS = "CNS"
+    CMFEP = "CMFEP"  # state civil servants
+    CMFEC = "CMFEC"  # municipal civil servants
+    EMCFL = "EMCFL"  # railway staff
+
+
+FUND_CHECK = "fund in ('CNS', 'CMFEP', 'CMFEC', 'EMCFL')"
+
+
+class Patient(db.Model):
+    """An insured person from the registry; may or may not have activated an account."""
+
+    __table_args__ = (CheckConstraint(FUND_CHECK, name="fund"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matricule: Mapped[str] = mapped_column(String(13), unique=True)
+    surname: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    fund: Mapped[str] = mapped_column(String(5), default=Fund.CNS)
+    iban: Mapped[str | None] = mapped_column(String(34))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.surname}"
+
+    def __repr__(self) -> str:
+        return f"<Patient {self.id}>"
+
+
+class Doctor(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    specialty: Mapped[str] = mapped_column(String(100))
+    is_digital_participant: Mapped[bool] = mapped_column(default=False)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Doctor {self.provider_code}>"
+
+
+class CnsStaff(db.Model):
+    """An agent of the insurer; fund_scope CNS sees every claim, the others only their fund's."""
+
+    __table_args__ = (CheckConstraint(FUND_CHECK.replace("fund", "fund_scope", 1), name="fund_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fund_scope: Mapped[str] = mapped_column(String(5), default=Fund.CNS)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CnsStaff {self.staff_id}>"

@@ -1,0 +1,71 @@
+"""Pages anyone may read, and the load balancer's health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_babel import get_locale
+from sqlalchemy import text
+
+from portal import terms
+from portal.access import PUBLIC, allow
+from portal.extensions import db
+
+bp = Blueprint("public", __name__)
+
+
+def _content(name: str) -> str:
+    return f"public/content/{name}_{get_locale() or 'fr'}.html"
+
+
+@bp.get("/")
+@allow(PUBLIC)
+def home():
+    return render_template("public/home.html", content=_content("home"))
+
+
+@bp.get("/terms")
+@allow(PUBLIC)
+def terms_of_use():
+    version = terms.current_version()
+    language = str(get_locale() or "fr")
+    if version is not None:
+        body, number, published = version.text(language), version.number, version.published_at
+    else:
+        body, number, published = terms.bundled_texts(1)[language], 1, None
+    return render_template("public/terms.html", body=terms.render(body), number=number, published=published)
+
+
+@bp.get("/privacy")
+@allow(PUBLIC)
+def privacy():
+    return render_template("public/privacy.html", content=_content("privacy"))
+
+
+@bp.get("/accessibility")
+@allow(PUBLIC)
+def accessibility():
+    return render_template("public/accessibility.html", content=_content("accessibility"))
+
+
+@bp.get("/healthz")
+@allow(PUBLIC)
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means "not ready"
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/activate")
+@allow(PUBLIC)
+def activate():
+    return render_template("public/activate.html")
+
+
+@bp.get("/activate/<token>")
+@allow(PUBLIC)
+def activate_link(token: str):
+    # Activation codes arrive with the activation issue; until then the link explains the way.
+    return render_template("public/activate.html")

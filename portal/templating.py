@@ -1,0 +1,40 @@
+"""Values every template can use."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import get_locale
+
+LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
+
+
+def language_url(code: str) -> str:
+    """The current page in another language (a plain link: works without JavaScript)."""
+    args = request.args.to_dict(flat=False) if request.method == "GET" else {}
+    args["lang"] = [code]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
+def inject() -> dict:
+    return {
+        "current_language": str(get_locale() or "fr"),
+        "language_names": LANGUAGE_NAMES,
+        "language_url": language_url,
+        "user_session": g.get("user_session"),
+        "demo_mode": current_app.config["DEMO_MODE"],
+        "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
+        "home_url": _home_url(),
+    }
+
+
+def _home_url() -> str:
+    account = g.get("account")
+    return url_for(f"{account.role}.home") if account is not None else url_for("public.home")
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(inject)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,90 @@
+"""Versioned terms of use: publishing, the acceptance rule, and rendering the text."""
+
+from __future__ import annotations
+
+from flask import g
+from markupsafe import Markup, escape
+
+from portal import audit
+from portal.config import LANGUAGES, ROOT
+from portal.extensions import db
+from portal.models import Account, TermsDecision, TermsVersion
+
+CONTENT = ROOT / "portal" / "content" / "terms"
+
+
+def current_version() -> TermsVersion | None:
+    if "terms_version" not in g:
+        g.terms_version = db.session.scalar(db.select(TermsVersion).order_by(TermsVersion.number.desc()).limit(1))
+    return g.terms_version
+
+
+def decision_for(account: Account, version: TermsVersion) -> TermsDecision | None:
+    return db.session.scalar(
+        db.select(TermsDecision).where(
+            TermsDecision.account_id == account.id,
+            TermsDecision.terms_version_id == version.id,
+        )
+    )
+
+
+def needs_decision(account: Account) -> bool:
+    """True while the account has not accepted the newest published version."""
+    version = current_version()
+    if version is None:
+        return False
+    decision = decision_for(account, version)
+    return decision is None or not decision.is_accepted
+
+
+def decide(account: Account, version: TermsVersion, *, accepted: bool) -> TermsDecision:
+    decision = decision_for(account, version) or TermsDecision(
+        account_id=account.id, terms_version_id=version.id, is_accepted=accepted
+    )
+    decision.is_accepted = accepted
+    db.session.add(decision)
+    event = audit.TERMS_ACCEPTED if accepted else audit.TERMS_REFUSED
+    audit.record(event, actor=account, version=version.number)
+    return decision
+
+
+def bundled_texts(number: int) -> dict[str, str]:
+    """The texts of a version shipped with the portal (portal/content/terms/<n>/)."""
+    folder = CONTENT / str(number)
+    return {lang: (folder / f"{lang}.txt").read_text(encoding="utf-8") for lang in LANGUAGES}
+
+
+def publish(texts: dict[str, str], *, actor: Account | None = None) -> TermsVersion:
+    """Publish a new version; every account meets it at its next request."""
+    missing = [lang for lang in LANGUAGES if not (texts.get(lang) or "").strip()]
+    if missing:
+        raise ValueError(f"missing texts: {missing}")
+    latest = db.session.scalar(db.select(db.func.max(TermsVersion.number))) or 0
+    version = TermsVersion(number=latest + 1, text_fr=texts["fr"], text_de=texts["de"], text_en=texts["en"])
+    db.session.add(version)
+    audit.record(audit.TERMS_PUBLISHED, actor=actor, version=version.number)
+    g.pop("terms_version", None)
+    return version
+
+
+def render(text: str) -> Markup:
+    """Plain text to safe HTML: blank lines part paragraphs, `## ` starts a heading,
+    `- ` starts a list item. Everything is escaped, so staff-written text cannot inject markup."""
+    html: list[str] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in block.strip().split("\n") if line.strip()]
+        items: list[str] = []
+        for line in lines:
+            if line.startswith("- "):
+                items.append(f"<li>{escape(line[2:])}</li>")
+                continue
+            if items:
+                html.append("<ul>" + "".join(items) + "</ul>")
+                items = []
+            if line.startswith("## "):
+                html.append(f"<h2>{escape(line[3:])}</h2>")
+            else:
+                html.append(f"<p>{escape(line)}</p>")
+        if items:
+            html.append("<ul>" + "".join(items) + "</ul>")
+    return Markup("\n".join(html))  # noqa: S704  (every piece was escaped above)

@@ -1,0 +1,149 @@
+"""Shared fixtures: one migrated database per run, a rolled-back transaction per test.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import create_engine, text
+
+from portal import clock, create_app
+from portal.extensions import db
+
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients"]
+
+_TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
+os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
+
+TEST_SETTINGS = {
+    "TESTING": True,
+    "PORTAL_ENV": "testing",
+    "WTF_CSRF_ENABLED": False,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "FIELD_ENCRYPTION_KEY": "0n3Xn1mWcH3Pj0qLqX8gk0m3j7S9gVsz9hA0KZUo9yE=",
+    "SIGNIN_RATE_LIMIT": "1000/minute",
+    "CODE_RATE_LIMIT": "1000/minute",
+    "DEMO_MODE": True,
+}
+
+
+def database_url(name: str = "main") -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{_TMP / f'{name}.sqlite3'}"
+
+
+def reset_database(url: str) -> None:
+    """Start from an empty schema, so migrations are what builds it."""
+    if url.startswith("sqlite"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as a real server does.
+
+    Without this, a request made while a test holds an app context reuses that context:
+    its `g` and its database session would leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_app(**overrides):
+    settings = {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url(), **overrides}
+    application = create_app(settings)
+    application.test_client_class = IsolatedClient
+    return application
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    reset_database(database_url())
+    application = make_app()
+    with application.app_context():
+        upgrade()
+    return application
+
+
+class _JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy ignores `bind`; tests need every session on the test's connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request, app):
+    """Every test runs inside a transaction that is rolled back afterwards.
+
+    Tests marked `committing` (real concurrency, separate threads) commit for real and
+    empty the tables afterwards instead.
+    """
+    if "committing" in request.keywords:
+        yield
+        with app.app_context():
+            _empty_tables()
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+def _empty_tables() -> None:
+    db.session.remove()
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _release_clock():
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_messages(monkeypatch):
+    """No test may send a real SMS or e-mail: the portal has no sender but the outbox."""
+    import smtplib
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a test tried to open an SMTP connection")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)

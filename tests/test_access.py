@@ -1,0 +1,104 @@
+"""The access matrix: every route × anonymous, patient, doctor and CNS staff.
+
+A new route fails this test until it is added to EXPECTED with the roles it serves.
+"""
+
+import pytest
+
+from tests.fixtures.clients import sign_in
+
+ANY = "any"  # public: anyone, signed in or not
+SIGNED_IN = "signed_in"  # any role, once signed in
+
+EXPECTED = {
+    "public.home": ANY,
+    "public.terms_of_use": ANY,
+    "public.privacy": ANY,
+    "public.accessibility": ANY,
+    "public.healthz": ANY,
+    "public.activate": ANY,
+    "public.activate_link": ANY,
+    "auth.login": ANY,
+    "auth.code": ANY,
+    "auth.recovery": ANY,
+    "auth.enrol": ANY,
+    "auth.enrol_qr": ANY,
+    "auth.unlock": ANY,
+    "auth.forgot": ANY,
+    "auth.logout": ANY,
+    "auth.terms_refused": ANY,
+    "auth.recovery_codes_download": SIGNED_IN,
+    "auth.account_sessions": SIGNED_IN,
+    "auth.end_session": SIGNED_IN,
+    "auth.end_other_sessions": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
+    "auth.terms_accept": SIGNED_IN,
+    "auth.session_status": SIGNED_IN,
+    "auth.keepalive": SIGNED_IN,
+    "patient.home": {"patient"},
+    "patient.invoices": {"patient"},
+    "patient.my_data": {"patient"},
+    "doctor.home": {"doctor"},
+    "doctor.invoices": {"doctor"},
+    "doctor.activations": {"doctor"},
+    "cns.home": {"cns"},
+    "cns.claims": {"cns"},
+    "cns.identity_requests": {"cns"},
+    "cns.terms_versions": {"cns"},
+}
+
+PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token"}
+
+
+def _routes(app):
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", PLACEHOLDERS[name])
+        method = "GET" if "GET" in rule.methods else "POST"
+        routes.append((rule.endpoint, method, path))
+    # Signing out last, so it does not end the session the other checks use.
+    return sorted(routes, key=lambda route: route[0] == "auth.logout")
+
+
+def test_every_route_declares_a_rule_and_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    undeclared = sorted(e for e in endpoints if getattr(app.view_functions[e], "access_rules", None) is None)
+    assert not undeclared, f"routes without an access rule: {undeclared}"
+    assert endpoints == set(EXPECTED), f"update EXPECTED: {sorted(endpoints ^ set(EXPECTED))}"
+
+
+def _allowed(expected, role):
+    if expected == ANY:
+        return True
+    if expected == SIGNED_IN:
+        return role is not None
+    return role in expected
+
+
+@pytest.mark.parametrize("role", [None, "patient", "doctor", "cns"])
+def test_access_matrix(app, people, role):
+    client = app.test_client()
+    if role:
+        sign_in(client, people[role])
+    for endpoint, method, path in _routes(app):
+        response = client.open(path, method=method)
+        location = response.headers.get("Location", "")
+        assert response.status_code < 500, (endpoint, response.status_code)
+        if _allowed(EXPECTED[endpoint], role):
+            assert response.status_code != 403, f"{role} refused on {endpoint}"
+            assert not location.startswith("/login?next="), f"{role} sent to sign in on {endpoint}"
+        elif role is None:
+            assert response.status_code == 303 and location.startswith("/login?next="), (endpoint, location)
+        else:
+            assert response.status_code == 403, f"{role} reached {endpoint}: {response.status_code}"
+
+
+def test_htmx_request_without_session_gets_hx_redirect(client):
+    response = client.get("/patient/invoices", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+    assert b"<form" not in response.data
