@@ -56,13 +56,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.activation.views import bp as activation
     from portal.auth.views import bp as auth
     from portal.cns.views import bp as cns
     from portal.doctor.views import bp as doctor
     from portal.patient.views import bp as patient
     from portal.public.views import bp as public
 
-    for blueprint in (public, auth, patient, doctor, cns):
+    for blueprint in (public, auth, activation, patient, doctor, cns):
         app.register_blueprint(blueprint)
 
 

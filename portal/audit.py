@@ -46,6 +46,20 @@ TERMS_PUBLISHED = _declare("terms.published", ("version",))
 ACCOUNT_CREATED = _declare("account.created", ("role",), ("by",))
 REGISTRY_IMPORTED = _declare("registry.imported", ("created", "updated"))
 LANGUAGE_CHANGED = _declare("account.language_changed", ("language",))
+ACTIVATION_ISSUED = _declare(
+    "activation.issued", ("code_id", "channel"), ("document_type", "document_last4", "mobile_confirmed", "guardian_patient_id")
+)
+ACTIVATION_REVOKED = _declare("activation.revoked", ("code_id", "reason"))
+ACTIVATION_BIRTH_DATE_FAILED = _declare("activation.birth_date_failed", ("code_id", "failures"))
+ACTIVATION_REDEEMED = _declare("activation.redeemed", ("code_id",), ("for_child",))
+ACTIVATION_COMPLETED = _declare("activation.completed", ("account_id",))
+GUARDIAN_LINKED = _declare("guardian.linked", ("child_patient_id",))
+GUARDIAN_LINK_ENDED = _declare("guardian.link_ended", ("child_patient_id", "reason"))
+SPACE_SWITCHED = _declare("space.switched", ("to_patient_id",))
+IDENTITY_REQUEST_FILED = _declare("identity_request.filed", ("request_id",))
+IDENTITY_REQUEST_VIEWED = _declare("identity_request.viewed", ("request_id",), ("document",))
+IDENTITY_REQUEST_DECIDED = _declare("identity_request.decided", ("request_id", "decision"))
+PATIENT_LOOKED_UP = _declare("patient.looked_up", ("purpose",))
 
 # Keys that must never reach the trail, whatever a caller passes.
 _FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_code"}

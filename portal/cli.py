@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from portal import accounts, audit, terms
@@ -25,6 +25,7 @@ def _refuse_in_production() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
 def demo_command(as_json: bool) -> None:
     """Apply migrations and load the demo data (idempotent)."""
@@ -56,6 +57,7 @@ def demo_command(as_json: bool) -> None:
 
 
 @click.command("totp")
+@with_appcontext
 @click.argument("secret")
 def totp_command(secret: str) -> None:
     """Print the current one-time code for a (demo) TOTP secret."""

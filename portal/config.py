@@ -91,6 +91,7 @@ def load(overrides: dict | None = None) -> dict:
         # Per client IP, on top of the per-account failure counter (README: "Brute force").
         "SIGNIN_RATE_LIMIT": os.environ.get("SIGNIN_RATE_LIMIT", "20/minute;200/hour"),
         "CODE_RATE_LIMIT": os.environ.get("CODE_RATE_LIMIT", "10/minute;100/hour"),
+        "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "20/minute;100/hour"),
         "DEMO_MODE": _env_bool("DEMO_MODE", not production),
         "PUBLIC_CONTACT_EMAIL": os.environ.get("PUBLIC_CONTACT_EMAIL", "contact@portal.example.lu"),
     }

@@ -11,6 +11,9 @@ from portal.extensions import babel, db
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")  # also on pages the guard never sees (404, CSRF errors)
+    if asked in languages:
+        return asked
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -26,7 +26,21 @@ def inject() -> dict:
         "demo_mode": current_app.config["DEMO_MODE"],
         "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
         "home_url": _home_url(),
+        "spaces": _spaces(),
     }
+
+
+def _spaces() -> dict | None:
+    """For a parent: their own space and their children's, for the account menu."""
+    account = g.get("account")
+    if account is None or account.role != "patient" or g.get("user_session") is None:
+        return None
+    from portal import guardians
+
+    children = guardians.children_of(account)
+    if not children:
+        return None
+    return {"children": children, "current": guardians.acting_patient(account)}
 
 
 def _home_url() -> str:

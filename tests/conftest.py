@@ -18,12 +18,13 @@ from sqlalchemy import create_engine, text
 from portal import clock, create_app
 from portal.extensions import db
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
 TEST_SETTINGS = {
+    "ACTIVATION_RATE_LIMIT": "1000/minute",
     "TESTING": True,
     "PORTAL_ENV": "testing",
     "WTF_CSRF_ENABLED": False,
@@ -32,6 +33,7 @@ TEST_SETTINGS = {
     "SIGNIN_RATE_LIMIT": "1000/minute",
     "CODE_RATE_LIMIT": "1000/minute",
     "DEMO_MODE": True,
+    "PASSWORD_HASH_PROFILE": "test",
 }
 
 

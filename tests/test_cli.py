@@ -19,11 +19,11 @@ def runner(app):
 def test_demo_prints_accounts_as_json_and_is_idempotent(runner, app):
     first = runner.invoke(args=["demo", "--json"])
     assert first.exit_code == 0, first.output
-    accounts = json.loads(first.output[first.output.index("[") :])
+    accounts = json.loads(first.stdout)
     assert {a["role"] for a in accounts} == {"patient", "doctor", "cns"}
     assert all({"role", "login", "password", "totp_secret"} <= set(a) for a in accounts)
     second = runner.invoke(args=["demo", "--json"])
-    assert json.loads(second.output[second.output.index("[") :]) == accounts
+    assert json.loads(second.stdout) == accounts
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Account)) == len(accounts)
         assert all(a.is_demo for a in db.session.scalars(db.select(Account)))

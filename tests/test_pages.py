@@ -9,8 +9,10 @@ PUBLIC_PAGES = ["public.home", "public.terms_of_use", "public.privacy", "public.
 
 
 @pytest.mark.parametrize("endpoint", PUBLIC_PAGES)
-def test_security_headers_on_every_page(client, app_ctx, endpoint):
-    response = client.get(url_for(endpoint))
+def test_security_headers_on_every_page(app, client, endpoint):
+    with app.test_request_context():
+        path = url_for(endpoint)
+    response = client.get(path)
     assert response.status_code == 200
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp

@@ -5,16 +5,29 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
-# Verified when the login is unknown, so that answer takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+@lru_cache(maxsize=2)
+def _hasher_for(profile: str) -> tuple[PasswordHasher, str]:
+    # RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes) everywhere but in the
+    # test suite, which uses the library's cheapest profile to stay fast.
+    parameters = profiles.CHEAPEST if profile == "test" else profiles.RFC_9106_LOW_MEMORY
+    hasher = PasswordHasher.from_parameters(parameters)
+    # Verified when the login is unknown, so that answer takes as long as a wrong password.
+    return hasher, hasher.hash("not-a-real-password-only-for-timing")
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    profile = current_app.config.get("PASSWORD_HASH_PROFILE", "default") if has_app_context() else "default"
+    return _hasher_for(profile)
 
 
 @lru_cache(maxsize=1)
@@ -57,16 +70,17 @@ def problems(password: str, *, login: str = "", names: tuple[str, ...] = ()) -> 
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(normalise(password))
+    return _hasher()[0].hash(normalise(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant-work check: an account without a hash still costs one verification."""
+    hasher, dummy = _hasher()
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, normalise(password or "")) and bool(stored_hash)
+        return hasher.verify(stored_hash or dummy, normalise(password or "")) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
+    return _hasher()[0].check_needs_rehash(stored_hash)

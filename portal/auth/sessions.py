@@ -34,14 +34,22 @@ def current_path() -> str:
     return request.full_path.rstrip("?")
 
 
+# What survives a rebuilt cookie: the language, and an activation under way (a parent
+# signs in halfway through activating a child's account).
+KEPT_ACROSS_SIGNIN = ("lang", "activation")
+
+
+def reset_cookie() -> None:
+    kept = {key: session[key] for key in KEPT_ACROSS_SIGNIN if key in session}
+    session.clear()
+    session.update(kept)
+
+
 def start(account: Account) -> UserSession:
     """Begin a signed-in session; the cookie is rebuilt so no pre-sign-in value survives."""
-    language = session.get("lang")
-    session.clear()
+    reset_cookie()
     token = secrets.token_urlsafe(32)
     session["sid"] = token
-    if language:
-        session["lang"] = language
     row = UserSession(
         id=_digest(token),
         account_id=account.id,
@@ -64,10 +72,8 @@ def end_current(reason: str) -> None:
     row = g.get("user_session")
     if row is not None:
         end(row, reason)
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    reset_cookie()
+    session.pop("activation", None)
     g.user_session = None
     g.account = None
     g.pop("_login_user", None)

@@ -71,10 +71,7 @@ def check_password(login: str, password: str) -> Account | None:
 
 def begin_pending(account: Account) -> None:
     """Between the password and the code: the account id waits in the (signed) cookie."""
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    sessions.reset_cookie()
     stage = "code" if account.credential.totp_secret else "enrol"
     session["signin"] = {"account": account.id, "stage": stage, "at": time.time()}
 

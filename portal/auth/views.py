@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit, htmx
-from portal.access import PUBLIC, SIGNED_IN, allow, home_for
+from portal.access import PUBLIC, allow, home_for
 from portal.auth import passwords, sessions, signin, totp
 from portal.auth.forms import CodeForm, EnrolForm, ForgotForm, LoginForm, RecoveryForm, UnlockForm
 from portal.extensions import db, limiter
@@ -128,12 +128,13 @@ def enrol_qr():
 
 
 @bp.post("/account/recovery-codes.txt")
-@allow(SIGNED_IN, before_terms=True)
+@allow(PUBLIC)
 def recovery_codes_download():
     # The codes come back from the page that showed them: the server never stored them
     # in clear, so it cannot produce them again.
     codes = [c for c in request.form.getlist("codes") if len(c) <= 16 and c.replace("-", "").isalnum()]
-    body = _("Recovery codes for %(login)s. Each works once.", login=current_user.login)
+    login = current_user.login if current_user.is_authenticated else ""
+    body = _("Recovery codes for the medical invoices portal %(login)s. Each works once.", login=login)
     text = body + "\n\n" + "\n".join(codes[: totp.RECOVERY_CODE_COUNT]) + "\n"
     return Response(
         text,

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import BaseForm
 
@@ -18,3 +18,19 @@ class TermsPublishForm(BaseForm):
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Publish the new version"))
+
+
+class ApproveForm(BaseForm):
+    submit = SubmitField(_l("Approve and send an activation code"))
+
+
+class RejectForm(BaseForm):
+    reason = SelectField(_l("Reason"), validators=[DataRequired()])
+    note = TextAreaField(_l("Note for the applicant (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Reject"))
+
+    def __init__(self, *args, **kwargs):
+        from portal.activation.requests import REJECTION_REASONS
+
+        super().__init__(*args, **kwargs)
+        self.reason.choices = list(REJECTION_REASONS.items())

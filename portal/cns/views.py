@@ -27,12 +27,6 @@ def claims():
     return render_template("cns/claims.html")
 
 
-@bp.get("/identity-requests")
-@allow("cns")
-def identity_requests():
-    return render_template("cns/identity_requests.html")
-
-
 @bp.route("/terms", methods=["GET", "POST"])
 @allow("cns")
 def terms_versions():
@@ -46,3 +40,6 @@ def terms_versions():
         return htmx.redirect(url_for("cns.terms_versions"))
     versions = db.session.scalars(db.select(TermsVersion).order_by(TermsVersion.number.desc())).all()
     return render_template("cns/terms.html", form=form, versions=versions)
+
+
+from portal.cns import identity_requests as _identity_requests  # noqa: E402,F401  (registers routes on bp)

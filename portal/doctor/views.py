@@ -23,7 +23,4 @@ def invoices():
     return render_template("doctor/invoices.html")
 
 
-@bp.get("/activations")
-@allow("doctor")
-def activations():
-    return render_template("doctor/activations.html")
+from portal.doctor import activations as _activations  # noqa: E402,F401  (registers routes on bp)

@@ -1,18 +1,23 @@
 """All models, importable from one place (Alembic reads the metadata from here)."""
 
 from portal.models.account import Account, AccountStatus, Role
+from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest, OutboxMessage
 from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 
 __all__ = [
     "Account",
+    "ActivationCode",
     "AccountStatus",
     "AuditEvent",
     "CnsStaff",
     "Credential",
     "Doctor",
     "Fund",
+    "GuardianLink",
+    "IdentityRequest",
+    "OutboxMessage",
     "Patient",
     "RecoveryCode",
     "Role",

@@ -1,12 +1,14 @@
-"""The patient's space."""
+"""The patient's space (their own, or a child's a parent opened)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
-from portal import accounts
+from portal import guardians, htmx
 from portal.access import allow
+from portal.extensions import db
+from portal.forms import BaseForm
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
@@ -14,16 +16,29 @@ bp = Blueprint("patient", __name__, url_prefix="/patient")
 @bp.get("/")
 @allow("patient")
 def home():
-    return render_template("patient/home.html", person=accounts.profile(current_user))
+    return render_template("patient/home.html", person=guardians.acting_patient(current_user))
 
 
 @bp.get("/invoices")
 @allow("patient")
 def invoices():
-    return render_template("patient/invoices.html")
+    return render_template("patient/invoices.html", person=guardians.acting_patient(current_user))
 
 
 @bp.get("/my-data")
 @allow("patient", before_terms=True)
 def my_data():
-    return render_template("patient/my_data.html", person=accounts.profile(current_user))
+    return render_template("patient/my_data.html", person=guardians.acting_patient(current_user))
+
+
+@bp.post("/space")
+@allow("patient")
+def switch_space():
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    choice = request.form.get("space", "")
+    target = None if choice in ("", "self") else (int(choice) if choice.isdigit() else -1)
+    if guardians.switch(current_user, target) is None:
+        abort(404)
+    db.session.commit()
+    return htmx.redirect(url_for("patient.home"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
 from flask_babel import get_locale
 from sqlalchemy import text
 
@@ -58,14 +58,14 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
-@bp.get("/activate")
-@allow(PUBLIC)
-def activate():
-    return render_template("public/activate.html")
 
-
-@bp.get("/activate/<token>")
+@bp.get("/dev/outbox")
 @allow(PUBLIC)
-def activate_link(token: str):
-    # Activation codes arrive with the activation issue; until then the link explains the way.
-    return render_template("public/activate.html")
+def outbox():
+    """Demo mode only: the SMS and e-mails the portal would have sent."""
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+    from portal.models import OutboxMessage
+
+    messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)).all()
+    return render_template("public/outbox.html", messages=messages)

@@ -1,0 +1,236 @@
+"""Activation codes: issuing, revoking, and redeeming them step by step.
+
+A code is a 160-bit random token shown once (QR link and typed groups) and stored only
+as its SHA-256. Redeeming is single-use even under concurrency: the birth-date step
+claims the code with a conditional UPDATE that only one request can win.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import update
+
+from portal import accounts, audit, clock
+from portal.auth import sessions
+from portal.extensions import db
+from portal.models import (
+    Account,
+    AccountStatus,
+    ActivationCode,
+    Doctor,
+    GuardianLink,
+    IdentityRequest,
+    Patient,
+    Role,
+)
+
+MAX_BIRTH_DATE_FAILURES = 3
+DOCUMENT_TYPES = ("identity_card", "passport", "residence_permit")
+
+
+def new_token() -> str:
+    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+
+
+def normalise(typed: str) -> str:
+    return "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(normalise(token).encode()).hexdigest()
+
+
+def grouped(token: str) -> str:
+    """The token as the patient types it: eight groups of four characters."""
+    return "-".join(token[i : i + 4] for i in range(0, len(token), 4))
+
+
+def state(code: ActivationCode) -> str:
+    if code.used_at:
+        return "used"
+    if code.revoked_at:
+        return "revoked"
+    if code.expires_at <= clock.now():
+        return "expired"
+    return "pending"
+
+
+def is_minor(person: Patient, on: date | None = None) -> bool:
+    on = on or clock.today()
+    birthday_passed = (on.month, on.day) >= (person.birth_date.month, person.birth_date.day)
+    return on.year - person.birth_date.year - (0 if birthday_passed else 1) < 18
+
+
+def _revoke_pending(patient: Patient, reason: str) -> None:
+    pending = db.session.scalars(
+        db.select(ActivationCode).where(
+            ActivationCode.patient_id == patient.id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.revoked_at.is_(None),
+            ActivationCode.expires_at > clock.now(),
+        )
+    )
+    for code in pending:
+        revoke(code, reason)
+
+
+def issue(
+    patient: Patient,
+    *,
+    doctor: Doctor | None = None,
+    identity_request: IdentityRequest | None = None,
+    document_type: str | None = None,
+    document_last4: str | None = None,
+    mobile: str | None = None,
+    guardian: Patient | None = None,
+    language: str = "fr",
+) -> tuple[ActivationCode, str]:
+    """Issue a new code for `patient` (revoking any earlier pending one); returns it with its token."""
+    if doctor is not None and document_type not in DOCUMENT_TYPES:
+        raise ValueError("a doctor-issued code needs an identity check")
+    _revoke_pending(patient, "replaced")
+    token = new_token()
+    now = clock.now()
+    code = ActivationCode(
+        created_at=now,
+        token_hash=digest(token),
+        patient_id=patient.id,
+        doctor_id=doctor.id if doctor else None,
+        identity_request_id=identity_request.id if identity_request else None,
+        language=language,
+        expires_at=now + current_app.config["ACTIVATION_CODE_LIFETIME"],
+        document_type=document_type,
+        document_last4=document_last4,
+        mobile_confirmed=mobile,
+        guardian_patient_id=guardian.id if guardian else None,
+    )
+    db.session.add(code)
+    db.session.flush()
+    check = {}
+    if doctor is not None:
+        check = {"document_type": document_type, "document_last4": document_last4, "mobile_confirmed": mobile}
+        if guardian is not None:
+            check["guardian_patient_id"] = guardian.id
+    audit.record(
+        audit.ACTIVATION_ISSUED,
+        patient_id=patient.id,
+        code_id=code.id,
+        channel="doctor" if doctor else "identity_request",
+        **check,
+    )
+    return code, token
+
+
+def revoke(code: ActivationCode, reason: str) -> bool:
+    if state(code) != "pending":
+        return False
+    code.revoked_at = clock.now()
+    code.revoke_reason = reason
+    audit.record(audit.ACTIVATION_REVOKED, patient_id=code.patient_id, code_id=code.id, reason=reason)
+    return True
+
+
+def find_usable(token: str) -> ActivationCode | None:
+    """The code behind a token if it can still be redeemed; None for every other case."""
+    if not normalise(token):
+        return None
+    code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.token_hash == digest(token)))
+    if code is None or state(code) != "pending":
+        return None
+    return code
+
+
+def check_birth_date(code: ActivationCode, typed: date) -> bool:
+    """Compare the birth date; the third failure revokes the code."""
+    if typed == code.patient.birth_date:
+        return True
+    db.session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.id == code.id)
+        .values(birth_date_failures=ActivationCode.birth_date_failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(code)
+    audit.record(
+        audit.ACTIVATION_BIRTH_DATE_FAILED, actor=None, patient_id=code.patient_id,
+        code_id=code.id, failures=code.birth_date_failures,
+    )
+    if code.birth_date_failures >= MAX_BIRTH_DATE_FAILURES:
+        revoke(code, "birth_date")
+    return False
+
+
+def claim(code: ActivationCode) -> bool:
+    """Mark the code used; exactly one of any number of concurrent callers gets True."""
+    now = clock.now()
+    result = db.session.execute(
+        update(ActivationCode)
+        .where(
+            ActivationCode.id == code.id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.revoked_at.is_(None),
+            ActivationCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def account_for(patient: Patient) -> Account:
+    """The patient's account, created (pending) if they never had one."""
+    if patient.account is None:
+        patient.account = accounts.create(Role.PATIENT, patient.matricule)
+    return patient.account
+
+
+def redeem_for_self(code: ActivationCode) -> Account | None:
+    """Claim the code for its patient; an existing account starts over (lost phone or password)."""
+    if not claim(code):
+        return None
+    account = account_for(code.patient)
+    credential = account.credential
+    if account.status == AccountStatus.ACTIVE:
+        ended = sessions.end_all(account.id, "activation")
+        audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
+    credential.totp_secret = None
+    credential.totp_pending_secret = None
+    credential.failed_attempts = 0
+    credential.locked_until = None
+    account.status = AccountStatus.PENDING
+    audit.record(audit.ACTIVATION_REDEEMED, actor=None, patient_id=code.patient_id, code_id=code.id)
+    return account
+
+
+def redeem_for_child(code: ActivationCode, parent: Account) -> GuardianLink | None:
+    """Claim a child's code for the parent the doctor checked; the child keeps its own account."""
+    guardian = code.guardian
+    if guardian is None or guardian.account_id != parent.id or not is_minor(code.patient):
+        return None
+    if not claim(code):
+        return None
+    child_account = account_for(code.patient)
+    child_account.status = AccountStatus.ACTIVE
+    link = db.session.scalar(
+        db.select(GuardianLink).where(
+            GuardianLink.parent_account_id == parent.id,
+            GuardianLink.child_patient_id == code.patient_id,
+            GuardianLink.ended_at.is_(None),
+        )
+    ) or GuardianLink(parent_account_id=parent.id, child_patient_id=code.patient_id)
+    db.session.add(link)
+    audit.record(audit.ACTIVATION_REDEEMED, actor=parent, patient_id=code.patient_id, code_id=code.id, for_child=True)
+    audit.record(audit.GUARDIAN_LINKED, actor=parent, patient_id=code.patient_id, child_patient_id=code.patient_id)
+    return link
+
+
+def complete(account: Account) -> None:
+    """Last step: the account is active and signed in."""
+    account.status = AccountStatus.ACTIVE
+    audit.record(audit.ACTIVATION_COMPLETED, actor=account, account_id=account.id)
+    sessions.start(account)

@@ -1,0 +1,132 @@
+"""Self-service identity requests: filing one, and CNS staff deciding it.
+
+Filing never opens an account. Approval issues an activation code sent through the
+outbox; either decision deletes the identity document at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import url_for
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+
+from portal import audit, clock, notify, uploads
+from portal.activation import codes
+from portal.extensions import db
+from portal.models import CnsStaff, IdentityRequest, Patient
+
+UPLOAD_MESSAGES = {
+    "empty": _l("The file is empty."),
+    "size": _l("The file is larger than 5 MB."),
+    "type": _l("The file must be a JPEG or PNG photo or a PDF scan."),
+}
+REJECTION_REASONS = {
+    "unreadable": _l("The document cannot be read."),
+    "mismatch": _l("The document does not match the data you entered."),
+    "not_in_registry": _l("You are not in the register of insured persons."),
+    "expired": _l("The document has expired."),
+    "other": _l("Another reason (see the note)."),
+}
+
+
+class UploadRefused(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.message = str(UPLOAD_MESSAGES.get(key, UPLOAD_MESSAGES["type"]))
+
+
+def file(form) -> IdentityRequest:
+    """Check and store the document, record the request; the caller commits."""
+    data = form.document.data.read(uploads.MAX_BYTES + 1)
+    try:
+        content, kind = uploads.clean(data)
+    except uploads.RejectedUpload as rejected:
+        raise UploadRefused(rejected.args[0]) from rejected
+    patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))
+    filed = IdentityRequest(
+        reference=secrets.token_urlsafe(18),
+        matricule=form.matricule.data,
+        surname=form.surname.data,
+        given_name=form.given_name.data,
+        birth_date=form.birth_date.data,
+        mobile=form.mobile.data,
+        email=form.email.data or None,
+        language=str(get_locale() or "fr"),
+        document_name=uploads.store(content),
+        document_type=kind,
+        patient_id=patient.id if patient else None,
+    )
+    db.session.add(filed)
+    db.session.flush()
+    audit.record(audit.IDENTITY_REQUEST_FILED, actor=None, patient_id=filed.patient_id, request_id=filed.id)
+    return filed
+
+
+def pending_queue() -> list[IdentityRequest]:
+    return list(
+        db.session.scalars(
+            db.select(IdentityRequest).where(IdentityRequest.status == "pending").order_by(IdentityRequest.created_at)
+        )
+    )
+
+
+def recently_decided(limit: int = 20) -> list[IdentityRequest]:
+    return list(
+        db.session.scalars(
+            db.select(IdentityRequest)
+            .where(IdentityRequest.status != "pending")
+            .order_by(IdentityRequest.decided_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _decide(filed: IdentityRequest, staff: CnsStaff, status: str) -> bool:
+    """Record the decision if nobody else did first (two agents, one request)."""
+    result = db.session.execute(
+        update(IdentityRequest)
+        .where(IdentityRequest.id == filed.id, IdentityRequest.status == "pending")
+        .values(status=status, decided_at=clock.now(), decided_by_id=staff.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(filed)
+    uploads.delete(filed.document_name)
+    filed.document_name = None
+    filed.document_type = None
+    audit.record(audit.IDENTITY_REQUEST_DECIDED, patient_id=filed.patient_id, request_id=filed.id, decision=status)
+    return True
+
+
+def approve(filed: IdentityRequest, staff: CnsStaff) -> bool:
+    """Issue an activation code to the registry person and send it; False if no match."""
+    patient = db.session.get(Patient, filed.patient_id) if filed.patient_id else None
+    if patient is None or not _decide(filed, staff, "approved"):
+        return False
+    code, token = codes.issue(patient, identity_request=filed, language=filed.language)
+    link = url_for("activation.link", token=token, _external=True)
+    with force_locale(filed.language):
+        text = _(
+            "Your identity has been checked. Activate your account within %(days)d days: %(link)s (code %(code)s)",
+            days=(code.expires_at - clock.now()).days,
+            link=link,
+            code=codes.grouped(token),
+        )
+        subject = _("Activate your account")
+    notify.send_sms(filed.mobile, text, patient_id=patient.id)
+    if filed.email:
+        notify.send_email(filed.email, subject, text, patient_id=patient.id)
+    return True
+
+
+def reject(filed: IdentityRequest, staff: CnsStaff, reason: str, note: str) -> bool:
+    if reason not in REJECTION_REASONS or not _decide(filed, staff, "rejected"):
+        return False
+    with force_locale(filed.language):
+        filed.rejection_reason = str(REJECTION_REASONS[reason]) + (f" {note}" if note else "")
+    return True

@@ -1,0 +1,95 @@
+"""CNS staff check self-service identity requests."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, g, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, audit, htmx, uploads
+from portal.access import allow
+from portal.activation import requests
+from portal.cns.forms import ApproveForm, RejectForm
+from portal.cns.views import bp
+from portal.extensions import db
+from portal.models import IdentityRequest, Patient
+
+
+def _request(request_id: int) -> IdentityRequest:
+    filed = db.session.get(IdentityRequest, request_id)
+    if filed is None:
+        abort(404)
+    return filed
+
+
+@bp.get("/identity-requests")
+@allow("cns")
+def identity_requests():
+    return render_template(
+        "cns/identity_requests.html", pending=requests.pending_queue(), decided=requests.recently_decided()
+    )
+
+
+@bp.get("/identity-requests/<int:request_id>")
+@allow("cns")
+def identity_request(request_id: int):
+    filed = _request(request_id)
+    registry = db.session.get(Patient, filed.patient_id) if filed.patient_id else None
+    audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id)
+    db.session.commit()
+    return render_template(
+        "cns/identity_request.html", filed=filed, registry=registry, approve_form=ApproveForm(), reject_form=RejectForm()
+    )
+
+
+@bp.get("/identity-requests/<int:request_id>/document")
+@allow("cns")
+def identity_request_document(request_id: int):
+    filed = _request(request_id)
+    if not filed.document_name:
+        abort(404)
+    content = uploads.load(filed.document_name)
+    audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id, document=True)
+    db.session.commit()
+    g.no_store = True
+    return Response(
+        content,
+        mimetype=filed.document_type,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": "inline",
+            # A PDF opens in the browser's viewer; nothing in it may run or load.
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        },
+    )
+
+
+@bp.post("/identity-requests/<int:request_id>/approve")
+@allow("cns")
+def approve_identity_request(request_id: int):
+    filed = _request(request_id)
+    if not ApproveForm().validate_on_submit():
+        abort(400)
+    if requests.approve(filed, accounts.profile(current_user)):
+        db.session.commit()
+        flash(_("Request approved: an activation code has been sent."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This request was already decided, or nobody in the register matches it."), "error")
+    return htmx.redirect(url_for("cns.identity_requests"))
+
+
+@bp.post("/identity-requests/<int:request_id>/reject")
+@allow("cns")
+def reject_identity_request(request_id: int):
+    filed = _request(request_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
+        db.session.commit()
+        flash(_("Request rejected; the applicant sees the reason."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This request was already decided."), "error")
+    return htmx.redirect(url_for("cns.identity_requests"))

@@ -1,0 +1,112 @@
+"""Activation codes, identity requests, parent–child links and the message outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.account import Account
+from portal.models.registry import Doctor, Patient
+from portal.models.types import UTCDateTime, utcnow
+
+
+class ActivationCode(db.Model):
+    """A single-use code bound to one insured person; only the token's SHA-256 is kept."""
+
+    __table_args__ = (
+        CheckConstraint("document_type in ('identity_card', 'passport', 'residence_permit')", name="document_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctor.id", ondelete="SET NULL"), index=True)
+    identity_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_request.id", ondelete="SET NULL")
+    )
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(20))
+    birth_date_failures: Mapped[int] = mapped_column(default=0)
+    # The identity check the doctor recorded (none when CNS staff approved a request).
+    document_type: Mapped[str | None] = mapped_column(String(20))
+    document_last4: Mapped[str | None] = mapped_column(String(4))
+    mobile_confirmed: Mapped[str | None] = mapped_column(String(20))
+    # For a child: the parent whose identity and parental link the doctor checked.
+    guardian_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+
+    patient: Mapped[Patient] = relationship(foreign_keys=[patient_id])
+    guardian: Mapped[Patient | None] = relationship(foreign_keys=[guardian_patient_id])
+    doctor: Mapped[Doctor | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ActivationCode {self.id}>"
+
+
+class IdentityRequest(db.Model):
+    """A self-service request for an account, with a photo of an identity document."""
+
+    __table_args__ = (CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unguessable: it is the only key to the public status page.
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    matricule: Mapped[str] = mapped_column(String(13), index=True)
+    surname: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    mobile: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    # Encrypted file under instance/uploads; both cleared once the request is decided.
+    document_name: Mapped[str | None] = mapped_column(String(64))
+    document_type: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<IdentityRequest {self.id} {self.status}>"
+
+
+class GuardianLink(db.Model):
+    """A parent's access to a child's space, until the child turns 18."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    child_patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+
+    parent: Mapped[Account] = relationship()
+    child: Mapped[Patient] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<GuardianLink {self.parent_account_id}→{self.child_patient_id}>"
+
+
+class OutboxMessage(db.Model):
+    """An SMS or e-mail the portal would send; the development backend keeps them here."""
+
+    __table_args__ = (CheckConstraint("channel in ('sms', 'email')", name="channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(5))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.channel}>"

@@ -1,0 +1,105 @@
+"""The doctor's side: find the patient, record the check, print the code."""
+
+import io
+import re
+
+import zxingcpp
+from flask_babel import force_locale, gettext
+from pypdf import PdfReader
+
+from portal.activation import codes
+from portal.extensions import db
+from portal.models import ActivationCode
+from tests.fixtures.clients import page, sign_in, text_of
+
+
+def _doctor_client(app, doctor):
+    client = app.test_client()
+    sign_in(client, doctor)
+    return client
+
+
+def _issue(client, patient, **extra):
+    data = {
+        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "ab12",
+        "mobile": "+352 621 123 456", "language": "de", "identity_checked": "y", **extra,
+    }
+    return client.post("/doctor/activations?lang=en", data=data)
+
+
+def test_lookup_shows_name_and_birth_date(app, make_doctor, make_patient):
+    doctor, patient = make_doctor(), make_patient(with_account=False)
+    client = _doctor_client(app, doctor)
+    response = client.get(f"/doctor/activations?matricule={patient.profile.matricule}&lang=en")
+    assert patient.profile.full_name in text_of(response)
+    fragment = client.get(
+        f"/doctor/activations?matricule={patient.profile.matricule}", headers={"HX-Request": "true"}
+    )
+    assert fragment.data.lstrip().startswith(b'<section id="activation-check"')
+
+
+def test_lookup_of_an_unknown_or_invalid_number(app, make_doctor):
+    client = _doctor_client(app, make_doctor())
+    response = client.get("/doctor/activations?matricule=1234&lang=en")
+    assert page(response).select_one("#matricule-error")
+
+
+def test_issuing_shows_a_letter_with_a_qr_code_that_decodes_to_the_link(app, make_doctor, make_patient):
+    doctor, patient = make_doctor(), make_patient(with_account=False)
+    client = _doctor_client(app, doctor)
+    response = _issue(client, patient)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    document = page(response)
+    typed = document.select_one("code.secret").get_text()
+    assert re.fullmatch(r"([A-Z2-7]{4}-){7}[A-Z2-7]{4}", typed)
+    assert document.select_one("article.letter")["lang"] == "de"
+    with force_locale("de"):
+        assert document.select_one("article.letter h1").get_text() == gettext("Activate your patient account")
+    code = db.session.scalar(db.select(ActivationCode))
+    assert code.document_last4 == "AB12" and code.mobile_confirmed == "+352621123456"
+    assert codes.find_usable(typed) == code
+
+    token_field = document.select_one('input[name="token"]')["value"]
+    pdf = client.post(f"/doctor/activations/{code.id}/letter.pdf", data={"token": token_field})
+    assert pdf.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.data))
+    text = reader.pages[0].extract_text()
+    assert patient.profile.full_name in text and typed in text
+    image = next(iter(reader.pages[0].images)).image
+    decoded = zxingcpp.read_barcodes(image.convert("L"))
+    assert decoded and decoded[0].text.endswith(f"/activate/{token_field}")
+
+
+def test_the_pdf_needs_the_token_and_the_issuing_doctor(app, make_doctor, make_patient):
+    doctor, other, patient = make_doctor(), make_doctor(), make_patient(with_account=False)
+    client = _doctor_client(app, doctor)
+    token = page(_issue(client, patient)).select_one('input[name="token"]')["value"]
+    code = db.session.scalar(db.select(ActivationCode))
+    assert client.post(f"/doctor/activations/{code.id}/letter.pdf", data={"token": "WRONG"}).status_code == 404
+    stranger = _doctor_client(app, other)
+    assert stranger.post(f"/doctor/activations/{code.id}/letter.pdf", data={"token": token}).status_code == 404
+    assert stranger.post(f"/doctor/activations/{code.id}/revoke").status_code == 404
+
+
+def test_the_doctor_sees_and_revokes_codes(app, make_doctor, make_patient):
+    doctor, patient = make_doctor(), make_patient(with_account=False)
+    client = _doctor_client(app, doctor)
+    _issue(client, patient)
+    code = db.session.scalar(db.select(ActivationCode))
+    listing = text_of(client.get("/doctor/activations?lang=en"))
+    assert patient.profile.full_name in listing and "Pending" in listing
+    assert client.post(f"/doctor/activations/{code.id}/revoke").status_code == 303
+    db.session.refresh(code)
+    assert codes.state(code) == "revoked"
+    assert "Revoked" in text_of(client.get("/doctor/activations?lang=en"))
+
+
+def test_the_identity_check_is_required(app, make_doctor, make_patient):
+    doctor, patient = make_doctor(), make_patient(with_account=False)
+    client = _doctor_client(app, doctor)
+    response = _issue(client, patient, identity_checked="", document_last4="12")
+    assert response.status_code == 400
+    document = page(response)
+    assert document.select_one("#identity_checked-error") and document.select_one("#document_last4-error")
+    assert db.session.scalar(db.select(ActivationCode)) is None
+

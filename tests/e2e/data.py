@@ -1,0 +1,51 @@
+"""Direct changes to the live server's database, for states a browser cannot reach quickly."""
+
+from __future__ import annotations
+
+from portal import clock
+from portal.extensions import db
+from portal.models import Account, TermsDecision, UserSession
+
+
+def _account(login: str) -> Account:
+    return db.session.scalar(db.select(Account).where(Account.login == login))
+
+
+def forget_terms(app, login: str) -> None:
+    """As if the account had never decided: its next request meets the terms page."""
+    with app.app_context():
+        account = _account(login)
+        db.session.execute(db.delete(TermsDecision).where(TermsDecision.account_id == account.id))
+        db.session.commit()
+
+
+def lock_sessions(app, login: str) -> None:
+    """Lock the account's open sessions now, instead of waiting for the idle lock."""
+    with app.app_context():
+        account = _account(login)
+        db.session.execute(
+            db.update(UserSession)
+            .where(UserSession.account_id == account.id, UserSession.revoked_at.is_(None))
+            .values(locked_at=clock.now())
+        )
+        db.session.commit()
+
+
+def create_unenrolled_doctor(app, login: str, password: str) -> None:
+    """An account as an operator creates it: a password, no authenticator yet."""
+    from portal import accounts
+    from portal.models import Doctor, Role
+
+    with app.app_context():
+        account = accounts.create(Role.DOCTOR, login)
+        accounts.set_password(account, password, method="test")
+        db.session.add(
+            Doctor(
+                provider_code=login,
+                name="Dr Test Enrol",
+                specialty="General practice",
+                is_digital_participant=True,
+                account=account,
+            )
+        )
+        db.session.commit()

@@ -1,0 +1,90 @@
+"""Signing in through the real forms, as a person with an authenticator app would."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlparse
+
+import pyotp
+
+from portal.demo import demo_secret
+
+STEP = 30
+
+
+class Authenticator:
+    """The phone: gives codes, never the same 30-second step twice for one login.
+
+    The portal accepts each step only once per account, and one step ahead of its clock.
+    So a second sign-in within one step uses the next step's code, and a third one waits
+    (as a person would wait for the app to show a new code).
+    """
+
+    def __init__(self) -> None:
+        self.last_step: dict[str, int] = {}
+
+    def code(self, login: str, secret: str | None = None) -> str:
+        secret = secret or demo_secret(login)
+        now = time.time()
+        step = max(int(now // STEP), self.last_step.get(login, -1) + 1)
+        # The server takes `step` once its own clock reaches step - 1; half a second of margin.
+        wait = (step - 1) * STEP - now + 0.5
+        if wait > 0:
+            time.sleep(wait)
+        self.last_step[login] = step
+        return pyotp.TOTP(secret).at(step * STEP)
+
+
+def path_of(page) -> str:
+    return urlparse(page.url).path
+
+
+def wait_for_path(page, path: str, timeout: float = 10_000) -> None:
+    """Wait until the page shows `path` (query string ignored)."""
+    page.wait_for_url(lambda url: urlparse(url).path == path, timeout=timeout)
+
+
+def submit_password(page, account) -> None:
+    page.goto("/login")
+    page.fill("#login", account.login)
+    page.fill("#password", account.password)
+    page.click("#submit")
+
+
+def sign_in(page, account, authenticator: Authenticator, *, accept_terms: bool = True) -> None:
+    """Password, then code; accepts the terms of use if the portal asks for them."""
+    submit_password(page, account)
+    wait_for_path(page, "/login/code")
+    page.fill("#code", authenticator.code(account.login))
+    page.click("#submit")
+    page.wait_for_url(lambda url: urlparse(url).path != "/login/code")
+    if accept_terms and path_of(page) == "/terms/accept":
+        accept(page)
+
+
+def accept(page) -> None:
+    """Tick the box and accept the terms of use; waits to leave the terms page."""
+    page.check("#accept")
+    page.click("#submit")
+    page.wait_for_url(lambda url: urlparse(url).path != "/terms/accept")
+
+
+def sign_out(page) -> None:
+    page.click('form[action="/logout"] button')
+    wait_for_path(page, "/")
+
+
+def unlock_if_locked(page, account) -> None:
+    """Patients lock after 14 s idle here; a slow step may meet the lock legitimately."""
+    if path_of(page) == "/unlock":
+        page.fill("#password", account.password)
+        page.click("#submit")
+        page.wait_for_url(lambda url: urlparse(url).path != "/unlock")
+
+
+def home_of(role: str) -> str:
+    return f"/{role}/"
+
+
+LOGIN_REDIRECT = re.compile(r"/login(\?|$)")

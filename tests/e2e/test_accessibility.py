@@ -1,0 +1,155 @@
+"""axe-core on every page, in every language: public, signing in, and each role's pages.
+
+One signed-in browser per role serves the whole module: each sign-in costs a one-time
+code step, and the portal accepts each step only once per account.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.audit import Audit
+from tests.e2e.data import create_unenrolled_doctor, forget_terms, lock_sessions
+from tests.e2e.signing import accept, path_of, sign_in, submit_password, unlock_if_locked, wait_for_path
+
+pytestmark = pytest.mark.e2e
+
+LANGUAGES = ["fr", "de", "en"]
+
+# path -> expected status
+PUBLIC_PAGES = {
+    "/": 200,
+    "/terms": 200,
+    "/privacy": 200,
+    "/accessibility": 200,
+    "/activate": 200,
+    "/login": 200,
+    "/forgot": 200,
+    "/terms/refused": 200,
+    "/no-such-page": 404,
+}
+ACCOUNT_PAGES = ["/account/sessions", "/account/password"]
+ROLE_PAGES = {
+    "patient": ["/patient/", "/patient/invoices", "/patient/my-data", *ACCOUNT_PAGES],
+    "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", *ACCOUNT_PAGES],
+    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", *ACCOUNT_PAGES],
+}
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, live_server, console, authenticator):
+    """signed_in(role) -> a page of a browser signed in as that role, kept for the module."""
+    pages = {}
+
+    def open_for(role: str):
+        if role not in pages:
+            context = browser.new_context(base_url=live_server.url)
+            console.watch(context)
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            sign_in(page, live_server.accounts[role], authenticator)
+            pages[role] = page
+        return pages[role]
+
+    yield open_for
+    for page in pages.values():
+        page.context.close()
+
+
+def visit(page, path: str, language: str, status: int = 200, account=None):
+    response = page.goto(f"{path}?lang={language}")
+    if account is not None and path_of(page) == "/unlock":
+        unlock_if_locked(page, account)  # a slow run may pass the patients' 14-second lock
+        response = page.goto(f"{path}?lang={language}")
+    assert response.status == status, f"{path}: HTTP {response.status}"
+    assert path_of(page) == path, f"{path} led to {page.url}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_public_pages(page, live_server, language):
+    audit = Audit()
+    for path, status in PUBLIC_PAGES.items():
+        visit(page, path, language, status)
+        audit.check(page, path)
+
+    # The sign-in form showing its (generic) error; an unknown login locks no account.
+    page.goto("/login")
+    page.fill("#login", "00000000")
+    page.fill("#password", "not a password")
+    page.click("#submit")
+    page.locator(".flash-error").wait_for()
+    audit.check(page, "/login with an error")
+
+    # After the password step: the code page and its recovery-code alternative.
+    submit_password(page, live_server.accounts["patient"])
+    wait_for_path(page, "/login/code")
+    audit.check(page, "/login/code")
+    page.goto("/login/recovery")
+    audit.check(page, "/login/recovery")
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_enrolment_pages(page, live_server, authenticator, language):
+    login, password = f"9099980{LANGUAGES.index(language)}", "a long enrolment passphrase"
+    create_unenrolled_doctor(live_server.app, login, password)
+    audit = Audit()
+
+    page.goto(f"/login?lang={language}")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("#submit")
+    wait_for_path(page, "/login/enrol")
+    audit.check(page, "/login/enrol")
+
+    secret = page.locator("code.secret").inner_text().strip()
+    page.fill("#code", authenticator.code(login, secret))
+    page.click("#submit")
+    page.locator("ul.codes").wait_for()
+    audit.check(page, "recovery codes")
+
+    page.click("a.button")
+    wait_for_path(page, "/terms/accept")
+    audit.check(page, "/terms/accept")
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("role", ["patient", "doctor", "cns"])
+def test_role_pages(signed_in, live_server, role, language):
+    page = signed_in(role)
+    account = live_server.accounts[role]
+    audit = Audit()
+    for path in ROLE_PAGES[role]:
+        visit(page, path, language, account=account)
+        audit.check(page, path)
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_terms_and_unlock_pages(signed_in, live_server, language):
+    patient = live_server.accounts["patient"]
+    page = signed_in("patient")
+    visit(page, "/patient/", language, account=patient)  # sets the language for what follows
+    audit = Audit()
+
+    forget_terms(live_server.app, patient.login)
+    page.goto("/patient/")
+    wait_for_path(page, "/terms/accept")
+    audit.check(page, "/terms/accept")
+    page.click("#submit")  # without ticking the box: the page shows its error
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "/terms/accept with an error")
+    accept(page)
+
+    lock_sessions(live_server.app, patient.login)
+    page.goto("/patient/")
+    wait_for_path(page, "/unlock")
+    audit.check(page, "/unlock")
+    page.fill("#password", "not the password")
+    page.click("#submit")
+    page.locator(".flash-error").wait_for()
+    audit.check(page, "/unlock with an error")
+    unlock_if_locked(page, patient)
+    assert path_of(page) == "/patient/"
+    audit.assert_clean()

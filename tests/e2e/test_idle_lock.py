@@ -1,0 +1,49 @@
+"""The patient idle lock (14 s in the live server): warning, "stay signed in", lock, unlock."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.signing import path_of, sign_in, wait_for_path
+
+pytestmark = pytest.mark.e2e
+
+
+def test_stay_signed_in_removes_the_warning(page, live_server, authenticator):
+    sign_in(page, live_server.accounts["patient"], authenticator)
+    assert path_of(page) == "/patient/"
+
+    # The notice comes when less than 8 s remain, i.e. after about 6 s without activity.
+    warning = page.locator(".session-warning")
+    expect(warning).to_be_visible(timeout=15_000)
+    warning.get_by_role("button").click()
+    expect(warning).to_have_count(0)
+
+    # Still usable: the next page opens normally, without any lock.
+    page.click('main a[href="/patient/invoices"]')
+    wait_for_path(page, "/patient/invoices")
+    expect(page.locator("h1")).to_be_visible()
+
+
+@pytest.mark.xfail(
+    strict=True,  # turns into a failure once the portal is fixed: then remove this marker
+    reason="portal bug: the lock found by the background poll sends the browser to "
+    "/unlock?next=/session/status (sessions.current_path uses the poll's own path), "
+    "so unlocking lands on a blank /session/status instead of the page the patient was on",
+)
+def test_lock_then_unlock_returns_to_the_page(page, live_server, authenticator):
+    patient = live_server.accounts["patient"]
+    sign_in(page, patient, authenticator)
+    page.goto("/patient/invoices")
+
+    # Idle: the background poll sends the browser to the unlock page.
+    page.wait_for_url(lambda url: urlparse(url).path == "/unlock", timeout=25_000)
+    page.fill("#password", patient.password)
+    page.click("#submit")
+    page.wait_for_url(lambda url: urlparse(url).path != "/unlock")
+
+    assert path_of(page) == "/patient/invoices", page.url
+    expect(page.locator("h1")).to_be_visible()
