@@ -60,6 +60,10 @@ IDENTITY_REQUEST_FILED = _declare("identity_request.filed", ("request_id",))
 IDENTITY_REQUEST_VIEWED = _declare("identity_request.viewed", ("request_id",), ("document",))
 IDENTITY_REQUEST_DECIDED = _declare("identity_request.decided", ("request_id", "decision"))
 PATIENT_LOOKED_UP = _declare("patient.looked_up", ("purpose",))
+INVOICE_ISSUED = _declare("invoice.issued", ("invoice_id", "channel"))
+INVOICE_VOIDED = _declare("invoice.voided", ("invoice_id",))
+INVOICE_VIEWED = _declare("invoice.viewed", ("invoice_id",), ("document",))
+DOCUMENTS_PURGED = _declare("documents.purged", ("invoices",))
 
 # Keys that must never reach the trail, whatever a caller passes.
 _FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_code"}

@@ -188,6 +188,32 @@ def publish_terms(folder: Path | None) -> None:
     click.echo(f"Published version {version.number} of the terms of use.")
 
 
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Delete what has outlived its retention period (safe to run from cron, idempotent)."""
+    from portal import retention
+
+    counts = retention.purge()
+    db.session.commit()
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+nomenclature_cli = AppGroup("nomenclature", help="The fee schedule of medical acts.")
+
+
+@nomenclature_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+def load_nomenclature(path: Path | None) -> None:
+    """Insert or update acts from a CSV file (default: the schedule shipped with the portal)."""
+    from portal import nomenclature
+
+    created, updated = nomenclature.load(path or nomenclature.SOURCE)
+    db.session.commit()
+    click.echo(f"Nomenclature: {created} acts added, {updated} updated.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli):
+    for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
+                    nomenclature_cli):
         app.cli.add_command(command)

@@ -86,16 +86,56 @@ def seed() -> list[DemoAccount]:
         doctor.account = _account(Role.DOCTOR, code, password)
         db.session.add(doctor)
         created.append(DemoAccount(Role.DOCTOR, code, password, name))
-    for staff_id, name, scope in STAFF:
+    for number, (staff_id, name, scope) in enumerate(STAFF, 1):
         staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == staff_id)) or CnsStaff(
             staff_id=staff_id
         )
         staff.name, staff.fund_scope = name, scope
-        password = f"review-demo-desk-{staff_id[-2:]}"
+        password = f"review-demo-desk-{number}"
         staff.account = _account(Role.CNS, staff_id, password)
         db.session.add(staff)
         created.append(DemoAccount(Role.CNS, staff_id, password, name))
     if terms.current_version() is None:
         terms.publish(terms.bundled_texts(1))
+    db.session.flush()
+    _invoices()
     db.session.commit()
     return created
+
+
+# (patient index in PATIENTS, doctor code, days ago, acts, paid on site, payer is patient, then)
+DEMO_INVOICES = [
+    (0, "90000011", 3, [("C1", 1)], True, True, None),
+    (0, "90000011", 20, [("C1", 1), ("K1", 1)], True, True, None),
+    (0, "90000011", 45, [("V1", 1)], False, True, None),
+    (0, "90000011", 60, [("C2", 1)], True, False, None),
+    (0, "90000011", 90, [("C1", 1)], True, True, "void"),
+    (1, "90000011", 10, [("C42", 1)], True, True, None),
+    (2, "90000011", 5, [("C41", 1), ("K2", 1)], True, True, None),
+    (0, "90000029", 15, [("DC1", 1), ("DT1", 1)], True, True, None),
+    (0, "90000011", 740, [("C1", 1)], True, True, "expired"),
+]
+
+
+def _invoices() -> None:
+    """Invoices of every kind and state for the demo patients, created once."""
+    from datetime import timedelta
+
+    from portal import clock, invoices, nomenclature
+    from portal.models import Invoice
+
+    if db.session.scalar(db.select(db.func.count()).select_from(Invoice)):
+        return
+    for index, code, days_ago, acts, paid, payer, then in DEMO_INVOICES:
+        given, surname, birth, serial = PATIENTS[index][:4]
+        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(birth, serial)))
+        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == code))
+        service = clock.today() - timedelta(days=min(days_ago, 700))
+        draft = invoices.Draft(patient=patient, service_date=service, paid_on_site=paid, payer_is_patient=payer,
+                               lines=[(nomenclature.act_on(act, service), qty) for act, qty in acts])
+        invoice = invoices.issue(doctor, draft)
+        if then == "void":
+            invoices.void(invoice, "Wrong act code; a corrected invoice follows.")
+        elif then == "expired":
+            invoice.issued_at = clock.now() - timedelta(days=days_ago)
+            invoice.expires_at = invoices.add_years(invoice.issued_at, invoices.RETENTION_YEARS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import FieldList, FormField
 
 
 def strip(value):
@@ -14,6 +15,8 @@ class BaseForm(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, (FieldList, FormField)):
+                return unbound_field.bind(form=form, **options)  # they take no filters
             filters = unbound_field.kwargs.get("filters", [])
             if strip not in filters:
                 filters = [strip, *filters]

@@ -11,9 +11,9 @@ def is_partial() -> bool:
     return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
 
 
-def render(page: str, fragment: str | None = None, **context) -> str:
+def render(template: str, fragment: str | None = None, /, **context) -> str:
     """Render the fragment alone for htmx, the whole page otherwise."""
-    return render_template(fragment if fragment and is_partial() else page, **context)
+    return render_template(fragment if fragment and is_partial() else template, **context)
 
 
 def redirect(location: str, code: int = 303) -> Response:

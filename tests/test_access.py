@@ -47,12 +47,19 @@ EXPECTED = {
     "patient.invoices": {"patient"},
     "patient.my_data": {"patient"},
     "patient.switch_space": {"patient"},
+    "patient.invoice": {"patient"},
+    "patient.invoice_pdf_download": {"patient"},
     "doctor.home": {"doctor"},
     "doctor.invoices": {"doctor"},
     "doctor.activations": {"doctor"},
     "doctor.issue_activation": {"doctor"},
     "doctor.activation_letter_pdf": {"doctor"},
     "doctor.revoke_activation": {"doctor"},
+    "doctor.new_invoice": {"doctor"},
+    "doctor.acts": {"doctor"},
+    "doctor.invoice": {"doctor"},
+    "doctor.invoice_pdf_download": {"doctor"},
+    "doctor.void_invoice": {"doctor"},
     "cns.home": {"cns"},
     "cns.claims": {"cns"},
     "cns.identity_requests": {"cns"},
@@ -64,7 +71,7 @@ EXPECTED = {
 }
 
 PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999",
-                "request_id": "999999", "reference": "no-such-reference"}
+                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999"}
 
 
 def _routes(app):

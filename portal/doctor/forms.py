@@ -1,7 +1,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TelField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.activation.forms import Matricule, Mobile
@@ -52,3 +66,41 @@ class TokenForm(BaseForm):
 
 class RevokeForm(BaseForm):
     submit = SubmitField(_l("Revoke"))
+
+
+class InvoiceLineForm(Form):
+    """One act line; the fee is never taken from the browser."""
+
+    code = StringField(_l("Act code"), validators=[Optional(), Length(max=10)])
+    quantity = IntegerField(_l("Quantity"), validators=[Optional()], default=1)
+
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+class InvoiceForm(BaseForm):
+    matricule = StringField(_l("Patient's national identification number"), validators=[DataRequired(), Matricule()])
+    service_date = DateField(_l("Date of service"), validators=[DataRequired(message=_l("Enter a date."))])
+    lines = FieldList(FormField(InvoiceLineForm), min_entries=4, max_entries=12)
+    paid_on_site = RadioField(_l("Was the invoice paid at the practice?"), choices=YES_NO, default="yes")
+    payer_is_patient = RadioField(_l("Is the patient the payer?"), choices=YES_NO, default="yes")
+    preview = SubmitField(_l("Check the invoice"))
+    submit = SubmitField(_l("Issue the invoice"))
+
+
+class InvoiceFilterForm(Form):
+    """Filters of invoice lists (GET, nothing changes, so no CSRF token)."""
+
+    state = SelectField(
+        _l("State"),
+        choices=[("", _l("All")), ("issued", _l("Issued")), ("voided", _l("Voided")), ("expired", _l("Expired"))],
+        validators=[Optional()],
+    )
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    submit = SubmitField(_l("Filter"))
+
+
+class VoidForm(BaseForm):
+    reason = TextAreaField(_l("Reason for voiding"), validators=[DataRequired(), Length(min=3, max=500)])
+    submit = SubmitField(_l("Void the invoice"))

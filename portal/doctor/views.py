@@ -17,10 +17,5 @@ def home():
     return render_template("doctor/home.html", doctor=accounts.profile(current_user))
 
 
-@bp.get("/invoices")
-@allow("doctor")
-def invoices():
-    return render_template("doctor/invoices.html")
-
-
 from portal.doctor import activations as _activations  # noqa: E402,F401  (registers routes on bp)
+from portal.doctor import invoices as _invoices  # noqa: E402,F401

@@ -4,19 +4,24 @@ from portal.models.account import Account, AccountStatus, Role
 from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest, OutboxMessage
 from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
+from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 
 __all__ = [
     "Account",
+    "Act",
     "ActivationCode",
     "AccountStatus",
     "AuditEvent",
+    "Channel",
     "CnsStaff",
     "Credential",
     "Doctor",
     "Fund",
     "GuardianLink",
     "IdentityRequest",
+    "Invoice",
+    "InvoiceLine",
     "OutboxMessage",
     "Patient",
     "RecoveryCode",

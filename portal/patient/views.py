@@ -19,12 +19,6 @@ def home():
     return render_template("patient/home.html", person=guardians.acting_patient(current_user))
 
 
-@bp.get("/invoices")
-@allow("patient")
-def invoices():
-    return render_template("patient/invoices.html", person=guardians.acting_patient(current_user))
-
-
 @bp.get("/my-data")
 @allow("patient", before_terms=True)
 def my_data():
@@ -42,3 +36,6 @@ def switch_space():
         abort(404)
     db.session.commit()
     return htmx.redirect(url_for("patient.home"))
+
+
+from portal.patient import invoices as _invoices  # noqa: E402,F401  (registers routes on bp)

@@ -1,0 +1,173 @@
+"""The doctor issues invoices, lists them, prints them and voids them."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, clock, htmx, invoice_pdf, invoices, nomenclature
+from portal.access import allow
+from portal.doctor.forms import InvoiceFilterForm, InvoiceForm, VoidForm
+from portal.doctor.views import bp
+from portal.extensions import db
+from portal.models import Invoice, Patient
+
+
+def _doctor():
+    return accounts.profile(current_user)
+
+
+def _draft(form: InvoiceForm) -> invoices.Draft:
+    """Read the form into a draft, putting every problem on the field it belongs to."""
+    form.validate()
+    draft = invoices.Draft()
+    if not form.matricule.errors:
+        draft.patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))
+        if draft.patient is None:
+            form.matricule.errors.append(_("Nobody in the register of insured persons has this number."))
+    today = clock.today()
+    if form.service_date.data and not form.service_date.errors:
+        if form.service_date.data > today:
+            form.service_date.errors.append(_("The date of service cannot be in the future."))
+        elif form.service_date.data < invoices.oldest_service_date(today):
+            form.service_date.errors.append(_("The date of service cannot be more than two years ago."))
+        else:
+            draft.service_date = form.service_date.data
+    for line in form.lines:
+        code, quantity = (line.code.data or "").strip(), line.quantity.data
+        if not code:
+            continue
+        act = nomenclature.act_on(code, draft.service_date or today)
+        if act is None:
+            line.code.errors.append(_("This code is not in the nomenclature."))
+        if quantity is None or line.quantity.errors or not 1 <= quantity <= invoices.MAX_QUANTITY:
+            line.quantity.errors[:] = [_("Enter a quantity from 1 to %(max)d.", max=invoices.MAX_QUANTITY)]
+        if act is not None and not line.code.errors and not line.quantity.errors:
+            draft.lines.append((act, quantity))
+    if not any((line.code.data or "").strip() for line in form.lines):
+        form.lines[0].code.errors.append(_("Add at least one act."))
+    draft.paid_on_site = form.paid_on_site.data != "no"
+    draft.payer_is_patient = form.payer_is_patient.data != "no"
+    has_errors = any(f.errors for f in form if f.name != "lines") or any(
+        sub.errors for line in form.lines for sub in line
+    )
+    if has_errors:
+        draft.errors["form"] = ["invalid"]
+    return draft
+
+
+def _preview(draft: invoices.Draft) -> dict:
+    doctor = _doctor()
+    channel = invoices.channel_for(
+        doctor_is_digital=doctor.is_digital_participant,
+        paid_on_site=draft.paid_on_site,
+        payer_is_patient=draft.payer_is_patient,
+    )
+    amounts = None
+    if draft.patient and draft.service_date and draft.lines:
+        amounts = invoices.reimbursement(
+            draft.patient, draft.service_date, [(act.code, qty, act.fee_cents) for act, qty in draft.lines]
+        )
+    return {"channel": channel, "amounts": amounts, "doctor": doctor, "draft": draft}
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+@allow("doctor")
+def new_invoice():
+    form = InvoiceForm()
+    if request.method == "GET":
+        form.service_date.data = form.service_date.data or clock.today()
+        return render_template("doctor/invoice_form.html", form=form, preview=_preview(invoices.Draft()))
+    draft = _draft(form)
+    if form.submit.data and not draft.errors:
+        invoice = invoices.issue(_doctor(), draft)
+        db.session.commit()
+        flash(_("Invoice %(number)s has been issued.", number=invoice.number), "success")
+        return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
+    status = 400 if form.submit.data else 200
+    return htmx.render(
+        "doctor/invoice_form.html", "doctor/_invoice_preview.html", form=form, preview=_preview(draft)
+    ), status
+
+
+@bp.get("/acts")
+@allow("doctor")
+def acts():
+    query = request.args.get("q", "")[:60]
+    language = str(get_locale() or "fr")
+    found = nomenclature.search(query, clock.today(), language)
+    return htmx.render("doctor/acts.html", "doctor/_acts.html", query=query, acts=found, language=language)
+
+
+def _filters(form: InvoiceFilterForm) -> invoices.Filters:
+    form.validate()
+    channel = request.args.get("channel")
+    return invoices.Filters(
+        state=form.state.data or None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        channel=channel if channel in ("digital", "paper_qr", "paper") else None,
+    )
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return min(int(value), 10_000) if value.isdigit() else 1
+
+
+@bp.get("/invoices", endpoint="invoices")
+@allow("doctor")
+def invoices_list():
+    form = InvoiceFilterForm(request.args)
+    page = _page()
+    rows, has_next = invoices.listing(doctor_id=_doctor().id, filters=_filters(form), page=page)
+    return htmx.render(
+        "doctor/invoices.html", "doctor/_invoice_rows.html",
+        form=form, rows=rows, page=page, has_next=has_next, state_of=invoices.state_of,
+    )
+
+
+def _own(invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.doctor_id != _doctor().id:
+        abort(404)
+    return invoice
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@allow("doctor")
+def invoice(invoice_id: int):
+    invoice = _own(invoice_id)
+    return render_template(
+        "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>.pdf")
+@allow("doctor")
+def invoice_pdf_download(invoice_id: int):
+    invoice = _own(invoice_id)
+    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="invoice-{invoice.number}.pdf"', "Cache-Control": "no-store",
+    })
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+@allow("doctor")
+def void_invoice(invoice_id: int):
+    invoice = _own(invoice_id)
+    form = VoidForm()
+    if form.validate_on_submit() and invoices.void(invoice, form.reason.data):
+        db.session.commit()
+        flash(_("Invoice %(number)s has been voided.", number=invoice.number), "success")
+        return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
+    if not form.errors:
+        flash(_("This invoice can no longer be voided."), "error")
+    return render_template(
+        "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form,
+    ), 400

@@ -1,0 +1,88 @@
+"""The patient reads their invoices (or a child's, in the child's space)."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectField
+from wtforms.validators import Optional
+
+from portal import audit, guardians, htmx, invoice_pdf, invoices
+from portal.access import allow
+from portal.doctor.forms import InvoiceFilterForm
+from portal.extensions import db
+from portal.models import Invoice
+from portal.patient.views import bp
+
+
+class PatientFilterForm(InvoiceFilterForm):
+    doctor = SelectField(_l("Doctor"), choices=[], validators=[Optional()], validate_choice=False)
+
+
+def _patient():
+    patient = guardians.acting_patient(current_user)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+@bp.get("/invoices", endpoint="invoices")
+@allow("patient")
+def invoices_list():
+    patient = _patient()
+    form = PatientFilterForm(request.args)
+    doctors = invoices.doctors_of(patient.id)
+    form.doctor.choices = [("", str(_l("All")))] + [(str(d.id), d.name) for d in doctors]
+    form.validate()
+    doctor = request.args.get("doctor", "")
+    filters = invoices.Filters(
+        state=form.state.data or None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        doctor_id=int(doctor) if doctor.isdigit() else None,
+    )
+    page_arg = request.args.get("page", "1")
+    page = min(int(page_arg), 10_000) if page_arg.isdigit() else 1
+    rows, has_next = invoices.listing(patient_id=patient.id, filters=filters, page=page)
+    return htmx.render(
+        "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
+        has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=invoices.reimbursement_of,
+    )
+
+
+def _own(invoice_id: int) -> Invoice:
+    """The invoice, if it belongs to the space the patient is in; 404 otherwise."""
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.patient_id != _patient().id:
+        abort(404)
+    return invoice
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@allow("patient")
+def invoice(invoice_id: int):
+    invoice = _own(invoice_id)
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    db.session.commit()
+    return render_template(
+        "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        state=invoices.state_of(invoice),
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>.pdf")
+@allow("patient")
+def invoice_pdf_download(invoice_id: int):
+    invoice = _own(invoice_id)
+    if invoices.state_of(invoice) == "expired":
+        abort(404)
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
+    db.session.commit()
+    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="invoice-{invoice.number}.pdf"', "Cache-Control": "no-store",
+    })
+
+
