@@ -49,3 +49,16 @@ def create_unenrolled_doctor(app, login: str, password: str) -> None:
             )
         )
         db.session.commit()
+
+
+def create_registry_patient(app, given_name: str, birth, serial: int) -> str:
+    """An insured person in the registry without an account; returns the matricule."""
+    from portal.identity import make_matricule
+    from portal.models import Patient
+
+    matricule = make_matricule(birth, serial)
+    with app.app_context():
+        db.session.add(Patient(matricule=matricule, given_name=given_name, surname="Audit", birth_date=birth,
+                               fund="CNS", mobile="+352621999000"))
+        db.session.commit()
+    return matricule

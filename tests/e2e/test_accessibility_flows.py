@@ -1,0 +1,163 @@
+"""axe-core on the pages of activation, identity requests and invoices, in every language."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+
+from tests.e2e.audit import Audit
+from tests.e2e.data import create_registry_patient
+from tests.e2e.signing import sign_in, unlock_if_locked, wait_for_path
+
+pytestmark = pytest.mark.e2e
+
+LANGUAGES = ["fr", "de", "en"]
+PASSWORD = "green lantern on the old bridge"
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 40), (90, 140, 200)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_activation_pages(browser, live_server, authenticator, context, console, language):
+    index = LANGUAGES.index(language)
+    birth = date(1991, 4, 10 + index)
+    matricule = create_registry_patient(live_server.app, f"Lang{language}", birth, 600 + index)
+    audit = Audit()
+
+    doctor = context.new_page()
+    sign_in(doctor, live_server.accounts["doctor"], authenticator)
+    doctor.goto(f"/doctor/activations?lang={language}&matricule={matricule}")
+    doctor.locator("#activation-check form").wait_for()
+    audit.check(doctor, "/doctor/activations with a patient")
+    doctor.click("#activation-check #submit")  # nothing ticked: errors
+    doctor.locator(".error-summary").wait_for()
+    audit.check(doctor, "/doctor/activations with errors")
+    doctor.fill("#document_last4", "ZX98")
+    doctor.fill("#mobile", "+352 621 000 222")
+    doctor.check("#identity_checked")
+    doctor.click("#activation-check #submit")
+    doctor.locator("article.letter").wait_for()
+    audit.check(doctor, "activation letter")
+    typed = doctor.locator("code.secret").inner_text().strip()
+
+    patient_context = browser.new_context(base_url=live_server.url)
+    console.watch(patient_context)
+    page = patient_context.new_page()
+    page.goto(f"/activate?lang={language}")
+    audit.check(page, "/activate")
+    page.fill("#code", "WRONG-CODE")
+    page.click("#submit")
+    wait_for_path(page, "/activate/invalid")
+    audit.check(page, "/activate/invalid")
+    page.goto("/activate")
+    page.fill("#code", typed)
+    page.click("#submit")
+    wait_for_path(page, "/activate/continue")
+    audit.check(page, "birth date step")
+    page.fill("#birth_date", "1950-01-01")
+    page.click("#submit")
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "birth date step with an error")
+    page.fill("#birth_date", birth.isoformat())
+    page.click("#submit")
+    page.locator("#new_password").wait_for()
+    audit.check(page, "password step")
+    page.fill("#new_password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("#submit")
+    page.locator("code.secret").wait_for()
+    audit.check(page, "authenticator step")
+    secret = page.locator("code.secret").inner_text().strip()
+    page.fill("#code", authenticator.code(matricule, secret))
+    page.click("#submit")
+    page.locator("ul.codes").wait_for()
+    audit.check(page, "recovery codes")
+    page.click("a.button")
+    page.locator("#accept").wait_for()
+    audit.check(page, "terms step")
+    page.check("#accept")
+    page.click("#submit")
+    wait_for_path(page, "/patient/")
+    patient_context.close()
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_identity_request_pages(browser, live_server, authenticator, context, console, language):
+    index = LANGUAGES.index(language)
+    birth = date(1992, 5, 10 + index)
+    matricule = create_registry_patient(live_server.app, f"Request{language}", birth, 700 + index)
+    audit = Audit()
+    page = context.new_page()
+    page.goto(f"/activate/request?lang={language}")
+    audit.check(page, "/activate/request")
+    page.click("#submit")
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "/activate/request with errors")
+    page.fill("#matricule", matricule)
+    page.fill("#surname", "Audit")
+    page.fill("#given_name", f"Request{language}")
+    page.fill("#birth_date", birth.isoformat())
+    page.fill("#mobile", "+352 621 111 222")
+    page.set_input_files("#document", files=[{"name": "id.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
+    page.check("#consent")
+    page.click("#submit")
+    page.locator("dl.facts").wait_for()
+    audit.check(page, "request status")
+
+    staff_context = browser.new_context(base_url=live_server.url)
+    console.watch(staff_context)
+    staff = staff_context.new_page()
+    sign_in(staff, live_server.accounts["cns"], authenticator)
+    staff.goto(f"/cns/identity-requests?lang={language}")
+    audit.check(staff, "/cns/identity-requests")
+    staff.locator("main table a").first.click()
+    staff.locator("img.id-document").wait_for()
+    audit.check(staff, "identity request")
+    staff.click('form[action$="/approve"] [type="submit"]')
+    wait_for_path(staff, "/cns/identity-requests")
+    staff.goto(f"/dev/outbox?lang={language}")
+    audit.check(staff, "/dev/outbox")
+    staff_context.close()
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_invoice_pages(browser, live_server, authenticator, context, console, language):
+    audit = Audit()
+    doctor = context.new_page()
+    sign_in(doctor, live_server.accounts["doctor"], authenticator)
+    doctor.goto(f"/doctor/invoices/new?lang={language}")
+    audit.check(doctor, "/doctor/invoices/new")
+    doctor.fill("#lines-0-code", "NOPE")
+    doctor.click("#submit")
+    doctor.locator(".error-summary").wait_for()
+    audit.check(doctor, "/doctor/invoices/new with errors")
+    doctor.goto("/doctor/acts?q=C")
+    audit.check(doctor, "/doctor/acts")
+    doctor.goto("/doctor/invoices")
+    doctor.locator("#invoice-rows a").first.click()
+    doctor.locator("dl.facts").wait_for()
+    audit.check(doctor, "doctor invoice detail")
+
+    patient_context = browser.new_context(base_url=live_server.url)
+    console.watch(patient_context)
+    page = patient_context.new_page()
+    account = live_server.accounts["patient"]
+    sign_in(page, account, authenticator)
+    page.goto(f"/patient/invoices?lang={language}")
+    unlock_if_locked(page, account)
+    page.locator(".invoice-list a").first.click()
+    page.locator("dl.facts").wait_for()
+    unlock_if_locked(page, account)
+    audit.check(page, "patient invoice detail")
+    patient_context.close()
+    audit.assert_clean()
