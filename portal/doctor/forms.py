@@ -101,6 +101,15 @@ class InvoiceFilterForm(Form):
     submit = SubmitField(_l("Filter"))
 
 
+class DoctorInvoiceFilterForm(InvoiceFilterForm):
+    channel = SelectField(
+        _l("Kind"),
+        choices=[("", _l("All")), ("digital", _l("Digital")), ("paper_qr", _l("Paper with QR code")),
+                 ("paper", _l("Paper without QR code"))],
+        validators=[Optional()],
+    )
+
+
 class VoidForm(BaseForm):
     reason = TextAreaField(_l("Reason for voiding"), validators=[DataRequired(), Length(min=3, max=500)])
     submit = SubmitField(_l("Void the invoice"))

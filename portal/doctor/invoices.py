@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from portal import accounts, clock, htmx, invoice_pdf, invoices, nomenclature
 from portal.access import allow
-from portal.doctor.forms import InvoiceFilterForm, InvoiceForm, VoidForm
+from portal.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
 from portal.doctor.views import bp
 from portal.extensions import db
 from portal.models import Invoice, Patient
@@ -101,14 +101,13 @@ def acts():
     return htmx.render("doctor/acts.html", "doctor/_acts.html", query=query, acts=found, language=language)
 
 
-def _filters(form: InvoiceFilterForm) -> invoices.Filters:
+def _filters(form: DoctorInvoiceFilterForm) -> invoices.Filters:
     form.validate()
-    channel = request.args.get("channel")
     return invoices.Filters(
-        state=form.state.data or None,
+        state=form.state.data if not form.state.errors else None,
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
-        channel=channel if channel in ("digital", "paper_qr", "paper") else None,
+        channel=form.channel.data if not form.channel.errors else None,
     )
 
 
@@ -120,7 +119,7 @@ def _page() -> int:
 @bp.get("/invoices", endpoint="invoices")
 @allow("doctor")
 def invoices_list():
-    form = InvoiceFilterForm(request.args)
+    form = DoctorInvoiceFilterForm(request.args)
     page = _page()
     rows, has_next = invoices.listing(doctor_id=_doctor().id, filters=_filters(form), page=page)
     return htmx.render(

@@ -145,3 +145,11 @@ def test_act_search(doctor_client):
     assert "K2" in text_of(response)
     fragment = doctor_client.get("/doctor/acts?q=C4", headers={"HX-Request": "true"})
     assert fragment.data.lstrip().startswith(b'<div id="act-results"')
+
+
+def test_list_filter_by_kind(doctor_client, make_invoice, people):
+    digital = make_invoice(people["patient"], people["doctor"])
+    paper = make_invoice(people["patient"], people["doctor"], paid_on_site=False)
+    listing = text_of(doctor_client.get("/doctor/invoices?channel=paper_qr"))
+    assert paper.number in listing and digital.number not in listing
+    assert doctor_client.get("/doctor/invoices?channel=bogus&state=bogus").status_code == 200
