@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session, url_for
 from sqlalchemy import update
@@ -31,6 +32,14 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def current_path() -> str:
+    """Where to come back to after signing in or unlocking.
+
+    For an htmx request (a poll, a fragment) that is the page in the address bar, which
+    htmx sends as HX-Current-URL, not the fragment's own URL.
+    """
+    if getattr(request, "htmx", False) and request.htmx.current_url:
+        shown = urlsplit(request.htmx.current_url)
+        return shown.path + (f"?{shown.query}" if shown.query else "")
     return request.full_path.rstrip("?")
 
 

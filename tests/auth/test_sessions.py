@@ -174,3 +174,13 @@ def test_a_suspended_account_loses_its_sessions(app, people, app_ctx):
     db.session.commit()
     assert ended == 1
     assert client.get("/patient/").headers["Location"].startswith("/login")
+
+
+def test_a_lock_found_by_the_poll_returns_to_the_page_on_screen(patient_client):
+    client, patient = patient_client
+    _later(seconds=61)
+    response = client.get(
+        "/session/status",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/patient/invoices?page=2"},
+    )
+    assert response.headers["HX-Redirect"] == "/unlock?next=/patient/invoices?page%3D2"

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.audit import Audit
 from tests.e2e.signing import path_of, sign_in, wait_for_path
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +20,10 @@ def test_stay_signed_in_removes_the_warning(page, live_server, authenticator):
     # The notice comes when less than 8 s remain, i.e. after about 6 s without activity.
     warning = page.locator(".session-warning")
     expect(warning).to_be_visible(timeout=15_000)
+    # The notice is not a page of its own, so it is audited here, while it shows.
+    audit = Audit()
+    audit.check(page, "/patient/ with the lock warning")
+    audit.assert_clean()
     warning.get_by_role("button").click()
     expect(warning).to_have_count(0)
 
@@ -28,12 +33,6 @@ def test_stay_signed_in_removes_the_warning(page, live_server, authenticator):
     expect(page.locator("h1")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,  # turns into a failure once the portal is fixed: then remove this marker
-    reason="portal bug: the lock found by the background poll sends the browser to "
-    "/unlock?next=/session/status (sessions.current_path uses the poll's own path), "
-    "so unlocking lands on a blank /session/status instead of the page the patient was on",
-)
 def test_lock_then_unlock_returns_to_the_page(page, live_server, authenticator):
     patient = live_server.accounts["patient"]
     sign_in(page, patient, authenticator)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pytest
@@ -47,7 +46,7 @@ def test_a_digital_invoice_from_doctor_to_patient(browser, live_server, authenti
     assert number in shown and "€78.34" in shown and "Expected reimbursement" in shown
     with page.expect_download() as download:
         page.click("text=Download the PDF")
-    pdf = PdfReader(io.BytesIO(open(download.value.path(), "rb").read()))
+    pdf = PdfReader(download.value.path())
     assert number in pdf.pages[0].extract_text()
     patient_context.close()
 

@@ -23,17 +23,18 @@ def home_sentence(language: str) -> str:
 
 
 @pytest.fixture(params=[True, False], ids=["javascript", "no-javascript"])
-def any_page(request, browser, live_server, console):
+def page_with_or_without_js(request, browser, live_server, console):
     context = browser.new_context(base_url=live_server.url, locale="fr-LU", java_script_enabled=request.param)
     console.watch(context)
     yield context.new_page()
     context.close()
 
 
-def test_switch_to_german_and_keep_it(any_page):
-    page = any_page
+def test_switch_to_german_and_keep_it(page_with_or_without_js):
+    page = page_with_or_without_js
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "fr")  # from the browser's fr-LU
+    expect(page.locator("main")).not_to_contain_text(home_sentence("de"))
 
     page.click("nav.languages a[hreflang=de]")
     expect(page.locator("html")).to_have_attribute("lang", "de")
