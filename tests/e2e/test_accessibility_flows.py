@@ -161,3 +161,40 @@ def test_invoice_pages(browser, live_server, authenticator, context, console, la
     audit.check(page, "patient invoice detail")
     patient_context.close()
     audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_child_and_locked_code_pages(browser, live_server, authenticator, context, console, language):
+    """The parent's step of a child's activation, a locked code, an unknown request."""
+    from portal.activation import codes
+    from portal.extensions import db
+    from portal.models import Patient
+
+    index = LANGUAGES.index(language)
+    child_birth, other_birth = date(2016, 2, 1 + index), date(1993, 6, 1 + index)
+    child = create_registry_patient(live_server.app, f"Child{language}", child_birth, 800 + index)
+    other = create_registry_patient(live_server.app, f"Locked{language}", other_birth, 900 + index)
+    parent_login = live_server.accounts["patient"].login
+    with live_server.app.app_context():
+        find = lambda matricule: db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))  # noqa: E731
+        _, child_token = codes.issue(find(child), guardian=find(parent_login))
+        _, other_token = codes.issue(find(other))
+        db.session.commit()
+    audit = Audit()
+    page = context.new_page()
+    page.goto(f"/activate/{child_token}?lang={language}")
+    page.fill("#birth_date", child_birth.isoformat())
+    page.click("#submit")
+    page.locator("main a.button").wait_for()
+    audit.check(page, "child's code, parent not signed in")
+
+    page.goto(f"/activate/{other_token}")
+    for day in (1, 2, 3):
+        page.fill("#birth_date", f"1940-01-0{day}")
+        page.click("#submit")
+        page.wait_for_load_state()
+    audit.check(page, "locked code")
+    response = page.goto("/activate/request/no-such-reference")
+    assert response.status == 404
+    audit.check(page, "unknown request")
+    audit.assert_clean()
