@@ -209,3 +209,31 @@ def authenticator():
     from tests.e2e.signing import Authenticator
 
     return Authenticator()
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser, live_server, console, authenticator):
+    """signed_in(role) -> a page signed in as the first demo account of that role, shared by
+    every test that only needs to be signed in.
+
+    Each sign-in spends one 30-second code step of the account (see signing.Authenticator),
+    so signing in again per test makes the suite wait; reuse this page instead. A patient's
+    page may meet the 14-second idle lock between tests: `signing.unlock_if_locked`.
+    """
+    from tests.e2e.signing import sign_in
+
+    pages = {}
+
+    def open_for(role: str):
+        if role not in pages:
+            ctx = browser.new_context(base_url=live_server.url)
+            console.watch(ctx)
+            page = ctx.new_page()
+            page.set_default_timeout(10_000)
+            sign_in(page, live_server.accounts[role], authenticator)
+            pages[role] = page
+        return pages[role]
+
+    yield open_for
+    for page in pages.values():
+        page.context.close()

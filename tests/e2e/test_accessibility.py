@@ -1,7 +1,7 @@
 """axe-core on every page, in every language: public, signing in, and each role's pages.
 
-One signed-in browser per role serves the whole module: each sign-in costs a one-time
-code step, and the portal accepts each step only once per account.
+Role pages use the shared `signed_in` pages (conftest): one sign-in per role for the
+whole run, since the portal accepts each one-time code step only once per account.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.audit import Audit
 from tests.e2e.data import create_unenrolled_doctor, forget_terms, lock_sessions
-from tests.e2e.signing import accept, path_of, sign_in, submit_password, unlock_if_locked, wait_for_path
+from tests.e2e.signing import accept, path_of, submit_password, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -34,26 +34,6 @@ ROLE_PAGES = {
     "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", *ACCOUNT_PAGES],
     "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", *ACCOUNT_PAGES],
 }
-
-
-@pytest.fixture(scope="module")
-def signed_in(browser, live_server, console, authenticator):
-    """signed_in(role) -> a page of a browser signed in as that role, kept for the module."""
-    pages = {}
-
-    def open_for(role: str):
-        if role not in pages:
-            context = browser.new_context(base_url=live_server.url)
-            console.watch(context)
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            sign_in(page, live_server.accounts[role], authenticator)
-            pages[role] = page
-        return pages[role]
-
-    yield open_for
-    for page in pages.values():
-        page.context.close()
 
 
 def visit(page, path: str, language: str, status: int = 200, account=None):

@@ -1,4 +1,8 @@
-"""The patient idle lock (14 s in the live server): warning, "stay signed in", lock, unlock."""
+"""The patient idle lock (14 s in the live server): warning, "stay signed in", lock, unlock.
+
+Both tests use the shared signed-in patient page (conftest `signed_in`): a fresh sign-in
+per test would spend the patient's one-time code steps for nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.audit import Audit
-from tests.e2e.signing import path_of, sign_in, wait_for_path
+from tests.e2e.signing import path_of, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
 
-def test_stay_signed_in_removes_the_warning(page, live_server, authenticator):
-    sign_in(page, live_server.accounts["patient"], authenticator)
+def test_stay_signed_in_removes_the_warning(signed_in, live_server):
+    page = signed_in("patient")
+    page.goto("/patient/")
+    unlock_if_locked(page, live_server.accounts["patient"])
     assert path_of(page) == "/patient/"
 
     # The notice comes when less than 8 s remain, i.e. after about 6 s without activity.
@@ -33,10 +39,12 @@ def test_stay_signed_in_removes_the_warning(page, live_server, authenticator):
     expect(page.locator("h1")).to_be_visible()
 
 
-def test_lock_then_unlock_returns_to_the_page(page, live_server, authenticator):
+def test_lock_then_unlock_returns_to_the_page(signed_in, live_server):
     patient = live_server.accounts["patient"]
-    sign_in(page, patient, authenticator)
+    page = signed_in("patient")
     page.goto("/patient/invoices")
+    unlock_if_locked(page, patient)
+    assert path_of(page) == "/patient/invoices"
 
     # Idle: the background poll sends the browser to the unlock page.
     page.wait_for_url(lambda url: urlparse(url).path == "/unlock", timeout=25_000)
