@@ -104,6 +104,8 @@ class Draft:
     paid_on_site: bool = True
     payer_is_patient: bool = True
     lines: list[tuple[nomenclature.CatalogueEntry, int]] = field(default_factory=list)
+    # The doctor's own voided invoice for the same patient that this one corrects.
+    replaces: Invoice | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def error(self, name: str, message: str) -> None:
@@ -138,6 +140,11 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
         total_cents=0,
         expires_at=add_years(now, RETENTION_YEARS),
     )
+    replaced = draft.replaces
+    if replaced is not None:
+        if replaced.doctor_id != doctor.id or replaced.patient_id != draft.patient.id or replaced.voided_at is None:
+            raise ValueError("only a voided invoice of the same doctor and patient can be replaced")
+        invoice.replaces_id = replaced.id
     for position, (act, quantity) in enumerate(draft.lines, start=1):
         invoice.lines.append(
             InvoiceLine(position=position, act_id=act.id, act_code=act.code, quantity=quantity,
@@ -146,6 +153,11 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
     invoice.total_cents = sum(line.total_cents for line in invoice.lines)
     invoice.number = _save_with_number(doctor, invoice)
     audit.record(audit.INVOICE_ISSUED, patient_id=invoice.patient_id, invoice_id=invoice.id, channel=channel)
+    from portal import claims  # claims builds on invoices; imported here to avoid a cycle
+
+    if replaced is not None:
+        claims.close_reports(replaced, invoice)
+    claims.auto_share(invoice)
     return invoice
 
 
@@ -177,8 +189,10 @@ def can_void(invoice: Invoice) -> bool:
 
 
 def is_submitted(invoice: Invoice) -> bool:
-    """Shared with the fund: from then on the invoice belongs to the claim (claims issue)."""
-    return False
+    """Shared with the fund: from then on the invoice belongs to the claim."""
+    from portal import claims
+
+    return claims.active_claim_of(invoice.id) is not None
 
 
 def void(invoice: Invoice, reason: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from portal import clock, create_app
 from portal.extensions import db
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))

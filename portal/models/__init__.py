@@ -4,10 +4,30 @@ from portal.models.account import Account, AccountStatus, Role
 from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest, OutboxMessage
 from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
+from portal.models.claim import (
+    Claim,
+    ClaimEvent,
+    ClaimState,
+    ConsentReceipt,
+    InvoiceReport,
+    NoticeKind,
+    Notification,
+    Statement,
+    StatementLine,
+)
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 
 __all__ = [
+    "StatementLine",
+    "Statement",
+    "Notification",
+    "NoticeKind",
+    "InvoiceReport",
+    "ConsentReceipt",
+    "ClaimState",
+    "ClaimEvent",
+    "Claim",
     "Account",
     "Act",
     "ActivationCode",

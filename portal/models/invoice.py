@@ -69,6 +69,8 @@ class Invoice(db.Model):
     void_reason: Mapped[str | None] = mapped_column(Text)
     # Documents are kept two years from issue, then purged.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # A corrected invoice names the voided one it replaces (after a patient's report).
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -39,6 +39,8 @@ class Patient(db.Model):
     iban: Mapped[str | None] = mapped_column(String(34))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Send automatically": every new eligible invoice is shared as the doctor issues it.
+    is_auto_share: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     account: Mapped[Account | None] = relationship()
 

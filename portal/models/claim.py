@@ -1,0 +1,214 @@
+"""Claims: an invoice the patient shared with the fund (or a paper one CNS took in),
+its history, the consent behind it, the statement that pays it, and the notices the
+patient receives about it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.invoice import Invoice
+from portal.models.registry import FUND_CHECK, CnsStaff, Doctor, Patient
+from portal.models.types import UTCDateTime, utcnow
+
+
+class ClaimState:
+    SHARED = "shared"  # in the queue, no agent has taken it up; the patient may withdraw
+    IN_REVIEW = "in_review"
+    INFO_REQUESTED = "info_requested"  # waiting for the patient's answer
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    ALL = (SHARED, IN_REVIEW, INFO_REQUESTED, ACCEPTED, REJECTED, WITHDRAWN)
+    OPEN = (SHARED, IN_REVIEW, INFO_REQUESTED)
+    DECIDED = (ACCEPTED, REJECTED)
+
+
+_STATES = ", ".join(f"'{state}'" for state in ClaimState.ALL)
+
+
+class Claim(db.Model):
+    __table_args__ = (
+        CheckConstraint(f"state in ({_STATES})", name="state"),
+        CheckConstraint("channel in ('digital', 'paper_qr')", name="channel"),
+        CheckConstraint(FUND_CHECK, name="fund"),
+        # The staff queue: a fund's claims in one state, oldest first, read by keyset.
+        Index("ix_claim_queue", "state", "fund", "shared_at", "id"),
+        Index("ix_claim_patient", "patient_id", "shared_at"),
+        Index("ix_claim_decided", "decided_at"),
+        # An invoice is claimed once: this index is what makes a double submit harmless.
+        # A withdrawn claim steps aside so the invoice can be shared again later.
+        Index(
+            "uq_claim_invoice_active", "invoice_id", unique=True,
+            postgresql_where=text("state <> 'withdrawn'"), sqlite_where=text("state <> 'withdrawn'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"), index=True)
+    fund: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(15), default=ClaimState.SHARED)
+    # Bumped by every change of state; a decision names the version it was made on.
+    version: Mapped[int] = mapped_column(default=1)
+    # The account credited: always the patient's own, copied at the moment of sharing.
+    iban: Mapped[str] = mapped_column(String(34))
+    total_cents: Mapped[int]
+    computed_cents: Mapped[int]
+    reimbursed_cents: Mapped[int | None]
+    adjustment_reason: Mapped[str | None] = mapped_column(Text)
+    rejection_reason: Mapped[str | None] = mapped_column(String(20))
+    rejection_note: Mapped[str | None] = mapped_column(Text)
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invoice: Mapped[Invoice] = relationship()
+    patient: Mapped[Patient] = relationship()
+    doctor: Mapped[Doctor] = relationship()
+    taken_by: Mapped[CnsStaff | None] = relationship(foreign_keys=[taken_by_id])
+    decided_by: Mapped[CnsStaff | None] = relationship(foreign_keys=[decided_by_id])
+    events: Mapped[list[ClaimEvent]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
+    )
+    statement: Mapped[Statement | None] = relationship(back_populates="claim", uselist=False)
+
+    def __repr__(self) -> str:
+        return f"<Claim {self.reference} {self.state}>"
+
+
+class ClaimEvent(db.Model):
+    """One dated step of a claim, what the timeline and the staff history show.
+
+    `message` holds the words people exchanged (a question, an answer, a reason); an
+    answer may carry one document, stored encrypted like identity documents.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_role: Mapped[str | None] = mapped_column(String(10))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
+    message: Mapped[str | None] = mapped_column(Text)
+    document_name: Mapped[str | None] = mapped_column(String(64))
+    document_type: Mapped[str | None] = mapped_column(String(40))
+
+    claim: Mapped[Claim] = relationship(back_populates="events")
+    staff: Mapped[CnsStaff | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ClaimEvent {self.kind}>"
+
+
+class ConsentReceipt(db.Model):
+    """The patient's choice to share one invoice: what, when, with whom, by whom."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    # The account that gave consent: the patient, or a parent in a child's space.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    method: Mapped[str] = mapped_column(String(10))  # manual or automatic
+    recipient_fund: Mapped[str] = mapped_column(String(5))
+    invoice_number: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ConsentReceipt {self.id}>"
+
+
+class Statement(db.Model):
+    """The reimbursement statement ("décompte") of an accepted claim."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), unique=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payment_date: Mapped[date]
+    billed_cents: Mapped[int]
+    reimbursed_cents: Mapped[int]
+    adjustment_cents: Mapped[int] = mapped_column(default=0)
+
+    claim: Mapped[Claim] = relationship(back_populates="statement")
+    lines: Mapped[list[StatementLine]] = relationship(
+        back_populates="statement", cascade="all, delete-orphan", order_by="StatementLine.position"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Statement {self.number}>"
+
+
+class StatementLine(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statement.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    provider_code: Mapped[str] = mapped_column(String(12))
+    act_code: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[int]
+    billed_cents: Mapped[int]
+    tariff_cents: Mapped[int]
+    participation_cents: Mapped[int]  # the statutory personal share
+    reimbursed_cents: Mapped[int]
+
+    statement: Mapped[Statement] = relationship(back_populates="lines")
+
+
+class NoticeKind:
+    STATEMENT_AVAILABLE = "statement"
+    INFO_REQUESTED = "info_requested"
+    CLAIM_REJECTED = "rejected"
+    SENT_AUTOMATICALLY = "auto_shared"
+    INVOICE_REPORTED = "reported"  # to the doctor's side: not a patient notice
+
+    PATIENT = (STATEMENT_AVAILABLE, INFO_REQUESTED, CLAIM_REJECTED, SENT_AUTOMATICALLY)
+
+
+class Notification(db.Model):
+    """A notice in the patient's space; its words are chosen when shown, in the reader's language."""
+
+    __table_args__ = (Index("ix_notification_unread", "patient_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    claim: Mapped[Claim | None] = relationship()
+    invoice: Mapped[Invoice | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.kind}>"
+
+
+class InvoiceReport(db.Model):
+    """A patient tells the issuing doctor that an invoice is wrong."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invoice: Mapped[Invoice] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<InvoiceReport {self.id}>"
