@@ -49,6 +49,19 @@ EXPECTED = {
     "patient.switch_space": {"patient"},
     "patient.invoice": {"patient"},
     "patient.invoice_pdf_download": {"patient"},
+    # claims: patient side
+    "patient.share": {"patient"},
+    "patient.bank_account": {"patient"},
+    "patient.claims": {"patient"},
+    "patient.claim": {"patient"},
+    "patient.withdraw_claim": {"patient"},
+    "patient.answer_claim": {"patient"},
+    "patient.statement": {"patient"},
+    "patient.statement_pdf": {"patient"},
+    "patient.notifications": {"patient"},
+    "patient.notification_count": {"patient"},
+    "patient.settings": {"patient"},
+    "patient.report_invoice": {"patient"},
     "doctor.home": {"doctor"},
     "doctor.invoices": {"doctor"},
     "doctor.activations": {"doctor"},
@@ -60,6 +73,7 @@ EXPECTED = {
     "doctor.invoice": {"doctor"},
     "doctor.invoice_pdf_download": {"doctor"},
     "doctor.void_invoice": {"doctor"},
+    "doctor.reports": {"doctor"},
     "cns.home": {"cns"},
     "cns.claims": {"cns"},
     "cns.identity_requests": {"cns"},
@@ -68,10 +82,19 @@ EXPECTED = {
     "cns.approve_identity_request": {"cns"},
     "cns.reject_identity_request": {"cns"},
     "cns.terms_versions": {"cns"},
+    # claims: staff side
+    "cns.claim": {"cns"},
+    "cns.take_up_claim": {"cns"},
+    "cns.accept_claim": {"cns"},
+    "cns.reject_claim": {"cns"},
+    "cns.request_info": {"cns"},
+    "cns.claim_document": {"cns"},
+    "cns.paper_intake": {"cns"},
+    "cns.statistics": {"cns"},
 }
 
 PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999",
-                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999"}
+                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999", "claim_id": "999999", "event_id": "999999"}
 
 
 def _routes(app):

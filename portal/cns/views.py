@@ -21,12 +21,6 @@ def home():
     return render_template("cns/home.html", staff=accounts.profile(current_user))
 
 
-@bp.get("/claims")
-@allow("cns")
-def claims():
-    return render_template("cns/claims.html")
-
-
 @bp.route("/terms", methods=["GET", "POST"])
 @allow("cns")
 def terms_versions():
@@ -42,4 +36,7 @@ def terms_versions():
     return render_template("cns/terms.html", form=form, versions=versions)
 
 
+from portal.cns import claims as _claims  # noqa: E402,F401
 from portal.cns import identity_requests as _identity_requests  # noqa: E402,F401  (registers routes on bp)
+from portal.cns import intake as _intake  # noqa: E402,F401
+from portal.cns import statistics as _statistics  # noqa: E402,F401

@@ -19,3 +19,4 @@ def home():
 
 from portal.doctor import activations as _activations  # noqa: E402,F401  (registers routes on bp)
 from portal.doctor import invoices as _invoices  # noqa: E402,F401
+from portal.doctor import reports as _reports  # noqa: E402,F401

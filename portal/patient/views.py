@@ -38,4 +38,7 @@ def switch_space():
     return htmx.redirect(url_for("patient.home"))
 
 
+from portal.patient import claims as _claims  # noqa: E402,F401
 from portal.patient import invoices as _invoices  # noqa: E402,F401  (registers routes on bp)
+from portal.patient import notifications as _notifications  # noqa: E402,F401
+from portal.patient import sharing as _sharing  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""(being written)"""
+
+from portal.doctor.views import bp  # noqa: F401
