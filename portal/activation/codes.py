@@ -198,6 +198,9 @@ def redeem_for_self(code: ActivationCode) -> Account | None:
     if account.status == AccountStatus.ACTIVE:
         ended = sessions.end_all(account.id, "activation")
         audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
+    # Starting over means the old password goes too: otherwise whoever knows it could sign
+    # in before the patient finishes and enrol an authenticator of their own.
+    credential.password_hash = None
     credential.totp_secret = None
     credential.totp_pending_secret = None
     credential.failed_attempts = 0

@@ -25,10 +25,17 @@ def _digest(token: str) -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only local paths are followed after sign-in, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target.rstrip("?")
-    return default
+    """Only local paths are followed after sign-in, never another host.
+
+    Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": any such character is refused.
+    """
+    if not target or any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target.rstrip("?")
 
 
 def current_path() -> str:

@@ -58,7 +58,10 @@ def check_password(login: str, password: str) -> Account | None:
     if account is None or credential is None:
         audit.record(audit.SIGNIN_FAILED, actor=None, stage="password", reason="unknown")
         return None
-    if is_locked(credential) or account.status == AccountStatus.CLOSED:
+    # A patient's account becomes usable only through an activation code, never by
+    # enrolling an authenticator at /login like an operator-created staff account.
+    pending_patient = account.role == "patient" and account.status == AccountStatus.PENDING
+    if is_locked(credential) or account.status == AccountStatus.CLOSED or pending_patient:
         audit.record(audit.SIGNIN_FAILED, actor=account, stage="password", reason="locked")
         return None
     if not valid:

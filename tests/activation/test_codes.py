@@ -140,3 +140,19 @@ def test_a_new_code_resets_a_lost_phone_and_ends_old_sessions(app, make_patient,
     assert client.get("/patient/").status_code == 200
     refused = app.test_client().post("/login", data={"login": patient.login, "password": patient.password})
     assert refused.status_code == 200
+
+
+def test_the_old_password_is_useless_once_a_lost_phone_code_is_redeemed(app, make_patient, make_doctor, issue_code):
+    """Between the birth-date step and the end of activation, nobody may sign in with the
+    old password and enrol an authenticator of their own."""
+    patient, doctor = make_patient(), make_doctor()
+    _, token = issue_code(patient.profile, doctor.profile)
+    client = app.test_client()
+    client.get(f"/activate/{token}")
+    response = client.post("/activate/continue", data={"birth_date": patient.profile.birth_date.isoformat()})
+    assert response.status_code == 303
+
+    intruder = app.test_client()
+    response = intruder.post("/login", data={"login": patient.login, "password": patient.password})
+    assert response.status_code == 200  # the generic refusal, no step to the enrolment page
+    assert intruder.get("/login/enrol").status_code in (302, 303)

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from portal import clock
 from portal.auth import signin, totp
 from portal.extensions import db
@@ -93,9 +95,14 @@ def test_success_resets_the_failure_counter(client, people, app_ctx):
     assert patient.account.credential.failed_attempts == 0
 
 
-def test_next_is_followed_only_to_local_paths(client, people):
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "/%09/evil.example/x", "/%0a/evil.example", "/\\evil.example", "https://evil.example/",
+     "/%5Cevil.example", " //evil.example"],
+)
+def test_next_is_followed_only_to_local_paths(client, people, target):
     patient = people["patient"]
-    client.post("/login?next=//evil.example/x", data={"login": patient.login, "password": patient.password})
+    client.post(f"/login?next={target}", data={"login": patient.login, "password": patient.password})
     response = client.post("/login/code", data={"code": fresh_code(patient)})
     assert response.headers["Location"] == "/patient/"
 
