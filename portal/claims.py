@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal import audit, clock, invoices, uploads
 from portal.extensions import db
@@ -23,6 +24,7 @@ from portal.models import (
     ClaimState,
     ConsentReceipt,
     Fund,
+    GuardianLink,
     Invoice,
     InvoiceReport,
     NoticeKind,
@@ -250,10 +252,19 @@ def report_invoice(invoice: Invoice, message: str, *, by: Account) -> InvoiceRep
 
 
 def open_reports(doctor_id: int) -> list[InvoiceReport]:
+    # The doctor's list shows each report's invoice and patient: load them in the same query.
     return list(db.session.scalars(
         db.select(InvoiceReport).where(InvoiceReport.doctor_id == doctor_id, InvoiceReport.closed_at.is_(None))
+        .options(joinedload(InvoiceReport.invoice).joinedload(Invoice.patient))
         .order_by(InvoiceReport.created_at)
     ))
+
+
+def open_report_count(doctor_id: int) -> int:
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(InvoiceReport)
+        .where(InvoiceReport.doctor_id == doctor_id, InvoiceReport.closed_at.is_(None))
+    ) or 0
 
 
 def close_reports(invoice: Invoice, replacement: Invoice | None = None) -> None:
@@ -286,6 +297,25 @@ def unread_count(patient_ids: list[int]) -> int:
     return db.session.scalar(
         db.select(db.func.count()).select_from(Notification)
         .where(Notification.patient_id.in_(patient_ids), Notification.read_at.is_(None))
+    ) or 0
+
+
+def unread_count_for(account: Account) -> int:
+    """Unread notices of the account's own space and of the children's spaces it may open.
+
+    One COUNT with the spaces as subqueries: it runs on every page and every poll. The age
+    test mirrors guardians.children_of (a link ends on the child's 18th birthday)."""
+    adult_born_by = invoices.add_years(clock.today(), -18)
+    own = db.select(Patient.id).where(Patient.account_id == account.id)
+    children = (
+        db.select(GuardianLink.child_patient_id)
+        .join(Patient, Patient.id == GuardianLink.child_patient_id)
+        .where(GuardianLink.parent_account_id == account.id, GuardianLink.ended_at.is_(None),
+               Patient.birth_date > adult_born_by)
+    )
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Notification)
+        .where(Notification.read_at.is_(None), Notification.patient_id.in_(own.union(children)))
     ) or 0
 
 

@@ -70,6 +70,22 @@ def _account(role: Role, login: str, password: str) -> Account:
     return account
 
 
+def _link_child() -> None:
+    """Anne holds her daughter Léa's space, as a parent who activated a child's code would."""
+    from portal.models import GuardianLink
+
+    mother, child = (
+        db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(*PATIENTS[i][2:4])))
+        for i in (0, 1)
+    )
+    linked = db.session.scalar(db.select(GuardianLink).where(
+        GuardianLink.parent_account_id == mother.account_id, GuardianLink.child_patient_id == child.id,
+        GuardianLink.ended_at.is_(None),
+    ))
+    if linked is None:
+        db.session.add(GuardianLink(parent_account_id=mother.account_id, child_patient_id=child.id))
+
+
 def seed() -> list[DemoAccount]:
     """Create or reset the demo data; safe to run again."""
     created: list[DemoAccount] = []
@@ -98,44 +114,98 @@ def seed() -> list[DemoAccount]:
     if terms.current_version() is None:
         terms.publish(terms.bundled_texts(1))
     db.session.flush()
+    _link_child()
     _invoices()
     db.session.commit()
     return created
 
 
 # (patient index in PATIENTS, doctor code, days ago, acts, paid on site, payer is patient, then)
+# "then" is what happened next: void, expired, or the state of the claim the patient made.
 DEMO_INVOICES = [
     (0, "90000011", 3, [("C1", 1)], True, True, None),
-    (0, "90000011", 20, [("C1", 1), ("K1", 1)], True, True, None),
-    (0, "90000011", 45, [("V1", 1)], False, True, None),
+    (0, "90000011", 8, [("C1", 1)], True, True, "shared"),
+    (0, "90000011", 20, [("C1", 1), ("K1", 1)], True, True, "accepted"),
+    (0, "90000011", 30, [("C2", 1)], True, True, "info_requested"),
+    (0, "90000011", 45, [("V1", 1)], False, True, "paper_received"),
+    (0, "90000011", 50, [("C1", 1), ("K2", 1)], True, True, "rejected"),
     (0, "90000011", 60, [("C2", 1)], True, False, None),
+    (0, "90000011", 70, [("C1", 1)], True, True, "withdrawn"),
+    (0, "90000011", 80, [("C1", 1)], True, True, "in_review"),
     (0, "90000011", 90, [("C1", 1)], True, True, "void"),
-    (1, "90000011", 10, [("C42", 1)], True, True, None),
-    (2, "90000011", 5, [("C41", 1), ("K2", 1)], True, True, None),
+    (1, "90000011", 10, [("C42", 1)], True, True, "accepted"),
+    (1, "90000011", 2, [("C42", 1)], True, True, "auto"),
+    (2, "90000011", 5, [("C41", 1), ("K2", 1)], True, True, "shared"),
     (0, "90000029", 15, [("DC1", 1), ("DT1", 1)], True, True, None),
     (0, "90000011", 740, [("C1", 1)], True, True, "expired"),
 ]
 
 
 def _invoices() -> None:
-    """Invoices of every kind and state for the demo patients, created once."""
-    from datetime import timedelta
+    """Invoices and claims of every kind and state for the demo patients, created once.
+
+    The clock is set back to each date in turn, so that timelines read like real ones.
+    """
+    from datetime import datetime, time, timedelta
 
     from portal import clock, invoices, nomenclature
     from portal.models import Invoice
 
     if db.session.scalar(db.select(db.func.count()).select_from(Invoice)):
         return
-    for index, code, days_ago, acts, paid, payer, then in DEMO_INVOICES:
-        given, surname, birth, serial = PATIENTS[index][:4]
-        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(birth, serial)))
-        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == code))
-        service = clock.today() - timedelta(days=min(days_ago, 700))
-        draft = invoices.Draft(patient=patient, service_date=service, paid_on_site=paid, payer_is_patient=payer,
-                               lines=[(nomenclature.act_on(act, service), qty) for act, qty in acts])
-        invoice = invoices.issue(doctor, draft)
-        if then == "void":
-            invoices.void(invoice, "Wrong act code; a corrected invoice follows.")
-        elif then == "expired":
-            invoice.issued_at = clock.now() - timedelta(days=days_ago)
-            invoice.expires_at = invoices.add_years(invoice.issued_at, invoices.RETENTION_YEARS)
+    staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == STAFF[0][0]))
+    today = clock.today()
+    try:
+        for index, code, days_ago, acts, paid, payer, then in DEMO_INVOICES:
+            given, surname, birth, serial = PATIENTS[index][:4]
+            patient = db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(birth, serial)))
+            doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == code))
+            service = today - timedelta(days=days_ago)
+            clock.freeze(datetime.combine(service, time(10, 30), tzinfo=clock.UTC))
+            patient.is_auto_share = then == "auto"
+            draft = invoices.Draft(patient=patient, service_date=service, paid_on_site=paid, payer_is_patient=payer,
+                                   lines=[(nomenclature.act_on(act, service), qty) for act, qty in acts])
+            invoice = invoices.issue(doctor, draft)
+            if then == "void":
+                invoices.void(invoice, "Wrong act code; a corrected invoice follows.")
+            elif then not in (None, "expired", "auto"):
+                _claim(invoice, patient, staff, then)
+    finally:
+        clock.freeze(None)
+
+
+def _claim(invoice, patient: Patient, staff: CnsStaff, state: str) -> None:
+    """Walk one claim to `state` through the same steps patients and agents take."""
+    from datetime import timedelta
+
+    from portal import claims, clock, invoices, review
+
+    def later(**delta) -> None:
+        clock.freeze(clock.now() + timedelta(**delta))
+
+    later(hours=5)
+    if state == "paper_received":
+        claim, _ = review.intake_paper(invoices.qr_payload(invoice), staff)
+        later(days=2)
+        review.take_up(claim, staff)
+        return
+    (claim,) = claims.share(patient, [invoice], by=patient.account)
+    if state == "shared":
+        return
+    if state == "withdrawn":
+        later(hours=20)
+        claims.withdraw(claim, by=patient.account)
+        return
+    later(days=1, hours=3)
+    review.take_up(claim, staff)
+    if state == "info_requested":
+        later(hours=2)
+        review.request_info(claim, staff, "Please tell us whether this consultation followed an accident.",
+                            version=claim.version)
+    elif state == "accepted":
+        later(hours=1)
+        review.accept(claim, staff, version=claim.version)
+    elif state == "rejected":
+        later(hours=4)
+        review.reject(claim, staff, version=claim.version, reason="duplicate",
+                      note="The same consultation was already reimbursed on paper.")

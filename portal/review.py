@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal import audit, claims, clock, invoices
 from portal.claims import ClaimConflict, move
@@ -109,7 +109,8 @@ def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) ->
             query = query.where(or_(column > value, and_(column == value, Claim.id > last_id)))
     order = (column.desc(), Claim.id.desc()) if descending else (column.asc(), Claim.id.asc())
     rows = db.session.scalars(
-        query.options(selectinload(Claim.patient), selectinload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
+        # Many-to-one: joined into the page's one query rather than two more round trips.
+        query.options(joinedload(Claim.patient), joinedload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
     ).all()
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     if not more:
@@ -222,23 +223,28 @@ def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | Non
     Returns (claim, None), or (None, reason) with reason one of: invalid, not_paper,
     voided, scope, iban. A second scan of the same invoice returns its existing claim.
     """
+    claim, reason, _created = receive_paper(payload, staff)
+    return claim, reason
+
+
+def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None, bool]:
+    """intake_paper, also telling whether the claim is new (the page says which)."""
     invoice = invoices.invoice_from_payload(payload)
     if invoice is None:
-        return None, "invalid"
+        return None, "invalid", False
     if invoice.channel != Channel.PAPER_QR:
-        return None, "not_paper"
+        return None, "not_paper", False
     if invoice.voided_at is not None:
-        return None, "voided"
+        return None, "voided", False
     patient = invoice.patient
     if staff.fund_scope not in (Fund.CNS, patient.fund):
-        return None, "scope"
+        return None, "scope", False
     if not patient.iban:
-        return None, "iban"
+        return None, "iban", False
     claim, created = claims.new_claim(patient, invoice, channel=Channel.PAPER_QR)
     if not created:
-        return claim, None
+        return claim, None, False
     now = claim.shared_at
     claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id)
-    return claim, None
-
+    return claim, None, True

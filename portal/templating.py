@@ -27,7 +27,19 @@ def inject() -> dict:
         "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
         "home_url": _home_url(),
         "spaces": _spaces(),
+        "unread_notices": unread_notices,
     }
+
+
+def unread_notices() -> int | None:
+    """For a signed-in patient: unread notices in their spaces. A callable, so the one COUNT
+    runs only where a template shows the counter."""
+    account, row = g.get("account"), g.get("user_session")
+    if account is None or account.role != "patient" or row is None or row.locked_at is not None:
+        return None
+    from portal import claims
+
+    return claims.unread_count_for(account)
 
 
 def _spaces() -> dict | None:

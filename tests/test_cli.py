@@ -4,10 +4,12 @@ import json
 
 import pytest
 
-from portal.auth import passwords
+from portal import invoices as invoice_rules
+from portal.auth import passwords, totp
 from portal.extensions import db
 from portal.identity import make_matricule
-from portal.models import Account, Patient
+from portal.models import Account, Claim, ClaimState, CnsStaff, Doctor, GuardianLink, Invoice, Patient
+from tests.fixtures.clients import page
 
 
 @pytest.fixture
@@ -27,8 +29,18 @@ def test_demo_prints_accounts_as_json_and_is_idempotent(runner, app):
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Account)) == len(accounts)
         assert all(a.is_demo for a in db.session.scalars(db.select(Account)))
-        # A parent with a child under 18 is in the registry.
-        assert any(p.birth_date.year > 2010 for p in db.session.scalars(db.select(Patient)))
+        # A parent holds the space of a child under 18.
+        link = db.session.scalars(db.select(GuardianLink)).one()
+        assert link.child.birth_date.year > 2010 and link.ended_at is None
+        # Invoices of every channel and state, claims in every state and both channels.
+        invoices = db.session.scalars(db.select(Invoice)).all()
+        assert {i.channel for i in invoices} == {"digital", "paper_qr", "paper"}
+        assert {"voided", "expired", "issued"} <= {invoice_rules.state_of(i) for i in invoices}
+        claims = db.session.scalars(db.select(Claim)).all()
+        assert {c.state for c in claims} == set(ClaimState.ALL)
+        assert {c.channel for c in claims} == {"digital", "paper_qr"}
+        assert len({c.fund for c in claims}) > 1
+        assert all(c.statement is not None for c in claims if c.state == ClaimState.ACCEPTED)
     for account in accounts:
         assert passwords.problems(account["password"], login=account["login"]) == []
 
@@ -72,13 +84,24 @@ def test_registry_import_is_all_or_nothing(runner, tmp_path, app_ctx):
     assert db.session.scalar(db.select(Patient).where(Patient.matricule == good)) is None
 
 
-def test_accounts_create_makes_an_account_that_must_enrol(runner, app, app_ctx):
-    result = runner.invoke(args=["accounts", "create", "--role", "doctor", "--login", "90555555", "--name", "Dr New"])
+@pytest.mark.parametrize(
+    ("role", "login", "home", "profile"),
+    [("doctor", "90555555", "/doctor/activations", Doctor), ("cns", "T905555", "/cns/identity-requests", CnsStaff)],
+)
+def test_accounts_create_makes_an_account_that_must_enrol(runner, app, app_ctx, role, login, home, profile):
+    result = runner.invoke(args=["accounts", "create", "--role", role, "--login", login, "--name", "New Colleague"])
     assert result.exit_code == 0, result.output
     password = result.output.strip().rsplit(" ", 1)[-1]
     client = app.test_client()
-    response = client.post("/login", data={"login": "90555555", "password": password})
+    response = client.post("/login", data={"login": login, "password": password})
     assert response.headers["Location"] == "/login/enrol"
+    secret = page(client.get("/login/enrol")).select_one("code.secret").get_text().strip()
+    response = client.post("/login/enrol", data={"code": totp.code_for(secret)})
+    assert response.status_code == 200 and len(page(response).select("ul.codes code")) == 10
+    assert client.get(home).status_code == 200
+    account = db.session.scalar(db.select(Account).where(Account.login == login))
+    assert account.role == role
+    assert db.session.scalar(db.select(profile).where(profile.account_id == account.id)).name == "New Colleague"
 
 
 def test_terms_publish_command(runner, app_ctx):

@@ -1,9 +1,14 @@
 """Security headers, error pages, health check and the public pages."""
 
-import pytest
-from flask import url_for
+from pathlib import Path
 
-from tests.fixtures.clients import page, text_of
+import pytest
+from babel.messages.pofile import read_po
+from flask import abort, url_for
+
+from tests.fixtures.clients import page, sign_in, text_of
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 PUBLIC_PAGES = ["public.home", "public.terms_of_use", "public.privacy", "public.accessibility", "auth.login"]
 
@@ -40,17 +45,87 @@ def test_session_cookie_is_http_only_and_lax(signed_in):
     assert cookie.http_only and cookie.same_site == "Lax"
 
 
-@pytest.mark.parametrize(
-    ("lang", "title"),
-    [("fr", "Page introuvable"), ("de", "Seite nicht gefunden"), ("en", "Page not found")],
-)
-def test_404_page_in_three_languages_without_traceback(client, lang, title):
-    response = client.get(f"/no-such-page?lang={lang}")
-    assert response.status_code == 404
+# What an English visitor reads on each error page (the catalogues' message ids).
+ERRORS = {
+    400: ("The request could not be understood", "Please go back, check what you entered and try again."),
+    403: ("Access denied", "Your account does not give access to this page."),
+    404: ("Page not found", "This page does not exist or is not available to you."),
+    405: ("Action not allowed", "This page cannot be used that way."),
+    413: ("File or form too large", "What you sent is larger than the portal accepts. Please send something smaller."),
+    429: ("Too many attempts", "Please wait a moment before trying again."),
+    500: (
+        "Something went wrong",
+        "An unexpected error occurred. Nothing you entered was saved. Please try again later.",
+    ),
+}
+
+
+def translated(english: str, lang: str) -> str:
+    """The sentence as the catalogue of `lang` has it (English: the sentence itself)."""
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        message = read_po(handle, locale=lang).get(english)
+    if lang == "en":
+        return (message and message.string) or english
+    assert message is not None and message.string, f"{english!r} has no {lang} translation"
+    return message.string
+
+
+@pytest.fixture
+def error_app():
+    """A fresh app with a tiny sign-in limit and two test-only routes: a refused request and a crash."""
+    from portal.access import PUBLIC, allow
+    from tests.conftest import make_app
+
+    application = make_app(PROPAGATE_EXCEPTIONS=False, SIGNIN_RATE_LIMIT="1/minute")
+
+    @allow(PUBLIC)
+    def refused():
+        abort(400)
+
+    @allow(PUBLIC)
+    def crash():
+        raise RuntimeError("secret detail from the database")
+
+    application.add_url_rule("/test-only/refused", view_func=refused)
+    application.add_url_rule("/test-only/crash", view_func=crash)
+    return application
+
+
+def _error_response(code: int, lang: str, application, people):
+    client = application.test_client()
+    if code == 400:
+        return client.get(f"/test-only/refused?lang={lang}")
+    if code == 403:
+        sign_in(client, people["doctor"])
+        return client.get(f"/cns/?lang={lang}")
+    if code == 404:
+        return client.get(f"/no-such-page?lang={lang}")
+    if code == 405:
+        return client.post(f"/terms?lang={lang}")
+    if code == 413:
+        big = "x" * (application.config["MAX_CONTENT_LENGTH"] + 10)
+        return client.post(f"/login?lang={lang}", data={"login": big, "password": "p"})
+    if code == 429:
+        client.post(f"/login?lang={lang}", data={"login": "nobody", "password": "first try"})
+        return client.post(f"/login?lang={lang}", data={"login": "nobody", "password": "second try"})
+    return client.get(f"/test-only/crash?lang={lang}")
+
+
+@pytest.mark.parametrize("lang", ["fr", "de", "en"])
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 413, 429, 500])
+def test_error_pages_speak_the_visitors_language(error_app, people, code, lang):
+    response = _error_response(code, lang, error_app, people)
+    assert response.status_code == code
     html = response.get_data(as_text=True)
-    assert title in text_of(response)
-    assert "Traceback" not in html
-    assert f'lang="{lang}"' in html
+    document = page(response)
+    assert document.html["lang"] == lang
+    title, message = ERRORS[code]
+    assert document.find("main", id="main").find("h1").get_text(strip=True) == translated(title, lang)
+    shown = text_of(response)
+    assert translated(message, lang) in shown
+    if lang != "en":
+        assert title not in shown and message not in shown
+    assert "Traceback" not in html and "secret detail" not in html and "RuntimeError" not in html
 
 
 def test_405_and_413_have_their_own_pages(app, client):

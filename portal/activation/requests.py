@@ -1,7 +1,9 @@
 """Self-service identity requests: filing one, and CNS staff deciding it.
 
 Filing never opens an account. Approval issues an activation code sent through the
-outbox; either decision deletes the identity document at once.
+outbox to the contact data in the register. Either decision ends the identity document:
+the caller deletes the file only once the decision is committed, so a failed commit
+never leaves a pending request without its document.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def recently_decided(limit: int = 20) -> list[IdentityRequest]:
 
 
 def _decide(filed: IdentityRequest, staff: CnsStaff, status: str) -> bool:
-    """Record the decision if nobody else did first (two agents, one request)."""
+    """Record the decision if nobody else did first (two agents, one request).
+
+    The stored file stays on disk: the caller deletes it after committing."""
     result = db.session.execute(
         update(IdentityRequest)
         .where(IdentityRequest.id == filed.id, IdentityRequest.status == "pending")
@@ -96,7 +100,6 @@ def _decide(filed: IdentityRequest, staff: CnsStaff, status: str) -> bool:
     if result.rowcount != 1:
         return False
     db.session.refresh(filed)
-    uploads.delete(filed.document_name)
     filed.document_name = None
     filed.document_type = None
     audit.record(audit.IDENTITY_REQUEST_DECIDED, patient_id=filed.patient_id, request_id=filed.id, decision=status)
@@ -118,10 +121,22 @@ def approve(filed: IdentityRequest, staff: CnsStaff) -> bool:
             code=codes.grouped(token),
         )
         subject = _("Activate your account")
-    notify.send_sms(filed.mobile, text, patient_id=patient.id)
-    if filed.email:
-        notify.send_email(filed.email, subject, text, patient_id=patient.id)
+    mobile, email = _contact(patient, filed)
+    notify.send_sms(mobile, text, patient_id=patient.id)
+    if email:
+        notify.send_email(email, subject, text, patient_id=patient.id)
     return True
+
+
+def _contact(patient: Patient, filed: IdentityRequest) -> tuple[str, str | None]:
+    """Where the code goes: the register's contact data before what the applicant typed.
+
+    Otherwise a request filed with someone else's identity document would bring that
+    person's activation code to the applicant's own phone or mailbox. What the applicant
+    typed is used only when the register has no mobile number to trust instead."""
+    if patient.mobile:
+        return patient.mobile, patient.email
+    return filed.mobile, patient.email or filed.email
 
 
 def reject(filed: IdentityRequest, staff: CnsStaff, reason: str, note: str) -> bool:

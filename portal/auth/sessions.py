@@ -47,6 +47,15 @@ def current_path() -> str:
     if getattr(request, "htmx", False) and request.htmx.current_url:
         shown = urlsplit(request.htmx.current_url)
         return shown.path + (f"?{shown.query}" if shown.query else "")
+    if request.method not in ("GET", "HEAD"):
+        # A form's address often answers POST only: coming back to it with GET would be
+        # a 405, and what was typed is gone anyway. A home page is the safe return: the
+        # role's, else (signed out) the home of the space the form belonged to.
+        account = g.get("account")
+        if account is not None:
+            return url_for(f"{account.role}.home")
+        space_home = f"{request.blueprint}.home"
+        return url_for(space_home if space_home in current_app.view_functions else "public.home")
     return request.full_path.rstrip("?")
 
 

@@ -1,3 +1,298 @@
-"""(being written)"""
+"""CNS staff work the claims queue: filter, open a claim, take it up and decide."""
 
-from portal.cns.views import bp  # noqa: F401
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from flask import Response, abort, flash, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal import accounts, audit, htmx, invoices, review, uploads
+from portal.access import allow
+from portal.claims import ClaimConflict
+from portal.cns.forms import (
+    REJECTION_LABELS,
+    STATE_CHOICES,
+    AcceptForm,
+    ClaimRejectForm,
+    InfoRequestForm,
+    QueueFilterForm,
+    TakeUpForm,
+    cents,
+)
+from portal.cns.views import bp
+from portal.extensions import db
+from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+KEYSET_LIMIT = 2**62  # beyond any date or amount; keeps garbage out of the database
+FILTER_NAMES = ("state", "fund", "date_from", "date_to", "doctor", "amount_min", "amount_max", "channel", "sort")
+
+
+# --- The queue ------------------------------------------------------------------------------------
+
+@bp.get("/claims")
+@allow("cns")
+def claims():
+    staff = accounts.profile(current_user)
+    form = QueueFilterForm(request.args)
+    if staff.fund_scope != Fund.CNS:
+        del form.fund  # a fund's agents only ever see their own fund
+    form.validate()
+    filters = _filters(form)
+    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort))
+    # Only the filters travel on into the links (never `after`, never a stray parameter).
+    args = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name) is not None}
+    return htmx.render(
+        "cns/claims.html", "cns/_queue.html", form=form, rows=rows, counts=review.counts(staff, filters),
+        filters=filters, args=args, next_after=_keyset_text(next_keyset), is_first=not request.args.get("after"),
+        state_labels=dict(STATE_CHOICES),
+    )
+
+
+def _filters(form: QueueFilterForm) -> review.QueueFilters:
+    """The filters from the valid fields; an invalid field is shown with its error and ignored."""
+
+    def valid(field):
+        return None if field is None or field.errors else (field.data or None)
+
+    doctor_id = None
+    if valid(form.doctor):
+        doctor_id = db.session.scalar(db.select(Doctor.id).where(Doctor.provider_code == form.doctor.data))
+        if doctor_id is None:
+            form.doctor.errors.append(_("No doctor has this provider code."))
+            doctor_id = -1  # an unknown doctor matches no claim, rather than every claim
+    return review.QueueFilters(
+        state=valid(form.state), fund=valid(getattr(form, "fund", None)), channel=valid(form.channel),
+        date_from=valid(form.date_from), date_to=valid(form.date_to), doctor_id=doctor_id,
+        amount_min_cents=cents(valid(form.amount_min)), amount_max_cents=cents(valid(form.amount_max)),
+        sort=form.sort.data if not form.sort.errors else "oldest",
+    )
+
+
+def _keyset_text(keyset: tuple | None) -> str | None:
+    """`after=<value>:<id>`; a date is written as microseconds since 1970 so it needs no escaping."""
+    if keyset is None:
+        return None
+    value, last_id = keyset
+    if isinstance(value, datetime):
+        value = (value - EPOCH) // timedelta(microseconds=1)
+    return f"{value}:{last_id}"
+
+
+def _keyset(text: str, sort: str) -> tuple | None:
+    """The keyset from the query string; anything malformed means the first page."""
+    try:
+        value, last_id = (int(part) for part in text.split(":"))
+        if not (abs(value) < KEYSET_LIMIT and 0 < last_id < KEYSET_LIMIT):
+            return None
+        column, _descending = review.SORTS.get(sort, review.SORTS["oldest"])
+        if column.key == "shared_at":
+            value = EPOCH + timedelta(microseconds=value)
+    except (ValueError, OverflowError):
+        return None
+    return value, last_id
+
+
+# --- One claim --------------------------------------------------------------------------------------
+
+def _staff() -> CnsStaff:
+    return accounts.profile(current_user)
+
+
+def _visible(claim_id: int, staff: CnsStaff) -> Claim:
+    claim = review.visible_claim(claim_id, staff)
+    if claim is None:
+        abort(404)
+    return claim
+
+
+def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
+    """The claim with all the page shows, in three queries instead of one per row."""
+    claim = db.session.scalar(review.scoped(
+        db.select(Claim).where(Claim.id == claim_id).options(
+            joinedload(Claim.invoice).options(
+                joinedload(Invoice.doctor), joinedload(Invoice.patient),
+                selectinload(Invoice.lines).joinedload(InvoiceLine.act),
+            ),
+            joinedload(Claim.statement), joinedload(Claim.decided_by),
+            selectinload(Claim.events).joinedload(ClaimEvent.staff),
+        ),
+        staff,
+    ).execution_options(populate_existing=True))
+    if claim is None:
+        abort(404)
+    return claim
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def masked_iban(iban: str) -> str:
+    """Country, check digits and the last four characters: enough to recognise the account."""
+    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+
+
+def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
+    invoice = claim.invoice
+    version = {"version": claim.version}
+    amount = Decimal(claim.computed_cents) / 100
+    forms = {
+        "take_up_form": TakeUpForm(formdata=None),
+        "accept_form": AcceptForm(formdata=None, amount=amount, **version),
+        "reject_form": ClaimRejectForm(formdata=None, **version),
+        "info_form": InfoRequestForm(formdata=None, **version),
+        **forms,
+    }
+    return render_template(
+        "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        age=age_on(invoice.patient.birth_date, invoice.service_date), iban=masked_iban(claim.iban),
+        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
+    )
+
+
+@bp.get("/claims/<int:claim_id>")
+@allow("cns")
+def claim(claim_id: int):
+    staff = _staff()
+    claim = _loaded(claim_id, staff)
+    audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
+    html = _page(claim, staff)  # rendered before the commit, which would expire what was loaded
+    db.session.commit()
+    return html
+
+
+@bp.get("/claims/<int:claim_id>/documents/<int:event_id>")
+@allow("cns")
+def claim_document(claim_id: int, event_id: int):
+    claim = _visible(claim_id, _staff())
+    event = db.session.get(ClaimEvent, event_id)
+    if event is None or event.claim_id != claim.id or not event.document_name:
+        abort(404)
+    try:
+        content = uploads.load(event.document_name)
+    except (FileNotFoundError, ValueError):  # removed by retention meanwhile: nothing to show
+        abort(404)
+    audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id, document=True)
+    db.session.commit()
+    g.no_store = True
+    return Response(content, mimetype=event.document_type, headers={
+        "Cache-Control": "no-store",
+        "Content-Disposition": "inline",
+        "X-Content-Type-Options": "nosniff",
+        # A PDF opens in the browser's viewer; nothing in it may run or load.
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+    })
+
+
+# --- Decisions ------------------------------------------------------------------------------------
+# Each decision names the version the agent saw; review.* raises ClaimConflict when the claim
+# moved on meanwhile (another agent, another tab), and the first decision stands.
+
+def _back(claim: Claim) -> Response:
+    return htmx.redirect(url_for("cns.claim", claim_id=claim.id))
+
+
+def _conflict(claim: Claim) -> Response:
+    db.session.rollback()
+    flash(_("Another agent has already decided this claim, or it changed since you opened it. "
+            "Here is its current state."), "error")
+    return _back(claim)
+
+
+def _refused(claim: Claim, staff: CnsStaff, name: str, form):
+    """Show the page again with the field errors; nothing was saved."""
+    if form.version.errors:  # not a person's typing: a form from an older page or a forged one
+        return _conflict(claim)
+    db.session.rollback()
+    return _page(_loaded(claim.id, staff), staff, **{name: form}), 400
+
+
+@bp.post("/claims/<int:claim_id>/take-up")
+@allow("cns")
+def take_up_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    if not TakeUpForm().validate_on_submit():
+        abort(400)
+    try:
+        review.take_up(claim, staff)
+    except ClaimConflict:
+        db.session.rollback()
+        flash(_("Another agent has already taken up this claim."), "error")
+        return _back(claim)
+    db.session.commit()
+    flash(_("You have taken up claim %(reference)s.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/accept")
+@allow("cns")
+def accept_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "accept_form", form)
+    try:
+        review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
+                      reason=form.reason.data or "")
+    except ClaimConflict:
+        return _conflict(claim)
+    except ValueError as problem:
+        messages = {
+            "amount": (form.amount, _("The amount must be between 0 and the invoice total.")),
+            "reason": (form.reason, _("Give the reason for an amount different from the computed one.")),
+        }
+        if problem.args[0] not in messages:
+            raise
+        field, message = messages[problem.args[0]]
+        field.errors.append(message)
+        return _refused(claim, staff, "accept_form", form)
+    db.session.commit()
+    flash(_("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/reject")
+@allow("cns")
+def reject_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = ClaimRejectForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "reject_form", form)
+    try:
+        review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
+    except ClaimConflict:
+        return _conflict(claim)
+    except ValueError as problem:
+        if problem.args[0] != "note":
+            raise
+        form.note.errors.append(_("Explain the reason to the patient."))
+        return _refused(claim, staff, "reject_form", form)
+    db.session.commit()
+    flash(_("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/request-info")
+@allow("cns")
+def request_info(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = InfoRequestForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "info_form", form)
+    try:
+        review.request_info(claim, staff, form.question.data, version=form.version.data)
+    except ClaimConflict:
+        return _conflict(claim)
+    db.session.commit()
+    flash(_("Your question was sent to the patient."), "success")
+    return _back(claim)

@@ -64,14 +64,22 @@ def identity_request_document(request_id: int):
     )
 
 
+def _commit_then_delete(document: str | None) -> None:
+    # In this order: if the commit fails, the request stays pending with its document,
+    # and an agent can still look at it and decide again.
+    db.session.commit()
+    uploads.delete(document)
+
+
 @bp.post("/identity-requests/<int:request_id>/approve")
 @allow("cns")
 def approve_identity_request(request_id: int):
     filed = _request(request_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
+    document = filed.document_name
     if requests.approve(filed, accounts.profile(current_user)):
-        db.session.commit()
+        _commit_then_delete(document)
         flash(_("Request approved: an activation code has been sent."), "success")
     else:
         db.session.rollback()
@@ -86,8 +94,9 @@ def reject_identity_request(request_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         abort(400)
+    document = filed.document_name
     if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
-        db.session.commit()
+        _commit_then_delete(document)
         flash(_("Request rejected; the applicant sees the reason."), "success")
     else:
         db.session.rollback()

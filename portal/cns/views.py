@@ -6,11 +6,11 @@ from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import accounts, htmx, terms
+from portal import accounts, htmx, review, terms
 from portal.access import allow
 from portal.cns.forms import TermsPublishForm
 from portal.extensions import db
-from portal.models import TermsVersion
+from portal.models import ClaimState, TermsVersion
 
 bp = Blueprint("cns", __name__, url_prefix="/cns")
 
@@ -18,7 +18,9 @@ bp = Blueprint("cns", __name__, url_prefix="/cns")
 @bp.get("/")
 @allow("cns")
 def home():
-    return render_template("cns/home.html", staff=accounts.profile(current_user))
+    staff = accounts.profile(current_user)
+    waiting = review.counts(staff)[ClaimState.SHARED] if staff else 0
+    return render_template("cns/home.html", staff=staff, waiting=waiting)
 
 
 @bp.route("/terms", methods=["GET", "POST"])

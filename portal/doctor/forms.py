@@ -84,6 +84,8 @@ class InvoiceForm(BaseForm):
     lines = FieldList(FormField(InvoiceLineForm), min_entries=4, max_entries=12)
     paid_on_site = RadioField(_l("Was the invoice paid at the practice?"), choices=YES_NO, default="yes")
     payer_is_patient = RadioField(_l("Is the patient the payer?"), choices=YES_NO, default="yes")
+    # The voided invoice this one corrects, carried from its page's "issue a corrected invoice" link.
+    replaces = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}$")])
     preview = SubmitField(_l("Check the invoice"))
     submit = SubmitField(_l("Issue the invoice"))
 

@@ -50,6 +50,10 @@ def _draft(form: InvoiceForm) -> invoices.Draft:
         form.lines[0].code.errors.append(_("Add at least one act."))
     draft.paid_on_site = form.paid_on_site.data != "no"
     draft.payer_is_patient = form.payer_is_patient.data != "no"
+    if form.replaces.data and not form.replaces.errors:
+        draft.replaces = _replaceable(int(form.replaces.data))
+        if draft.patient is not None and draft.replaces.patient_id != draft.patient.id:
+            form.matricule.errors.append(_("A corrected invoice is for the same patient as the voided one."))
     has_errors = any(f.errors for f in form if f.name != "lines") or any(
         sub.errors for line in form.lines for sub in line
     )
@@ -73,13 +77,39 @@ def _preview(draft: invoices.Draft) -> dict:
     return {"channel": channel, "amounts": amounts, "doctor": doctor, "draft": draft}
 
 
+def _replaceable(invoice_id: int) -> Invoice:
+    """The doctor's own voided invoice a new one may correct; anything else is a 404."""
+    replaced = db.session.get(Invoice, invoice_id)
+    if replaced is None or replaced.doctor_id != _doctor().id or replaced.voided_at is None:
+        abort(404)
+    return replaced
+
+
+def _prefill(form: InvoiceForm, replaced: Invoice) -> None:
+    form.replaces.data = str(replaced.id)
+    form.matricule.data = replaced.patient_matricule
+    form.service_date.data = replaced.service_date
+    form.paid_on_site.data = "yes" if replaced.is_paid_on_site else "no"
+    form.payer_is_patient.data = "yes" if replaced.is_payer_patient else "no"
+    while len(form.lines) < min(len(replaced.lines), form.lines.max_entries):
+        form.lines.append_entry()
+    for entry, line in zip(form.lines, replaced.lines, strict=False):
+        entry.code.data, entry.quantity.data = line.act_code, line.quantity
+
+
 @bp.route("/invoices/new", methods=["GET", "POST"])
 @allow("doctor")
 def new_invoice():
     form = InvoiceForm()
     if request.method == "GET":
+        replaces = request.args.get("replaces", "")
+        replaced = _replaceable(int(replaces)) if replaces.isascii() and replaces.isdigit() and len(replaces) <= 9 else None
+        if replaced is not None:
+            _prefill(form, replaced)
         form.service_date.data = form.service_date.data or clock.today()
-        return render_template("doctor/invoice_form.html", form=form, preview=_preview(invoices.Draft()))
+        return render_template(
+            "doctor/invoice_form.html", form=form, preview=_preview(invoices.Draft()), replaced=replaced
+        )
     draft = _draft(form)
     if form.submit.data and not draft.errors:
         invoice = invoices.issue(_doctor(), draft)
@@ -88,7 +118,8 @@ def new_invoice():
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     status = 400 if form.submit.data else 200
     return htmx.render(
-        "doctor/invoice_form.html", "doctor/_invoice_preview.html", form=form, preview=_preview(draft)
+        "doctor/invoice_form.html", "doctor/_invoice_preview.html", form=form, preview=_preview(draft),
+        replaced=draft.replaces,
     ), status
 
 
@@ -142,7 +173,15 @@ def invoice(invoice_id: int):
     return render_template(
         "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
+        **_links(invoice),
     )
+
+
+def _links(invoice: Invoice) -> dict:
+    """The voided invoice this one corrects, and the correction that replaced it."""
+    replaces = db.session.get(Invoice, invoice.replaces_id) if invoice.replaces_id else None
+    replaced_by = db.session.scalar(db.select(Invoice).where(Invoice.replaces_id == invoice.id).limit(1))
+    return {"replaces": replaces, "replaced_by": replaced_by}
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -168,5 +207,5 @@ def void_invoice(invoice_id: int):
         flash(_("This invoice can no longer be voided."), "error")
     return render_template(
         "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form,
+        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **_links(invoice),
     ), 400

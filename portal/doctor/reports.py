@@ -1,3 +1,17 @@
-"""(being written)"""
+"""The doctor reads what patients reported wrong on their invoices."""
 
-from portal.doctor.views import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from portal import accounts, claims
+from portal.access import allow
+from portal.doctor.views import bp
+
+
+@bp.get("/reports")
+@allow("doctor")
+def reports():
+    doctor = accounts.profile(current_user)
+    return render_template("doctor/reports.html", reports=claims.open_reports(doctor.id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from portal import accounts
+from portal import accounts, claims
 from portal.access import allow
 
 bp = Blueprint("doctor", __name__, url_prefix="/doctor")
@@ -14,7 +14,8 @@ bp = Blueprint("doctor", __name__, url_prefix="/doctor")
 @bp.get("/")
 @allow("doctor")
 def home():
-    return render_template("doctor/home.html", doctor=accounts.profile(current_user))
+    doctor = accounts.profile(current_user)
+    return render_template("doctor/home.html", doctor=doctor, open_reports=claims.open_report_count(doctor.id) if doctor else 0)
 
 
 from portal.doctor import activations as _activations  # noqa: E402,F401  (registers routes on bp)

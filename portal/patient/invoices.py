@@ -6,14 +6,16 @@ from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import or_
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from portal import audit, guardians, htmx, invoice_pdf, invoices
+from portal import audit, claims, guardians, htmx, invoice_pdf, invoices
 from portal.access import allow
 from portal.doctor.forms import InvoiceFilterForm
 from portal.extensions import db
-from portal.models import Invoice
+from portal.models import Invoice, InvoiceReport
 from portal.patient.views import bp
 
 
@@ -46,15 +48,21 @@ def invoices_list():
     page_arg = request.args.get("page", "1")
     page = min(int(page_arg), 10_000) if page_arg.isdigit() else 1
     rows, has_next = invoices.listing(patient_id=patient.id, filters=filters, page=page)
+    claimed = claims.claimed_invoice_ids([row.id for row in rows])
+    # Why each invoice cannot be shared (None: it can), decided for the whole page at once.
+    reasons = {row.id: claims.why_not_shareable(row, claimed=row.id in claimed) for row in rows}
     return htmx.render(
         "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
         has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=invoices.reimbursement_of,
+        reasons=reasons,
     )
 
 
 def _own(invoice_id: int) -> Invoice:
     """The invoice, if it belongs to the space the patient is in; 404 otherwise."""
-    invoice = db.session.get(Invoice, invoice_id)
+    if invoice_id > 2**31 - 1:  # past the id column: PostgreSQL would refuse the query
+        abort(404)
+    invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.doctor), joinedload(Invoice.lines)])
     if invoice is None or invoice.patient_id != _patient().id:
         abort(404)
     return invoice
@@ -64,12 +72,33 @@ def _own(invoice_id: int) -> Invoice:
 @allow("patient")
 def invoice(invoice_id: int):
     invoice = _own(invoice_id)
+    claim = claims.active_claim_of(invoice.id)
+    # Rendered before the commit, which would expire everything the page has loaded.
+    html = render_template(
+        "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        state=invoices.state_of(invoice), claim=claim,
+        reason=claims.why_not_shareable(invoice, claimed=claim is not None), **_related(invoice),
+    )
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     db.session.commit()
-    return render_template(
-        "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        state=invoices.state_of(invoice),
+    return html
+
+
+def _related(invoice: Invoice) -> dict:
+    """The voided invoice this one corrects, the correction that replaced it, and an open report."""
+    relatives = db.session.scalars(db.select(Invoice).where(
+        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
+    )).all()
+    reported = db.session.scalar(
+        db.select(InvoiceReport.created_at).where(InvoiceReport.invoice_id == invoice.id,
+                                                  InvoiceReport.closed_at.is_(None))
+        .order_by(InvoiceReport.created_at.desc()).limit(1)
     )
+    return {
+        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
+        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
+        "reported_at": reported,
+    }
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")

@@ -5,8 +5,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 from PIL import Image
 
+from portal.activation import requests
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent, IdentityRequest, OutboxMessage
 from tests.fixtures.clients import page, sign_in, text_of
@@ -16,6 +18,20 @@ def _jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (40, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _pdf() -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=12)
+    document.cell(text="Carte d'identite - scan")
+    return bytes(document.output())
 
 
 def _form(patient, content: bytes, filename: str = "id.jpg", **extra):
@@ -149,7 +165,8 @@ def test_approval_sends_a_code_and_deletes_the_document(app, people, make_patien
     code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.patient_id == patient.id))
     assert code.identity_request_id == filed.id
     messages = db.session.scalars(db.select(OutboxMessage)).all()
-    assert {m.channel for m in messages} == {"sms", "email"}
+    # The register has a mobile number for her: the code goes there, not to what was typed.
+    assert [(m.channel, m.recipient) for m in messages] == [("sms", patient.mobile)]
     assert "/activate/" in messages[0].body
     # A second decision is refused.
     staff.post(f"/cns/identity-requests/{filed.id}/reject", data={"reason": "other"})
@@ -189,3 +206,82 @@ def test_birth_date_field_rejects_absurd_dates(client, make_patient):
     assert response.status_code == 200
     assert date.today()  # the page answered with a field error, not a crash
     assert page(response).select_one("#birth_date-error")
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "media_type"), [(_png, "scan.png", "image/png"), (_pdf, "scan.pdf", "application/pdf")]
+)
+def test_png_and_pdf_documents_are_accepted_and_shown_to_staff(app, people, make_patient, make, filename, media_type):
+    patient = make_patient(with_account=False).profile
+    content = make()
+    assert _file(app.test_client(), patient, content, filename).status_code == 303
+    filed = db.session.scalar(db.select(IdentityRequest))
+    assert filed.document_type == media_type
+    staff = app.test_client()
+    sign_in(staff, people["cns"])
+    response = staff.get(f"/cns/identity-requests/{filed.id}/document")
+    assert response.status_code == 200 and response.mimetype == media_type
+    assert response.headers["Cache-Control"] == "no-store"
+    if media_type == "application/pdf":
+        assert response.data == content
+        # The browser's PDF viewer may show it, but nothing in it may run, load or submit.
+        csp = [directive.strip() for directive in response.headers["Content-Security-Policy"].split(";")]
+        assert "default-src 'none'" in csp and "sandbox" in csp
+        assert not any(d.startswith(("script-src", "connect-src", "form-action")) for d in csp)
+    else:
+        assert response.data.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_decision_that_fails_to_commit_keeps_the_document(app, people, make_patient, monkeypatch, decision):
+    from sqlalchemy.exc import OperationalError
+
+    patient = make_patient(with_account=False).profile
+    _file(app.test_client(), patient)
+    filed = db.session.scalar(db.select(IdentityRequest))
+    document = Path(app.instance_path) / "uploads" / filed.document_name
+    staff = app.test_client()
+    sign_in(staff, people["cns"])
+
+    def database_lost(*_args, **_kwargs):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    decide = getattr(requests, decision)
+
+    def decide_then_lose_the_database(*args, **kwargs):
+        decided = decide(*args, **kwargs)
+        assert decided
+        monkeypatch.setattr(db.session, "commit", database_lost)
+        return decided
+
+    monkeypatch.setattr(requests, decision, decide_then_lose_the_database)
+    response = staff.post(f"/cns/identity-requests/{filed.id}/{decision}", data={"reason": "unreadable"})
+    monkeypatch.undo()
+    assert response.status_code == 503
+    db.session.refresh(filed)
+    assert filed.status == "pending" and filed.document_name
+    assert document.exists()
+    assert staff.get(f"/cns/identity-requests/{filed.id}/document").status_code == 200
+    # The agent can decide again; this time the document goes.
+    assert staff.post(f"/cns/identity-requests/{filed.id}/{decision}", data={"reason": "unreadable"}).status_code == 303
+    db.session.refresh(filed)
+    assert filed.status != "pending" and not document.exists()
+
+
+@pytest.mark.parametrize("registry_mobile", ["+352621999888", None])
+def test_the_code_goes_to_the_registers_mobile_before_the_typed_one(app, people, make_patient, registry_mobile):
+    patient = make_patient(with_account=False).profile
+    patient.mobile = registry_mobile
+    db.session.commit()
+    # Someone files a request with this person's identity, and their own phone and mailbox.
+    _file(app.test_client(), patient, mobile="+352 691 555 444", email="applicant@example.lu")
+    filed = db.session.scalar(db.select(IdentityRequest))
+    staff = app.test_client()
+    sign_in(staff, people["cns"])
+    assert staff.post(f"/cns/identity-requests/{filed.id}/approve").status_code == 303
+    sent = {(m.channel, m.recipient) for m in db.session.scalars(db.select(OutboxMessage))}
+    if registry_mobile:
+        assert sent == {("sms", "+352621999888")}
+    else:
+        # Nobody in the register to send it to: only then what the applicant typed.
+        assert sent == {("sms", "+352691555444"), ("email", "applicant@example.lu")}

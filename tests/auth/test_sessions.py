@@ -7,7 +7,7 @@ import pytest
 from portal import clock
 from portal.extensions import db
 from portal.models import UserSession
-from tests.fixtures.clients import sign_in, text_of
+from tests.fixtures.clients import fresh_code, sign_in, text_of
 
 
 def _later(**delta):
@@ -184,3 +184,70 @@ def test_a_lock_found_by_the_poll_returns_to_the_page_on_screen(patient_client):
         headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/patient/invoices?page=2"},
     )
     assert response.headers["HX-Redirect"] == "/unlock?next=/patient/invoices?page%3D2"
+
+
+def _stay_active_until_the_lifetime_ends(client):
+    """A doctor who keeps clicking "stay signed in" every ten minutes for twelve hours."""
+    for _ in range(12 * 6 - 1):
+        _later(minutes=10)
+        assert client.post("/session/keepalive", headers={"HX-Request": "true"}).status_code == 200
+    _later(minutes=11)
+
+
+@pytest.mark.parametrize("limit", ["idle sign-out", "absolute lifetime"])
+def test_an_expired_session_sends_htmx_to_the_sign_in_page(app, people, limit):
+    client = app.test_client()
+    sign_in(client, people["doctor"])
+    if limit == "idle sign-out":
+        _later(minutes=31)
+    else:
+        _stay_active_until_the_lifetime_ends(client)
+    response = client.get("/doctor/activations", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"].startswith("/login?expired=1")
+    # Nothing for htmx to swap into the page: no sign-in form inside a fragment.
+    assert response.data == b""
+    full_page = client.get("/doctor/activations")
+    assert full_page.status_code == 303 and full_page.headers["Location"].startswith("/login")
+
+
+def test_unlocking_after_a_form_sent_while_locked_lands_on_a_page(patient_client):
+    client, patient = patient_client
+    _later(seconds=61)
+    # The form's address answers POST only: it cannot be where unlocking leads back.
+    response = client.post("/account/sessions/end-others")
+    assert response.status_code == 303
+    unlock_page = response.headers["Location"]
+    assert unlock_page.startswith("/unlock") and "end-others" not in unlock_page
+    response = client.post(unlock_page, data={"password": patient.password})
+    assert response.status_code == 303
+    landing = client.get(response.headers["Location"])
+    assert landing.status_code == 200
+    assert response.headers["Location"] == "/patient/"
+
+
+def test_signing_in_again_after_a_form_sent_on_an_ended_session_lands_on_a_page(app, people):
+    doctor = people["doctor"]
+    client = app.test_client()
+    sign_in(client, doctor)
+    _later(minutes=31)
+    response = client.post("/account/sessions/end-others")
+    sign_in_page = response.headers["Location"]
+    assert sign_in_page.startswith("/login?expired=1") and "end-others" not in sign_in_page
+    client.post(sign_in_page, data={"login": doctor.login, "password": doctor.password})
+    response = client.post("/login/code", data={"code": fresh_code(doctor)})
+    assert response.status_code == 303
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_an_htmx_form_sent_while_locked_returns_to_the_page_on_screen(patient_client):
+    client, patient = patient_client
+    _later(seconds=61)
+    response = client.post(
+        "/session/keepalive",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/patient/invoices"},
+    )
+    assert response.headers["HX-Redirect"] == "/unlock?next=/patient/invoices"
+    response = client.post(response.headers["HX-Redirect"], data={"password": patient.password})
+    assert response.headers["Location"] == "/patient/invoices"
+    assert client.get("/patient/invoices").status_code == 200

@@ -1,0 +1,142 @@
+"""Notices in the patient's spaces: the page that reads them and the polled counter."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from portal import claims, clock
+from portal.extensions import db
+from portal.models import GuardianLink, Notification
+from tests.fixtures.clients import page, sign_in, text_of
+
+
+@pytest.fixture
+def patient_client(app, people):
+    client = app.test_client()
+    sign_in(client, people["patient"])
+    return client
+
+
+def _child(make_patient, parent, *, birth=date(2016, 4, 1), given_name="Léa"):
+    child = make_patient(given_name=given_name, birth=birth, with_account=False)
+    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
+    db.session.commit()
+    return child
+
+
+def _counter(response):
+    return page(response).find(id="notification-count")
+
+
+def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, people, make_patient, make_claim):
+    parent, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    make_claim(parent, doctor, staff, state="accepted")
+    child = _child(make_patient, parent)
+    make_claim(child, doctor, staff, state="accepted")
+    make_claim(child, doctor, staff, state="info_requested")
+    grown_up = _child(make_patient, parent, birth=date(2000, 1, 1), given_name="Tom")
+    make_claim(grown_up, doctor, staff, state="accepted")  # the link ends at 18: not counted
+    client = app.test_client()
+    sign_in(client, parent)
+
+    counter = _counter(client.get("/patient/notifications/count?lang=en", headers={"HX-Request": "true"}))
+    assert counter.find(class_="badge").get_text(strip=True) == "3"
+    assert "3 unread" in counter.find(class_="visually-hidden").get_text()
+
+    client.get("/patient/notifications")  # reads the notices of the parent's own space only
+    counter = _counter(client.get("/patient/notifications/count?lang=en"))
+    assert counter.find(class_="badge").get_text(strip=True) == "2"
+    client.post("/patient/space", data={"space": str(child.profile.id)})
+    client.get("/patient/notifications")
+    counter = _counter(client.get("/patient/notifications/count?lang=en"))
+    assert counter.find(class_="badge") is None and "0 unread" in counter.get_text()
+
+
+def test_every_patient_page_shows_the_counter_that_polls(patient_client, people, make_claim):
+    make_claim(people["patient"], people["doctor"], people["cns"], state="rejected")
+    menu = page(patient_client.get("/patient/?lang=en")).find("nav", class_="account-menu")
+    assert menu.find("a", href="/patient/claims").get_text(strip=True) == "My claims"
+    link = menu.find("a", href="/patient/notifications")
+    assert "Notifications" in link.get_text()
+    counter = link.find(id="notification-count")
+    assert counter["hx-get"] == "/patient/notifications/count"
+    assert counter["hx-trigger"] == "every 30s" and counter["hx-swap"] == "outerHTML"
+    assert counter.find(class_="badge").get_text(strip=True) == "1"
+
+
+def test_other_roles_have_no_counter(app, people):
+    client = app.test_client()
+    sign_in(client, people["doctor"])
+    shown = page(client.get("/doctor/"))
+    assert shown.find(id="notification-count") is None and shown.find("a", href="/patient/claims") is None
+
+
+def test_the_page_lists_notices_in_words_and_marks_them_read(patient_client, people, make_invoice, make_claim):
+    patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    accepted = make_claim(patient, doctor, staff, state="accepted")
+    asked = make_claim(patient, doctor, staff, state="info_requested")
+    rejected = make_claim(patient, doctor, staff, state="rejected")
+    claims.set_auto_share(patient.profile, True, by=patient.account)
+    automatic = claims.active_claim_of(make_invoice(patient, doctor).id)
+    db.session.commit()
+
+    response = patient_client.get("/patient/notifications?lang=en")
+    items = page(response).select("ul.notices > li")
+    assert len(items) == 4 and all("New" in item.get_text() for item in items)
+    words = [" ".join(item.get_text(" ").split()) for item in items]
+    assert f"A new invoice was sent to the health fund automatically (claim {automatic.reference})" in words[0]
+    assert f"The health fund rejected claim {rejected.reference}" in words[1]
+    assert f"asks for more information about claim {asked.reference}" in words[2]
+    assert f"Claim {accepted.reference} was accepted" in words[3]
+    links = [item.find("a")["href"] for item in items]
+    assert links == [f"/patient/claims/{automatic.id}", f"/patient/claims/{rejected.id}",
+                     f"/patient/claims/{asked.id}", f"/patient/claims/{accepted.id}/statement"]
+    assert all(item.find("time") for item in items)
+
+    unread = db.session.scalar(db.select(db.func.count()).select_from(Notification)
+                               .where(Notification.read_at.is_(None)))
+    assert unread == 0
+    again = page(patient_client.get("/patient/notifications?lang=en"))
+    assert not again.select("ul.notices > li.is-new")
+
+
+def test_a_child_notice_is_read_in_the_childs_space(app, people, make_patient, make_claim):
+    parent = people["patient"]
+    child = _child(make_patient, parent)
+    claim = make_claim(child, people["doctor"], people["cns"], state="rejected")
+    client = app.test_client()
+    sign_in(client, parent)
+    assert claim.reference not in text_of(client.get("/patient/notifications?lang=en"))
+    client.post("/patient/space", data={"space": str(child.profile.id)})
+    shown = text_of(client.get("/patient/notifications?lang=en"))
+    assert claim.reference in shown and "Notifications of Léa" in shown
+
+
+def test_polling_the_counter_does_not_keep_the_session_alive(patient_client):
+    for _ in range(7):
+        clock.freeze(clock.now() + timedelta(seconds=10))
+        assert patient_client.get("/patient/notifications/count", headers={"HX-Request": "true"}).status_code == 200
+    response = patient_client.get("/patient/")
+    assert response.headers["Location"].startswith("/unlock")
+    locked_poll = patient_client.get("/patient/notifications/count", headers={"HX-Request": "true"})
+    assert locked_poll.headers["HX-Redirect"].startswith("/unlock")
+
+
+def test_the_counter_costs_one_count_query(patient_client, people, make_claim):
+    from sqlalchemy import event
+
+    make_claim(people["patient"], people["doctor"], people["cns"], state="accepted")
+    found = []
+
+    def seen(_connection, _cursor, statement, *_args):
+        found.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        patient_client.get("/patient/notifications/count")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert sum("FROM notification" in statement for statement in found) == 1
+

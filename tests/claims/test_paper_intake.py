@@ -1,0 +1,140 @@
+"""CNS staff take in posted paper invoices by their QR code: scanned text or a photo."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import qrcode
+
+from portal import invoices
+from portal.extensions import db
+from portal.models import AuditEvent, Claim, Fund
+from tests.claims.test_cns_queue import english_client, url_for
+from tests.fixtures.clients import page, text_of
+
+
+@pytest.fixture
+def intake(app, make_patient, make_doctor, make_staff, make_invoice):
+    patient, doctor, staff = make_patient(), make_doctor(), make_staff()
+    paper = make_invoice(patient, doctor, paid_on_site=False)
+    return patient, doctor, paper, english_client(app, staff)
+
+
+def claims_of(invoice) -> list[Claim]:
+    return list(db.session.scalars(db.select(Claim).where(Claim.invoice_id == invoice.id)))
+
+
+def qr_picture(text: str, format: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    qrcode.make(text, border=4).convert("RGB").save(out, format=format)
+    return out.getvalue()
+
+
+def test_the_form_offers_a_text_field_and_a_photo(intake):
+    *_, client = intake
+    form = page(client.get(url_for("cns.paper_intake"))).select_one("form[enctype='multipart/form-data']")
+    assert form["method"] == "post"
+    for name in ("payload", "photo"):
+        field = form.select_one(f"[name={name}]")
+        assert form.select_one(f"label[for={field['id']}]")
+
+
+def test_a_genuine_code_creates_one_claim_and_a_second_scan_opens_it(intake):
+    patient, _, paper, client = intake
+    payload = invoices.qr_payload(paper)
+    first = client.post(url_for("cns.paper_intake"), data={"payload": payload})
+    (claim,) = claims_of(paper)
+    assert first.status_code == 303 and first.headers["Location"] == url_for("cns.claim", claim_id=claim.id)
+    assert f"Paper claim {claim.reference} created." in text_of(client.get(first.headers["Location"]))
+    assert (claim.channel, claim.state, claim.patient_id) == ("paper_qr", "shared", patient.profile.id)
+
+    again = client.post(url_for("cns.paper_intake"), data={"payload": f"  {payload}\n"}, follow_redirects=True)
+    assert "already received" in text_of(again) and claim.reference in text_of(again)
+    assert len(claims_of(paper)) == 1
+    received = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "claim.paper_received")).all()
+    assert len(received) == 1
+
+
+def _error(response, field: str = "payload") -> str:
+    assert response.status_code == 400, text_of(response)
+    error = page(response).select_one(f"#{field}-error")
+    assert error is not None, text_of(response)
+    return error.get_text(" ", strip=True)
+
+
+def test_a_tampered_or_foreign_code_is_refused(intake):
+    _, _, paper, client = intake
+    payload = invoices.qr_payload(paper)
+    tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
+    for text in (tampered, "LUINV:' OR 1=1 --", "https://example.com", "x" * 900):
+        assert "not a valid invoice code" in _error(client.post(url_for("cns.paper_intake"), data={"payload": text}))
+    assert claims_of(paper) == []
+
+
+def test_each_refusal_says_why(intake, make_invoice, make_patient, make_staff, app):
+    patient, doctor, paper, client = intake
+    digital = make_invoice(patient, doctor)
+    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(digital)})
+    assert "not a paper invoice with a QR code" in _error(response)
+
+    voided = make_invoice(patient, doctor, paid_on_site=False)
+    invoices.void(voided, "wrong act")
+    db.session.commit()
+    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(voided)})
+    assert "voided" in _error(response)
+
+    outsider = english_client(app, make_staff(fund=Fund.CMFEP))
+    response = outsider.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(paper)})
+    assert "another health fund" in _error(response)
+
+    no_bank = make_patient()
+    no_bank.profile.iban = None
+    db.session.commit()
+    unpaid = make_invoice(no_bank, doctor, paid_on_site=False)
+    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(unpaid)})
+    assert "no bank account on record" in _error(response)
+    assert claims_of(paper) == [] and claims_of(voided) == [] and claims_of(unpaid) == []
+
+    assert "Scan the QR code" in _error(client.post(url_for("cns.paper_intake"), data={"payload": ""}))
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG"])
+def test_a_photo_of_the_code_creates_the_claim(intake, format):
+    _, _, paper, client = intake
+    photo = (io.BytesIO(qr_picture(invoices.qr_payload(paper), format)), f"scan.{format.lower()}")
+    response = client.post(url_for("cns.paper_intake"), data={"photo": photo}, content_type="multipart/form-data")
+    (claim,) = claims_of(paper)
+    assert response.status_code == 303 and response.headers["Location"] == url_for("cns.claim", claim_id=claim.id)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"%PDF-1.4 not a picture", "not a JPEG or PNG picture"),
+        (b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, "not a JPEG or PNG picture"),
+        (b"GIF89a" + b"\x00" * 50, "not a JPEG or PNG picture"),
+        (b"<svg onload=alert(1)>", "not a JPEG or PNG picture"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * (5 * 1024 * 1024 + 10), "larger than 5 MB"),
+        (None, "No QR code could be read"),
+    ],
+)
+def test_a_file_that_is_not_a_readable_picture_is_refused_cleanly(intake, content, message):
+    _, _, paper, client = intake
+    if content is None:  # a genuine picture without any code in it
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.new("RGB", (200, 200), (255, 255, 255)).save(out, format="PNG")
+        content = out.getvalue()
+    response = client.post(url_for("cns.paper_intake"), data={"photo": (io.BytesIO(content), "scan.png")},
+                           content_type="multipart/form-data")
+    assert message in _error(response, "photo")
+    assert claims_of(paper) == []
+
+
+def test_a_photo_of_another_code_is_refused_as_invalid(intake):
+    *_, client = intake
+    photo = (io.BytesIO(qr_picture("https://www.cns.lu")), "scan.png")
+    response = client.post(url_for("cns.paper_intake"), data={"photo": photo}, content_type="multipart/form-data")
+    assert "not a valid invoice code" in _error(response, "photo")
