@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import accounts, clock, htmx, invoice_pdf, invoices, nomenclature
+from portal import accounts, audit, clock, htmx, invoice_pdf, invoices, nomenclature
 from portal.access import allow
 from portal.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
 from portal.doctor.views import bp
@@ -27,6 +27,9 @@ def _draft(form: InvoiceForm) -> invoices.Draft:
         draft.patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))
         if draft.patient is None:
             form.matricule.errors.append(_("Nobody in the register of insured persons has this number."))
+        else:
+            # The form shows the doctor this person's name and birth date to confirm: an access.
+            audit.record(audit.PATIENT_LOOKED_UP, patient_id=draft.patient.id, purpose="invoice")
     today = clock.today()
     if form.service_date.data and not form.service_date.errors:
         if form.service_date.data > today:
@@ -117,6 +120,7 @@ def new_invoice():
         flash(_("Invoice %(number)s has been issued.", number=invoice.number), "success")
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     status = 400 if form.submit.data else 200
+    db.session.commit()  # the look-up's audit row, even when the form goes back with errors
     return htmx.render(
         "doctor/invoice_form.html", "doctor/_invoice_preview.html", form=form, preview=_preview(draft),
         replaced=draft.replaces,
@@ -170,11 +174,14 @@ def _own(invoice_id: int) -> Invoice:
 @allow("doctor")
 def invoice(invoice_id: int):
     invoice = _own(invoice_id)
-    return render_template(
+    page = render_template(
         "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
         **_links(invoice),
     )
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    db.session.commit()
+    return page
 
 
 def _links(invoice: Invoice) -> dict:
@@ -189,6 +196,8 @@ def _links(invoice: Invoice) -> dict:
 def invoice_pdf_download(invoice_id: int):
     invoice = _own(invoice_id)
     content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
+    db.session.commit()
     return Response(content, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="invoice-{invoice.number}.pdf"', "Cache-Control": "no-store",
     })

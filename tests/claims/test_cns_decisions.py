@@ -13,8 +13,9 @@ from portal import claims
 from portal.auth import totp
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
-from tests.claims.test_cns_queue import MAX_QUERIES, counted_queries, english_client, url_for
+from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
 from tests.fixtures.clients import page, text_of
+from tests.fixtures.queries import count_queries
 
 CONFLICT = "Another agent has already decided this claim"
 
@@ -38,7 +39,7 @@ def test_the_claim_page_shows_the_invoice_the_amounts_and_the_history(desk, make
     patient, doctor, staff, client = desk
     claim = make_claim(patient, doctor, staff, state="in_review", acts=(("C1", 2),))
     url = url_for("cns.claim", claim_id=claim.id)
-    with counted_queries() as statements:
+    with count_queries() as statements:
         response = client.get(url)
     assert response.status_code == 200
     assert len(statements) <= MAX_QUERIES, "\n".join(s[:90] for s in statements)

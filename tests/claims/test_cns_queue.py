@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
-from sqlalchemy import event
 
 from portal import clock, invoices, review
 from portal.extensions import db
 from portal.models import Fund
 from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.queries import count_queries
 
 MAX_QUERIES = 8
 
@@ -21,21 +20,6 @@ MAX_QUERIES = 8
 def url_for(endpoint: str, **values) -> str:
     with current_app.test_request_context():
         return flask_url_for(endpoint, **values)
-
-
-@contextlib.contextmanager
-def counted_queries():
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -203,7 +187,7 @@ def test_fragment_for_htmx_and_form_wired_for_it(office):
 def test_the_queue_page_stays_within_the_query_budget(office):
     client, _, people = office
     code = people["doctor"].profile.provider_code
-    with counted_queries() as statements:
+    with count_queries() as statements:
         response = client.get(url_for("cns.claims", state="", doctor=code, amount_min="1", date_from="2026-01-01",
                                       channel="digital", after="1:1"))
     assert response.status_code == 200

@@ -10,6 +10,7 @@ from portal import claims, clock
 from portal.extensions import db
 from portal.models import GuardianLink, Notification
 from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.queries import count_queries
 
 
 @pytest.fixture
@@ -125,18 +126,8 @@ def test_polling_the_counter_does_not_keep_the_session_alive(patient_client):
 
 
 def test_the_counter_costs_one_count_query(patient_client, people, make_claim):
-    from sqlalchemy import event
-
     make_claim(people["patient"], people["doctor"], people["cns"], state="accepted")
-    found = []
-
-    def seen(_connection, _cursor, statement, *_args):
-        found.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with count_queries() as found:
         patient_client.get("/patient/notifications/count")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert sum("FROM notification" in statement for statement in found) == 1
 

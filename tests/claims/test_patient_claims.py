@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
 
 from portal import claims, clock, review
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund, GuardianLink
 from portal.patient.claims import REJECTION_SENTENCES, STATE_WORDS
 from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.queries import count_queries
 
 
 @pytest.fixture
@@ -22,22 +21,6 @@ def patient_client(app, people):
     client = app.test_client()
     sign_in(client, people["patient"])
     return client
-
-
-@contextmanager
-def counted_queries():
-    found = []
-
-    def count(_connection, _cursor, statement, *_args):
-        # Savepoints are the test's rolled-back transaction, not the page's work.
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            found.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield found
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _png() -> bytes:
@@ -255,7 +238,7 @@ def test_the_pages_stay_within_eight_queries(patient_client, people, make_claim,
         claim = make_claim(people["patient"], people["doctor"], people["cns"], state=state)
     for url in ("/patient/claims", f"/patient/claims/{claim.id}"):
         patient_client.get(url)  # the first request of a session writes its activity
-        with counted_queries() as queries:
+        with count_queries() as queries:
             assert patient_client.get(url).status_code == 200
         assert len(queries) <= 8, (url, len(queries))
 

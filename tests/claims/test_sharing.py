@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
-from sqlalchemy import event
 
 from portal import claims, clock, invoices
 from portal.extensions import db
 from portal.identity import format_iban, make_iban
 from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, GuardianLink, NoticeKind, Notification
 from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.queries import count_queries
 
 VALID_IBAN = make_iban("LU", "0019400644750000")
 
@@ -22,22 +21,6 @@ VALID_IBAN = make_iban("LU", "0019400644750000")
 def url_for(endpoint: str, **values) -> str:
     with current_app.test_request_context():
         return flask_url_for(endpoint, **values)
-
-
-@contextmanager
-def count_queries():
-    """Counts the SQL statements run inside the block (a page's budget is 8)."""
-    seen = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the test's own transaction
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def own_queries(client, url: str) -> int:

@@ -9,8 +9,9 @@ import pytest
 from portal import clock, invoices, review, statistics
 from portal.extensions import db
 from portal.models import AuditEvent, Fund
-from tests.claims.test_cns_queue import MAX_QUERIES, counted_queries, english_client, url_for
+from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
 from tests.fixtures.clients import page, text_of
+from tests.fixtures.queries import count_queries
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 HOURS = (1, 2, 3, 4, 10)  # from sharing to decision: median 3 h, 90th percentile 7.6 h
@@ -71,7 +72,7 @@ def test_percentiles_interpolate_like_postgresql():
 def test_the_page_shows_tables_charts_and_times_in_words(figures, app):
     client = english_client(app, figures)
     url = url_for("cns.statistics", date_from="2026-05-01", date_to="2026-05-31")
-    with counted_queries() as statements:
+    with count_queries() as statements:
         response = client.get(url)
     assert response.status_code == 200
     assert len(statements) <= MAX_QUERIES, statements

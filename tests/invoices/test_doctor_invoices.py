@@ -153,3 +153,22 @@ def test_list_filter_by_kind(doctor_client, make_invoice, people):
     listing = text_of(doctor_client.get("/doctor/invoices?channel=paper_qr"))
     assert paper.number in listing and digital.number not in listing
     assert doctor_client.get("/doctor/invoices?channel=bogus&state=bogus").status_code == 200
+
+
+def test_the_preview_names_the_patient_and_the_look_up_is_audited(doctor_client, people):
+    patient = people["patient"].profile
+    response = doctor_client.post("/doctor/invoices/new?lang=en", data=_form(patient, submit="", preview="1"))
+    assert response.status_code == 200
+    assert f"Patient: {patient.full_name}" in text_of(response)
+    looked_up = db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "patient.looked_up"))
+    assert (looked_up.patient_id, looked_up.actor_role, looked_up.data) == (patient.id, "doctor", {"purpose": "invoice"})
+
+
+def test_a_doctor_opening_an_invoice_or_its_pdf_is_audited(doctor_client, people, make_invoice):
+    invoice = make_invoice(people["patient"], people["doctor"])
+    assert doctor_client.get(f"/doctor/invoices/{invoice.id}").status_code == 200
+    assert doctor_client.get(f"/doctor/invoices/{invoice.id}.pdf").status_code == 200
+    viewed = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed")).all()
+    assert [(v.actor_role, v.patient_id, v.data.get("document")) for v in viewed] == [
+        ("doctor", invoice.patient_id, None), ("doctor", invoice.patient_id, "pdf"),
+    ]
