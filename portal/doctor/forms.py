@@ -87,6 +87,7 @@ class InvoiceForm(BaseForm):
     # The voided invoice this one corrects, carried from its page's "issue a corrected invoice" link.
     replaces = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}$")])
     preview = SubmitField(_l("Check the invoice"))
+    add_line = SubmitField(_l("Add a line"))
     submit = SubmitField(_l("Issue the invoice"))
 
 

@@ -111,9 +111,12 @@ def new_invoice():
             _prefill(form, replaced)
         form.service_date.data = form.service_date.data or clock.today()
         return render_template(
-            "doctor/invoice_form.html", form=form, preview=_preview(invoices.Draft()), replaced=replaced
+            "doctor/invoice_form.html", form=form, preview=_preview(invoices.Draft()), replaced=replaced,
+            codes=_codes(),
         )
     draft = _draft(form)
+    if form.add_line.data and len(form.lines) < form.lines.max_entries:
+        form.lines.append_entry()
     if form.submit.data and not draft.errors:
         invoice = invoices.issue(_doctor(), draft)
         db.session.commit()
@@ -123,8 +126,13 @@ def new_invoice():
     db.session.commit()  # the look-up's audit row, even when the form goes back with errors
     return htmx.render(
         "doctor/invoice_form.html", "doctor/_invoice_preview.html", form=form, preview=_preview(draft),
-        replaced=draft.replaces,
+        replaced=draft.replaces, codes=_codes(),
     ), status
+
+
+def _codes() -> list[nomenclature.CatalogueEntry]:
+    """Today's acts, offered as suggestions while a code is typed (a datalist needs no script)."""
+    return nomenclature.current(clock.today())
 
 
 @bp.get("/acts")

@@ -172,3 +172,18 @@ def test_a_doctor_opening_an_invoice_or_its_pdf_is_audited(doctor_client, people
     assert [(v.actor_role, v.patient_id, v.data.get("document")) for v in viewed] == [
         ("doctor", invoice.patient_id, None), ("doctor", invoice.patient_id, "pdf"),
     ]
+
+
+def test_acts_are_suggested_while_typing_and_lines_can_be_added(doctor_client, people):
+    form = page(doctor_client.get("/doctor/invoices/new?lang=en"))
+    assert form.select_one("#lines-0-code")["list"] == "act-codes"
+    assert "C1" in [option["value"] for option in form.select("#act-codes option")]
+    search = form.select_one("form[role=search]")
+    assert search["action"] == "/doctor/acts" and search["hx-get"] == "/doctor/acts"
+    found = doctor_client.get("/doctor/acts?q=C1", headers={"HX-Request": "true"})
+    assert page(found).select_one("#act-results") and "<html" not in found.get_data(as_text=True)
+
+    data = _form(people["patient"].profile, submit="", add_line="1")
+    grown = page(doctor_client.post("/doctor/invoices/new", data=data))
+    assert len(grown.select("input[id$='-code']")) == 5
+    assert grown.select_one("#lines-0-code")["value"] == "C1"  # what was typed stays
