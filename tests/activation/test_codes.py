@@ -107,7 +107,7 @@ def test_ten_concurrent_redemptions_activate_once(app, make_patient, make_doctor
     clients = [app.test_client() for _ in range(10)]
     for client in clients:
         assert client.get(f"/activate/{token}").status_code == 303
-    barrier = threading.Barrier(len(clients))
+    barrier = threading.Barrier(len(clients), timeout=30)
     outcomes = []
 
     def redeem(client):

@@ -60,7 +60,7 @@ def test_two_parallel_requests_with_one_code_sign_in_once(app, make_patient):
     for c in clients:
         assert c.post("/login", data={"login": login, "password": password}).status_code == 303
     code = totp.code_for(secret)
-    barrier = threading.Barrier(len(clients))
+    barrier = threading.Barrier(len(clients), timeout=30)
     statuses = []
 
     def submit(c):

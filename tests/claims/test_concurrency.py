@@ -19,7 +19,7 @@ def test_twenty_parallel_shares_of_one_invoice_create_one_claim(app, make_patien
     invoice_id = make_invoice(patient, doctor).id
     patient_id, account_id = patient.profile.id, patient.account.id
     db.session.close()
-    barrier = threading.Barrier(PARALLEL)
+    barrier = threading.Barrier(PARALLEL, timeout=30)
     claim_ids, errors = [], []
 
     def share():
