@@ -259,9 +259,9 @@ PAGE_SIZE = 20
 
 def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
     """One page of invoices, newest service first; returns (invoices, has_next)."""
-    from sqlalchemy.orm import selectinload
+    from sqlalchemy.orm import joinedload, selectinload
 
-    query = db.select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.doctor))
+    query = db.select(Invoice).options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
     if patient_id is not None:
         query = query.where(Invoice.patient_id == patient_id)
     if doctor_id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 from markupsafe import Markup, escape
+from sqlalchemy.orm import load_only
 
 from portal import audit
 from portal.config import LANGUAGES, ROOT
@@ -15,7 +16,11 @@ CONTENT = ROOT / "portal" / "content" / "terms"
 
 def current_version() -> TermsVersion | None:
     if "terms_version" not in g:
-        g.terms_version = db.session.scalar(db.select(TermsVersion).order_by(TermsVersion.number.desc()).limit(1))
+        # Asked on every request: the texts themselves are not needed to know the number.
+        g.terms_version = db.session.scalar(
+            db.select(TermsVersion).options(load_only(TermsVersion.id, TermsVersion.number, TermsVersion.published_at))
+            .order_by(TermsVersion.number.desc()).limit(1)
+        )
     return g.terms_version
 
 

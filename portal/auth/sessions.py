@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session, url_for
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from portal import audit, clock, htmx
 from portal.extensions import db
@@ -131,7 +132,7 @@ def load() -> UserSession | None:
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.get(UserSession, _digest(token))
+    row = db.session.get(UserSession, _digest(token), options=[joinedload(UserSession.account)])
     if (
         row is None
         or row.revoked_at is not None
