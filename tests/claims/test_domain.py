@@ -207,3 +207,25 @@ def test_report_closed_when_the_doctor_reissues(cast, make_invoice):
     assert fixed.replaces_id == wrong.id
     assert db.session.get(InvoiceReport, report.id).closed_at is not None
     assert claims.open_reports(doctor.profile.id) == []
+
+
+@pytest.mark.parametrize(
+    ("birth", "acts", "adjusted_to", "reimbursed", "participation"),
+    [
+        (date(1980, 1, 1), (("C1", 1),), None, 5078, 692),  # adult: 88 % of 57.70
+        (date(2015, 6, 2), (("C1", 1),), None, 5770, 0),  # under 18: 100 %
+        (date(1980, 1, 1), (("C1", 1), ("K1", 2)), None, 9922, 1352),  # several acts, rounded per line
+        (date(2015, 6, 2), (("C42", 1), ("K5", 3)), None, 11496, 0),
+        (date(1980, 1, 1), (("C1", 1), ("K1", 2)), 5000, 5000, 1352),  # an agent's adjustment
+    ],
+)
+def test_reimbursement_from_decision_to_statement(make_patient, make_doctor, make_staff, make_claim,
+                                                  birth, acts, adjusted_to, reimbursed, participation):
+    patient, doctor, staff = make_patient(birth=birth), make_doctor(), make_staff()
+    claim = make_claim(patient, doctor, staff, state="in_review", acts=acts)
+    statement = review.accept(claim, staff.profile, version=claim.version, amount_cents=adjusted_to,
+                              reason="Part of the act is not covered" if adjusted_to else None)
+    assert claim.reimbursed_cents == statement.reimbursed_cents == reimbursed
+    assert sum(line.participation_cents for line in statement.lines) == participation
+    assert statement.billed_cents == sum(line.billed_cents for line in statement.lines)
+    assert statement.adjustment_cents == reimbursed - sum(line.reimbursed_cents for line in statement.lines)
