@@ -62,6 +62,19 @@ EXPECTED = {
     "patient.notification_count": {"patient"},
     "patient.settings": {"patient"},
     "patient.report_invoice": {"patient"},
+    # personal data
+    "patient.contact_details": {"patient"},
+    "patient.correction_request": {"patient"},
+    "patient.objection": {"patient"},
+    "patient.access_log": {"patient"},
+    "patient.freeze_claim": {"patient"},
+    "patient.unfreeze_claim": {"patient"},
+    "patient.export_request": {"patient"},
+    "patient.export_download": {"patient"},
+    "patient.withdraw_consent": {"patient"},
+    "patient.restore_consent": {"patient"},
+    "patient.erase": {"patient"},
+    "public.erased": ANY,
     "doctor.home": {"doctor"},
     "doctor.invoices": {"doctor"},
     "doctor.activations": {"doctor"},
@@ -91,6 +104,8 @@ EXPECTED = {
     "cns.claim_document": {"cns"},
     "cns.paper_intake": {"cns"},
     "cns.statistics": {"cns"},
+    "cns.data_requests": {"cns"},
+    "cns.data_request": {"cns"},
 }
 
 PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999",

@@ -39,6 +39,7 @@ def terms_versions():
 
 
 from portal.cns import claims as _claims  # noqa: E402,F401
+from portal.cns import data_requests as _data_requests  # noqa: E402,F401
 from portal.cns import identity_requests as _identity_requests  # noqa: E402,F401  (registers routes on bp)
 from portal.cns import intake as _intake  # noqa: E402,F401
 from portal.cns import statistics as _statistics  # noqa: E402,F401

@@ -16,9 +16,14 @@ from portal.models.claim import (
     StatementLine,
 )
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
+from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 
 __all__ = [
+    "ErasureTombstone",
+    "DataRequestKind",
+    "DataRequest",
+    "DataExport",
     "StatementLine",
     "Statement",
     "Notification",

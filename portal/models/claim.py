@@ -51,7 +51,8 @@ class Claim(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    # None once the patient is erased: the claim is then kept apart, under `retained_by`.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"), index=True)
     fund: Mapped[str] = mapped_column(String(5))
     channel: Mapped[str] = mapped_column(String(10))
@@ -73,9 +74,13 @@ class Claim(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Restriction: the patient froze the claim; it leaves the staff queues until lifted.
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept after the patient's erasure because the fund must keep submitted claims by law.
+    retained_by_id: Mapped[int | None] = mapped_column(ForeignKey("erasure_tombstone.id", ondelete="SET NULL"))
 
     invoice: Mapped[Invoice] = relationship()
-    patient: Mapped[Patient] = relationship()
+    patient: Mapped[Patient | None] = relationship()
     doctor: Mapped[Doctor] = relationship()
     taken_by: Mapped[CnsStaff | None] = relationship(foreign_keys=[taken_by_id])
     decided_by: Mapped[CnsStaff | None] = relationship(foreign_keys=[decided_by_id])

@@ -54,7 +54,8 @@ class Invoice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20))
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    # None only for an erased patient's invoice kept with a submitted claim.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
     # Copies as printed on the invoice, so it reads the same if the registry changes.
     provider_code: Mapped[str] = mapped_column(String(12))
     patient_matricule: Mapped[str] = mapped_column(String(13))
@@ -73,7 +74,7 @@ class Invoice(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
 
     doctor: Mapped[Doctor] = relationship()
-    patient: Mapped[Patient] = relationship()
+    patient: Mapped[Patient | None] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
     )

@@ -41,6 +41,8 @@ class Patient(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "Send automatically": every new eligible invoice is shared as the doctor issues it.
     is_auto_share: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Objection to optional processing: the fund's statistics leave this person out.
+    objects_to_statistics: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     account: Mapped[Account | None] = relationship()
 

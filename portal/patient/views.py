@@ -19,12 +19,6 @@ def home():
     return render_template("patient/home.html", person=guardians.acting_patient(current_user))
 
 
-@bp.get("/my-data")
-@allow("patient", before_terms=True)
-def my_data():
-    return render_template("patient/my_data.html", person=guardians.acting_patient(current_user))
-
-
 @bp.post("/space")
 @allow("patient")
 def switch_space():
@@ -39,6 +33,9 @@ def switch_space():
 
 
 from portal.patient import claims as _claims  # noqa: E402,F401
+from portal.patient import erasure as _erasure  # noqa: E402,F401
+from portal.patient import export as _export  # noqa: E402,F401
 from portal.patient import invoices as _invoices  # noqa: E402,F401  (registers routes on bp)
+from portal.patient import my_data as _my_data  # noqa: E402,F401
 from portal.patient import notifications as _notifications  # noqa: E402,F401
 from portal.patient import sharing as _sharing  # noqa: E402,F401

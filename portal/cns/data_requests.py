@@ -1,0 +1,3 @@
+"""(being written)"""
+
+from portal.cns.views import bp  # noqa: F401

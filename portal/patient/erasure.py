@@ -1,0 +1,3 @@
+"""(being written)"""
+
+from portal.patient.views import bp  # noqa: F401
