@@ -205,14 +205,15 @@ def withdraw(claim: Claim, *, by: Account) -> None:
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
-def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None) -> None:
+def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None,
+           filename: str | None = None) -> None:
     """The patient answers the fund's question; the claim goes back to the agent.
 
     `document` is checked and stored encrypted; raises uploads.RejectedUpload if refused.
     """
     stored = kind = None
     if document:
-        content, kind = uploads.clean(document)
+        content, kind = uploads.clean(document, filename)
         stored = uploads.store(content)
     now = clock.now()
     try:

@@ -53,8 +53,14 @@ def _check_pdf(data: bytes) -> bytes:
     return data
 
 
-def clean(data: bytes) -> tuple[bytes, str]:
-    """Return (content to store, media type) or raise RejectedUpload."""
+def clean(data: bytes, filename: str | None = None) -> tuple[bytes, str]:
+    """Return (content to store, media type) or raise RejectedUpload.
+
+    The name is never used to store the file; one that carries a folder path (which a
+    browser never sends) marks a crafted request and is refused.
+    """
+    if filename and (any(ch in filename for ch in "/\\\0") or filename.startswith(".")):
+        raise RejectedUpload("name")
     if not data:
         raise RejectedUpload("empty")
     if len(data) > MAX_BYTES:

@@ -25,6 +25,7 @@ UPLOAD_MESSAGES = {
     "empty": _l("The file is empty."),
     "size": _l("The file is larger than 5 MB."),
     "type": _l("The file must be a JPEG or PNG photo or a PDF scan."),
+    "name": _l("The file name must not contain a folder path. Rename the file and try again."),
 }
 REJECTION_REASONS = {
     "unreadable": _l("The document cannot be read."),
@@ -45,7 +46,7 @@ def file(form) -> IdentityRequest:
     """Check and store the document, record the request; the caller commits."""
     data = form.document.data.read(uploads.MAX_BYTES + 1)
     try:
-        content, kind = uploads.clean(data)
+        content, kind = uploads.clean(data, form.document.data.filename)
     except uploads.RejectedUpload as rejected:
         raise UploadRefused(rejected.args[0]) from rejected
     patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))

@@ -169,7 +169,8 @@ def answer_claim(claim_id: int):
         # One byte more than allowed, so an oversized file is recognised without reading it all.
         document = upload.read(uploads.MAX_BYTES + 1) if upload and upload.filename else None
         try:
-            claims.answer(claim, form.message.data, by=current_user, document=document)
+            claims.answer(claim, form.message.data, by=current_user, document=document,
+                          filename=upload.filename if document else None)
         except uploads.RejectedUpload as refused:
             form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
         except claims.ClaimConflict:

@@ -104,12 +104,21 @@ def test_an_oversized_file_is_refused(app, client, make_patient):
     assert _file(client, patient, huge).status_code == 413
 
 
-def test_a_hostile_file_name_is_ignored(app, client, make_patient):
+@pytest.mark.parametrize("filename", ["../../x.pdf", "..\\..\\x.pdf", "/etc/passwd", ".htaccess"])
+def test_a_hostile_file_name_is_refused_and_nothing_is_written(app, client, make_patient, filename):
     patient = make_patient(with_account=False).profile
-    response = _file(client, patient, filename="../../x.pdf")
-    assert response.status_code == 303
+    before = set(_uploads(app))
+    response = _file(client, patient, filename=filename)
+    assert response.status_code == 200 and "must not contain a folder path" in text_of(response), filename
+    assert db.session.scalar(db.select(IdentityRequest)) is None
+    assert set(_uploads(app)) == before and not (Path(app.instance_path).parent / "x.pdf").exists()
+
+
+def test_an_ordinary_file_name_is_never_used_to_store(app, client, make_patient):
+    patient = make_patient(with_account=False).profile
+    assert _file(client, patient, filename="carte identité.jpg").status_code == 303
     filed = db.session.scalar(db.select(IdentityRequest))
-    assert "x.pdf" not in filed.document_name and not (Path(app.instance_path).parent / "x.pdf").exists()
+    assert "carte" not in filed.document_name
     assert all(p.parent.name == "uploads" for p in _uploads(app))
 
 

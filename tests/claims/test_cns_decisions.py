@@ -216,6 +216,7 @@ def test_two_agents_deciding_at_once_make_one_decision(app, make_patient, make_d
     for agent, (login, password, secret) in zip(agents, credentials, strict=True):
         assert agent.post("/login", data={"login": login, "password": password}).status_code == 303
         assert agent.post("/login/code", data={"code": totp.code_for(secret)}).status_code == 303
+        agent.get("/cns/?lang=en")  # CONFLICT is the English sentence
     forms = {
         "accept": (url_for("cns.accept_claim", claim_id=claim_id), {"version": version, "amount": "50.78"}),
         "reject": (url_for("cns.reject_claim", claim_id=claim_id), {"version": version, "reason": "duplicate"}),
