@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from portal import clock
 from portal.extensions import db
 from portal.models import GuardianLink
+from tests.fixtures.activation import activate
 from tests.fixtures.clients import page, sign_in, text_of
 
 
@@ -71,6 +72,13 @@ def test_the_link_ends_when_the_child_turns_18(app, make_patient, make_doctor, i
     link = db.session.scalar(db.select(GuardianLink))
     db.session.refresh(link)
     assert link.ended_reason == "adult"
+
+    # Now an adult, Tom gets a code of his own and activates it himself: no parent involved.
+    _, own_token = issue_code(child.profile, make_doctor().profile)
+    activate(app.test_client(), own_token, date(2009, 1, 10), password="an orange kite over the valley")
+    db.session.refresh(child.profile)
+    assert child.profile.account.status == "active"
+    assert "Tom" not in text_of(second.get("/patient/?lang=en"))
 
 
 def test_a_child_code_needs_the_parent(app, make_patient, make_doctor):
