@@ -1,18 +1,21 @@
 """Who may use which route. Every view declares a rule; a route without one is refused.
 
 The order of the checks in `guard` matters: the server-side session is loaded and its
-limits enforced first, then the terms of use, then the role.
+limits enforced first, then the terms of use, then a suspended account's limits, then
+the role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Flask, abort, current_app, flash, g, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import htmx, i18n
 from portal.auth import sessions
+from portal.models import AccountStatus
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
@@ -70,9 +73,40 @@ def guard():
         return None
     if not current_user.is_authenticated:
         return htmx.redirect(url_for("auth.login", next=sessions.current_path()))
+    if current_user.status == AccountStatus.SUSPENDED and endpoint not in SUSPENDED_ALLOWED:
+        return _suspended()
     if SIGNED_IN in rules or current_user.role in rules:
         return None
     abort(403)
+
+
+# A patient who withdrew consent can still sign in, but only to manage their data: these
+# views, and the session's own plumbing. Keyed on endpoint names, so the rule sits in one
+# place and reviewing it needs no tour of every blueprint.
+SUSPENDED_ALLOWED = frozenset({
+    "patient.my_data",
+    "patient.restore_consent",
+    "patient.erase",
+    "patient.export_request",
+    "patient.export_download",
+    "patient.contact_details",
+    "patient.correction_request",
+    "patient.objection",
+    "patient.access_log",
+    "patient.notification_count",  # the menu's poll: redirecting it would reload the page every 30 s
+    "auth.terms_accept",
+    "auth.session_status",
+    "auth.keepalive",
+})
+
+
+def _suspended():
+    if current_user.role != "patient":
+        abort(403)  # an operator's suspension of a staff or doctor account: nothing to offer
+    if not getattr(request, "htmx", False):  # a fragment or a poll would keep the notice for later
+        flash(_("Your account is suspended because you withdrew your consent. "
+                "You can still see, download, correct or erase your data here, or restore your consent."), "info")
+    return htmx.redirect(url_for("patient.my_data"))
 
 
 def home_for(account) -> str:

@@ -160,6 +160,8 @@ def auto_share(invoice: Invoice) -> Claim | None:
     """Called as the doctor issues an invoice: share it at once if the patient asked for
     that and it is eligible; the patient is told by a notice."""
     patient = invoice.patient
+    if patient.account is not None and patient.account.status == "suspended":
+        return None  # consent withdrawn: nothing goes to the fund until the patient restores it
     if not patient.is_auto_share or not patient.iban or why_not_shareable(invoice, claimed=False):
         return None
     claim = _create(patient, invoice, by=None, method=AUTOMATIC)
@@ -182,12 +184,19 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
 
 # --- After sharing ----------------------------------------------------------------------------
 
-def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None) -> None:
+def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
+         unfrozen: bool = False) -> None:
     """Change a claim's state with one conditional UPDATE, so that of two concurrent
-    requests exactly one wins; the loser gets ClaimConflict."""
+    requests exactly one wins; the loser gets ClaimConflict.
+
+    `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
+    UPDATE, so a freeze and a take-up racing each other cannot both succeed.
+    """
     conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
     if version is not None:
         conditions.append(Claim.version == version)
+    if unfrozen:
+        conditions.append(Claim.frozen_at.is_(None))
     result = db.session.execute(
         update(Claim).where(*conditions).values(version=Claim.version + 1, **values)
         .execution_options(synchronize_session=False)

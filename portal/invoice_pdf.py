@@ -18,7 +18,7 @@ def render(invoice: Invoice, language: str) -> bytes:
     with force_locale(language):
         document = pdf.Document(_("Invoice %(number)s", number=invoice.number))
         document.fact(_("Doctor"), f"{invoice.doctor.name} ({invoice.provider_code})")
-        document.fact(_("Patient"), f"{invoice.patient.full_name} ({invoice.patient_matricule})")
+        document.fact(_("Patient"), f"{invoice.patient.full_name} ({invoice.patient_matricule})" if invoice.patient else invoice.patient_matricule)
         document.fact(_("Date of service"), format_date(invoice.service_date, "long"))
         document.fact(_("Issued on"), format_date(invoice.issued_at, "long"))
         document.heading(_("Acts"))

@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, clock, nomenclature
+from portal import audit, clock, identity, nomenclature
 from portal.activation.codes import is_minor
 from portal.extensions import db
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
@@ -89,9 +89,15 @@ def reimbursement(patient: Patient, service_date: date, lines: list[tuple[str, i
     )
 
 
+def birth_date_of(invoice: Invoice) -> date:
+    # A kept invoice of an erased patient has no patient: the matricule printed on it holds the birth date.
+    return invoice.patient.birth_date if invoice.patient else identity.matricule_birth_date(invoice.patient_matricule)
+
+
 def reimbursement_of(invoice: Invoice) -> Reimbursement:
+    patient = invoice.patient or Patient(birth_date=birth_date_of(invoice))  # transient, never added
     return reimbursement(
-        invoice.patient, invoice.service_date, [(line.act_code, line.quantity, line.unit_fee_cents) for line in invoice.lines]
+        patient, invoice.service_date, [(line.act_code, line.quantity, line.unit_fee_cents) for line in invoice.lines]
     )
 
 
@@ -235,14 +241,6 @@ def invoice_from_payload(payload: str) -> Invoice | None:
         return None
     return invoice
 
-
-def purge_expired() -> int:
-    """Delete invoices whose two years are over (idempotent); returns how many went."""
-    expired = db.session.scalars(db.select(Invoice).where(Invoice.expires_at <= clock.now())).all()
-    for invoice in expired:
-        db.session.delete(invoice)
-    audit.record(audit.DOCUMENTS_PURGED, actor=None, invoices=len(expired))
-    return len(expired)
 
 
 @dataclass

@@ -70,7 +70,8 @@ class QueueFilters:
 
 
 def _filtered(staff: CnsStaff, filters: QueueFilters):
-    query = scoped(db.select(Claim), staff)
+    # A claim its patient froze (restriction) leaves the queues and their counts until lifted.
+    query = scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
     if filters.state:
         query = query.where(Claim.state == filters.state)
     if filters.fund:
@@ -132,14 +133,15 @@ def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, in
 
 def take_up(claim: Claim, staff: CnsStaff) -> None:
     now = clock.now()
-    move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id})
+    move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id},
+         unfrozen=True)
     claim.events.append(ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_TAKEN_UP, patient_id=claim.patient_id, claim_id=claim.id)
 
 
 def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
     now = clock.now()
-    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version)
+    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(
         kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: claims.MAX_MESSAGE]
     ))
@@ -160,7 +162,7 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
         "adjustment_reason": reason.strip() if adjusted else None,
-    }, version=version)
+    }, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
@@ -179,7 +181,7 @@ def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: st
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
         "rejection_reason": reason, "rejection_note": note.strip()[: claims.MAX_MESSAGE] or None,
-    }, version=version)
+    }, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     claims.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)

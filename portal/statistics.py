@@ -12,9 +12,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import exists
+
 from portal import clock, review
 from portal.extensions import db
-from portal.models import Channel, Claim, ClaimState, CnsStaff, Fund
+from portal.models import Channel, Claim, ClaimState, CnsStaff, Fund, Patient
 
 MAX_PERIOD_YEARS = 2
 DEFAULT_DAYS = 90
@@ -60,12 +62,18 @@ class Report:
         return sum(self.by_state_fund.values())
 
 
+def _not_objecting():
+    """Claims of patients who objected to the statistics are left out; a claim kept after
+    its patient's erasure has no person left to object and counts."""
+    return ~exists().where(Patient.id == Claim.patient_id, Patient.objects_to_statistics.is_(True))
+
+
 def report(staff: CnsStaff, period: Period) -> Report:
     start, end = period.bounds()
     result = Report(period)
     counted = review.scoped(
         db.select(Claim.state, Claim.fund, Claim.channel, db.func.count())
-        .where(Claim.shared_at >= start, Claim.shared_at < end)
+        .where(Claim.shared_at >= start, Claim.shared_at < end, _not_objecting())
         .group_by(Claim.state, Claim.fund, Claim.channel),
         staff,
     )
@@ -75,7 +83,8 @@ def report(staff: CnsStaff, period: Period) -> Report:
         result.by_channel[channel] = result.by_channel.get(channel, 0) + number
     decided = review.scoped(
         db.select(Claim.shared_at, Claim.decided_at)
-        .where(Claim.state.in_(ClaimState.DECIDED), Claim.decided_at >= start, Claim.decided_at < end),
+        .where(Claim.state.in_(ClaimState.DECIDED), Claim.decided_at >= start, Claim.decided_at < end,
+               _not_objecting()),
         staff,
     )
     result.decided, result.median_seconds, result.p90_seconds = _decision_times(decided)

@@ -107,6 +107,9 @@ def _visible(claim_id: int, staff: CnsStaff) -> Claim:
     claim = review.visible_claim(claim_id, staff)
     if claim is None:
         abort(404)
+    if claim.frozen_at is not None:  # restricted by the patient: no action, no document, until lifted
+        flash(_("The patient has frozen this claim: nobody may work on it until they lift the freeze."), "error")
+        abort(_back(claim))
     return claim
 
 
@@ -151,7 +154,7 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     }
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        age=age_on(invoice.patient.birth_date, invoice.service_date), iban=masked_iban(claim.iban),
+        age=age_on(invoices.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
         state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
     )
 

@@ -153,7 +153,10 @@ class AcceptForm(BaseForm):
         _l("Amount reimbursed (€)"), validators=[InputRequired(message=_l("Enter the amount.")), euros],
         description=_l("The amount computed from the nomenclature is filled in. Change it only with a reason."),
     )
-    reason = TextAreaField(_l("Reason for a different amount"), validators=[Optional(), Length(max=2000), no_nul])
+    # Its own id: the rejection form on the same page has a `reason` field too, and a label
+    # points at the first element with its id.
+    reason = TextAreaField(_l("Reason for a different amount"), id="adjustment_reason",
+                           validators=[Optional(), Length(max=2000), no_nul])
     submit = SubmitField(_l("Accept and issue the statement"))
 
 

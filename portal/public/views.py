@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template, session
 from flask_babel import get_locale
 from sqlalchemy import text
 
@@ -45,6 +45,13 @@ def privacy():
 @allow(PUBLIC)
 def accessibility():
     return render_template("public/accessibility.html", content=_content("accessibility"))
+
+
+@bp.get("/erased")
+@allow(PUBLIC)
+def erased():
+    """The last page an erased patient sees; the reference is shown once, then forgotten."""
+    return render_template("public/erased.html", reference=session.pop("erased", None))
 
 
 @bp.get("/healthz")

@@ -94,7 +94,7 @@ def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk,
     url = url_for("cns.accept_claim", claim_id=claim.id)
     refused = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": ""})
     assert refused.status_code == 400
-    assert "Give the reason for an amount different from the computed one." in page(refused).select_one("#reason-error").text
+    assert "Give the reason for an amount different from the computed one." in page(refused).select_one("#adjustment_reason-error").text
     assert fresh(claim).state == ClaimState.IN_REVIEW
     assert db.session.scalar(db.select(db.func.count()).select_from(Statement)) == 0
     assert audits("claim.decided") == []

@@ -229,3 +229,20 @@ def test_reimbursement_from_decision_to_statement(make_patient, make_doctor, mak
     assert sum(line.participation_cents for line in statement.lines) == participation
     assert statement.billed_cents == sum(line.billed_cents for line in statement.lines)
     assert statement.adjustment_cents == reimbursed - sum(line.reimbursed_cents for line in statement.lines)
+
+
+def test_staff_cannot_move_a_frozen_claim_even_if_their_page_is_stale(cast, make_claim):
+    from portal import clock
+
+    patient, doctor, staff = cast
+    waiting = make_claim(patient, doctor)
+    reviewed = make_claim(patient, doctor, staff, state="in_review")
+    for claim in (waiting, reviewed):
+        claim.frozen_at = clock.now()  # the patient froze it after the agent loaded the claim
+    db.session.flush()
+    with pytest.raises(claims.ClaimConflict):
+        review.take_up(waiting, staff.profile)
+    with pytest.raises(claims.ClaimConflict):
+        review.accept(reviewed, staff.profile, version=reviewed.version)
+    with pytest.raises(claims.ClaimConflict):
+        review.request_info(reviewed, staff.profile, "Any question?", version=reviewed.version)

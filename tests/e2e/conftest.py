@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,6 +45,11 @@ class LiveServer:
     app: object
     url: str
     accounts: dict  # role name -> first DemoAccount of that role
+    seeded: list = field(default_factory=list)  # every DemoAccount, for tests that need a second one
+
+    def account(self, login: str):
+        """The demo account with this login (e.g. Paul Muller, agent CMFEP001)."""
+        return next(account for account in self.seeded if account.login == login)
 
 
 # --- database -------------------------------------------------------------------------
@@ -138,7 +143,7 @@ def live_server(browser):  # the browser first: no database work when the tests 
     thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
     thread.start()
     try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", accounts=first)
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", accounts=first, seeded=seeded)
     finally:
         server.shutdown()
         thread.join(timeout=10)

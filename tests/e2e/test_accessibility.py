@@ -30,10 +30,13 @@ PUBLIC_PAGES = {
 }
 ACCOUNT_PAGES = ["/account/sessions", "/account/password"]
 ROLE_PAGES = {
-    "patient": ["/patient/", "/patient/invoices", "/patient/my-data", *ACCOUNT_PAGES],
-    "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", *ACCOUNT_PAGES],
-    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", *ACCOUNT_PAGES],
+    "patient": ["/patient/", "/patient/invoices", "/patient/my-data", "/patient/claims", "/patient/notifications",
+                "/patient/settings", "/patient/bank-account", *ACCOUNT_PAGES],
+    "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
+    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", "/cns/paper-intake", "/cns/statistics",
+            *ACCOUNT_PAGES],
 }
+# Pages of one claim, statement, forms showing errors: test_accessibility_claims.py.
 
 
 def visit(page, path: str, language: str, status: int = 200, account=None):

@@ -1,0 +1,119 @@
+"""The portable export (rights of access and portability): everything the portal holds
+about one patient, in one ZIP.
+
+The ZIP holds data.json (collected in portal/export_data.py, schema in
+docs/export-schema.md), CSV files and PDFs (portal/export_files.py) and an HL7 FHIR R5
+Bundle (portal/fhir_export.py). It is built on request, stored encrypted and offered for
+an hour through a link whose token is kept only as a hash.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+from portal import audit, clock, export_data, export_files, fhir_export, privacy, uploads
+from portal.activation import codes
+from portal.extensions import db
+from portal.models import Account, DataExport, DataRequest, DataRequestKind, Patient
+
+SCHEMA_VERSION = "1.0"
+EXPORT_LINK_MINUTES = 60
+
+
+def gather(patient: Patient, language: str) -> dict:
+    """data.json: the whole of what the portal holds about `patient`."""
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": export_data.iso(clock.now()),
+        "language": language,
+        "patient": {"matricule": patient.matricule, "name": patient.full_name},
+    }
+    for group, collect in export_data.GATHER.items():
+        data[group] = collect(patient, language)
+    return data
+
+
+def build_zip(patient: Patient, language: str) -> bytes:
+    data = gather(patient, language)
+    files = {"data.json": json.dumps(data, ensure_ascii=False, indent=2).encode()}
+    files.update(export_files.csv_files(data))
+    files["fhir-bundle.json"] = json.dumps(fhir_export.bundle(data), ensure_ascii=False, indent=2).encode()
+    files.update(export_files.documents(patient, export_data.patient_claims(patient), language))
+    return export_files.zip_of(files, clock.now())
+
+
+# --- The export's life: made on request, downloaded within the hour, then gone ---------------
+
+def _remove(rows) -> None:
+    for row in rows:
+        uploads.delete(row.file_name)
+        db.session.delete(row)
+
+
+def create(patient: Patient, *, by: Account, language: str) -> tuple[DataExport, str]:
+    """Build and store a new export, replacing the patient's older ones; returns it with
+    its link token (shown once, kept only as a hash). The caller commits."""
+    content = build_zip(patient, language)
+    _remove(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
+    now = clock.now()
+    token = codes.new_token()
+    made = DataExport(
+        patient_id=patient.id, token_hash=codes.digest(token), file_name=uploads.store(content),
+        created_at=now, expires_at=now + timedelta(minutes=EXPORT_LINK_MINUTES),
+    )
+    db.session.add(made)
+    db.session.add(DataRequest(
+        reference=privacy.new_reference(), patient_id=patient.id, kind=DataRequestKind.EXPORT, state="done",
+        created_at=now, closed_at=now,
+    ))
+    try:
+        db.session.flush()
+    except Exception:
+        uploads.delete(made.file_name)
+        raise
+    audit.record(audit.EXPORT_CREATED, actor=by, patient_id=patient.id, export_id=made.id)
+    return made, token
+
+
+def find(token: str, patient: Patient) -> DataExport | None:
+    """The export behind a link, if it is this patient's (expired or not)."""
+    if not codes.normalise(token) or len(token) > 100:
+        return None
+    return db.session.scalar(
+        db.select(DataExport).where(DataExport.token_hash == codes.digest(token), DataExport.patient_id == patient.id)
+    )
+
+
+def is_live(made: DataExport) -> bool:
+    return made.expires_at > clock.now()
+
+
+def live_for(patient: Patient) -> DataExport | None:
+    return db.session.scalar(
+        db.select(DataExport).where(DataExport.patient_id == patient.id, DataExport.expires_at > clock.now())
+        .order_by(DataExport.created_at.desc()).limit(1)
+    )
+
+
+def matches(made: DataExport, token: str | None) -> bool:
+    return bool(token) and secrets.compare_digest(made.token_hash, codes.digest(token))
+
+
+def download(made: DataExport, *, by: Account) -> bytes | None:
+    """The ZIP's bytes, noted as downloaded; None if its file is gone. The caller commits."""
+    try:
+        content = uploads.load(made.file_name)
+    except (FileNotFoundError, ValueError):
+        return None
+    made.downloaded_at = clock.now()
+    audit.record(audit.EXPORT_DOWNLOADED, actor=by, patient_id=made.patient_id, export_id=made.id)
+    return content
+
+
+def purge_expired() -> int:
+    """Delete exports whose link has expired, with their files; for the retention command."""
+    expired = db.session.scalars(db.select(DataExport).where(DataExport.expires_at <= clock.now())).all()
+    _remove(expired)
+    return len(expired)
