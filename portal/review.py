@@ -239,6 +239,11 @@ def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | No
     if invoice.voided_at is not None:
         return None, "voided", False
     patient = invoice.patient
+    if patient is None:  # an erased patient's invoice survives only with its kept claim
+        kept = claims.active_claim_of(invoice.id)
+        if kept is None or staff.fund_scope not in (Fund.CNS, kept.fund):
+            return None, "invalid", False
+        return kept, None, False
     if staff.fund_scope not in (Fund.CNS, patient.fund):
         return None, "scope", False
     if not patient.iban:

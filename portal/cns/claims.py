@@ -107,6 +107,9 @@ def _visible(claim_id: int, staff: CnsStaff) -> Claim:
     claim = review.visible_claim(claim_id, staff)
     if claim is None:
         abort(404)
+    if claim.retained_by_id is not None:  # kept after an erasure: read-only for good
+        flash(_("This claim is kept by legal obligation after the patient's erasure: it can no longer be changed."), "error")
+        abort(_back(claim))
     if claim.frozen_at is not None:  # restricted by the patient: no action, no document, until lifted
         flash(_("The patient has frozen this claim: nobody may work on it until they lift the freeze."), "error")
         abort(_back(claim))

@@ -246,3 +246,19 @@ def test_staff_cannot_move_a_frozen_claim_even_if_their_page_is_stale(cast, make
         review.accept(reviewed, staff.profile, version=reviewed.version)
     with pytest.raises(claims.ClaimConflict):
         review.request_info(reviewed, staff.profile, "Any question?", version=reviewed.version)
+
+
+def test_scanning_an_erased_patients_paper_invoice_opens_the_kept_claim(cast, make_invoice):
+    patient, doctor, staff = cast
+    paper = make_invoice(patient, doctor, paid_on_site=False)
+    payload = invoices.qr_payload(paper)
+    claim, _ = review.intake_paper(payload, staff.profile)
+    claim.patient_id = paper.patient_id = None  # what erasure leaves of a submitted claim
+    db.session.flush()
+    db.session.expire_all()
+    assert review.intake_paper(payload, staff.profile) == (db.session.get(Claim, claim.id), None)
+    unclaimed = make_invoice(patient, doctor, paid_on_site=False)
+    unclaimed.patient_id = None
+    db.session.flush()
+    db.session.expire_all()
+    assert review.intake_paper(invoices.qr_payload(unclaimed), staff.profile) == (None, "invalid")
