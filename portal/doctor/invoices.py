@@ -57,6 +57,8 @@ def _draft(form: InvoiceForm) -> invoices.Draft:
         draft.replaces = _replaceable(int(form.replaces.data))
         if draft.patient is not None and draft.replaces.patient_id != draft.patient.id:
             form.matricule.errors.append(_("A corrected invoice is for the same patient as the voided one."))
+    # WTForms copied the lines' errors at validate(); the checks above added more since.
+    form.lines.errors = [entry.form.errors for entry in form.lines if entry.form.errors]
     has_errors = any(f.errors for f in form if f.name != "lines") or any(
         sub.errors for line in form.lines for sub in line
     )
