@@ -24,6 +24,6 @@ lint: install
 
 # Extract source strings, merge them into the catalogues, compile (see README).
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d translations

@@ -19,7 +19,8 @@ def _catalog(lang):
         return read_po(handle, locale=lang)
 
 
-def _source_messages() -> set[str]:
+def _source_messages() -> set[tuple[str, str | None]]:
+    """(message, context) pairs: one word may need two translations ("Open", a verb and a state)."""
     method_map = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
     found = set()
@@ -27,16 +28,20 @@ def _source_messages() -> set[str]:
         str(ROOT),
         method_map=method_map,
         options_map=options,
-        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)},
+        keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+                  "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)},
     ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+        found.add((message[0] if isinstance(message, tuple) else message, _context))
     return found
 
 
 @pytest.mark.parametrize("lang", ["fr", "de"])
 def test_every_source_string_is_translated(lang):
     catalog = _catalog(lang)
-    missing = sorted(m for m in _source_messages() if not catalog.get(m) or not catalog.get(m).string)
+    missing = sorted(
+        m for m, context in _source_messages()
+        if not catalog.get(m, context=context) or not catalog.get(m, context=context).string
+    )
     fuzzy = sorted(m.id for m in catalog if m.id and m.fuzzy)
     assert not missing, f"{lang}: {len(missing)} untranslated, e.g. {missing[:5]}"
     assert not fuzzy, f"{lang}: fuzzy entries {fuzzy[:5]}"

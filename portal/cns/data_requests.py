@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -24,7 +25,8 @@ KIND_LABELS = {
     DataRequestKind.WITHDRAWAL: _l("Withdrawal of consent"),
     DataRequestKind.EXPORT: _l("Export"),
 }
-STATE_LABELS = {"open": _l("Open"), "done": _l("Done"), "refused": _l("Refused")}
+# "Open" is also a button elsewhere (a verb): the context keeps the two translations apart.
+STATE_LABELS = {"open": lazy_pgettext("request state", "Open"), "done": _l("Done"), "refused": _l("Refused")}
 
 
 class RegisterFilterForm(BaseForm):
