@@ -26,17 +26,21 @@ PUBLIC_PAGES = {
     "/login": 200,
     "/forgot": 200,
     "/terms/refused": 200,
+    "/erased": 200,  # without an erasure behind it: no reference (test_my_data_flow.py erases for real)
     "/no-such-page": 404,
 }
 ACCOUNT_PAGES = ["/account/sessions", "/account/password"]
 ROLE_PAGES = {
-    "patient": ["/patient/", "/patient/invoices", "/patient/my-data", "/patient/claims", "/patient/notifications",
-                "/patient/settings", "/patient/bank-account", *ACCOUNT_PAGES],
+    "patient": ["/patient/", "/patient/invoices", "/patient/my-data", "/patient/my-data/contact",
+                "/patient/my-data/correction", "/patient/my-data/access-log", "/patient/my-data/erase",
+                "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/bank-account",
+                *ACCOUNT_PAGES],
     "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
     "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", "/cns/paper-intake", "/cns/statistics",
-            *ACCOUNT_PAGES],
+            "/cns/data-requests", *ACCOUNT_PAGES],
 }
 # Pages of one claim, statement, forms showing errors: test_accessibility_claims.py.
+# "Manage my personal data" with records and form states: test_my_data_flow.py.
 
 
 def visit(page, path: str, language: str, status: int = 200, account=None):
