@@ -26,7 +26,7 @@ from portal.models import (
     RecoveryCode,
     UserSession,
 )
-from tests.fixtures.clients import sign_in, text_of
+from tests.fixtures.clients import in_english, sign_in, text_of
 from tests.fixtures.factories import PASSWORD
 
 
@@ -38,7 +38,7 @@ def cast(make_patient, make_doctor, make_staff):
 def _signed_in(app, person):
     client = app.test_client()
     assert sign_in(client, person).status_code == 303
-    return client
+    return in_english(client)
 
 
 def _request_export(client):

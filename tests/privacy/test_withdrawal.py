@@ -8,7 +8,7 @@ from flask import render_template
 
 from portal.extensions import db
 from portal.models import AccountStatus, AuditEvent, Claim, DataRequest, GuardianLink
-from tests.fixtures.clients import sign_in, text_of
+from tests.fixtures.clients import fresh_code, in_english, sign_in, text_of
 
 WITHDRAW = "/patient/my-data/withdraw"
 RESTORE = "/patient/my-data/restore"
@@ -135,3 +135,15 @@ def test_the_consent_section_in_a_childs_space_points_to_ones_own_space(app, par
         html = render_template("patient/_my_data_consent.html", person=child.profile, current_user=parent.account)
     assert "concerns your own account" in html
     assert 'action="/patient/my-data/withdraw"' not in html
+
+
+def test_a_suspended_patient_can_still_erase_their_account(app, make_patient):
+    patient = make_patient()
+    _withdrawn(app, patient)
+    client = app.test_client()
+    sign_in(client, patient)
+    in_english(client)  # the confirmation word is the English one
+    response = client.post("/patient/my-data/erase", data={
+        "password": patient.password, "code": fresh_code(patient), "confirmation": "ERASE",
+    })
+    assert response.status_code == 303 and response.headers["Location"] == "/erased"
