@@ -68,11 +68,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal import access, headers, templating
+    from portal import access, assets, headers, query_count, templating
 
     access.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
+    query_count.init_app(app)
+    assets.init_app(app)
 
 
 def register_errors(app: Flask) -> None:

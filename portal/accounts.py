@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from portal import audit, clock
 from portal.auth import passwords, sessions, totp
 from portal.extensions import db
@@ -11,9 +13,18 @@ PROFILE_MODELS = {Role.PATIENT: Patient, Role.DOCTOR: Doctor, Role.CNS: CnsStaff
 
 
 def profile(account: Account):
-    """The registry record behind an account: Patient, Doctor or CnsStaff."""
+    """The registry record behind an account: Patient, Doctor or CnsStaff.
+
+    Kept for the request: a doctor's or an agent's page asks for it more than once, and
+    the strong reference keeps it in the session's identity map, where a lazy load of
+    `invoice.doctor` or `event.staff` finds it instead of querying again."""
+    cached = g.get("profile")
+    if cached is not None and cached[0] == account.id:
+        return cached[1]
     model = PROFILE_MODELS[Role(account.role)]
-    return db.session.scalar(db.select(model).where(model.account_id == account.id))
+    found = db.session.scalar(db.select(model).where(model.account_id == account.id))
+    g.profile = (account.id, found)
+    return found
 
 
 def display_name(account: Account) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clock, invoices, uploads
+from portal import audit, clock, guardians, invoices, uploads
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -24,7 +24,6 @@ from portal.models import (
     ClaimState,
     ConsentReceipt,
     Fund,
-    GuardianLink,
     Invoice,
     InvoiceReport,
     NoticeKind,
@@ -310,27 +309,9 @@ def unread_count(patient_ids: list[int]) -> int:
     ) or 0
 
 
-def unread_count_for(account: Account) -> int:
-    """Unread notices of the account's own space and of the children's spaces it may open.
-
-    One COUNT with the spaces as subqueries: it runs on every page and every poll. The age
-    test mirrors guardians.children_of (a link ends on the child's 18th birthday)."""
-    adult_born_by = invoices.add_years(clock.today(), -18)
-    own = db.select(Patient.id).where(Patient.account_id == account.id)
-    children = (
-        db.select(GuardianLink.child_patient_id)
-        .join(Patient, Patient.id == GuardianLink.child_patient_id)
-        .where(GuardianLink.parent_account_id == account.id, GuardianLink.ended_at.is_(None),
-               Patient.birth_date > adult_born_by)
-    )
-    return db.session.scalar(
-        db.select(db.func.count()).select_from(Notification)
-        .where(Notification.read_at.is_(None), Notification.patient_id.in_(own.union(children)))
-    ) or 0
-
-
 def mark_read(patient_id: int, *, at: datetime | None = None) -> None:
     db.session.execute(
         update(Notification).where(Notification.patient_id == patient_id, Notification.read_at.is_(None))
         .values(read_at=at or clock.now()).execution_options(synchronize_session=False)
     )
+    guardians.notices_read(patient_id)

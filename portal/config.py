@@ -94,6 +94,8 @@ def load(overrides: dict | None = None) -> dict:
         "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "20/minute;100/hour"),
         "DEMO_MODE": _env_bool("DEMO_MODE", not production),
         "PUBLIC_CONTACT_EMAIL": os.environ.get("PUBLIC_CONTACT_EMAIL", "contact@portal.example.lu"),
+        # Benchmark only (bench/): an X-Query-Count header on every response.
+        "BENCH_COUNT_QUERIES": _env_bool("BENCH_COUNT_QUERIES"),
     }
     if overrides:
         config.update(overrides)

@@ -23,6 +23,13 @@ CSP = "; ".join(
     ]
 )
 
+# Files under /static are answered before Flask runs (portal.assets): these headers alone.
+STATIC_FILES = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
 
 def apply(response: Response) -> Response:
     headers = response.headers

@@ -259,7 +259,10 @@ def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filt
     """One page of invoices, newest service first; returns (invoices, has_next)."""
     from sqlalchemy.orm import joinedload, selectinload
 
-    query = db.select(Invoice).options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
+    if doctor_id is not None:  # the doctor's list names each invoice's patient
+        query = db.select(Invoice).options(joinedload(Invoice.patient))
+    else:  # the patient's list names the doctor and computes the reimbursement from the lines
+        query = db.select(Invoice).options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
     if patient_id is not None:
         query = query.where(Invoice.patient_id == patient_id)
     if doctor_id is not None:

@@ -32,14 +32,14 @@ def inject() -> dict:
 
 
 def unread_notices() -> int | None:
-    """For a signed-in patient: unread notices in their spaces. A callable, so the one COUNT
-    runs only where a template shows the counter."""
+    """For a signed-in patient: unread notices in their spaces. A callable, so the count is
+    asked only where a template shows the counter; it comes with the spaces' own query."""
     account, row = g.get("account"), g.get("user_session")
     if account is None or account.role != "patient" or row is None or row.locked_at is not None:
         return None
-    from portal import claims
+    from portal import guardians
 
-    return claims.unread_count_for(account)
+    return guardians.unread_count(account)
 
 
 def _spaces() -> dict | None:

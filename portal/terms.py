@@ -14,12 +14,14 @@ from portal.models import Account, TermsDecision, TermsVersion
 CONTENT = ROOT / "portal" / "content" / "terms"
 
 
+# Asked on every request: the texts themselves are not needed to know the number.
+_NUMBER_ONLY = load_only(TermsVersion.id, TermsVersion.number, TermsVersion.published_at)
+
+
 def current_version() -> TermsVersion | None:
     if "terms_version" not in g:
-        # Asked on every request: the texts themselves are not needed to know the number.
         g.terms_version = db.session.scalar(
-            db.select(TermsVersion).options(load_only(TermsVersion.id, TermsVersion.number, TermsVersion.published_at))
-            .order_by(TermsVersion.number.desc()).limit(1)
+            db.select(TermsVersion).options(_NUMBER_ONLY).order_by(TermsVersion.number.desc()).limit(1)
         )
     return g.terms_version
 
@@ -34,12 +36,26 @@ def decision_for(account: Account, version: TermsVersion) -> TermsDecision | Non
 
 
 def needs_decision(account: Account) -> bool:
-    """True while the account has not accepted the newest published version."""
-    version = current_version()
-    if version is None:
-        return False
-    decision = decision_for(account, version)
-    return decision is None or not decision.is_accepted
+    """True while the account has not accepted the newest published version.
+
+    Asked before every signed-in page: the newest version and this account's decision on
+    it come in one query (the version is kept for the request, as current_version does)."""
+    if "terms_version" in g:
+        version = g.terms_version
+        if version is None:
+            return False
+        decision = decision_for(account, version)
+        return decision is None or not decision.is_accepted
+    accepted = (
+        db.select(TermsDecision.is_accepted)
+        .where(TermsDecision.account_id == account.id, TermsDecision.terms_version_id == TermsVersion.id)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(TermsVersion, accepted).options(_NUMBER_ONLY).order_by(TermsVersion.number.desc()).limit(1)
+    ).first()
+    g.terms_version = row[0] if row else None
+    return row is not None and not row[1]
 
 
 def decide(account: Account, version: TermsVersion, *, accepted: bool) -> TermsDecision:

@@ -5,6 +5,7 @@ SQLite by default; PostgreSQL when TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import tempfile
@@ -110,20 +111,27 @@ def _rollback(request, app):
         with app.app_context():
             _empty_tables()
         return
-    with app.app_context():
-        connection = db.engine.connect()
-        transaction = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
-        )
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = original
-            transaction.rollback()
-            connection.close()
+    with app.app_context(), rolled_back():
+        yield
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """Everything inside, requests included, runs in one transaction that is then rolled back;
+    a commit inside only releases a savepoint. Needs an app context; yields the connection."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+    )
+    try:
+        yield connection
+    finally:
+        db.session.remove()
+        db.session = original
+        transaction.rollback()
+        connection.close()
 
 
 # Reference data the migrations load; tests never change it.

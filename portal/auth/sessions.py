@@ -189,8 +189,21 @@ def enforce(*, background: bool, while_locked: bool):
         return htmx.redirect(url_for("auth.unlock", next=current_path()))
     if not background and clock.now() - row.last_activity_at >= ACTIVITY_WRITE_INTERVAL:
         row.last_activity_at = clock.now()
-        db.session.commit()
+        _commit_keeping_loaded()
     return None
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit the activity time without expiring what the request loaded so far.
+
+    Only the session row changed, and it holds the value just written; expired, the row
+    and its account would each be read again by the next line that touches them."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def unlock(row: UserSession) -> None:

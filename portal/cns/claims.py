@@ -184,10 +184,11 @@ def claim_document(claim_id: int, event_id: int):
         content = uploads.load(event.document_name)
     except (FileNotFoundError, ValueError):  # removed by retention meanwhile: nothing to show
         abort(404)
+    mimetype = event.document_type  # read before the commit, which expires the event
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id, document=True)
     db.session.commit()
     g.no_store = True
-    return Response(content, mimetype=event.document_type, headers={
+    return Response(content, mimetype=mimetype, headers={
         "Cache-Control": "no-store",
         "Content-Disposition": "inline",
         "X-Content-Type-Options": "nosniff",

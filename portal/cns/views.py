@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import load_only
 
 from portal import accounts, htmx, review, terms
 from portal.access import allow
@@ -34,7 +35,11 @@ def terms_versions():
         db.session.commit()
         flash(_("Version %(number)d of the terms of use is published.", number=version.number), "success")
         return htmx.redirect(url_for("cns.terms_versions"))
-    versions = db.session.scalars(db.select(TermsVersion).order_by(TermsVersion.number.desc())).all()
+    # The list shows numbers and dates: three full texts per version would be read for nothing.
+    versions = db.session.scalars(
+        db.select(TermsVersion).options(load_only(TermsVersion.number, TermsVersion.published_at))
+        .order_by(TermsVersion.number.desc())
+    ).all()
     return render_template("cns/terms.html", form=form, versions=versions)
 
 

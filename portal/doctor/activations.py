@@ -6,6 +6,7 @@ from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, htmx, pdf
 from portal.access import allow
@@ -29,6 +30,7 @@ def _issued_codes() -> list[ActivationCode]:
         db.session.scalars(
             db.select(ActivationCode)
             .where(ActivationCode.doctor_id == _doctor().id)
+            .options(joinedload(ActivationCode.patient), joinedload(ActivationCode.guardian))
             .order_by(ActivationCode.created_at.desc())
             .limit(50)
         )
@@ -46,9 +48,8 @@ def activations():
         not_found = patient is None
         if patient is not None:
             audit.record(audit.PATIENT_LOOKED_UP, patient_id=patient.id, purpose="activation")
-            db.session.commit()
     form = IssueActivationForm(matricule=patient.matricule if patient else None, language=str(get_locale() or "fr"))
-    return htmx.render(
+    html = htmx.render(
         "doctor/activations.html",
         "doctor/_activation_check.html",
         lookup=lookup,
@@ -60,6 +61,8 @@ def activations():
         state_of=codes.state,
         revoke_form=RevokeForm(),
     )
+    db.session.commit()  # the look-up's audit row, after rendering (a commit expires what was loaded)
+    return html
 
 
 def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | None:

@@ -6,6 +6,8 @@ from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
+from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, clock, htmx, invoice_pdf, invoices, nomenclature
 from portal.access import allow
@@ -174,7 +176,7 @@ def invoices_list():
 
 
 def _own(invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id)
+    invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.patient), joinedload(Invoice.lines)])
     if invoice is None or invoice.doctor_id != _doctor().id:
         abort(404)
     return invoice
@@ -195,10 +197,14 @@ def invoice(invoice_id: int):
 
 
 def _links(invoice: Invoice) -> dict:
-    """The voided invoice this one corrects, and the correction that replaced it."""
-    replaces = db.session.get(Invoice, invoice.replaces_id) if invoice.replaces_id else None
-    replaced_by = db.session.scalar(db.select(Invoice).where(Invoice.replaces_id == invoice.id).limit(1))
-    return {"replaces": replaces, "replaced_by": replaced_by}
+    """The voided invoice this one corrects, and the correction that replaced it (one query)."""
+    relatives = db.session.scalars(db.select(Invoice).where(
+        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
+    ).order_by(Invoice.id)).all()
+    return {
+        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
+        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
+    }
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -206,10 +212,11 @@ def _links(invoice: Invoice) -> dict:
 def invoice_pdf_download(invoice_id: int):
     invoice = _own(invoice_id)
     content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    name = f"invoice-{invoice.number}.pdf"  # read before the commit, which expires the invoice
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
     db.session.commit()
     return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="invoice-{invoice.number}.pdf"', "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
     })
 
 

@@ -212,7 +212,8 @@ def statement_pdf_download(claim_id: int):
     claim, found = _statement_of(claim_id)
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id, document="pdf")
     content = statement_pdf.render(claim, found, str(get_locale() or "fr"))
+    name = f"statement-{found.number}.pdf"  # read before the commit, which expires the statement
     db.session.commit()
     return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="statement-{found.number}.pdf"', "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
     })

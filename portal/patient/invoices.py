@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -15,7 +17,7 @@ from portal import audit, claims, guardians, htmx, invoice_pdf, invoices
 from portal.access import allow
 from portal.doctor.forms import InvoiceFilterForm
 from portal.extensions import db
-from portal.models import Invoice, InvoiceReport
+from portal.models import Claim, ClaimState, Invoice, InvoiceReport
 from portal.patient.views import bp
 
 
@@ -68,36 +70,50 @@ def _own(invoice_id: int) -> Invoice:
     return invoice
 
 
+def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
+    """The invoice with what its page shows, in one query: the doctor, the lines, the live
+    claim and when an open report was made; 404 unless it belongs to the space."""
+    if invoice_id > 2**31 - 1:
+        abort(404)
+    reported = (
+        db.select(InvoiceReport.created_at)
+        .where(InvoiceReport.invoice_id == Invoice.id, InvoiceReport.closed_at.is_(None))
+        .order_by(InvoiceReport.created_at.desc()).limit(1).scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(Invoice, Claim, reported).where(Invoice.id == invoice_id)
+        .outerjoin(Claim, (Claim.invoice_id == Invoice.id) & (Claim.state != ClaimState.WITHDRAWN))
+        .options(joinedload(Invoice.doctor), joinedload(Invoice.lines))
+    ).unique().first()
+    if row is None or row[0].patient_id != _patient().id:
+        abort(404)
+    return row[0], row[1], row[2]
+
+
 @bp.get("/invoices/<int:invoice_id>")
 @allow("patient")
 def invoice(invoice_id: int):
-    invoice = _own(invoice_id)
-    claim = claims.active_claim_of(invoice.id)
+    invoice, claim, reported_at = _shown(invoice_id)
     # Rendered before the commit, which would expire everything the page has loaded.
     html = render_template(
         "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
         state=invoices.state_of(invoice), claim=claim,
-        reason=claims.why_not_shareable(invoice, claimed=claim is not None), **_related(invoice),
+        reason=claims.why_not_shareable(invoice, claimed=claim is not None), reported_at=reported_at,
+        **_relatives(invoice),
     )
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     db.session.commit()
     return html
 
 
-def _related(invoice: Invoice) -> dict:
-    """The voided invoice this one corrects, the correction that replaced it, and an open report."""
+def _relatives(invoice: Invoice) -> dict:
+    """The voided invoice this one corrects, and the correction that replaced it."""
     relatives = db.session.scalars(db.select(Invoice).where(
         or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
     )).all()
-    reported = db.session.scalar(
-        db.select(InvoiceReport.created_at).where(InvoiceReport.invoice_id == invoice.id,
-                                                  InvoiceReport.closed_at.is_(None))
-        .order_by(InvoiceReport.created_at.desc()).limit(1)
-    )
     return {
         "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
         "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
-        "reported_at": reported,
     }
 
 
@@ -107,11 +123,13 @@ def invoice_pdf_download(invoice_id: int):
     invoice = _own(invoice_id)
     if invoices.state_of(invoice) == "expired":
         abort(404)
+    # Rendered before the commit, which would expire the invoice and load it all again.
+    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    name = f"invoice-{invoice.number}.pdf"
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
     db.session.commit()
-    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
     return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="invoice-{invoice.number}.pdf"', "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
     })
 
 

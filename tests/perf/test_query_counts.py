@@ -1,0 +1,111 @@
+"""At most 8 SQL statements per page, whatever the data size (issue 8).
+
+Every GET page of every role is opened twice: in a small world (one of each thing), then
+after `world.grow` added 30 more invoices, claims, notifications, audit rows, requests,
+sessions and children. A page must answer as expected, stay within its budget, and run
+the same number of statements both times: a count that grows with the data is an N+1.
+
+The world is built and measured once for the module (signing in and issuing claims is
+what takes time), in one transaction rolled back at the end; each page opens inside a
+savepoint rolled back after it, so no page sees another's side effects. The clock stands
+still 6 seconds after the last sign-in, so every page pays for the session's activity
+write, the worst case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal import clock
+from portal.extensions import db
+from tests.conftest import rolled_back
+from tests.fixtures.queries import count_queries
+from tests.perf import world
+from tests.perf.pages import EXEMPT, PAGES, Page
+
+IDS = [page.id for page in PAGES]
+
+
+@dataclass
+class Visit:
+    status: int
+    statements: list[str]
+
+    def listing(self) -> str:
+        return "\n".join(f"  {n}. {' '.join(s.split())[:220]}" for n, s in enumerate(self.statements, 1))
+
+
+def _visit(app, connection, w: world.World, page: Page) -> Visit:
+    # What the builder left in the session is kept (commit releases its savepoint); closing
+    # the session then keeps its next savepoint from enclosing, and undoing, this page's one.
+    db.session.commit()
+    db.session.remove()
+    savepoint = connection.begin_nested()
+    try:
+        clock.freeze(w.visit_at)
+        client = w.clients[page.who] if page.who else app.test_client()
+        with app.test_request_context():
+            if page.prepare:
+                page.prepare(w, client)
+            url = page.url(w)
+        with count_queries() as statements:
+            response = client.get(url, headers=page.headers)
+        if page.cleanup:
+            page.cleanup(client)
+        return Visit(response.status_code, list(statements))
+    finally:
+        db.session.remove()
+        savepoint.rollback()
+
+
+@pytest.fixture(scope="module")
+def measured(app):
+    """{"small": {page id: Visit}, "grown": {…}}, measured before any test of the module runs."""
+    with app.app_context(), rolled_back() as connection:
+        try:
+            clock.freeze(datetime.now(UTC).replace(microsecond=0))
+            w = world.build(app)
+            # Past the 5-second activity interval, well inside the patient's 60-second lock.
+            w.visit_at = clock.now() + timedelta(seconds=6)
+            small = {page.id: _visit(app, connection, w, page) for page in PAGES}
+            world.grow(w)
+            grown = {page.id: _visit(app, connection, w, page) for page in PAGES}
+        finally:
+            clock.freeze(None)
+            world.remove_files()
+    return {"small": small, "grown": grown}
+
+
+def test_every_get_page_has_a_case(app):
+    get_endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
+    covered = {page.endpoint for page in PAGES}
+    missing = sorted(get_endpoints - covered - set(EXEMPT))
+    assert not missing, f"add these pages to tests/perf/pages.py (or to EXEMPT, with a reason): {missing}"
+    assert not covered - get_endpoints, f"cases for routes that are gone: {sorted(covered - get_endpoints)}"
+    assert len(IDS) == len(set(IDS)), "two cases with the same id"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_stays_within_its_query_budget(measured, page):
+    visit = measured["small"][page.id]
+    status, count = visit.status, len(visit.statements)
+    assert status == page.status, f"{page.id} answered {status}"
+    assert count <= page.budget, f"{page.id}: {count} statements, budget {page.budget}:\n{visit.listing()}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_runs_as_many_queries_with_much_more_data(measured, page):
+    small, grown = measured["small"][page.id], measured["grown"][page.id]
+    status, before, after = grown.status, len(small.statements), len(grown.statements)
+    assert status == page.status, f"{page.id} answered {status} with more data"
+    assert after == before, f"{page.id}: {before} statements with little data, {after} with more:\n{grown.listing()}"
+
+
+def test_print_counts(measured):
+    """Not a check: `pytest tests/perf -s -k print_counts` prints each page's counts (small, grown)."""
+    for page_id in IDS:
+        small, grown = measured["small"][page_id], measured["grown"][page_id]
+        print(f"{page_id:64} {small.status} {len(small.statements):3} {grown.status} {len(grown.statements):3}")
