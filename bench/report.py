@@ -1,0 +1,254 @@
+"""bench/RESULTS.md, bench/EXPLAIN.md and bench/results.svg from one run's measurements."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+
+P95_PAGE_MS = 50
+P95_PDF_MS = 150
+FLOOR_SHARE = 0.40
+SCALING = 1.3
+QUERY_BUDGET = 8
+FIRST_VISIT_BYTES = 60 * 1024
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+def _is_pdf(page: str) -> bool:
+    return "PDF" in page
+
+
+def _is_view(row: dict) -> bool:
+    """A list or detail page a person looks at: signed-in GET pages, not PDFs, not sign-in."""
+    page = row["page"]
+    return not page.startswith(("sign-in", "floor")) and "POST" not in page and not _is_pdf(page)
+
+
+def verdicts(run: dict) -> list[tuple[str, str, str]]:
+    pages = [row for row in run["load"]["pages"] if not row["page"].startswith("floor")]
+    floor = next((row for row in run["load"]["pages"] if row["page"].startswith("floor")), None)
+    out = []
+
+    slow = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_view(r) and r["p95_ms"] > P95_PAGE_MS]
+    out.append((f"p95 ≤ {P95_PAGE_MS} ms for every list and detail page at 8 clients",
+                "met" if not slow else "not met", "; ".join(slow) or "all within"))
+    slow_pdf = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_pdf(r["page"]) and r["p95_ms"] > P95_PDF_MS]
+    out.append((f"PDFs ≤ {P95_PDF_MS} ms (p95)", "met" if not slow_pdf else "not met", "; ".join(slow_pdf) or "all within"))
+
+    if floor and floor["rps"]:
+        low = [f"{r['page']} ({r['rps'] / floor['rps']:.0%})" for r in pages
+               if not r["page"].startswith("sign-in") and r["rps"] and r["rps"] / floor["rps"] < FLOOR_SHARE]
+        out.append((f"every page ≥ {FLOOR_SHARE:.0%} of the floor's throughput", "met" if not low else "not met",
+                    "; ".join(low) or f"floor {floor['rps']:.0f} req/s"))
+
+    scaling = run.get("scaling")
+    if scaling and scaling.get("ratios"):
+        over = [f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items() if ratio > SCALING]
+        detail = "; ".join(f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items())
+        out.append((f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows",
+                    "met" if not over else "not met", detail))
+    else:
+        out.append((f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows", "not measured",
+                    "needs both data sets: run with --size large"))
+
+    counted = [r for r in pages if r["queries_max"] is not None and not r["page"].startswith("sign-in")]
+    over = [f"{r['page']} ({r['queries_max']})" for r in counted if r["queries_max"] > QUERY_BUDGET
+            and "POST" not in r["page"]]
+    actions = [f"{r['page']} {r['queries_max']}" for r in counted if "POST" in r["page"]]
+    out.append((f"at most {QUERY_BUDGET} SQL queries per page (X-Query-Count, largest seen)",
+                "met" if counted and not over else "not met" if over else "not measured",
+                ("; ".join(over) or "every page within") + (f" (form submissions, not pages: {'; '.join(actions)})"
+                                                            if actions else "")))
+
+    visit = run["load"]["first_visit"]
+    small = visit["total_bytes"] <= FIRST_VISIT_BYTES and not visit["foreign"]
+    out.append(("first visit to the sign-in page ≤ 60 KB compressed, no other host", "met" if small else "not met",
+                f"{visit['total_bytes'] / 1024:.1f} KB in {1 + len(visit['assets'])} requests; "
+                f"other hosts: {', '.join(visit['foreign']) or 'none'}"))
+    out.append(("sign-in costs one argon2 verification", "measured",
+                f"one verification: {run['argon2_ms']:.0f} ms (median of {run['argon2_repeat']}, RFC 9106 low-memory "
+                f"profile: 64 MiB, 3 passes, 4 lanes)"))
+    return out
+
+
+def results_md(run: dict) -> str:
+    load, machine, data = run["load"], run["machine"], run["data"]
+    floor = next((row for row in load["pages"] if row["page"].startswith("floor")), None)
+    floor_rps = floor["rps"] if floor else None
+    opts = load["options"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `{run['command']}` on {run['date']}. Timing figures live here, not in tests.",
+        "",
+        "## Machine and set-up",
+        "",
+        f"- CPU: {machine['cpu']} — {machine['nproc']} cores (nproc); memory {machine['memory_gb']:.1f} GB",
+        f"- {machine['postgres']}; Redis {machine['redis']}; Python {machine['python']}",
+        f"- Portal: gunicorn, {run['workers']} sync workers per instance × {run['instances']} instance(s), "
+        "production configuration (PORTAL_ENV=production, PostgreSQL, Redis, one trusted proxy played by the driver)",
+        f"- Load: {opts['concurrency']} concurrent clients, {opts['duration']:g} s per page after a {opts['warmup']:g} s "
+        "warm-up, loopback only; every virtual user signed in through the forms with its own account",
+        f"- Data: **{data['size']}** — " + ", ".join(f"{count:,} {table}" for table, count in data["rows"].items()
+                                                     if table in ("patient", "doctor", "invoice", "invoice_line",
+                                                                  "claim", "statement", "notification",
+                                                                  "audit_event")),
+        f"  (generated in {data['seconds']:.0f} s)",
+        "",
+        "## Pages",
+        "",
+        "Throughput is requests per second with all clients on that page; × floor compares it with the bare "
+        f"Flask + Jinja page of the same size ({load['floor_bytes']:,} bytes of HTML). Bytes: as transferred / "
+        "decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
+        "",
+        "| page | p50 ms | p95 ms | p99 ms | req/s | × floor | SQL queries | bytes | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    # Sign-in first, then the pages in the order they ran, the floor last.
+    for row in sorted(load["pages"], key=lambda r: (r["page"].startswith("floor"), not r["page"].startswith("sign-in"))):
+        ratio = f"{row['rps'] / floor_rps:.2f}" if row["rps"] and floor_rps else "–"
+        queries = "–" if row["queries_max"] is None else f"{row['queries_median']:g} / {row['queries_max']}"
+        rps = f"{row['rps']:.1f}" if row["rps"] else "–"
+        lines.append(
+            f"| {row['page']} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {rps} | {ratio} | "
+            f"{queries} | {row['wire_bytes']:,} / {row['body_bytes']:,} | {row['requests']} | {row['errors']} |"
+        )
+    phases = load["phases"]
+    floor_cpu = [p["driver_cpu"] for p in phases if p["role"] == "floor"]
+    portal_cpu = [p["driver_cpu"] for p in phases if p["role"] != "floor"]
+    lines += [
+        "",
+        "Sign-in rows are the virtual users' own sign-ins (a few requests each), not a throughput phase. "
+        f"The floor, measured after each role's pages: {', '.join(f'{v:.0f}' for v in load['floor_rps'])} req/s. "
+        "The driver shares the machine: it used "
+        f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floor, "
+        f"{sum(portal_cpu) / max(len(portal_cpu), 1):.0%} on average during the portal's pages.",
+        "",
+    ]
+    scaling = run.get("scaling")
+    lines += ["## Data size: 10,000 against 1,000,000 rows", ""]
+    if scaling and scaling.get("ratios"):
+        lines += [
+            "The portal's own functions for each page (the queries its view runs), median of 30 calls on a warm cache:",
+            "",
+            "| page | " + " | ".join(f"{m['database']} ({m['rows']['invoices']:,} invoices, {m['rows']['claims']:,} "
+                                     "claims) ms" for m in scaling["runs"]) + " | ratio |",
+            "|---|" + "---:|" * (len(scaling["runs"]) + 1),
+        ]
+        for title, ratio in scaling["ratios"].items():
+            cells = " | ".join(f"{m['pages'][title]['median_ms']:.2f}" for m in scaling["runs"])
+            lines.append(f"| {title} | {cells} | ×{ratio:.2f} |")
+        lines += ["", "Plans at the large size: [EXPLAIN.md](EXPLAIN.md).", ""]
+    else:
+        lines += ["Not measured in this run: it needs the large data set (`--size large`).", ""]
+    visit = load["first_visit"]
+    lines += [
+        "## First visit to the sign-in page",
+        "",
+        f"{visit['total_bytes'] / 1024:.1f} KB transferred (headers included) in {1 + len(visit['assets'])} requests; "
+        f"the page itself {visit['page_bytes']:,} bytes ({visit['page_encoding'] or 'uncompressed'}); other hosts: "
+        f"{', '.join(visit['foreign']) or 'none'}.",
+        "",
+        "| asset | bytes | encoding | Cache-Control |",
+        "|---|---:|---|---|",
+    ]
+    lines += [f"| {a['url']} | {a['bytes']:,} | {a['encoding'] or '–'} | {a['cache'] or '–'} |" for a in visit["assets"]]
+    lines += [
+        "",
+        "## Argon2",
+        "",
+        f"One argon2id verification with the portal's parameters (RFC 9106 low-memory profile) costs "
+        f"**{run['argon2_ms']:.0f} ms** on this machine (median of {run['argon2_repeat']}, measured directly). "
+        "Sign-in runs exactly one (unknown logins verify a dummy hash), so POST /login above is that plus a page.",
+        "",
+        "## Targets of issue 8",
+        "",
+        "| target | verdict | detail |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {target} | **{verdict}** | {detail} |" for target, verdict, detail in verdicts(run)]
+    if data["size"] != "large" or opts["concurrency"] != 8:
+        lines += ["", f"These verdicts are indicative only: the targets are set for 1,000,000 invoices and 8 clients; "
+                  f"this run used the {data['size']} data set and {opts['concurrency']} clients."]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def explain_md(run: dict) -> str:
+    runs = run["scaling"]["runs"]
+    largest = next(m for m in reversed(runs) if any("explain" in entry for entry in m["pages"].values()))
+    lines = [
+        "# Query plans",
+        "",
+        f"`EXPLAIN (ANALYZE, BUFFERS)` of every statement the two pages run, on `{largest['database']}` "
+        f"({largest['rows']['invoices']:,} invoices, {largest['rows']['claims']:,} claims), written by "
+        f"`{run['command']}` on {run['date']}.",
+        "",
+    ]
+    for title, entry in largest["pages"].items():
+        lines += [f"## {title}", ""]
+        for number, (statement, plan) in enumerate(entry.get("explain", []), start=1):
+            lines += [f"### Statement {number}", "", "```sql", statement.strip(), "```", "", "```", plan, "```", ""]
+    return "\n".join(lines)
+
+
+def results_svg(run: dict) -> str:
+    """Two panels of horizontal bars: p95 latency against its target, throughput against the floor."""
+    pages = [row for row in run["load"]["pages"] if not row["page"].startswith(("sign-in", "floor"))]
+    floor = next((row for row in run["load"]["pages"] if row["page"].startswith("floor")), None)
+    floor_rps = floor["rps"] if floor and floor["rps"] else None
+    label_w, bar_w, row_h, top = 300, 300, 22, 60
+    width = label_w + 2 * bar_w + 80
+    height = top + row_h * len(pages) + 50
+    max_ms = max([P95_PDF_MS * 1.2] + [r["p95_ms"] for r in pages if not math.isnan(r["p95_ms"])])
+    max_ratio = max([1.0] + [r["rps"] / floor_rps for r in pages if r["rps"] and floor_rps])
+    x1, x2 = label_w, label_w + bar_w + 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
+        f'<title>Benchmark: p95 latency and throughput against the floor ({escape(run["data"]["size"])} data set)</title>',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{x1}" y="22" font-weight="bold">p95 latency (ms)</text>',
+        f'<text x="{x1}" y="40" fill="#555">line: {P95_PAGE_MS} ms (pages), {P95_PDF_MS} ms (PDFs); grey: form posts</text>',
+        f'<text x="{x2}" y="22" font-weight="bold">throughput ÷ floor</text>',
+        f'<text x="{x2}" y="40" fill="#555">line: {FLOOR_SHARE:.0%} of the floor</text>',
+    ]
+    for i, row in enumerate(pages):
+        y = top + i * row_h
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(row["page"])}</text>')
+        # Form submissions have no latency target of their own: grey, without a target line.
+        target = P95_PDF_MS if _is_pdf(row["page"]) else P95_PAGE_MS if _is_view(row) else None
+        if not math.isnan(row["p95_ms"]):
+            w = bar_w * row["p95_ms"] / max_ms
+            colour = "#757575" if target is None else "#2e7d32" if row["p95_ms"] <= target else "#c62828"
+            out.append(f'<rect x="{x1}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
+            out.append(f'<text x="{x1 + w + 4:.1f}" y="{y + 15}">{row["p95_ms"]:.0f}</text>')
+            if target is not None:
+                tx = x1 + bar_w * target / max_ms
+                out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" stroke="#000" '
+                           'stroke-dasharray="3,2"/>')
+        if row["rps"] and floor_rps:
+            ratio = row["rps"] / floor_rps
+            w = bar_w * ratio / max_ratio
+            colour = "#1565c0" if ratio >= FLOOR_SHARE else "#c62828"
+            out.append(f'<rect x="{x2}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
+            out.append(f'<text x="{x2 + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>')
+    bottom = top + row_h * len(pages)
+    tx = x2 + bar_w * FLOOR_SHARE / max_ratio
+    out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#000" stroke-dasharray="3,2"/>')
+    if floor_rps:
+        out.append(f'<text x="{x2}" y="{bottom + 20}" fill="#555">floor: {floor_rps:.0f} req/s '
+                   f'({run["load"]["floor_bytes"]:,} bytes of HTML)</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def write(run: dict, folder: Path) -> None:
+    (folder / "RESULTS.md").write_text(results_md(run))
+    (folder / "results.svg").write_text(results_svg(run))
+    if run.get("scaling") and run["scaling"].get("explain"):
+        (folder / "EXPLAIN.md").write_text(explain_md(run))
