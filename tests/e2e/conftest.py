@@ -2,6 +2,10 @@
 
 The live server commits for real in its own thread, so these tests use their own database
 (never the rolled-back one of the unit tests) and switch the per-test rollback off.
+
+The browser and the live server last as long as this package, not the whole run: its pages
+keep polling (session status, notices), and once the unit tests after it swap `db.session` for
+their rolled-back one, a poll answered in the same process would land in their transaction.
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     _require_chromium()
     from playwright.sync_api import sync_playwright
@@ -116,7 +120,7 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(browser):  # the browser first: no database work when the tests will be skipped
     from flask_migrate import upgrade
 
@@ -175,7 +179,7 @@ class ConsoleLog:
 _console = ConsoleLog()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console() -> ConsoleLog:
     return _console
 
@@ -216,7 +220,7 @@ def authenticator():
     return Authenticator()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in(browser, live_server, console, authenticator):
     """signed_in(role) -> a page signed in as the first demo account of that role, shared by
     every test that only needs to be signed in.
