@@ -210,6 +210,9 @@ def withdraw(claim: Claim, *, by: Account) -> None:
     now = clock.now()
     move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
     claim.events.append(ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
+    from portal import review  # review builds on this module
+
+    review.forget_closed_counts()
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
@@ -121,12 +122,44 @@ def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) ->
 
 
 def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, int]:
-    """Claims per state within the agent's scope (and the other filters, state aside)."""
+    """Claims per state within the agent's scope (and the other filters, state aside).
+
+    The open states are the queue's work, a few thousand rows reached through the queue
+    index: counted exactly on every request. Decided and withdrawn claims are nearly all of
+    the table (hundreds of thousands at national scale) and only inform: their counts may be
+    up to CLOSED_COUNTS_SECONDS old, per scope and filters, in each worker.
+    """
     base = filters or QueueFilters()
-    without_state = QueueFilters(**{**base.__dict__, "state": None})
-    query = _filtered(staff, without_state).with_only_columns(Claim.state, db.func.count()).group_by(Claim.state)
-    found = dict(db.session.execute(query).all())
+    without_state = QueueFilters(**{**base.__dict__, "state": None, "sort": "oldest"})
+    found = _count_by_state(staff, without_state, ClaimState.OPEN)
+    key = (staff.fund_scope, tuple(sorted(without_state.__dict__.items())))
+    cached = _closed_counts.get(key)
+    now = monotonic()
+    if cached is None or now - cached[0] > CLOSED_COUNTS_SECONDS:
+        closed = tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)
+        cached = (now, _count_by_state(staff, without_state, closed))
+        if len(_closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
+            _closed_counts.clear()
+        _closed_counts[key] = cached
+    found.update(cached[1])
     return {state: found.get(state, 0) for state in ClaimState.ALL}
+
+
+CLOSED_COUNTS_SECONDS = 60
+_closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+
+def forget_closed_counts() -> None:
+    """After this worker closes a claim: its own next page shows the new counts at once."""
+    _closed_counts.clear()
+
+
+def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
+    query = (
+        _filtered(staff, filters).where(Claim.state.in_(states))
+        .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state)
+    )
+    return dict(db.session.execute(query).all())
 
 
 # --- Actions --------------------------------------------------------------------------------------
@@ -166,6 +199,7 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
+    forget_closed_counts()
     claims.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
                  adjusted=adjusted)
@@ -185,6 +219,7 @@ def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: st
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     claims.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
+    forget_closed_counts()
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
                  reason=reason)
 

@@ -153,6 +153,14 @@ def _release_clock():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_counts():
+    """The staff queue caches closed-claim counts per worker; each test starts without them."""
+    from portal import review
+
+    review.forget_closed_counts()
+
+
+@pytest.fixture(autouse=True)
 def _no_real_messages(monkeypatch):
     """No test may send a real SMS or e-mail: the portal has no sender but the outbox."""
     import smtplib

@@ -71,7 +71,7 @@ class Invoice(db.Model):
     # Documents are kept two years from issue, then purged.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # A corrected invoice names the voided one it replaces (after a patient's report).
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"), index=True)
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient | None] = relationship()
