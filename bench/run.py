@@ -96,6 +96,7 @@ def ensure_data(size: str, regenerate: bool, seed: int) -> dict:
         meta = generate.generate(size, database, seed)
     else:
         print(f"reusing {database} (generated {meta['generated_at']})", flush=True)
+        generate.migrate(database)  # as a deploy does: later migrations (indexes) apply to old data
     return meta
 
 
