@@ -68,8 +68,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal import access, assets, headers, query_count, templating
+    from portal import access, assets, forms, headers, inbound, query_count, templating
 
+    inbound.init_app(app)  # first: a request that is not UTF-8 is refused before anything reads it
+    forms.init_app(app)
     access.init_app(app)
     headers.init_app(app)
     templating.init_app(app)

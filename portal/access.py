@@ -8,13 +8,15 @@ the role.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn
 
 from flask import Flask, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import htmx, i18n
+from portal import audit, htmx, i18n
 from portal.auth import sessions
+from portal.extensions import db
 from portal.models import AccountStatus
 
 PUBLIC = "public"
@@ -76,8 +78,20 @@ def guard():
     if current_user.status == AccountStatus.SUSPENDED and endpoint not in SUSPENDED_ALLOWED:
         return _suspended()
     if SIGNED_IN in rules or current_user.role in rules:
+        _refuse_impossible_ids()
         return None
     abort(403)
+
+
+# The id columns are 32-bit: a larger id in a URL names nothing, and PostgreSQL would refuse
+# the query outright (a 500). It gets the answer any unknown object gets.
+MAX_ID = 2**31 - 1
+
+
+def _refuse_impossible_ids() -> None:
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and value > MAX_ID:
+            refuse(name.removesuffix("_id"), value)
 
 
 # A patient who withdrew consent can still sign in, but only to manage their data: these
@@ -107,6 +121,20 @@ def _suspended():
         flash(_("Your account is suspended because you withdrew your consent. "
                 "You can still see, download, correct or erase your data here, or restore your consent."), "info")
     return htmx.redirect(url_for("patient.my_data"))
+
+
+def refuse(kind: str, object_id: int | None = None) -> NoReturn:
+    """Answer 404 for an object that is not the caller's, or does not exist, and trace it.
+
+    404, not 403: the answer must not confirm that another person's object exists, so an
+    unknown id gets the same answer and the same audit row. The row goes in a transaction
+    of its own, after a rollback, so nothing else the request had begun is kept.
+    """
+    db.session.rollback()
+    extra = {"object_id": object_id} if object_id is not None else {}
+    audit.record(audit.ACCESS_REFUSED, endpoint=request.endpoint, object=kind, **extra)
+    db.session.commit()
+    abort(404)
 
 
 def home_for(account) -> str:

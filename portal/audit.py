@@ -5,6 +5,7 @@ Events never carry secrets or medical content: only ids and short, declared fiel
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from flask import has_request_context, request
@@ -91,6 +92,10 @@ CONSENT_WITHDRAWN = _declare("consent.withdrawn")
 CONSENT_RESTORED = _declare("consent.restored")
 ACCOUNT_ERASED = _declare("account.erased", ("tombstone",))
 LOGS_PURGED = _declare("logs.purged", ("events",))
+# A signed-in user asked for an object that is not theirs, or does not exist (answered 404):
+# the view, what the id names (claim, invoice, event, code, request, session, export, patient:
+# the URL argument without "_id"), and the id when it is a plain number, never a secret.
+ACCESS_REFUSED = _declare("access.refused", ("endpoint", "object"), ("object_id",))
 
 # Keys that must never reach the trail, whatever a caller passes.
 _FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_code"}
@@ -98,6 +103,19 @@ _FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_c
 
 class AuditError(ValueError):
     pass
+
+
+def client_address() -> str | None:
+    """The client's IP address, or None when remote_addr is not one.
+
+    Behind TRUSTED_PROXIES, ProxyFix takes remote_addr from X-Forwarded-For; with one proxy
+    more configured than there is, that is whatever the client wrote, which must not be
+    stored as if it were an address (nor break the 45-character column)."""
+    try:
+        address = str(ipaddress.ip_address(request.remote_addr or ""))
+    except ValueError:
+        return None
+    return address if len(address) <= 45 else None  # an IPv6 zone id can make it longer
 
 
 def record(
@@ -119,7 +137,7 @@ def record(
         event=event.name,
         actor_account_id=actor.id if actor is not None else None,
         actor_role=actor.role if actor is not None else None,
-        ip=request.remote_addr if has_request_context() else None,
+        ip=client_address() if has_request_context() else None,
         patient_id=patient_id,
         data=data,
     )

@@ -223,7 +223,7 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
     `document` is checked and stored encrypted; raises uploads.RejectedUpload if refused.
     """
     stored = kind = None
-    if document:
+    if document is not None:  # an empty file is refused, not silently dropped
         content, kind = uploads.clean(document, filename)
         stored = uploads.store(content)
     now = clock.now()
@@ -251,10 +251,10 @@ def open_question(claim: Claim) -> ClaimEvent | None:
 
 # --- Reports of a wrong invoice ---------------------------------------------------------------
 
-def report_invoice(invoice: Invoice, message: str, *, by: Account) -> InvoiceReport:
+def report_invoice(invoice: Invoice, message: str, *, by: Account, form_token: str | None = None) -> InvoiceReport:
     report = InvoiceReport(
         invoice_id=invoice.id, doctor_id=invoice.doctor_id, patient_id=invoice.patient_id,
-        message=message[:MAX_MESSAGE], created_at=clock.now(),
+        message=message[:MAX_MESSAGE], created_at=clock.now(), form_token=form_token or None,
     )
     db.session.add(report)
     db.session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -60,9 +60,20 @@ def init_app(app: Flask) -> None:
         # Logged without the statement's parameters, which may hold personal data.
         log.error("database unavailable: %s", type(error.orig).__name__)
         db.session.rollback()
+        _without_the_database()
         return render_error(503)
 
     @app.errorhandler(InternalServerError)
     def internal_error(error):
         db.session.rollback()
         return render_error(500)
+
+
+def _without_the_database() -> None:
+    """The 503 page is drawn as for a visitor: the account menu, the notice counter and the
+    signed-in person's language would each ask the database that just failed, and the page
+    would fail in turn (into a bare 500 without translation)."""
+    g.account = None
+    g.user_session = None
+    g.pop("_login_user", None)
+    g.no_store = True  # still a signed-in person's answer: kept out of caches

@@ -52,29 +52,42 @@ def _remove(rows) -> None:
         db.session.delete(row)
 
 
-def create(patient: Patient, *, by: Account, language: str) -> tuple[DataExport, str]:
+# Files of the exports a new one replaces: deleted once the replacement is committed.
+REPLACED_FILES = "export_replaced_files"
+
+
+def create(patient: Patient, *, by: Account, language: str, form_token: str | None = None) -> tuple[DataExport, str]:
     """Build and store a new export, replacing the patient's older ones; returns it with
-    its link token (shown once, kept only as a hash). The caller commits."""
+    its link token (shown once, kept only as a hash).
+
+    The caller commits, then calls `delete_replaced`: until the commit the older export
+    keeps its file (a transaction that fails keeps the older export whole), and the new file
+    takes its place only with the commit (portal.uploads)."""
     content = build_zip(patient, language)
-    _remove(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
+    replaced = list(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
     now = clock.now()
     token = codes.new_token()
     made = DataExport(
         patient_id=patient.id, token_hash=codes.digest(token), file_name=uploads.store(content),
         created_at=now, expires_at=now + timedelta(minutes=EXPORT_LINK_MINUTES),
     )
+    for row in replaced:
+        db.session.delete(row)
     db.session.add(made)
     db.session.add(DataRequest(
         reference=privacy.new_reference(), patient_id=patient.id, kind=DataRequestKind.EXPORT, state="done",
-        created_at=now, closed_at=now,
+        created_at=now, closed_at=now, form_token=form_token or None,
     ))
-    try:
-        db.session.flush()
-    except Exception:
-        uploads.delete(made.file_name)
-        raise
+    db.session.flush()
     audit.record(audit.EXPORT_CREATED, actor=by, patient_id=patient.id, export_id=made.id)
+    db.session.info.setdefault(REPLACED_FILES, []).extend(row.file_name for row in replaced)
     return made, token
+
+
+def delete_replaced() -> None:
+    """After the commit of `create`: the files of the exports it replaced."""
+    for name in db.session.info.pop(REPLACED_FILES, []):
+        uploads.delete(name)
 
 
 def find(token: str, patient: Patient) -> DataExport | None:

@@ -13,8 +13,9 @@ from portal.extensions import db
 from portal.models import Claim, Invoice, Patient
 
 # OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a
-# formula. A leading quote makes it plain text and is what the reader sees, so it is safe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# formula (the full-width signs too, in some locales; a line break or NUL starts a new cell in
+# some readers). A leading quote makes it plain text and is what the reader sees, so it is safe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def neutralise(value):
@@ -23,7 +24,8 @@ def neutralise(value):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    # Spaces in front do not stop every spreadsheet (some trim them on import).
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or value.lstrip().startswith(_FORMULA_START)):
         return "'" + value
     return value  # numbers stay numbers: a negative amount is not a formula
 

@@ -1,17 +1,55 @@
-"""The base form every form of the portal extends."""
+"""The base form every form of the portal extends, and the rules every form submission meets."""
 
 from __future__ import annotations
 
+import re
+import secrets
+
+from flask import Flask, Response, g, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField
+from wtforms import FieldList, FormField, HiddenField
+from wtforms.validators import Optional, Regexp
+
+from portal.extensions import db
+
+# Control characters nobody types (tabs and line breaks are fine). PostgreSQL refuses NUL in
+# text outright, and the others only hide what a text says: refused with a field error.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+NOT_ALLOWED = _l("This text contains a character that is not allowed.")
 
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _leaves(fields):
+    """Every plain field, including those inside lists of sub-forms."""
+    for field in fields:
+        if isinstance(field, FormField):
+            yield from _leaves(field.form)
+        elif isinstance(field, FieldList):
+            yield from _leaves(field.entries)
+        else:
+            yield field
+
+
+def _refuse_control_characters(form) -> bool:
+    """Put the one clear error on each field whose input holds a control character."""
+    clean = True
+    for field in _leaves(form):
+        if any(isinstance(raw, str) and CONTROL_CHARACTERS.search(raw) for raw in field.raw_data or ()):
+            field.errors = [NOT_ALLOWED]
+            clean = False
+    if not clean:
+        for field in form:  # a list keeps a copy of its entries' errors: take it again
+            if isinstance(field, FieldList):
+                field.errors = [entry.errors for entry in field.entries if entry.errors]
+    return clean
+
+
 class BaseForm(FlaskForm):
-    """Strips surrounding white space from every text field and refuses NUL bytes."""
+    """Strips surrounding white space from every text field and refuses control characters."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
@@ -21,3 +59,58 @@ class BaseForm(FlaskForm):
             if strip not in filters:
                 filters = [strip, *filters]
             return unbound_field.bind(form=form, filters=filters, **options)
+
+        def wrap_formdata(self, form, formdata):
+            # No page sends JSON, yet Flask-WTF reads a JSON body as the form and hands its
+            # numbers, lists and objects to fields that expect text: such a body fills no field.
+            # (Flask-WTF's "read the request" default is the only formdata without getlist.)
+            if formdata is not None and not hasattr(formdata, "getlist") and request.is_json:
+                return None
+            return super().wrap_formdata(form, formdata)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return _refuse_control_characters(self) and valid
+
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        valid = super().validate_on_submit(extra_validators)
+        if not valid and self.is_submitted():
+            g.invalid_form = True  # see _answer_invalid_forms_with_400
+        return valid
+
+
+class OnceForm(BaseForm):
+    """A form whose effect must happen once however often it is sent.
+
+    The page draws a token when it shows the form; a double click, a second tab or a browser
+    resending the post carries the same token again, and the row the first submission
+    created keeps it (a unique column `form_token`). A post without it is taken as new."""
+
+    once = HiddenField(default=lambda: secrets.token_hex(16), validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
+
+    @property
+    def sent_token(self) -> str | None:
+        """The token the page sent back; None for a post without one (taken as new)."""
+        return (self.once.data or None) if self.once.raw_data else None
+
+
+def sent_before(model, token: str | None):
+    """The row an earlier submission of the same form created, if there is one.
+
+    Two submissions of one signed-in account run one after the other (portal.auth.sessions),
+    so the first has committed by the time the second asks."""
+    if not token:
+        return None
+    return db.session.scalar(db.select(model).where(model.form_token == token))
+
+
+def _answer_invalid_forms_with_400(response: Response) -> Response:
+    # A form sent back with its errors is a 400, whichever view rendered it; htmx is told to
+    # swap 400 answers in (templates/layouts/base.html), so the errors still show.
+    if g.get("invalid_form") and response.status_code == 200 and "HX-Redirect" not in response.headers:
+        response.status_code = 400
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_answer_invalid_forms_with_400)

@@ -112,6 +112,8 @@ class Draft:
     lines: list[tuple[nomenclature.CatalogueEntry, int]] = field(default_factory=list)
     # The doctor's own voided invoice for the same patient that this one corrects.
     replaces: Invoice | None = None
+    # The token of the form it came from (portal.forms.OnceForm), kept with the invoice.
+    form_token: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def error(self, name: str, message: str) -> None:
@@ -145,6 +147,7 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
         is_payer_patient=draft.payer_is_patient,
         total_cents=0,
         expires_at=add_years(now, RETENTION_YEARS),
+        form_token=draft.form_token or None,
     )
     replaced = draft.replaces
     if replaced is not None:
@@ -184,6 +187,10 @@ def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
             db.session.flush()
         except IntegrityError:
             savepoint.rollback()
+            if invoice.form_token and db.session.scalar(
+                db.select(Invoice.id).where(Invoice.form_token == invoice.form_token)
+            ):
+                raise  # the same form was issued meanwhile: not a clash of numbers
             continue
         savepoint.commit()
         return invoice.number

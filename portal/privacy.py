@@ -44,11 +44,12 @@ def new_reference() -> str:
     return "D-" + "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-def _register(patient_id: int | None, kind: str, *, state: str, message: str | None = None) -> DataRequest:
+def _register(patient_id: int | None, kind: str, *, state: str, message: str | None = None,
+              form_token: str | None = None) -> DataRequest:
     now = clock.now()
     filed = DataRequest(
         reference=new_reference(), patient_id=patient_id, kind=kind, state=state, message=message,
-        created_at=now, closed_at=None if state == "open" else now,
+        created_at=now, closed_at=None if state == "open" else now, form_token=form_token or None,
     )
     db.session.add(filed)
     db.session.flush()
@@ -104,11 +105,12 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
     return changed
 
 
-def request_correction(patient: Patient, registry_field: str, message: str, *, by: Account) -> DataRequest:
+def request_correction(patient: Patient, registry_field: str, message: str, *, by: Account,
+                       form_token: str | None = None) -> DataRequest:
     if registry_field not in REGISTRY_FIELDS:
         raise ValueError("field")
     filed = _register(patient.id, DataRequestKind.CORRECTION, state="open",
-                      message=f"{registry_field}: {message.strip()[:MAX_REQUEST_MESSAGE]}")
+                      message=f"{registry_field}: {message.strip()[:MAX_REQUEST_MESSAGE]}", form_token=form_token)
     audit.record(audit.DATA_REQUEST_FILED, actor=by, patient_id=patient.id, request_id=filed.id,
                  kind=DataRequestKind.CORRECTION)
     return filed

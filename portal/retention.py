@@ -53,6 +53,8 @@ def purge() -> dict[str, int]:
         "audit_events": _purge_logs(now),
         "exports": export.purge_expired(),
     }
+    # Uploads a killed worker left waiting for a commit (every upload also does this first).
+    uploads.sweep()
     audit.record(audit.DOCUMENTS_PURGED, actor=None, invoices=counts["invoices"],
                  claim_documents=counts["claim_documents"])
     audit.record(audit.LOGS_PURGED, actor=None, events=counts["audit_events"])

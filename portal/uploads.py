@@ -1,19 +1,40 @@
 """Uploaded identity documents: content-checked, images re-encoded, stored encrypted
-outside static/ under a random name."""
+outside static/ under a random name.
+
+A file and the row that names it are written together: the file waits in the instance's
+`uploads-pending/`, locked by the process writing it, until the transaction commits; then it
+moves into `uploads/`. A transaction that ends without committing deletes it. A process
+killed in between (a worker killed mid-request) cannot clean up: `sweep()`, run before every
+upload and by `flask purge`, moves a dead writer's file into place if its row was committed
+and deletes it otherwise.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import re
 import secrets
+import time
+import zlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from flask import current_app
+from flask import Response, current_app
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": None}
 Image.MAX_IMAGE_PIXELS = 40_000_000  # a decompression bomb is refused, not decoded
+PENDING = "uploads-pending"  # beside uploads/, in the instance folder (same file system)
+IN_FLIGHT = "uploads.in_flight"  # Session.info: (pending path, final path, locked handle) per file
+# sweep() leaves a dead writer's file alone this long after its last write or COMMIT: a COMMIT
+# sent just before dying may still be under way in PostgreSQL, and a new file is locked a
+# moment after it is created.
+SETTLE_SECONDS = 5
 
 
 class RejectedUpload(ValueError):
@@ -34,11 +55,16 @@ def _reencode(data: bytes, kind: str) -> bytes:
     # Decoding and encoding again drops metadata and anything hidden after the image data.
     try:
         with Image.open(io.BytesIO(data)) as image:
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: the size in the header
+            # decides before anything is decoded.
+            if image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise RejectedUpload("type")
             image.load()
             if image.format != KINDS[kind]:
                 raise RejectedUpload("type")
             if image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
+            image.info = {}  # Pillow writes a JPEG's comment (a script, say) back unless it is dropped
             out = io.BytesIO()
             image.save(out, format=KINDS[kind])
             return out.getvalue()
@@ -46,9 +72,39 @@ def _reencode(data: bytes, kind: str) -> bytes:
         raise RejectedUpload("type") from exc
 
 
+# Names that make a PDF act rather than show: scripts, actions run on opening, programs to
+# launch, embedded files, forms that submit, multimedia; and encryption, which hides the rest.
+# A scanned document has none of them. "#4A" in a name spells "J": escapes are decoded first.
+_ACTIVE_PDF = re.compile(
+    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|AA|SubmitForm|ImportData|GoToE|GoToR|Encrypt)"
+    rb"(?![A-Za-z0-9])|/OpenAction\s*<<"
+)
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_STREAM_START = re.compile(rb"stream\r?\n")
+_OBJECT_STREAM_LIMIT = 4 * 1024 * 1024  # inflated bytes read per object stream: a zip bomb stops here
+
+
+def _is_active(data: bytes) -> bool:
+    return bool(_ACTIVE_PDF.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), data)))
+
+
+def _object_streams(data: bytes):
+    """The inflated contents of the object streams, where dictionaries travel compressed."""
+    for marker in re.finditer(rb"/ObjStm(?![A-Za-z0-9])", data):
+        start = _STREAM_START.search(data, marker.end())
+        if start is None:
+            continue
+        try:
+            yield zlib.decompressobj().decompress(data[start.end():], _OBJECT_STREAM_LIMIT)
+        except zlib.error as exc:  # another filter, or damaged: nothing we can check
+            raise RejectedUpload("type") from exc
+
+
 def _check_pdf(data: bytes) -> bytes:
     tail = data[-2048:]
-    if b"%%EOF" not in tail or b"<script" in data.lower():
+    if b"%%EOF" not in tail or b"<script" in data.lower() or _is_active(data):
+        raise RejectedUpload("type")
+    if any(_is_active(inflated) for inflated in _object_streams(data)):
         raise RejectedUpload("type")
     return data
 
@@ -73,8 +129,8 @@ def clean(data: bytes, filename: str | None = None) -> tuple[bytes, str]:
     return _reencode(data, kind), kind
 
 
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
+def _folder(name: str = "uploads") -> Path:
+    folder = Path(current_app.instance_path) / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -84,22 +140,118 @@ def _fernet() -> Fernet:
 
 
 def store(content: bytes) -> str:
-    """Encrypt and write; returns the random file name (never derived from the user's)."""
+    """Encrypt and write; returns the random file name (never derived from the user's).
+
+    The file takes its place when the current transaction commits (see the module's notes).
+    """
+    from portal.extensions import db
+
+    sweep()
     name = secrets.token_hex(16)
-    path = _folder() / name
-    temporary = path.with_suffix(".part")
-    temporary.write_bytes(_fernet().encrypt(content))
-    temporary.replace(path)  # atomic: a crash never leaves half a file under the real name
+    waiting = _folder(PENDING)
+    created = waiting / f"{name}.new"
+    handle = created.open("xb")  # kept open, and so locked, until the transaction ends
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    created.rename(waiting / name)  # only locked files go by their name in uploads-pending/
+    handle.write(_fernet().encrypt(content))
+    handle.flush()
+    db.session.info.setdefault(IN_FLIGHT, []).append((waiting / name, _folder() / name, handle))
     return name
 
 
+@event.listens_for(Session, "before_commit")
+def _note_commit_time(session: Session) -> None:
+    # sweep() counts SETTLE_SECONDS from here: the moment the COMMIT goes to the database.
+    for waiting, _final, _handle in session.info.get(IN_FLIGHT, []):
+        with contextlib.suppress(FileNotFoundError):
+            waiting.touch()
+
+
+@event.listens_for(Session, "after_commit")
+def _place_committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: nothing is committed yet
+        return
+    for waiting, final, handle in session.info.pop(IN_FLIGHT, []):
+        with contextlib.suppress(FileNotFoundError):  # load() may have moved it already
+            waiting.replace(final)
+        handle.close()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    for waiting, _final, handle in session.info.pop(IN_FLIGHT, []):
+        waiting.unlink(missing_ok=True)
+        handle.close()
+
+
+def _referenced(name: str) -> bool:
+    from portal.extensions import db
+    from portal.models import ClaimEvent, DataExport, IdentityRequest
+
+    return any(
+        db.session.scalar(db.select(column).where(column == name).limit(1)) is not None
+        for column in (IdentityRequest.document_name, ClaimEvent.document_name, DataExport.file_name)
+    )
+
+
+def sweep() -> int:
+    """Settle the files that processes which died mid-transaction left waiting; returns how
+    many. A file still locked belongs to a live transaction and stays."""
+    waiting = _folder(PENDING)
+    settled, now = 0, time.time()
+    for path in waiting.iterdir():
+        try:
+            if now - path.stat().st_mtime < SETTLE_SECONDS:
+                continue
+            handle = path.open("rb")
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.suffix != ".new" and _referenced(path.name):
+                    path.replace(_folder() / path.name)
+                else:
+                    path.unlink()
+                settled += 1
+    return settled
+
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+
+
+def send(content: bytes, media_type: str, stem: str) -> Response:
+    """A stored document for staff: downloaded under our own name, never run by the browser.
+
+    Its type is the one found by content at upload; the browser must not guess another
+    (nosniff), and if it shows the file anyway, nothing in it may run, load or submit."""
+    return Response(content, mimetype=media_type, headers={
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{stem}.{EXTENSIONS.get(media_type, "bin")}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+    })
+
+
 def load(name: str) -> bytes:
-    return _fernet().decrypt((_folder() / _safe(name)).read_bytes())
+    path = _folder() / _safe(name)
+    if not path.exists():
+        # Its row was committed (that is how the caller knows the name) but its writer died
+        # before moving it into place.
+        with contextlib.suppress(FileNotFoundError):
+            (_folder(PENDING) / name).replace(path)
+    return _fernet().decrypt(path.read_bytes())
 
 
 def delete(name: str | None) -> None:
     if name:
         (_folder() / _safe(name)).unlink(missing_ok=True)
+        (_folder(PENDING) / name).unlink(missing_ok=True)
 
 
 def _safe(name: str) -> str:

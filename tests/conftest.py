@@ -16,13 +16,15 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, text
 
-from portal import clock, create_app
-from portal.extensions import db
-
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims"]
-
+# Before the portal is imported: portal.config reads the instance folder at import time, and
+# uploads written by the tests must not land in the checkout's instance/ (nor be shared by two runs).
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
+
+from portal import clock, create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures"]
 
 TEST_SETTINGS = {
     "ACTIVATION_RATE_LIMIT": "1000/minute",

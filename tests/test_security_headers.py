@@ -70,15 +70,19 @@ PRODUCTION_KEYS = {
 }
 
 
-@pytest.fixture
-def production(monkeypatch):
+def in_production(monkeypatch):
     """The app as `PORTAL_ENV=production` builds it (tests.conftest would otherwise say "testing")."""
     monkeypatch.setenv("PORTAL_ENV", "production")
     for name, value in PRODUCTION_KEYS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
-    application = make_app(PORTAL_ENV="production", **PRODUCTION_KEYS)
+    return make_app(PORTAL_ENV="production", **PRODUCTION_KEYS)
+
+
+@pytest.fixture
+def production(monkeypatch):
+    application = in_production(monkeypatch)
     assert application.config["DEMO_MODE"] is False
     return application.test_client()
 

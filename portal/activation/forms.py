@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from portal import clock
 from portal.auth.forms import NewPasswordRules, SixDigits
-from portal.forms import BaseForm
+from portal.forms import BaseForm, OnceForm
 from portal.identity import InvalidIdentifier, validate_matricule
 
 
@@ -22,9 +25,17 @@ class Mobile:
     def __call__(self, form, field):
         compact = (field.data or "").replace(" ", "").replace("-", "").replace(".", "")
         digits = compact[1:] if compact.startswith("+") else compact
-        if not (8 <= len(digits) <= 15 and digits.isdigit()):
+        if not (8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit()):
             raise ValidationError(_l("Enter a mobile number such as +352 621 123 456."))
         field.data = compact
+
+
+class PlausibleBirthDate:
+    """Nobody alive was born before 1900, and nobody tomorrow."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date(1900, 1, 1) <= field.data <= clock.today():
+            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
 
 
 class TypedCodeForm(BaseForm):
@@ -37,7 +48,9 @@ class TypedCodeForm(BaseForm):
 
 
 class BirthDateForm(BaseForm):
-    birth_date = DateField(_l("Your date of birth"), validators=[DataRequired(message=_l("Enter a date."))])
+    birth_date = DateField(
+        _l("Your date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
+    )
     submit = SubmitField(_l("Continue"))
 
 
@@ -66,11 +79,13 @@ class AcceptTermsForm(BaseForm):
     submit = SubmitField(_l("Accept and finish"))
 
 
-class IdentityRequestForm(BaseForm):
+class IdentityRequestForm(OnceForm):
     matricule = StringField(_l("National identification number"), validators=[DataRequired(), Matricule()])
     surname = StringField(_l("Surname"), validators=[DataRequired(), Length(max=100)])
     given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    birth_date = DateField(_l("Date of birth"), validators=[DataRequired(message=_l("Enter a date."))])
+    birth_date = DateField(
+        _l("Date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
+    )
     mobile = TelField(_l("Mobile number"), validators=[DataRequired(), Mobile()])
     email = EmailField(_l("E-mail (optional)"), validators=[Optional(), Email(), Length(max=254)])
     document = FileField(

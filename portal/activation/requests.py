@@ -15,11 +15,13 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit, clock, notify, uploads
 from portal.activation import codes
 from portal.extensions import db
-from portal.models import CnsStaff, IdentityRequest, Patient
+from portal.forms import sent_before
+from portal.models import CnsStaff, Fund, IdentityRequest, Patient
 
 UPLOAD_MESSAGES = {
     "empty": _l("The file is empty."),
@@ -43,7 +45,14 @@ class UploadRefused(ValueError):
 
 
 def file(form) -> IdentityRequest:
-    """Check and store the document, record the request; the caller commits."""
+    """Check and store the document, record the request; the caller commits.
+
+    The same form sent again (a double click, a resent post) returns the request the first
+    one filed, and stores no second document."""
+    token = form.sent_token
+    earlier = sent_before(IdentityRequest, token)
+    if earlier is not None:
+        return earlier
     data = form.document.data.read(uploads.MAX_BYTES + 1)
     try:
         content, kind = uploads.clean(data, form.document.data.filename)
@@ -62,25 +71,51 @@ def file(form) -> IdentityRequest:
         document_name=uploads.store(content),
         document_type=kind,
         patient_id=patient.id if patient else None,
+        form_token=token,
     )
-    db.session.add(filed)
-    db.session.flush()
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(filed)
+        db.session.flush()
+    except IntegrityError:
+        # Both copies got past the check at once: the unique token let one in; this one
+        # answers with it. (Signed-in forms never race here: see portal.auth.sessions.)
+        savepoint.rollback()
+        uploads.delete(filed.document_name)
+        earlier = sent_before(IdentityRequest, token)
+        if earlier is None:
+            raise
+        return earlier
+    savepoint.commit()
     audit.record(audit.IDENTITY_REQUEST_FILED, actor=None, patient_id=filed.patient_id, request_id=filed.id)
     return filed
 
 
-def pending_queue() -> list[IdentityRequest]:
+def scoped(query, staff: CnsStaff):
+    """CNS staff see every request; another fund's staff only those of its insured persons,
+    as for data requests. A request nobody in the register matches belongs to CNS alone."""
+    if staff.fund_scope == Fund.CNS:
+        return query
+    return query.where(IdentityRequest.patient_id.in_(db.select(Patient.id).where(Patient.fund == staff.fund_scope)))
+
+
+def visible(request_id: int, staff: CnsStaff) -> IdentityRequest | None:
+    return db.session.scalar(scoped(db.select(IdentityRequest).where(IdentityRequest.id == request_id), staff))
+
+
+def pending_queue(staff: CnsStaff) -> list[IdentityRequest]:
     return list(
         db.session.scalars(
-            db.select(IdentityRequest).where(IdentityRequest.status == "pending").order_by(IdentityRequest.created_at)
+            scoped(db.select(IdentityRequest), staff)
+            .where(IdentityRequest.status == "pending").order_by(IdentityRequest.created_at)
         )
     )
 
 
-def recently_decided(limit: int = 20) -> list[IdentityRequest]:
+def recently_decided(staff: CnsStaff, limit: int = 20) -> list[IdentityRequest]:
     return list(
         db.session.scalars(
-            db.select(IdentityRequest)
+            scoped(db.select(IdentityRequest), staff)
             .where(IdentityRequest.status != "pending")
             .order_by(IdentityRequest.decided_at.desc())
             .limit(limit)

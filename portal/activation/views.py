@@ -29,8 +29,16 @@ bp = Blueprint("activation", __name__, url_prefix="/activate")
 STATE_LIFETIME = 30 * 60  # seconds an activation under way stays open in the browser
 
 
-def _limit():
-    return limiter.limit(lambda: current_app.config["ACTIVATION_RATE_LIMIT"], methods=["GET", "POST"])
+def _activation_limit() -> str:
+    return current_app.config["ACTIVATION_RATE_LIMIT"]
+
+
+def _limit(scope: str | None = None):
+    # Routes that check one secret share a budget per address: a code guessed by typing it
+    # and one guessed by link count against the same limit.
+    if scope:
+        return limiter.shared_limit(_activation_limit, scope=scope, methods=["GET", "POST"])
+    return limiter.limit(_activation_limit, methods=["GET", "POST"])
 
 
 def _begin(code: ActivationCode) -> Response:
@@ -58,7 +66,7 @@ def _invalid() -> Response:
 
 @bp.route("", methods=["GET", "POST"])
 @allow(PUBLIC)
-@_limit()
+@_limit("activation-code")
 def start():
     form = TypedCodeForm()
     if form.validate_on_submit():
@@ -69,7 +77,7 @@ def start():
 
 @bp.get("/<token>")
 @allow(PUBLIC)
-@_limit()
+@_limit("activation-code")
 def link(token: str):
     # Whatever the token, the next page has a token-free address.
     code = codes.find_usable(token)
@@ -234,14 +242,18 @@ def identity_request():
         else:
             db.session.commit()
             return htmx.redirect(url_for("activation.request_status", reference=filed.reference))
-    return render_template("activation/request.html", form=form)
+    return render_template("activation/request.html", form=form), 400 if form.errors else 200
 
 
 @bp.get("/request/<reference>")
 @allow(PUBLIC)
 @_limit()
 def request_status(reference: str):
-    filed = db.session.scalar(db.select(IdentityRequest).where(IdentityRequest.reference == reference[:32]))
+    # A reference is URL-safe base64: anything else (a NUL byte, which PostgreSQL refuses) finds nothing.
+    well_formed = reference.isascii() and reference.replace("-", "").replace("_", "").isalnum()
+    filed = db.session.scalar(
+        db.select(IdentityRequest).where(IdentityRequest.reference == reference[:32])
+    ) if well_formed else None
     if filed is None:
         return render_template("activation/request_unknown.html"), 404
     g.no_store = True

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts, audit, htmx, terms
-from portal.access import PUBLIC, SIGNED_IN, allow, home_for
-from portal.auth import passwords, sessions
+from portal.access import PUBLIC, SIGNED_IN, allow, home_for, refuse
+from portal.auth import passwords, sessions, signin
 from portal.auth.forms import ConfirmForm, PasswordChangeForm, TermsForm
 from portal.auth.views import bp
 from portal.extensions import db
@@ -26,9 +26,12 @@ def account_sessions():
 @allow(SIGNED_IN)
 def end_session(session_id: str):
     form = ConfirmForm()
-    row = db.session.get(UserSession, session_id[:64])
-    if not form.validate_on_submit() or row is None or row.account_id != current_user.id:
+    if not form.validate_on_submit():
         abort(404)
+    # A session id is a hex digest: anything else (a NUL byte, which PostgreSQL refuses) finds nothing.
+    row = db.session.get(UserSession, session_id[:64]) if session_id.isascii() and session_id.isalnum() else None
+    if row is None or row.account_id != current_user.id:
+        refuse("session")  # the id is a credential's handle: not written to the trail
     if row.revoked_at is None:
         sessions.end(row, "user")
         audit.record(audit.SESSIONS_REVOKED, count=1, scope="one")
@@ -46,8 +49,9 @@ def end_other_sessions():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     count = sessions.end_all(current_user.id, "user", keep=g.user_session.id)
-    audit.record(audit.SESSIONS_REVOKED, count=count, scope="others")
-    db.session.commit()
+    if count:  # a second click finds nothing left to end, and the trail records nothing
+        audit.record(audit.SESSIONS_REVOKED, count=count, scope="others")
+        db.session.commit()
     flash(_("Every other session has been ended."), "success")
     return htmx.redirect(url_for("auth.account_sessions"))
 
@@ -58,11 +62,21 @@ def change_password():
     form = PasswordChangeForm()
     form.rule_context = (current_user.login, accounts.name_parts(current_user))
     if form.validate_on_submit():
-        if passwords.verify_password(current_user.credential.password_hash, form.current_password.data):
-            accounts.change_password(current_user, form.new_password.data, keep_session=g.user_session.id)
+        account = current_user._get_current_object()
+        # Failures count towards the account's lock like failed sign-ins, so a borrowed
+        # session cannot use this form to guess the password.
+        if signin.is_locked(account.credential):
+            passwords.verify_password(None, form.current_password.data)
+            audit.record(audit.SIGNIN_FAILED, actor=account, stage="password_change", reason="locked")
+        elif passwords.verify_password(account.credential.password_hash, form.current_password.data):
+            accounts.change_password(account, form.new_password.data, keep_session=g.user_session.id)
+            sessions.rotate(account, "password")  # this browser's old cookie ends too
             db.session.commit()
             flash(_("Your password has been changed. Your other sessions have been ended."), "success")
-            return htmx.redirect(home_for(current_user))
+            return htmx.redirect(home_for(account))
+        else:
+            signin.register_failure(account, "password_change", "wrong")
+        db.session.commit()
         form.current_password.errors.append(_("The current password is not correct."))
     return render_template("auth/password.html", form=form)
 

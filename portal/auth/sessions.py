@@ -66,6 +66,15 @@ KEPT_ACROSS_SIGNIN = ("lang", "activation")
 
 
 def reset_cookie() -> None:
+    if session.get("sid"):
+        # The cookie is rebuilt (signing in again from a browser that still held a session):
+        # that session ends, or a copy of the older cookie would stay valid beside the new one.
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == _digest(session["sid"]), UserSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now(), ended_reason="replaced")
+            .execution_options(synchronize_session=False)
+        )
     kept = {key: session[key] for key in KEPT_ACROSS_SIGNIN if key in session}
     session.clear()
     session.update(kept)
@@ -79,7 +88,7 @@ def start(account: Account) -> UserSession:
     row = UserSession(
         id=_digest(token),
         account_id=account.id,
-        ip=request.remote_addr,
+        ip=audit.client_address(),
         device=(request.user_agent.string or "")[:200],
     )
     db.session.add(row)
@@ -87,6 +96,19 @@ def start(account: Account) -> UserSession:
     g.account = account
     g._login_user = account  # Flask-Login caches the user per request; refresh it
     return row
+
+
+def rotate(account: Account, reason: str) -> UserSession:
+    """Give this browser a new session id and end the old one, keeping what the cookie holds.
+
+    After a password change: a copy of the cookie taken before must not survive it."""
+    kept = {key: value for key, value in session.items() if key != "sid"}
+    row = g.get("user_session")
+    if row is not None:
+        end(row, reason)
+    new_row = start(account)
+    session.update(kept)
+    return new_row
 
 
 def end(row: UserSession, reason: str) -> None:
@@ -167,6 +189,38 @@ def _expired(row: UserSession) -> str | None:
 
 def enforce(*, background: bool, while_locked: bool):
     """Load the session and apply its limits; returns a response when the request must stop."""
+    outcome = _apply_limits(background=background, while_locked=while_locked)
+    if outcome is None and g.user_session is not None and request.method not in SAFE_METHODS:
+        _one_change_at_a_time()
+    return outcome
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _one_change_at_a_time() -> None:
+    """Requests that change something run one after the other for each account.
+
+    A double click, a second tab or a browser resending a form are the same person acting
+    twice at once: each request would read the state before the other wrote it (a consent
+    withdrawn twice, a password changed twice, a sign-out audited twice). The account's row
+    is locked until the request commits, and what the guard read is read again behind the
+    lock. SQLite needs no lock: BEGIN IMMEDIATE already runs one writer at a time."""
+    row = g.user_session
+    account = db.session.scalar(
+        db.select(Account).where(Account.id == row.account_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    fresh = db.session.get(UserSession, row.id, populate_existing=True) if account is not None else None
+    if fresh is None or fresh.revoked_at is not None or account.status in (AccountStatus.CLOSED, AccountStatus.PENDING):
+        # Ended meanwhile (signed out, erased, password changed): this request is a visitor's.
+        session.pop("sid", None)
+        g.user_session = None
+        g.account = None
+        g.pop("_login_user", None)
+
+
+def _apply_limits(*, background: bool, while_locked: bool):
     g.user_session = row = load()
     g.account = row.account if row else None
     if row is None:

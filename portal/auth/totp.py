@@ -58,7 +58,7 @@ def current_step() -> int:
 def matching_step(secret: str, code: str) -> int | None:
     """The time step whose code equals `code`, within the tolerance, or None."""
     code = (code or "").strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not code.isascii() or not code.isdigit():  # compare_digest refuses non-ASCII
         return None
     totp = pyotp.TOTP(secret)
     now_step = current_step()

@@ -19,7 +19,9 @@ FAILED = _l("The login, password or code is not correct, or the account is tempo
 
 
 def _limit(name: str):
-    return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+    # One budget per address for every page under one setting: codes guessed on the code,
+    # recovery and enrolment pages add up, as do attempts on sign-in, unlock and reset.
+    return limiter.shared_limit(lambda: current_app.config[name], scope=name, methods=["POST"])
 
 
 def _after_signin(next_target: str | None) -> Response:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import accounts, audit, htmx, invoices, review, uploads
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.claims import ClaimConflict
 from portal.cns.forms import (
     REJECTION_LABELS,
@@ -106,7 +106,7 @@ def _staff() -> CnsStaff:
 def _visible(claim_id: int, staff: CnsStaff) -> Claim:
     claim = review.visible_claim(claim_id, staff)
     if claim is None:
-        abort(404)
+        refuse("claim", claim_id)
     if claim.retained_by_id is not None:  # kept after an erasure: read-only for good
         flash(_("This claim is kept by legal obligation after the patient's erasure: it can no longer be changed."), "error")
         abort(_back(claim))
@@ -130,7 +130,7 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
         staff,
     ).execution_options(populate_existing=True))
     if claim is None:
-        abort(404)
+        refuse("claim", claim_id)
     return claim
 
 
@@ -178,7 +178,9 @@ def claim(claim_id: int):
 def claim_document(claim_id: int, event_id: int):
     claim = _visible(claim_id, _staff())
     event = db.session.get(ClaimEvent, event_id)
-    if event is None or event.claim_id != claim.id or not event.document_name:
+    if event is None or event.claim_id != claim.id:
+        refuse("event", event_id)
+    if not event.document_name:
         abort(404)
     try:
         content = uploads.load(event.document_name)
@@ -188,13 +190,7 @@ def claim_document(claim_id: int, event_id: int):
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id, document=True)
     db.session.commit()
     g.no_store = True
-    return Response(content, mimetype=mimetype, headers={
-        "Cache-Control": "no-store",
-        "Content-Disposition": "inline",
-        "X-Content-Type-Options": "nosniff",
-        # A PDF opens in the browser's viewer; nothing in it may run or load.
-        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-    })
+    return uploads.send(content, mimetype, f"claim-{claim_id}-document-{event_id}")
 
 
 # --- Decisions ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -11,7 +11,7 @@ from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import accounts, htmx, privacy
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.cns.views import bp
 from portal.extensions import db
 from portal.forms import BaseForm
@@ -54,7 +54,8 @@ class AnswerForm(BaseForm):
 
 def _page_number() -> int:
     value = request.args.get("page", "1")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
+    return min(int(value), 10_000) if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) > 0 else 1
 
 
 @bp.get("/data-requests")
@@ -77,7 +78,7 @@ def data_request(request_id: int):
     staff = accounts.profile(current_user)
     found = privacy.visible_request(request_id, staff)
     if found is None:
-        abort(404)
+        refuse("request", request_id)
     filed, patient = found
     form = AnswerForm()
     if request.method == "POST":

@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput, TextInput
 
 from portal import review
@@ -97,6 +97,13 @@ def no_nul(form, field) -> None:
         raise ValidationError(_l("This text contains a character that is not allowed."))
 
 
+def version_number(form, field) -> None:
+    # Not wtforms' NumberRange: it asks math.isnan() of the number, which overflows (a 500)
+    # on an integer of more than 308 digits. A version out of range is a stale or forged form.
+    if field.data is not None and not 0 <= field.data <= MAX_VERSION:
+        raise ValidationError(_l("The form expired or did not come from this portal. Please reload the page and try again."))
+
+
 def plausible_date(form, field) -> None:
     if field.data is not None and not EARLIEST <= field.data <= LATEST:
         raise ValidationError(_l("Enter a date between 2000 and 2100."))
@@ -148,7 +155,7 @@ class TakeUpForm(BaseForm):
 
 
 class AcceptForm(BaseForm):
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_VERSION)])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     amount = EuroField(
         _l("Amount reimbursed (€)"), validators=[InputRequired(message=_l("Enter the amount.")), euros],
         description=_l("The amount computed from the nomenclature is filled in. Change it only with a reason."),
@@ -161,7 +168,7 @@ class AcceptForm(BaseForm):
 
 
 class ClaimRejectForm(BaseForm):
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_VERSION)])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     reason = SelectField(
         _l("Reason for rejection"), validators=[DataRequired()],
         choices=[(reason, REJECTION_LABELS[reason]) for reason in review.REJECTION_REASONS],
@@ -174,7 +181,7 @@ class ClaimRejectForm(BaseForm):
 
 
 class InfoRequestForm(BaseForm):
-    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=MAX_VERSION)])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     question = TextAreaField(
         _l("Question for the patient"),
         validators=[DataRequired(message=_l("Write the question.")), Length(max=2000), no_nul],

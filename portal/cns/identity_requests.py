@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, render_template, url_for
+from flask import abort, flash, g, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts, audit, htmx, uploads
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.activation import requests
 from portal.cns.forms import ApproveForm, RejectForm
 from portal.cns.views import bp
@@ -16,17 +16,18 @@ from portal.models import IdentityRequest, Patient
 
 
 def _request(request_id: int) -> IdentityRequest:
-    filed = db.session.get(IdentityRequest, request_id)
+    filed = requests.visible(request_id, accounts.profile(current_user))
     if filed is None:
-        abort(404)
+        refuse("request", request_id)
     return filed
 
 
 @bp.get("/identity-requests")
 @allow("cns")
 def identity_requests():
+    staff = accounts.profile(current_user)
     return render_template(
-        "cns/identity_requests.html", pending=requests.pending_queue(), decided=requests.recently_decided()
+        "cns/identity_requests.html", pending=requests.pending_queue(staff), decided=requests.recently_decided(staff)
     )
 
 
@@ -49,19 +50,11 @@ def identity_request_document(request_id: int):
     if not filed.document_name:
         abort(404)
     content = uploads.load(filed.document_name)
+    media_type = filed.document_type  # read before the commit, which expires the request
     audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id, document=True)
     db.session.commit()
     g.no_store = True
-    return Response(
-        content,
-        mimetype=filed.document_type,
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Disposition": "inline",
-            # A PDF opens in the browser's viewer; nothing in it may run or load.
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-        },
-    )
+    return uploads.send(content, media_type, f"identity-request-{request_id}")
 
 
 def _commit_then_delete(document: str | None) -> None:

@@ -44,6 +44,8 @@ def decode_photo(data: bytes) -> str:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("JPEG", "PNG"):
                 raise Unreadable(_("The file is not a JPEG or PNG picture."))
+            if image.width * image.height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns up to twice that
+                raise Unreadable(_("The file is not a JPEG or PNG picture."))
             image.load()
             results = zxingcpp.read_barcodes(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:

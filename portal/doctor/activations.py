@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, htmx, pdf
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.activation import codes
 from portal.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
 from portal.doctor.views import bp
@@ -69,8 +69,11 @@ def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | 
     """For a child, the parent must be an adult with an active account; adds field errors."""
     if not codes.is_minor(patient):
         return None
-    guardian = _find(form.guardian_matricule.data)
-    if not form.guardian_matricule.data:
+    # A number the field refused is never looked up (PostgreSQL refuses some of them outright).
+    guardian = None if form.guardian_matricule.errors else _find(form.guardian_matricule.data)
+    if form.guardian_matricule.errors:
+        pass  # the field already says what is wrong
+    elif not form.guardian_matricule.data:
         form.guardian_matricule.errors.append(_("A child's code needs the parent's national identification number."))
     elif guardian is None or codes.is_minor(guardian):
         form.guardian_matricule.errors.append(_("No adult insured person has this number."))
@@ -86,7 +89,7 @@ def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | 
 def issue_activation():
     form = IssueActivationForm()
     valid = form.validate()
-    patient = _find(form.matricule.data)
+    patient = None if form.matricule.errors else _find(form.matricule.data)
     guardian = _guardian_problem(form, patient) if patient else None
     if patient is None or not valid or any(field.errors for field in form):
         return render_template(
@@ -128,13 +131,13 @@ def _qr_markup(data: str):
 
     svg = totp.qr_svg(data).decode()
     svg = svg[svg.index("<svg") :]
-    return Markup(svg.replace("<svg", '<svg role="img" aria-label="QR"', 1))  # noqa: S704  (our own SVG)
+    return Markup(svg.replace("<svg", '<svg role="img" aria-label="QR"', 1))  # noqa: S704  # nosec B704: our own SVG, made from our own link
 
 
 def _own_code(code_id: int) -> ActivationCode:
     code = db.session.get(ActivationCode, code_id)
     if code is None or code.doctor_id != _doctor().id:
-        abort(404)
+        refuse("code", code_id)
     return code
 
 

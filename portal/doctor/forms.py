@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.activation.forms import Matricule, Mobile
-from portal.forms import BaseForm
+from portal.forms import BaseForm, OnceForm
 
 DOCUMENT_CHOICES = [
     ("identity_card", _l("Identity card")),
@@ -78,7 +78,7 @@ class InvoiceLineForm(Form):
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
 
-class InvoiceForm(BaseForm):
+class InvoiceForm(OnceForm):
     matricule = StringField(_l("Patient's national identification number"), validators=[DataRequired(), Matricule()])
     service_date = DateField(_l("Date of service"), validators=[DataRequired(message=_l("Enter a date."))])
     lines = FieldList(FormField(InvoiceLineForm), min_entries=4, max_entries=12)

@@ -10,10 +10,11 @@ from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, clock, htmx, invoice_pdf, invoices, nomenclature
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
 from portal.doctor.views import bp
 from portal.extensions import db
+from portal.forms import sent_before
 from portal.models import Invoice, Patient
 
 
@@ -42,7 +43,7 @@ def _draft(form: InvoiceForm) -> invoices.Draft:
             draft.service_date = form.service_date.data
     for line in form.lines:
         code, quantity = (line.code.data or "").strip(), line.quantity.data
-        if not code:
+        if not code or line.code.errors:  # a refused code is never looked up
             continue
         act = nomenclature.act_on(code, draft.service_date or today)
         if act is None:
@@ -87,7 +88,9 @@ def _preview(draft: invoices.Draft) -> dict:
 def _replaceable(invoice_id: int) -> Invoice:
     """The doctor's own voided invoice a new one may correct; anything else is a 404."""
     replaced = db.session.get(Invoice, invoice_id)
-    if replaced is None or replaced.doctor_id != _doctor().id or replaced.voided_at is None:
+    if replaced is None or replaced.doctor_id != _doctor().id:
+        refuse("invoice", invoice_id)
+    if replaced.voided_at is None:
         abort(404)
     return replaced
 
@@ -122,8 +125,15 @@ def new_invoice():
     if form.add_line.data and len(form.lines) < form.lines.max_entries:
         form.lines.append_entry()
     if form.submit.data and not draft.errors:
-        invoice = invoices.issue(_doctor(), draft)
-        db.session.commit()
+        invoice = sent_before(Invoice, form.sent_token)
+        if invoice is None:
+            draft.form_token = form.sent_token
+            invoice = invoices.issue(_doctor(), draft)
+            db.session.commit()
+        elif invoice.doctor_id != _doctor().id:
+            abort(400)  # another doctor's form token: not a page this doctor was shown
+        else:
+            db.session.rollback()  # the same form sent again: the first one issued the invoice
         flash(_("Invoice %(number)s has been issued.", number=invoice.number), "success")
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     status = 400 if form.submit.data else 200
@@ -160,7 +170,8 @@ def _filters(form: DoctorInvoiceFilterForm) -> invoices.Filters:
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    return min(int(value), 10_000) if value.isdigit() else 1
+    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
+    return min(int(value), 10_000) if value.isascii() and value.isdigit() and len(value) <= 9 else 1
 
 
 @bp.get("/invoices", endpoint="invoices")
@@ -178,7 +189,7 @@ def invoices_list():
 def _own(invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.patient), joinedload(Invoice.lines)])
     if invoice is None or invoice.doctor_id != _doctor().id:
-        abort(404)
+        refuse("invoice", invoice_id)
     return invoice
 
 

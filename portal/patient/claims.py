@@ -14,7 +14,7 @@ from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import audit, claims, guardians, htmx, statement_pdf, timeline, uploads
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.activation.requests import UPLOAD_MESSAGES
 from portal.extensions import db
 from portal.forms import BaseForm
@@ -74,7 +74,7 @@ def _own(claim_id: int, *options) -> Claim:
     another patient's claim, so its existence is not revealed)."""
     claim = db.session.scalar(db.select(Claim).where(Claim.id == claim_id).options(*options))
     if claim is None or claim.patient_id != _patient().id:
-        abort(404)
+        refuse("claim", claim_id)
     return claim
 
 
@@ -83,7 +83,9 @@ def _own(claim_id: int, *options) -> Claim:
 def claims_list():
     patient = _patient()
     page_arg = request.args.get("page", "1")
-    page = min(int(page_arg), 10_000) if page_arg.isdigit() and int(page_arg) > 0 else 1
+    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
+    digits = page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 9
+    page = min(int(page_arg), 10_000) if digits and int(page_arg) > 0 else 1
     rows = db.session.scalars(
         db.select(Claim).where(Claim.patient_id == patient.id)
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
@@ -109,7 +111,7 @@ def _detail(claim_id: int) -> tuple[Claim, ConsentReceipt | None, Patient | None
                  joinedload(Claim.events))
     ).unique().first()
     if row is None or row[0].patient_id != _patient().id:
-        abort(404)
+        refuse("claim", claim_id)
     return row[0], row[1], row[2]
 
 
@@ -180,10 +182,11 @@ def answer_claim(claim_id: int):
             db.session.commit()
             flash(_("Thank you: your answer was sent to the health fund."), "success")
             return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+    # Only a refused answer gets here (a refused document included): 400 with the field's error.
     if htmx.is_partial():
         return render_template("patient/_claim_answer.html", claim=claim, question=claims.open_question(claim),
-                               answer_form=form)
-    return _claim_page(claim, receipt, giver, form)
+                               answer_form=form), 400
+    return _claim_page(claim, receipt, giver, form), 400
 
 
 def _statement_of(claim_id: int) -> tuple[Claim, Statement]:

@@ -10,14 +10,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import clock, export, guardians, htmx
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.extensions import db, limiter
-from portal.forms import BaseForm
+from portal.forms import OnceForm, sent_before
+from portal.models import DataRequest
 from portal.patient.views import bp
 
 # The link's token is shown once and stored only as a hash, so the page can offer the link
 # again only from the browser that asked: the signed session cookie keeps it for the hour.
 SESSION_KEY = "export_token"
+
+
+class ExportForm(OnceForm):
+    """The button that prepares an export: a second click while the first one builds the ZIP
+    prepares no second export."""
 
 
 def _person():
@@ -43,11 +49,20 @@ def _language(person) -> str:
 @allow("patient")
 @limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
 def export_request():
-    if not BaseForm().validate_on_submit():
+    form = ExportForm()
+    if not form.validate_on_submit():
         abort(400)
     person = _person()
-    _made, token = export.create(person, by=current_user, language=_language(person))
+    earlier = sent_before(DataRequest, form.sent_token)
+    if earlier is not None:
+        if earlier.patient_id != person.id:
+            abort(400)  # another person's form token: not a page this patient was shown
+        # The same click again: the first answer carries the link. This one leaves the session
+        # cookie alone, so it cannot overwrite the cookie that holds the link.
+        return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+    _made, token = export.create(person, by=current_user, language=_language(person), form_token=form.sent_token)
     db.session.commit()
+    export.delete_replaced()
     session[SESSION_KEY] = token
     flash(_("Your export is ready. Download it below: the link works for one hour."), "success")
     return htmx.redirect(url_for("patient.my_data", _anchor="export"))
@@ -58,7 +73,7 @@ def export_request():
 def export_download(token: str):
     made = export.find(token, _person())
     if made is None:
-        abort(404)
+        refuse("export")  # the token is a secret: never written to the trail
     if not export.is_live(made):
         return render_template(
             "errors/error.html", code=410, title=_("This download link has expired"),
@@ -95,4 +110,4 @@ def _export_section() -> dict | None:
 
 @bp.app_context_processor
 def _inject():
-    return {"my_data_export": _export_section}
+    return {"my_data_export": _export_section, "export_form": ExportForm}

@@ -19,10 +19,10 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from portal import data_access, guardians, htmx, privacy
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.extensions import db
-from portal.forms import BaseForm
-from portal.models import Claim, Patient
+from portal.forms import BaseForm, OnceForm, sent_before
+from portal.models import Claim, DataRequest, Patient
 from portal.patient.sharing import masked_iban
 from portal.patient.views import bp
 from portal.templating import LANGUAGE_NAMES
@@ -57,7 +57,7 @@ class ContactForm(BaseForm):
     submit = SubmitField(_l("Save my contact details"))
 
 
-class CorrectionForm(BaseForm):
+class CorrectionForm(OnceForm):
     registry_field = SelectField(_l("What is wrong?"), choices=list(privacy.REGISTRY_FIELDS.items()))
     message = TextAreaField(
         _l("What should it be?"),
@@ -127,8 +127,13 @@ def correction_request():
     person = _patient()
     form = CorrectionForm()
     if form.validate_on_submit():
-        filed = privacy.request_correction(person, form.registry_field.data, form.message.data, by=current_user)
-        db.session.commit()
+        filed = sent_before(DataRequest, form.sent_token)  # the same form sent again: its first request
+        if filed is not None and filed.patient_id != person.id:
+            abort(400)  # another person's form token: not a page this patient was shown
+        if filed is None:
+            filed = privacy.request_correction(person, form.registry_field.data, form.message.data,
+                                               by=current_user, form_token=form.sent_token)
+            db.session.commit()
         flash(_("Your request %(reference)s was sent to the health fund. Its answer will appear on this page.",
                 reference=filed.reference), "success")
         return htmx.redirect(url_for("patient.my_data") + "#group-data_requests")
@@ -153,7 +158,7 @@ def objection():
 def _own_claim(claim_id: int) -> Claim:
     claim = db.session.get(Claim, claim_id)
     if claim is None or claim.patient_id != _patient().id:
-        abort(404)  # another patient's claim: its existence is not revealed
+        refuse("claim", claim_id)  # another patient's claim: its existence is not revealed
     return claim
 
 

@@ -22,7 +22,9 @@ def notifications_list():
     if patient is None:
         abort(404)
     page_arg = request.args.get("page", "1")
-    page = min(int(page_arg), 10_000) if page_arg.isdigit() and int(page_arg) > 0 else 1
+    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
+    digits = page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 9
+    page = min(int(page_arg), 10_000) if digits and int(page_arg) > 0 else 1
     rows = db.session.scalars(
         db.select(Notification).where(Notification.patient_id == patient.id)
         .options(joinedload(Notification.claim))

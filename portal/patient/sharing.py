@@ -13,10 +13,10 @@ from wtforms import BooleanField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import claims, htmx, identity, invoices
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.extensions import db
-from portal.forms import BaseForm
-from portal.models import Invoice
+from portal.forms import BaseForm, OnceForm, sent_before
+from portal.models import Invoice, InvoiceReport
 from portal.patient.invoices import _own, _patient
 from portal.patient.views import bp
 
@@ -51,7 +51,7 @@ class SettingsForm(BaseForm):
     submit = SubmitField(_l("Save the setting"))
 
 
-class ReportForm(BaseForm):
+class ReportForm(OnceForm):
     message = TextAreaField(
         _l("What is wrong with this invoice?"),
         validators=[DataRequired(message=_l("Describe the error.")),
@@ -81,8 +81,9 @@ def _chosen(values: list[str]) -> list[Invoice]:
         .order_by(Invoice.service_date.desc(), Invoice.id.desc())
     ).all()
     patient = _patient()
-    if len(found) != len(ids) or any(invoice.patient_id != patient.id for invoice in found):
-        abort(404)
+    foreign = sorted(set(ids) - {invoice.id for invoice in found if invoice.patient_id == patient.id})
+    if foreign:
+        refuse("invoice", foreign[0])
     return list(found)
 
 
@@ -166,8 +167,12 @@ def report_invoice(invoice_id: int):
     invoice = _own(invoice_id)
     form = ReportForm()
     if form.validate_on_submit():
-        claims.report_invoice(invoice, form.message.data, by=current_user)
-        db.session.commit()
+        earlier = sent_before(InvoiceReport, form.sent_token)  # the same form sent again
+        if earlier is None:
+            claims.report_invoice(invoice, form.message.data, by=current_user, form_token=form.sent_token)
+            db.session.commit()
+        elif earlier.invoice_id != invoice.id:
+            abort(400)  # a token from another form: not a page this patient was shown
         flash(_("Your message has been sent to %(doctor)s.", doctor=invoice.doctor.name), "success")
         return htmx.redirect(url_for("patient.invoice", invoice_id=invoice.id))
     return render_template("patient/report.html", form=form, invoice=invoice), 400 if form.errors else 200

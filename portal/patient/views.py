@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from portal import guardians, htmx
-from portal.access import allow
+from portal.access import allow, refuse
 from portal.extensions import db
 from portal.forms import BaseForm
 
@@ -25,9 +25,11 @@ def switch_space():
     if not BaseForm().validate_on_submit():
         abort(400)
     choice = request.form.get("space", "")
-    target = None if choice in ("", "self") else (int(choice) if choice.isdigit() else -1)
+    # An id is a few ASCII digits ("²".isdigit() is true too, and int() refuses it).
+    digits = choice.isascii() and choice.isdigit() and len(choice) <= 9
+    target = None if choice in ("", "self") else (int(choice) if digits else -1)
     if guardians.switch(current_user, target) is None:
-        abort(404)
+        refuse("patient", target if target and 0 < target < 2**31 else None)  # not one of their children
     db.session.commit()
     return htmx.redirect(url_for("patient.home"))
 

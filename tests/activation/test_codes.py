@@ -9,7 +9,7 @@ from portal import clock
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent
-from tests.fixtures.activation import activate
+from tests.fixtures.activation import activate, spoil
 from tests.fixtures.clients import text_of
 
 
@@ -48,12 +48,8 @@ def test_unusable_codes_all_get_the_same_answer(app, make_patient, make_doctor, 
     code, token = issue_code(patient.profile, doctor.profile)
     if case == "unknown":
         token = codes.new_token()
-    elif case == "used":
-        code.used_at = clock.now()
-    elif case == "expired":
-        code.expires_at = clock.now() - timedelta(seconds=1)
     else:
-        codes.revoke(code, "doctor")
+        spoil(code, case)
     db.session.commit()
     client = app.test_client()
     response = client.get(f"/activate/{token}")

@@ -87,7 +87,7 @@ def test_files_that_are_not_what_they_claim_are_refused(app, client, make_patien
     patient = make_patient(with_account=False).profile
     before = _uploads(app)
     response = _file(client, patient, content, filename)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert page(response).select_one("#document-error")
     if message:
         assert message in text_of(response)
@@ -99,7 +99,7 @@ def test_an_oversized_file_is_refused(app, client, make_patient):
     patient = make_patient(with_account=False).profile
     big = _jpeg() + b"\0" * (5 * 1024 * 1024)
     response = _file(client, patient, big)
-    assert response.status_code == 200 and "larger than 5 MB" in text_of(response)
+    assert response.status_code == 400 and "larger than 5 MB" in text_of(response)
     huge = _jpeg() + b"\0" * (7 * 1024 * 1024)
     assert _file(client, patient, huge).status_code == 413
 
@@ -109,7 +109,7 @@ def test_a_hostile_file_name_is_refused_and_nothing_is_written(app, client, make
     patient = make_patient(with_account=False).profile
     before = set(_uploads(app))
     response = _file(client, patient, filename=filename)
-    assert response.status_code == 200 and "must not contain a folder path" in text_of(response), filename
+    assert response.status_code == 400 and "must not contain a folder path" in text_of(response), filename
     assert db.session.scalar(db.select(IdentityRequest)) is None
     assert set(_uploads(app)) == before and not (Path(app.instance_path).parent / "x.pdf").exists()
 
@@ -212,7 +212,7 @@ def test_the_outbox_page_exists_only_in_demo_mode(app, client):
 def test_birth_date_field_rejects_absurd_dates(client, make_patient):
     patient = make_patient(with_account=False).profile
     response = _file(client, patient, birth_date="99999-01-01")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert date.today()  # the page answered with a field error, not a crash
     assert page(response).select_one("#birth_date-error")
 

@@ -1,13 +1,11 @@
 """Guessing activation codes: one generic answer for every bad code, then a limit per address."""
 
-from datetime import timedelta
 
 import pytest
 
-from portal import clock
 from portal.activation import codes
-from portal.extensions import db
 from tests.conftest import make_app
+from tests.fixtures.activation import unusable_tokens
 from tests.fixtures.clients import page, text_of
 
 LIMIT = 4
@@ -18,23 +16,8 @@ def limited_app(app):
     return make_app(ACTIVATION_RATE_LIMIT=f"{LIMIT}/minute")
 
 
-def _unusable_tokens(make_patient, make_doctor, issue_code) -> dict[str, str]:
-    doctor = make_doctor()
-    tokens = {"unknown": codes.new_token()}
-    for case in ("used", "expired", "revoked"):
-        code, tokens[case] = issue_code(make_patient(with_account=False).profile, doctor.profile)
-        if case == "used":
-            code.used_at = clock.now()
-        elif case == "expired":
-            code.expires_at = clock.now() - timedelta(seconds=1)
-        else:
-            codes.revoke(code, "doctor")
-    db.session.commit()
-    return tokens
-
-
 def test_typed_codes_get_one_answer_then_the_limit(limited_app, make_patient, make_doctor, issue_code):
-    tokens = _unusable_tokens(make_patient, make_doctor, issue_code)
+    tokens = unusable_tokens(make_patient, make_doctor, issue_code)
     _, good_token = issue_code(make_patient(with_account=False).profile, make_doctor().profile)
     client = limited_app.test_client()
     answers = {}

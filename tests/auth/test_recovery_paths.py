@@ -51,7 +51,7 @@ def test_reset_refuses_a_weak_password(client, people):
             "confirm": "password1234",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert page(response).select_one("#new_password-error")
 
 

@@ -139,3 +139,14 @@ def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(app, people):
     thief = app.test_client()
     thief.set_cookie("portal_session", copied)
     assert thief.get("/patient/").headers["Location"].startswith("/login")
+
+
+def test_signing_in_again_from_the_same_browser_ends_the_session_it_held(app, people):
+    client = app.test_client()
+    sign_in(client, people["patient"])
+    copied = client.get_cookie("portal_session").value
+    sign_in(client, people["patient"])  # a POST to /login is taken even while signed in
+    assert client.get("/patient/").status_code == 200
+    thief = app.test_client()
+    thief.set_cookie("portal_session", copied)
+    assert thief.get("/patient/").headers["Location"].startswith("/login")

@@ -204,7 +204,7 @@ def test_a_refused_upload_is_a_field_error_and_saves_nothing(patient_client, peo
         data={"message": "See attached.", "document": (io.BytesIO(b"MZ\x90\x00 not an image"), "virus.exe")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     error = page(response).find(id="document-error")
     assert error is not None and "JPEG or PNG photo or a PDF" in error.get_text()
     db.session.refresh(claim)
@@ -216,7 +216,7 @@ def test_an_empty_answer_is_refused_and_htmx_gets_the_form_alone(patient_client,
     claim = make_claim(people["patient"], people["doctor"], people["cns"], state="info_requested")
     response = patient_client.post(f"/patient/claims/{claim.id}/answer?lang=en", data={"message": "  "},
                                    headers={"HX-Request": "true"})
-    assert response.status_code == 200 and b"<h1" not in response.data
+    assert response.status_code == 400 and b"<h1" not in response.data
     assert page(response).find(id="message-error")
     too_long = patient_client.post(f"/patient/claims/{claim.id}/answer?lang=en", data={"message": "x" * 2001})
     assert page(too_long).find(id="message-error")

@@ -7,13 +7,7 @@ so the instances run with the production configuration: Secure cookies, SSL-stri
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -21,52 +15,19 @@ from urllib.parse import urlencode, urlsplit
 
 import pyotp
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.server import Gunicorn
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Instance:
-    """One gunicorn serving app:app, in its own process group (stopping it stops its worker)."""
+class Instance(Gunicorn):
+    """One gunicorn serving app:app with one worker (bench/server.py starts, waits for and stops it)."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            [sys.executable, "-m", "gunicorn", "app:app", "--workers", "1", "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--error-logfile", str(log)],
-            cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-        )
+        super().__init__("app:app", env, workers=1, log=log, name="instance")
 
     def wait_ready(self, timeout: float = 40) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"instance exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"instance on {self.url} did not start: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        super().wait_ready(timeout)
 
 
 @dataclass
