@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import platform
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,55 +33,13 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from bench import common, generate, load, report, scaling  # noqa: E402
+from bench.server import Gunicorn  # noqa: E402
 
-GUNICORN = common.ROOT / ".venv" / "bin" / "gunicorn"
 LOGS = common.BENCH / "out"  # git-ignored: server logs and the raw measurements
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """A gunicorn we started, in its own process group so that stopping it stops its workers."""
-
-    def __init__(self, name: str, app: str, env: dict[str, str], workers: int) -> None:
-        self.name, self.port = name, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log = LOGS / f"{name}.log"
-        command = [str(GUNICORN), app, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-                   "--log-level", "warning", "--error-logfile", str(self.log)]
-        self.process = subprocess.Popen(  # noqa: S603 - our gunicorn, fixed arguments
-            command, cwd=common.ROOT, env={**os.environ, **env}, start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"{self.name} did not answer on {self.url} within {timeout:.0f} s; see {self.log}")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+def start(name: str, app: str, env: dict[str, str], workers: int) -> Gunicorn:
+    return Gunicorn(app, env, workers=workers, log=LOGS / f"{name}.log", name=name)
 
 
 def ensure_data(size: str, regenerate: bool, seed: int) -> dict:
@@ -180,11 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     served = fresh_copy(common.database_name(args.size))
     redis.Redis.from_url(common.REDIS_URL).flushdb()  # the bench's own Redis database: yesterday's counters go
     env = common.portal_env(served)
-    servers = [Server(f"portal-{i + 1}", "app:app", env, args.workers) for i in range(args.instances)]
-    servers.append(Server("floor", "bench.floor:app", {}, args.workers * args.instances))  # as many workers in all
+    servers = [start(f"portal-{i + 1}", "app:app", env, args.workers) for i in range(args.instances)]
+    servers.append(start("floor", "bench.floor:app", {}, args.workers * args.instances))  # as many workers in all
     try:
         for server in servers:
-            server.wait_ready()
+            try:
+                server.wait_ready()
+            except RuntimeError as failed:
+                raise SystemExit(str(failed)) from failed
         print(f"serving {served} on {', '.join(s.url for s in servers[:-1])}; floor on {servers[-1].url}", flush=True)
         options = load.Options([s.url for s in servers[:-1]], servers[-1].url, served, args.concurrency,
                                args.duration, args.warmup, tuple(args.roles.split(",")))

@@ -167,17 +167,20 @@ async def claim_page(user: User, ctx: Context, i: int) -> bool:
     return True
 
 
-async def decision(user: User, ctx: Context, i: int) -> bool:
+async def take_up_and_accept(user: User, claim: int, version: int, cents: int) -> None:
     """Take a waiting claim up, then accept the computed amount (the version moved by one)."""
-    mine = ctx.cns.decisions[user.index]
-    if not mine:
-        return False
-    claim, version, cents = mine.pop(0)
     await user.request("cns: decision, take up (POST)", "POST", f"/cns/claims/{claim}/take-up", expect=303,
                        data={"csrf_token": user.csrf})
     await user.request("cns: decision, accept (POST)", "POST", f"/cns/claims/{claim}/accept", expect=303,
                        data={"csrf_token": user.csrf, "version": str(version + 1), "amount": f"{cents / 100:.2f}",
                              "reason": ""})
+
+
+async def decision(user: User, ctx: Context, i: int) -> bool:
+    mine = ctx.cns.decisions[user.index]
+    if not mine:
+        return False
+    await take_up_and_accept(user, *mine.pop(0))
     return True
 
 
