@@ -18,6 +18,7 @@ from portal import audit, htmx, i18n
 from portal.auth import sessions
 from portal.extensions import db
 from portal.models import AccountStatus
+from portal.numbers import MAX_ID
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
@@ -85,9 +86,6 @@ def guard():
 
 # The id columns are 32-bit: a larger id in a URL names nothing, and PostgreSQL would refuse
 # the query outright (a 500). It gets the answer any unknown object gets.
-MAX_ID = 2**31 - 1
-
-
 def _refuse_impossible_ids() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, int) and value > MAX_ID:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, HiddenField
@@ -94,14 +94,19 @@ class OnceForm(BaseForm):
         return (self.once.data or None) if self.once.raw_data else None
 
 
-def sent_before(model, token: str | None):
+def sent_before(model, token: str | None, **owner):
     """The row an earlier submission of the same form created, if there is one.
 
+    `owner` names who the row must belong to (patient_id=…): a token found on someone else's
+    row came from a page this person was never shown, and the request is refused (400).
     Two submissions of one signed-in account run one after the other (portal.auth.sessions),
     so the first has committed by the time the second asks."""
     if not token:
         return None
-    return db.session.scalar(db.select(model).where(model.form_token == token))
+    row = db.session.scalar(db.select(model).where(model.form_token == token))
+    if row is not None and any(getattr(row, name) != value for name, value in owner.items()):
+        abort(400)
+    return row
 
 
 def _answer_invalid_forms_with_400(response: Response) -> Response:

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 HEADER = "X-Query-Count"
-# What tests/fixtures/queries.py counts too: the page's work, not BEGIN or SAVEPOINT.
+# The page's work, not BEGIN or SAVEPOINT (tests/fixtures/queries.py counts the same).
 COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 

@@ -16,6 +16,7 @@ from portal.cns.views import bp
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.models import DataRequestKind
+from portal.numbers import page_number
 
 KIND_LABELS = {
     DataRequestKind.CORRECTION: _l("Correction"),
@@ -53,9 +54,7 @@ class AnswerForm(BaseForm):
 
 
 def _page_number() -> int:
-    value = request.args.get("page", "1")
-    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
-    return min(int(value), 10_000) if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) > 0 else 1
+    return page_number(request.args.get("page"))
 
 
 @bp.get("/data-requests")

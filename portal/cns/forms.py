@@ -23,6 +23,7 @@ from portal import review
 from portal.forms import BaseForm
 from portal.invoices import add_years
 from portal.models import Fund
+from portal.numbers import MAX_ID
 from portal.statistics import MAX_PERIOD_YEARS, Period
 
 TERMS_LIMIT = 100_000
@@ -58,7 +59,7 @@ class RejectForm(BaseForm):
 # --- Claims -----------------------------------------------------------------------------------
 
 MAX_EUROS = Decimal("1000000")  # no medical invoice comes near; anything above is a typo
-MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer; a bigger number would fail in the database
+MAX_VERSION = MAX_ID  # the column is a 32-bit integer; a bigger number would fail in the database
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 
@@ -89,12 +90,6 @@ def euros(form, field) -> None:
         raise ValidationError(_l("Enter an amount between 0 and 1,000,000 euros."))
     if value != value.quantize(Decimal("0.01")):
         raise ValidationError(_l("Enter an amount with at most two decimals."))
-
-
-def no_nul(form, field) -> None:
-    # PostgreSQL refuses NUL characters in text: a clear error here instead of a failure there.
-    if field.data and "\x00" in field.data:
-        raise ValidationError(_l("This text contains a character that is not allowed."))
 
 
 def version_number(form, field) -> None:
@@ -163,7 +158,7 @@ class AcceptForm(BaseForm):
     # Its own id: the rejection form on the same page has a `reason` field too, and a label
     # points at the first element with its id.
     reason = TextAreaField(_l("Reason for a different amount"), id="adjustment_reason",
-                           validators=[Optional(), Length(max=2000), no_nul])
+                           validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Accept and issue the statement"))
 
 
@@ -174,7 +169,7 @@ class ClaimRejectForm(BaseForm):
         choices=[(reason, REJECTION_LABELS[reason]) for reason in review.REJECTION_REASONS],
     )
     note = TextAreaField(
-        _l("Explanation for the patient"), validators=[Optional(), Length(max=2000), no_nul],
+        _l("Explanation for the patient"), validators=[Optional(), Length(max=2000)],
         description=_l("Required when the reason is \"Other reason\"."),
     )
     submit = SubmitField(_l("Reject the claim"))
@@ -184,7 +179,7 @@ class InfoRequestForm(BaseForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     question = TextAreaField(
         _l("Question for the patient"),
-        validators=[DataRequired(message=_l("Write the question.")), Length(max=2000), no_nul],
+        validators=[DataRequired(message=_l("Write the question.")), Length(max=2000)],
     )
     submit = SubmitField(_l("Ask the patient"))
 
@@ -195,7 +190,7 @@ class PaperIntakeForm(BaseForm):
         render_kw={"accept": "image/png,image/jpeg"},
     )
     payload = StringField(
-        _l("Text of the QR code"), validators=[Optional(), Length(max=1000), no_nul],
+        _l("Text of the QR code"), validators=[Optional(), Length(max=1000)],
         description=_l("With a hand scanner: click here and scan the code; its text appears in this field."),
     )
     submit = SubmitField(_l("Take in the invoice"))

@@ -69,13 +69,14 @@ def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | 
     """For a child, the parent must be an adult with an active account; adds field errors."""
     if not codes.is_minor(patient):
         return None
-    # A number the field refused is never looked up (PostgreSQL refuses some of them outright).
-    guardian = None if form.guardian_matricule.errors else _find(form.guardian_matricule.data)
+    guardian = None
     if form.guardian_matricule.errors:
-        pass  # the field already says what is wrong
+        # The field already says what is wrong; a refused number is never looked up
+        # (PostgreSQL refuses some of them outright).
+        pass
     elif not form.guardian_matricule.data:
         form.guardian_matricule.errors.append(_("A child's code needs the parent's national identification number."))
-    elif guardian is None or codes.is_minor(guardian):
+    elif (guardian := _find(form.guardian_matricule.data)) is None or codes.is_minor(guardian):
         form.guardian_matricule.errors.append(_("No adult insured person has this number."))
     elif guardian.account is None or not guardian.account.is_active:
         form.guardian_matricule.errors.append(_("The parent must activate their own account first."))

@@ -16,6 +16,7 @@ from portal.doctor.views import bp
 from portal.extensions import db
 from portal.forms import sent_before
 from portal.models import Invoice, Patient
+from portal.numbers import page_number, whole_number
 
 
 def _doctor():
@@ -113,7 +114,7 @@ def new_invoice():
     form = InvoiceForm()
     if request.method == "GET":
         replaces = request.args.get("replaces", "")
-        replaced = _replaceable(int(replaces)) if replaces.isascii() and replaces.isdigit() and len(replaces) <= 9 else None
+        replaced = _replaceable(number) if (number := whole_number(replaces)) is not None else None
         if replaced is not None:
             _prefill(form, replaced)
         form.service_date.data = form.service_date.data or clock.today()
@@ -125,13 +126,11 @@ def new_invoice():
     if form.add_line.data and len(form.lines) < form.lines.max_entries:
         form.lines.append_entry()
     if form.submit.data and not draft.errors:
-        invoice = sent_before(Invoice, form.sent_token)
+        invoice = sent_before(Invoice, form.sent_token, doctor_id=_doctor().id)
         if invoice is None:
             draft.form_token = form.sent_token
             invoice = invoices.issue(_doctor(), draft)
             db.session.commit()
-        elif invoice.doctor_id != _doctor().id:
-            abort(400)  # another doctor's form token: not a page this doctor was shown
         else:
             db.session.rollback()  # the same form sent again: the first one issued the invoice
         flash(_("Invoice %(number)s has been issued.", number=invoice.number), "success")
@@ -169,9 +168,7 @@ def _filters(form: DoctorInvoiceFilterForm) -> invoices.Filters:
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
-    return min(int(value), 10_000) if value.isascii() and value.isdigit() and len(value) <= 9 else 1
+    return page_number(request.args.get("page"))
 
 
 @bp.get("/invoices", endpoint="invoices")

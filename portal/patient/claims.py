@@ -19,6 +19,7 @@ from portal.activation.requests import UPLOAD_MESSAGES
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
+from portal.numbers import page_number
 from portal.patient.views import bp
 
 PAGE_SIZE = 20
@@ -82,10 +83,7 @@ def _own(claim_id: int, *options) -> Claim:
 @allow("patient")
 def claims_list():
     patient = _patient()
-    page_arg = request.args.get("page", "1")
-    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
-    digits = page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 9
-    page = min(int(page_arg), 10_000) if digits and int(page_arg) > 0 else 1
+    page = page_number(request.args.get("page"))
     rows = db.session.scalars(
         db.select(Claim).where(Claim.patient_id == patient.id)
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor))

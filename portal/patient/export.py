@@ -53,10 +53,7 @@ def export_request():
     if not form.validate_on_submit():
         abort(400)
     person = _person()
-    earlier = sent_before(DataRequest, form.sent_token)
-    if earlier is not None:
-        if earlier.patient_id != person.id:
-            abort(400)  # another person's form token: not a page this patient was shown
+    if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
         # The same click again: the first answer carries the link. This one leaves the session
         # cookie alone, so it cannot overwrite the cookie that holds the link.
         return htmx.redirect(url_for("patient.my_data", _anchor="export"))

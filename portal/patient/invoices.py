@@ -18,6 +18,7 @@ from portal.access import allow, refuse
 from portal.doctor.forms import InvoiceFilterForm
 from portal.extensions import db
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
+from portal.numbers import page_number, whole_number
 from portal.patient.views import bp
 
 
@@ -45,11 +46,9 @@ def invoices_list():
         state=form.state.data or None,
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
-        doctor_id=int(doctor) if doctor.isascii() and doctor.isdigit() and len(doctor) <= 9 else None,
+        doctor_id=whole_number(doctor),
     )
-    page_arg = request.args.get("page", "1")
-    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
-    page = min(int(page_arg), 10_000) if page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 9 else 1
+    page = page_number(request.args.get("page"))
     rows, has_next = invoices.listing(patient_id=patient.id, filters=filters, page=page)
     claimed = claims.claimed_invoice_ids([row.id for row in rows])
     # Why each invoice cannot be shared (None: it can), decided for the whole page at once.
@@ -63,8 +62,6 @@ def invoices_list():
 
 def _own(invoice_id: int) -> Invoice:
     """The invoice, if it belongs to the space the patient is in; 404 otherwise."""
-    if invoice_id > 2**31 - 1:  # past the id column: PostgreSQL would refuse the query
-        refuse("invoice", invoice_id)
     invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.doctor), joinedload(Invoice.lines)])
     if invoice is None or invoice.patient_id != _patient().id:
         refuse("invoice", invoice_id)
@@ -74,8 +71,6 @@ def _own(invoice_id: int) -> Invoice:
 def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
     """The invoice with what its page shows, in one query: the doctor, the lines, the live
     claim and when an open report was made; 404 unless it belongs to the space."""
-    if invoice_id > 2**31 - 1:
-        refuse("invoice", invoice_id)
     reported = (
         db.select(InvoiceReport.created_at)
         .where(InvoiceReport.invoice_id == Invoice.id, InvoiceReport.closed_at.is_(None))

@@ -127,9 +127,8 @@ def correction_request():
     person = _patient()
     form = CorrectionForm()
     if form.validate_on_submit():
-        filed = sent_before(DataRequest, form.sent_token)  # the same form sent again: its first request
-        if filed is not None and filed.patient_id != person.id:
-            abort(400)  # another person's form token: not a page this patient was shown
+        # The same form sent again: its first request.
+        filed = sent_before(DataRequest, form.sent_token, patient_id=person.id)
         if filed is None:
             filed = privacy.request_correction(person, form.registry_field.data, form.message.data,
                                                by=current_user, form_token=form.sent_token)

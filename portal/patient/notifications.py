@@ -10,6 +10,7 @@ from portal import claims, guardians, htmx
 from portal.access import allow
 from portal.extensions import db
 from portal.models import Notification
+from portal.numbers import page_number
 from portal.patient.views import bp
 
 PAGE_SIZE = 20
@@ -21,10 +22,7 @@ def notifications_list():
     patient = guardians.acting_patient(current_user)
     if patient is None:
         abort(404)
-    page_arg = request.args.get("page", "1")
-    # Nine digits at most: int() refuses a string of more than 4300 with ValueError.
-    digits = page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 9
-    page = min(int(page_arg), 10_000) if digits and int(page_arg) > 0 else 1
+    page = page_number(request.args.get("page"))
     rows = db.session.scalars(
         db.select(Notification).where(Notification.patient_id == patient.id)
         .options(joinedload(Notification.claim))

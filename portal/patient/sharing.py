@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -17,6 +17,7 @@ from portal.access import allow, refuse
 from portal.extensions import db
 from portal.forms import BaseForm, OnceForm, sent_before
 from portal.models import Invoice, InvoiceReport
+from portal.numbers import whole_number
 from portal.patient.invoices import _own, _patient
 from portal.patient.views import bp
 
@@ -71,8 +72,7 @@ def masked_iban(iban: str | None) -> str:
 
 def _chosen(values: list[str]) -> list[Invoice]:
     """The invoices named in the request; any that is not in this space is a 404."""
-    # Ids are database integers: ASCII digits, short enough for the column.
-    ids = list(dict.fromkeys(int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 9))[:MAX_CHOSEN]
+    ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
     if not ids:
         return []
     found = db.session.scalars(
@@ -167,12 +167,10 @@ def report_invoice(invoice_id: int):
     invoice = _own(invoice_id)
     form = ReportForm()
     if form.validate_on_submit():
-        earlier = sent_before(InvoiceReport, form.sent_token)  # the same form sent again
-        if earlier is None:
+        # The same form sent again has nothing more to do.
+        if sent_before(InvoiceReport, form.sent_token, invoice_id=invoice.id) is None:
             claims.report_invoice(invoice, form.message.data, by=current_user, form_token=form.sent_token)
             db.session.commit()
-        elif earlier.invoice_id != invoice.id:
-            abort(400)  # a token from another form: not a page this patient was shown
         flash(_("Your message has been sent to %(doctor)s.", doctor=invoice.doctor.name), "success")
         return htmx.redirect(url_for("patient.invoice", invoice_id=invoice.id))
     return render_template("patient/report.html", form=form, invoice=invoice), 400 if form.errors else 200

@@ -9,6 +9,7 @@ from portal import guardians, htmx
 from portal.access import allow, refuse
 from portal.extensions import db
 from portal.forms import BaseForm
+from portal.numbers import whole_number
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 
@@ -25,11 +26,9 @@ def switch_space():
     if not BaseForm().validate_on_submit():
         abort(400)
     choice = request.form.get("space", "")
-    # An id is a few ASCII digits ("²".isdigit() is true too, and int() refuses it).
-    digits = choice.isascii() and choice.isdigit() and len(choice) <= 9
-    target = None if choice in ("", "self") else (int(choice) if digits else -1)
+    target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
     if guardians.switch(current_user, target) is None:
-        refuse("patient", target if target and 0 < target < 2**31 else None)  # not one of their children
+        refuse("patient", target if target and target > 0 else None)  # not one of their children
     db.session.commit()
     return htmx.redirect(url_for("patient.home"))
 
