@@ -6,24 +6,13 @@ from pathlib import Path
 
 import pytest
 from fpdf import FPDF
-from PIL import Image
 
 from portal.activation import requests
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent, IdentityRequest, OutboxMessage
 from tests.fixtures.clients import page, sign_in, text_of
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (40, 120, 200)).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.fixtures.images import jpeg as _jpeg
+from tests.fixtures.images import png as _png
 
 
 def _pdf() -> bytes:

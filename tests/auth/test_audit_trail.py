@@ -5,13 +5,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PIL import Image
 
 from portal import clock, terms
 from portal.auth import signin, totp
 from portal.extensions import db
 from portal.models import AuditEvent, IdentityRequest
 from tests.fixtures.clients import fresh_code, sign_in
+from tests.fixtures.images import jpeg as _jpeg
 
 IP = "192.0.2.41"  # documentation range: proves the row took the address of the request
 NOON = datetime(2031, 3, 14, 12, 0, tzinfo=UTC)
@@ -175,12 +175,6 @@ def test_a_doctor_looking_up_a_patient_is_traced(browser, people, make_patient):
     row = the_one(mark, "patient.looked_up")
     assert_traced(row, doctor)
     assert row.patient_id == patient.id and row.data == {"purpose": "activation"}
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 def test_deciding_an_identity_request_is_traced(app, browser, people, make_patient):

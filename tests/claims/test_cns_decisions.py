@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from datetime import date
 
 import pytest
-from PIL import Image
 
 from portal import claims
 from portal.auth import totp
@@ -15,6 +13,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
 from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
 from tests.fixtures.clients import page, text_of
+from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
 
 CONFLICT = "Another agent has already decided this claim"
@@ -169,12 +168,6 @@ def test_a_forged_version_changes_nothing(desk, make_claim, version):
     response = client.post(url_for("cns.reject_claim", claim_id=claim.id), data={"version": version, "reason": "duplicate"})
     assert response.status_code == 303
     assert fresh(claim).state == ClaimState.IN_REVIEW
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (20, 20), (200, 10, 10)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def test_the_patients_document_is_served_to_staff_in_scope_only(desk, make_claim, make_staff, app):

@@ -6,13 +6,13 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from PIL import Image
 
 from portal import claims, clock, review
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund, GuardianLink
 from portal.patient.claims import REJECTION_SENTENCES, STATE_WORDS
 from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
 
 
@@ -21,12 +21,6 @@ def patient_client(app, people):
     client = app.test_client()
     sign_in(client, people["patient"])
     return client
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (20, 20), "white").save(out, format="PNG")
-    return out.getvalue()
 
 
 def test_every_state_and_reason_has_words():

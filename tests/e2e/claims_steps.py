@@ -1,9 +1,8 @@
 """Steps the claims stories share: a doctor issuing an invoice, a patient page that may have
-met the idle lock, a PNG to attach."""
+met the idle lock."""
 
 from __future__ import annotations
 
-import io
 import re
 
 from tests.e2e.signing import path_of, unlock_if_locked
@@ -41,11 +40,3 @@ def switch_space(page, name: str) -> None:
     page.select_option("#space-select", label=name)
     page.click("form.space-switch button")
     page.wait_for_load_state()
-
-
-def png() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 60, 60)).save(buffer, format="PNG")
-    return buffer.getvalue()

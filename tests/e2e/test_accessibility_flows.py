@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pytest
@@ -10,19 +9,12 @@ import pytest
 from tests.e2e.audit import Audit
 from tests.e2e.data import create_registry_patient
 from tests.e2e.signing import sign_in, unlock_if_locked, wait_for_path
+from tests.fixtures.images import jpeg as _jpeg
 
 pytestmark = pytest.mark.e2e
 
 LANGUAGES = ["fr", "de", "en"]
 PASSWORD = "green lantern on the old bridge"
-
-
-def _jpeg() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (60, 40), (90, 140, 200)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -15,8 +15,9 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from tests.e2e.claim_data import ANNE, LEA, LUC, claim_in_review, claim_of_invoice, qr_payload
-from tests.e2e.claims_steps import issue_invoice, open_page, png, switch_space
+from tests.e2e.claims_steps import issue_invoice, open_page, switch_space
 from tests.e2e.signing import path_of, wait_for_path
+from tests.fixtures.images import png
 
 pytestmark = pytest.mark.e2e
 

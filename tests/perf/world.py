@@ -6,12 +6,10 @@ counts are measured once for the whole module (see test_query_counts.py).
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from PIL import Image
 from sqlalchemy import inspect
 
 from portal import audit, claims, clock, export, invoices, nomenclature, notify, privacy, terms, uploads
@@ -21,17 +19,12 @@ from portal.models import Account, Claim, ClaimEvent, DataExport, GuardianLink, 
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
+from tests.fixtures.images import png
 from tests.fixtures.invoices import new_invoice
 
 CLAIM_STATES = ("shared", "in_review", "info_requested", "answered", "accepted", "rejected", "withdrawn")
 CHILD_BIRTH = date(2016, 6, 2)
 REGISTRY_BIRTH = date(1975, 3, 9)
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 120, 200)).save(out, format="PNG")
-    return out.getvalue()
 
 
 @dataclass

@@ -5,12 +5,9 @@ Built through the domain functions the pages call, so the rows look like real on
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-
-from PIL import Image
 
 from portal import claims, clock, notify, terms, uploads
 from portal.activation import codes
@@ -18,12 +15,7 @@ from portal.auth import totp
 from portal.extensions import db
 from portal.models import DataExport, DataRequest, GuardianLink, IdentityRequest
 from tests.fixtures.clients import sign_in
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 120, 200)).save(out, format="PNG")
-    return out.getvalue()
+from tests.fixtures.images import png
 
 
 @dataclass

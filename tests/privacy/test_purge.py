@@ -3,27 +3,20 @@ restriction or a legal hold protects; idempotent, counted, audited."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from portal import audit, claims, clock, invoices, privacy, retention
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimEvent, ConsentReceipt, ErasureTombstone, Invoice
+from tests.fixtures.images import png as _png
 
 
 def _purge(app) -> dict[str, int]:
     output = app.test_cli_runner().invoke(args=["purge"]).output.strip()
     return {name: int(count) for name, count in (part.split(": ") for part in output.split(", "))}
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (20, 20), "white").save(out, format="PNG")
-    return out.getvalue()
 
 
 def _answered(people, make_claim) -> tuple[Claim, str]:

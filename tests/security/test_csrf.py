@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from PIL import Image
 
 from portal import invoices, privacy
 from portal.activation import codes
@@ -33,6 +32,7 @@ from tests.conftest import make_app
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, page, text_of
 from tests.fixtures.figures import Tally
+from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
 from tests.test_access import EXPECTED
 
@@ -141,11 +141,6 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 
 
 # --- A world where every POST route has something real to act on --------------------------------
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 @dataclass

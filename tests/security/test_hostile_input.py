@@ -22,7 +22,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from PIL import Image
 from sqlalchemy import func, select
 from wtforms import Form as PlainForm
 
@@ -44,6 +43,7 @@ from portal.models import (
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, in_english, page, sign_in, text_of
 from tests.fixtures.factories import PASSWORD
+from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
 
 NOT_ALLOWED = "This text contains a character that is not allowed."
@@ -125,11 +125,6 @@ def probe(figures):
 
 
 # --- A desk with something for every form to act on ----------------------------------------------
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture

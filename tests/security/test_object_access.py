@@ -13,7 +13,6 @@ with an object in its URL fails it until a case is added to CASES below.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from functools import cached_property
 import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
-from PIL import Image
 from sqlalchemy import func, inspect, select
 
 from portal import claims, clock, export, privacy, uploads
@@ -32,16 +30,11 @@ from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
+from tests.fixtures.images import png
 from tests.fixtures.invoices import new_invoice
 from tests.test_access import ANY, EXPECTED, _allowed
 
 # --- The world: the victim's objects, and an intruder of each role ---------------------------------
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (20, 20), (200, 10, 10)).save(out, format="PNG")
-    return out.getvalue()
 
 
 class World:

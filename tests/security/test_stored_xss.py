@@ -22,8 +22,8 @@ from portal.models import DataRequest, IdentityRequest, OutboxMessage
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in, text_of
 from tests.fixtures.figures import Tally
+from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
-from tests.security.test_csrf import jpeg
 
 PAYLOADS = [
     "<script>alert(1)</script>",

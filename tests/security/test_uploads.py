@@ -25,6 +25,7 @@ from portal.extensions import db
 from portal.models import ClaimEvent, IdentityRequest
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import in_english, page, sign_in, text_of
+from tests.fixtures.images import jpeg, png
 from tests.security.test_hostile_input import Probe, row_counts
 
 SCRIPT = b"<script>alert(document.cookie)</script>"
@@ -41,17 +42,6 @@ def probe(figures):
 
 
 # --- Files --------------------------------------------------------------------------------------------
-
-def png(size=(40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (40, 120, 200)).save(out, format="PNG")
-    return out.getvalue()
-
-
-def jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 40)).save(out, format="JPEG")
-    return out.getvalue()
 
 
 def jpeg_with_script_comment() -> bytes:
