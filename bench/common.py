@@ -90,6 +90,10 @@ def staff_login(index: int) -> str:
 LOGINS = {"patient": patient_login, "doctor": doctor_login, "cns": staff_login}
 
 
+# The driver reaches the portal on loopback; production refuses any other Host than this one's.
+PUBLIC_BASE_URL = "http://127.0.0.1"
+
+
 def portal_env(database: str, redis_url: str = REDIS_URL) -> dict[str, str]:
     """The production configuration the portal runs with, behind one trusted proxy (the driver
     plays the TLS-terminating proxy: X-Forwarded-For / -Proto)."""
@@ -100,5 +104,6 @@ def portal_env(database: str, redis_url: str = REDIS_URL) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
         "TRUSTED_PROXIES": "1",
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "BENCH_COUNT_QUERIES": "1",
     }

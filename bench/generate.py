@@ -55,6 +55,7 @@ def secrets_for_bench(name: str) -> Secrets:
     app = create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),
         "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
     })
     with app.app_context():
         logins = [login(i) for login in common.LOGINS.values() for i in range(common.BENCH_USERS)]

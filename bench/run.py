@@ -73,6 +73,7 @@ def argon2_cost(repeat: int = 10) -> float:
     from portal.auth import passwords
 
     app = create_app({"PORTAL_ENV": "production", "SECRET_KEY": common.SECRET_KEY,
+                      "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
                       "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
                       "SQLALCHEMY_DATABASE_URI": common.database_url("postgres")})
     with app.app_context():

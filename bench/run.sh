@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --quiet install
-.venv/bin/pip install --quiet -r bench/requirements.txt
 exec .venv/bin/python -m bench.run "$@"

@@ -26,6 +26,7 @@ def _app(database: str):
     return create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(database),
         "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
     })
 
 

@@ -4,6 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --quiet install
-.venv/bin/pip install --quiet -r bench/requirements.txt
 .venv/bin/python -m bench.soak --users 50 --minutes 10 "$@"
 .venv/bin/python -m bench.soak --soak --minutes 30 --rate 20 "$@"

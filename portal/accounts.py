@@ -52,10 +52,20 @@ def create(role: Role, login: str, *, is_demo: bool = False) -> Account:
     return account
 
 
-def set_password(account: Account, password: str, *, method: str) -> None:
+def set_password(account: Account, password: str, *, method: str, temporary: bool = False) -> None:
+    """`temporary`: a password someone else chose, which the person replaces at first sign-in."""
     account.credential.password_hash = passwords.hash_password(password)
     account.credential.password_changed_at = clock.now()
+    account.credential.is_password_temporary = temporary
     audit.record(audit.PASSWORD_CHANGED, actor=account, method=method)
+
+
+def replace_temporary_password(account: Account, new_password: str) -> None:
+    """The person's own password instead of the one an operator gave them."""
+    set_password(account, new_password, method="initial")
+    ended = sessions.end_all(account.id, "password")
+    if ended:
+        audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
 
 
 def change_password(account: Account, new_password: str, *, keep_session: str | None) -> int:

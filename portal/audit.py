@@ -45,7 +45,12 @@ TERMS_ACCEPTED = _declare("terms.accepted", ("version",))
 TERMS_REFUSED = _declare("terms.refused", ("version",))
 TERMS_PUBLISHED = _declare("terms.published", ("version",))
 ACCOUNT_CREATED = _declare("account.created", ("role",), ("by",))
+# An operator cleared an account's failures and lock (`flask --app app accounts unlock`).
+ACCOUNT_UNLOCKED = _declare("account.unlocked", ("account_id", "failures"))
 REGISTRY_IMPORTED = _declare("registry.imported", ("created", "updated"))
+# One person's entry, written by a registry import: the names of the fields, never their values.
+REGISTRY_ENTRY_CREATED = _declare("registry.entry_created", ("fields",))
+REGISTRY_ENTRY_UPDATED = _declare("registry.entry_updated", ("fields",))
 LANGUAGE_CHANGED = _declare("account.language_changed", ("language",))
 ACTIVATION_ISSUED = _declare(
     "activation.issued", ("code_id", "channel"), ("document_type", "document_last4", "mobile_confirmed", "guardian_patient_id")
@@ -92,6 +97,15 @@ CONSENT_WITHDRAWN = _declare("consent.withdrawn")
 CONSENT_RESTORED = _declare("consent.restored")
 ACCOUNT_ERASED = _declare("account.erased", ("tombstone",))
 LOGS_PURGED = _declare("logs.purged", ("events",))
+# A code sent to a contact the register holds (portal.contact_codes): never the code itself.
+CONTACT_CODE_SENT = _declare("contact_code.sent", ("purpose", "channel"))
+CONTACT_CODE_FAILED = _declare("contact_code.failed", ("purpose",))
+# A "this wasn't me" alert sent to the owner on every register contact (portal.security_alerts).
+SECURITY_ALERT_SENT = _declare("security_alert.sent", ("kind", "contacts"))
+SECURITY_ALERT_USED = _declare("security_alert.used", ("kind",))
+# An account blocked for its safety, and the block lifted (portal.blocking).
+ACCOUNT_BLOCKED = _declare("account.blocked", ("account_id", "source"))
+ACCOUNT_UNBLOCKED = _declare("account.unblocked", ("account_id",))
 # A signed-in user asked for an object that is not theirs, or does not exist (answered 404):
 # the view, what the id names (claim, invoice, event, code, request, session, export, patient:
 # the URL argument without "_id"), and the id when it is a plain number, never a secret.

@@ -1,11 +1,15 @@
-"""Operator commands: flask --app app demo | accounts … | registry import | terms publish."""
+"""Operator commands: flask --app app demo | totp | accounts … | registry import | terms publish |
+nomenclature load | purge. Thin wrappers: the rules live in the domain modules they call.
+
+Every command that reads or writes the portal's tables is a `data_command`: it checks the
+schema first, and a refusal (portal.refused) becomes a message and a non-zero exit, never a
+traceback, with nothing written.
+"""
 
 from __future__ import annotations
 
-import csv
+import functools
 import json
-import secrets
-from datetime import date
 from pathlib import Path
 
 import click
@@ -13,10 +17,33 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
-from portal import accounts, audit, terms
+from portal import nomenclature, operator_accounts, registry_import, retention, schema, terms
 from portal.extensions import db
-from portal.identity import InvalidIdentifier, validate_iban, validate_matricule
-from portal.models import Account, CnsStaff, Doctor, Fund, Patient, Role
+from portal.models import Fund, Role
+from portal.refused import Refused
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+def data_command(command):
+    """For a command that uses the portal's tables; goes below the command's app context."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        problem = schema.problem()
+        if problem:
+            raise click.ClickException(problem)
+        try:
+            return command(*args, **kwargs)
+        except Refused as refused:
+            db.session.rollback()
+            shown = refused.problems[:MAX_PROBLEMS_SHOWN]
+            more = len(refused.problems) - len(shown)
+            if more:
+                shown.append(f"… and {more} more.")
+            raise click.ClickException("\n".join([*shown, "Nothing was written."])) from None
+
+    return checked
 
 
 def _refuse_in_production() -> None:
@@ -64,106 +91,94 @@ def totp_command(secret: str) -> None:
     _refuse_in_production()
     from portal.auth import totp
 
-    click.echo(totp.code_for(secret))
+    try:
+        click.echo(totp.code_for(secret.replace(" ", "")))
+    except ValueError:  # binascii.Error too: not base32, or too short
+        raise click.ClickException("Not a TOTP secret: give the base32 secret the demo command printed.") from None
 
+
+ENCODING = click.option(
+    "--encoding", default="utf-8", show_default=True,
+    help="The file's encoding, for example latin-1 or cp1252 (UTF-8 may start with a byte order mark).",
+)
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Show what would change, and write nothing.")
 
 accounts_cli = AppGroup("accounts", help="Create and unlock doctor and CNS staff accounts.")
 
 
 @accounts_cli.command("create")
 @click.option("--role", type=click.Choice(["doctor", "cns"]), required=True)
-@click.option("--login", required=True, help="Provider code (doctor) or staff id (CNS).")
+@click.option("--login", required=True,
+              help="Provider code (doctor) or staff id (CNS): letters A-Z, digits, dots, hyphens, underscores.")
 @click.option("--name", required=True)
 @click.option("--specialty", default="General practice", show_default=True)
 @click.option("--digital/--paper-only", default=True, help="Doctor takes part in digital invoicing.")
 @click.option("--fund", type=click.Choice([f.value for f in Fund]), default="CNS", show_default=True)
+@data_command
 def create_account(role, login, name, specialty, digital, fund) -> None:
-    """Create an account with a one-time initial password; the user enrols TOTP at first sign-in."""
-    if db.session.scalar(db.select(Account).where(Account.login == login)):
-        raise click.ClickException(f"An account with login {login} already exists.")
-    account = accounts.create(Role(role), login)
-    if role == "doctor":
-        db.session.add(
-            Doctor(provider_code=login, name=name, specialty=specialty, is_digital_participant=digital, account=account)
-        )
-    else:
-        db.session.add(CnsStaff(staff_id=login, name=name, fund_scope=fund, account=account))
-    password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
-    accounts.set_password(account, password, method="operator")
+    """Create an account with a one-time initial password.
+
+    At first sign-in the user replaces that password with their own, then enrols TOTP."""
+    _account, password = operator_accounts.create(
+        Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund
+    )
     db.session.commit()
-    click.echo(f"Created {role} account {login}. Initial password (give it in person): {password}")
+    click.echo(f"Created {role} account {login}. Initial password, to give in person "
+               f"(it must be changed at first sign-in): {password}")
 
 
 @accounts_cli.command("unlock")
 @click.argument("login")
+@data_command
 def unlock_account(login: str) -> None:
-    """Clear the failure counter and lock of an account."""
-    account = db.session.scalar(db.select(Account).where(Account.login == login))
-    if account is None or account.credential is None:
-        raise click.ClickException("No such account.")
-    account.credential.failed_attempts = 0
-    account.credential.locked_until = None
-    db.session.commit()
-    click.echo(f"Unlocked {login}.")
+    """Clear the failure counter and lock of an account (audited)."""
+    if operator_accounts.unlock(login):
+        db.session.commit()
+        click.echo(f"Unlocked {login.strip()}.")
+    else:
+        click.echo(f"{login.strip()} was not locked; nothing changed.")
 
 
 registry_cli = AppGroup("registry", help="The insured-persons registry.")
-REGISTRY_COLUMNS = ["matricule", "surname", "given_name", "birth_date", "mobile", "email", "fund", "iban"]
-
-
-def _registry_row(row: dict) -> dict:
-    matricule = validate_matricule(row["matricule"])
-    fund = (row.get("fund") or "CNS").strip().upper()
-    if fund not in {f.value for f in Fund}:
-        raise InvalidIdentifier("fund")
-    birth = date.fromisoformat(row["birth_date"].strip())
-    if birth.strftime("%Y%m%d") != matricule[:8]:
-        raise InvalidIdentifier("birth date does not match the matricule")
-    surname, given = row["surname"].strip(), row["given_name"].strip()
-    if not surname or not given:
-        raise InvalidIdentifier("name")
-    return {
-        "matricule": matricule,
-        "surname": surname,
-        "given_name": given,
-        "birth_date": birth,
-        "mobile": (row.get("mobile") or "").strip() or None,
-        "email": (row.get("email") or "").strip() or None,
-        "fund": fund,
-        "iban": validate_iban(row["iban"]) if (row.get("iban") or "").strip() else None,
-    }
 
 
 @registry_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_registry(path: Path) -> None:
-    """Load insured persons from a CSV file (all rows or none)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(REGISTRY_COLUMNS[:4]) - set(reader.fieldnames or [])
-        if missing:
-            raise click.ClickException(f"Missing columns: {', '.join(sorted(missing))}")
-        rows, errors = [], []
-        for line, raw in enumerate(reader, start=2):
-            try:
-                rows.append(_registry_row(raw))
-            except (InvalidIdentifier, ValueError, KeyError, AttributeError) as exc:
-                errors.append(f"line {line}: {exc}")
-    if errors:
-        raise click.ClickException("Nothing imported.\n" + "\n".join(errors[:50]))
-    created = updated = 0
-    for values in rows:
-        person = db.session.scalar(db.select(Patient).where(Patient.matricule == values["matricule"]))
-        if person is None:
-            db.session.add(Patient(**values))
-            created += 1
-        else:
-            for key, value in values.items():
-                setattr(person, key, value)
-            updated += 1
-    audit.record(audit.REGISTRY_IMPORTED, actor=None, created=created, updated=updated)
+@click.option(
+    "--clear", multiple=True, type=click.Choice(registry_import.CLEARABLE),
+    help="Empty this field for the rows whose cell is blank (repeat for several fields). "
+         "Without it, a blank cell keeps the stored value.",
+)
+@ENCODING
+@DRY_RUN
+@data_command
+def import_registry(path: Path, clear: tuple[str, ...], encoding: str, dry_run: bool) -> None:
+    """Load insured persons from a CSV file, all rows or none.
+
+    \b
+    Columns (comma- or semicolon-separated, header first):
+      matricule, surname, given_name, birth_date (YYYY-MM-DD)   required
+      mobile, email, fund (default CNS), iban                   optional
+
+    A blank cell keeps what is stored; --clear FIELD empties mobile, email or iban instead.
+    Mobile numbers are stored as +352… (a number without a country code is a Luxembourg one).
+    One bad row refuses the file, and the errors name each line and column. --dry-run lists
+    each person the file would create or change, with the names of the fields, never values."""
+    entries = registry_import.plan(path, encoding=encoding, clear=clear)
+    unchanged = sum(1 for entry in entries if not entry.is_new and not entry.fields)
+    if dry_run:
+        for entry in entries:
+            if entry.is_new:
+                click.echo(f"{entry.matricule}: would be created")
+            elif entry.fields:
+                click.echo(f"{entry.matricule}: would change {', '.join(entry.fields)}")
+        created = sum(1 for entry in entries if entry.is_new)
+        click.echo(f"Dry run, nothing written: {created} to create, "
+                   f"{len(entries) - created - unchanged} to update, {unchanged} unchanged.")
+        return
+    created, updated = registry_import.apply(entries)
     db.session.commit()
-    click.echo(f"Imported {created} new and {updated} updated insured persons.")
+    click.echo(f"Imported {created} new and {updated} updated insured persons ({unchanged} unchanged).")
 
 
 terms_cli = AppGroup("terms", help="Versioned terms of use.")
@@ -174,26 +189,32 @@ terms_cli = AppGroup("terms", help="Versioned terms of use.")
     "--from",
     "folder",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A folder with fr.txt, de.txt and en.txt; default: the texts shipped with the portal.",
+    help="A folder with fr.txt, de.txt and en.txt (UTF-8); default: the newest texts shipped with the portal.",
 )
+@data_command
 def publish_terms(folder: Path | None) -> None:
-    """Publish a new version; every user must accept it at their next request."""
-    if folder is None:
-        version = terms.current_version()
-        texts = terms.bundled_texts(version.number if version else 1)
-    else:
-        texts = {lang: (folder / f"{lang}.txt").read_text(encoding="utf-8") for lang in ("fr", "de", "en")}
-    version = terms.publish(texts)
+    """Publish a new version; every user must accept it at their next request.
+
+    Texts identical to the current version are refused."""
+    texts = terms.read_folder(folder) if folder else terms.bundled_texts(terms.newest_bundled())
+    try:
+        version = terms.publish_changed(texts)
+    except terms.TermsUnchanged as unchanged:
+        if folder:
+            raise
+        raise terms.TermsUnchanged(
+            f"{unchanged} They are the texts shipped with the portal; "
+            "to publish new ones: flask --app app terms publish --from FOLDER"
+        ) from None
     db.session.commit()
     click.echo(f"Published version {version.number} of the terms of use.")
 
 
 @click.command("purge")
 @with_appcontext
+@data_command
 def purge_command() -> None:
     """Delete what has outlived its retention period (safe to run from cron, idempotent)."""
-    from portal import retention
-
     counts = retention.purge()
     db.session.commit()
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
@@ -204,13 +225,29 @@ nomenclature_cli = AppGroup("nomenclature", help="The fee schedule of medical ac
 
 @nomenclature_cli.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
-def load_nomenclature(path: Path | None) -> None:
-    """Insert or update acts from a CSV file (default: the schedule shipped with the portal)."""
-    from portal import nomenclature
+@ENCODING
+@DRY_RUN
+@data_command
+def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
+    """Insert or update acts from a CSV file (default: the schedule shipped with the portal).
 
-    created, updated = nomenclature.load(path or nomenclature.SOURCE)
+    \b
+    Columns: code, key_letter (C, D or K), coefficient (greater than 0, at most two
+    decimals), effective_from (YYYY-MM-DD), category, description_en, description_fr,
+    description_de. One bad row refuses the file; the errors name each line and column."""
+    changes = nomenclature.load(path or nomenclature.SOURCE, encoding=encoding, dry_run=dry_run)
+    added = [c for c in changes if c.act is None]
+    changed = [c for c in changes if c.act is not None and c.fields]
+    unchanged = len(changes) - len(added) - len(changed)
+    if dry_run:
+        for change in added:
+            click.echo(f"{change.row.code} from {change.row.effective_from}: would be added")
+        for change in changed:
+            click.echo(f"{change.row.code} from {change.row.effective_from}: would change {', '.join(change.fields)}")
+        click.echo(f"Dry run, nothing written: {len(added)} to add, {len(changed)} to update, {unchanged} unchanged.")
+        return
     db.session.commit()
-    click.echo(f"Nomenclature: {created} acts added, {updated} updated.")
+    click.echo(f"Nomenclature: {len(added)} acts added, {len(changed)} updated, {unchanged} unchanged.")
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -89,6 +90,8 @@ def load(overrides: dict | None = None) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": LANGUAGES,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # Lets several portals, or several test runs, share one Redis database without sharing counters.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", ""),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         # Per client IP, on top of the per-account failure counter (README: "Brute force").
@@ -97,6 +100,13 @@ def load(overrides: dict | None = None) -> dict:
         "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "20/minute;100/hour"),
         "DEMO_MODE": _env_bool("DEMO_MODE", not production),
         "PUBLIC_CONTACT_EMAIL": os.environ.get("PUBLIC_CONTACT_EMAIL", "contact@portal.example.lu"),
+        # The address people reach the portal at. Links that leave the portal (activation letters,
+        # SMS, e-mails, exports) are built from it, never from the request's Host header, and
+        # requests for any other host are refused. Required in production.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # More host names to answer besides PUBLIC_BASE_URL's (e.g. what the load balancer's
+        # health check sends), comma-separated.
+        "EXTRA_TRUSTED_HOSTS": [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()],
         # Benchmark only (bench/): an X-Query-Count header on every response.
         "BENCH_COUNT_QUERIES": _env_bool("BENCH_COUNT_QUERIES"),
     }
@@ -115,12 +125,15 @@ def _finish(config: dict) -> None:
             raise ConfigError("Refusing to start: SECRET_KEY is not set in production.")
         if not config["FIELD_ENCRYPTION_KEY"]:
             raise ConfigError("Refusing to start: FIELD_ENCRYPTION_KEY is not set in production.")
+        if not config["PUBLIC_BASE_URL"]:
+            raise ConfigError("Refusing to start: PUBLIC_BASE_URL is not set in production.")
         config["DEMO_MODE"] = False
     else:
         config["SECRET_KEY"] = config["SECRET_KEY"] or _instance_secret("secret_key", lambda: secrets.token_hex(32))
         config["FIELD_ENCRYPTION_KEY"] = config["FIELD_ENCRYPTION_KEY"] or _instance_secret(
             "field_key", lambda: Fernet.generate_key().decode()
         )
+    _public_address(config)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + config["SQLALCHEMY_DATABASE_URI"][11:]
@@ -128,3 +141,17 @@ def _finish(config: dict) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+
+
+def _public_address(config: dict) -> None:
+    """Normalise PUBLIC_BASE_URL and answer only its host (and the extra ones) from then on.
+
+    Without it (development only) links follow the address the page was asked on."""
+    base = config["PUBLIC_BASE_URL"]
+    if not base:
+        return
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("PUBLIC_BASE_URL must look like https://portal.example.lu (no query or fragment).")
+    config["PUBLIC_BASE_URL"] = base.rstrip("/")
+    config["TRUSTED_HOSTS"] = [parts.hostname, *config["EXTRA_TRUSTED_HOSTS"]]

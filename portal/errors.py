@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template
+from flask import Flask, Response, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from portal.extensions import db
 
@@ -45,6 +45,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(_error):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so the page has no links.
+        title, message = MESSAGES[400]
+        return Response(f"{title}. {message}\n", 400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -63,3 +63,11 @@ def make_iban(country: str, bban: str) -> str:
     rearranged = bban + country + "00"
     number = int("".join(str(int(ch, 36)) for ch in rearranged))
     return f"{country}{98 - number % 97:02d}{bban}"
+
+
+ADULT_AGE = 18
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years lived on `day`."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

@@ -7,14 +7,17 @@ act. The values below are indicative (a GP consultation, C1, cost 57.70 EUR on
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from portal import csv_input
 from portal.config import ROOT
+from portal.extensions import db
+from portal.models import Act
+from portal.refused import Problem, Refused
 
 SOURCE = ROOT / "portal" / "content" / "nomenclature.csv"
 
@@ -47,48 +50,116 @@ class ActRow:
     description_de: str
 
 
-def read(path: Path = SOURCE) -> list[ActRow]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = []
-        for raw in csv.DictReader(handle):
-            coefficient = Decimal(raw["coefficient"])
-            rows.append(
-                ActRow(
-                    code=raw["code"].strip().upper(),
-                    key_letter=raw["key_letter"].strip(),
-                    coefficient=coefficient,
-                    fee_cents=fee_cents(raw["key_letter"].strip(), coefficient),
-                    effective_from=date.fromisoformat(raw["effective_from"]),
-                    category=raw["category"].strip(),
-                    description_en=raw["description_en"].strip(),
-                    description_fr=raw["description_fr"].strip(),
-                    description_de=raw["description_de"].strip(),
-                )
-            )
+class ScheduleRefused(Refused):
+    pass
+
+
+COLUMNS = ("code", "key_letter", "coefficient", "effective_from", "category",
+           "description_en", "description_fr", "description_de")
+TEXT_LENGTHS = {"code": 10, "category": 20, "description_en": 200, "description_fr": 200, "description_de": 200}
+FIELDS = ("key_letter", "coefficient", "fee_cents", "category", "description_en", "description_fr", "description_de")
+MAX_COEFFICIENT = Decimal("999999.99")  # Act.coefficient is NUMERIC(8, 2)
+
+
+def _coefficient(value: str) -> Decimal:
+    try:
+        coefficient = Decimal(value)
+    except ArithmeticError:
+        raise ValueError("not a number (write 12.80, with a dot)") from None
+    if not coefficient.is_finite():
+        raise ValueError("not a number (write 12.80, with a dot)")
+    if coefficient <= 0:
+        raise ValueError("must be greater than zero")
+    if coefficient.as_tuple().exponent < -2:
+        raise ValueError("at most two decimals")
+    if coefficient > MAX_COEFFICIENT:
+        raise ValueError(f"larger than {MAX_COEFFICIENT}")
+    return coefficient
+
+
+def _row(row: csv_input.Row) -> tuple[ActRow | None, list[Problem]]:
+    cells, problems = row.cells, []
+    for column, limit in TEXT_LENGTHS.items():
+        if not cells[column]:
+            problems.append(Problem(row.line, column, "empty"))
+        elif len(cells[column]) > limit:
+            problems.append(Problem(row.line, column, f"longer than {limit} characters"))
+    key_letter = cells["key_letter"].upper()
+    if key_letter not in KEY_LETTER_VALUES:
+        problems.append(Problem(row.line, "key_letter", f"not a key letter ({', '.join(KEY_LETTER_VALUES)})"))
+    parsed = {}
+    for column, parse in (("coefficient", _coefficient), ("effective_from", csv_input.iso_date)):
+        try:
+            parsed[column] = parse(cells[column])
+        except ValueError as error:
+            problems.append(Problem(row.line, column, str(error)))
+    if problems:
+        return None, problems
+    return ActRow(
+        code=cells["code"].upper(),
+        key_letter=key_letter,
+        coefficient=parsed["coefficient"],
+        fee_cents=fee_cents(key_letter, parsed["coefficient"]),
+        effective_from=parsed["effective_from"],
+        category=cells["category"],
+        description_en=cells["description_en"],
+        description_fr=cells["description_fr"],
+        description_de=cells["description_de"],
+    ), []
+
+
+def read(path: Path = SOURCE, *, encoding: str = "utf-8") -> list[ActRow]:
+    """Every act of a fee schedule, checked; raises ScheduleRefused naming every bad cell."""
+    table = csv_input.read(path, encoding=encoding, columns=COLUMNS, required=COLUMNS)
+    problems, rows, first_line = list(table.problems), [], {}
+    for raw in table.rows:
+        row, found = _row(raw)
+        problems.extend(found)
+        if row is None:
+            continue
+        key = (row.code, row.effective_from)
+        if key in first_line:
+            problems.append(Problem(raw.line, "code", f"{row.code} from {row.effective_from} is also on line {first_line[key]}"))
+            continue
+        first_line[key] = raw.line
+        rows.append(row)
+    if problems:
+        raise ScheduleRefused(*problems)
     return rows
 
 
-def load(path: Path = SOURCE) -> tuple[int, int]:
-    """Insert or update the acts of a fee schedule; returns (created, updated)."""
-    from portal.extensions import db
-    from portal.models import Act
+@dataclass
+class Change:
+    row: ActRow
+    act: Act | None  # the stored act, None for a new one
+    fields: list[str]  # what would change in a stored act
 
-    created = updated = 0
-    for row in read(path):
-        act = db.session.scalar(
-            db.select(Act).where(Act.code == row.code, Act.effective_from == row.effective_from)
-        )
+
+def changes(rows: list[ActRow]) -> list[Change]:
+    """What loading these rows would do: each act new, changed (which fields) or the same."""
+    stored = {(a.code, a.effective_from): a for a in db.session.scalars(db.select(Act))}
+    found = []
+    for row in rows:
+        act = stored.get((row.code, row.effective_from))
+        fields = [] if act is None else [f for f in FIELDS if getattr(act, f) != getattr(row, f)]
+        found.append(Change(row, act, fields))
+    return found
+
+
+def load(path: Path = SOURCE, *, encoding: str = "utf-8", dry_run: bool = False) -> list[Change]:
+    """Insert or update the acts of a fee schedule, all or none; returns what changed (or would)."""
+    planned = changes(read(path, encoding=encoding))
+    if dry_run:
+        return planned
+    for change in planned:
+        act = change.act
         if act is None:
-            act = Act(code=row.code, effective_from=row.effective_from)
+            act = Act(code=change.row.code, effective_from=change.row.effective_from)
             db.session.add(act)
-            created += 1
-        else:
-            updated += 1
-        for field in ("key_letter", "coefficient", "fee_cents", "category", "description_en",
-                      "description_fr", "description_de"):
-            setattr(act, field, getattr(row, field))
+        for name in FIELDS:
+            setattr(act, name, getattr(change.row, name))
     catalogue.cache_clear()
-    return created, updated
+    return planned
 
 
 @dataclass(frozen=True)
@@ -104,9 +175,6 @@ class CatalogueEntry:
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[CatalogueEntry, ...]:
     """Every act of every schedule, read once per process (the table changes by deploy)."""
-    from portal.extensions import db
-    from portal.models import Act
-
     acts = db.session.scalars(db.select(Act).order_by(Act.code, Act.effective_from)).all()
     return tuple(
         CatalogueEntry(a.id, a.code, a.fee_cents, a.effective_from, a.category,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import g
 from markupsafe import Markup, escape
 from sqlalchemy.orm import load_only
@@ -10,6 +12,7 @@ from portal import audit
 from portal.config import LANGUAGES, ROOT
 from portal.extensions import db
 from portal.models import Account, TermsDecision, TermsVersion
+from portal.refused import Refused
 
 CONTENT = ROOT / "portal" / "content" / "terms"
 
@@ -69,10 +72,61 @@ def decide(account: Account, version: TermsVersion, *, accepted: bool) -> TermsD
     return decision
 
 
+class TermsRefused(Refused):
+    pass
+
+
+class TermsUnchanged(TermsRefused):
+    pass
+
+
 def bundled_texts(number: int) -> dict[str, str]:
     """The texts of a version shipped with the portal (portal/content/terms/<n>/)."""
     folder = CONTENT / str(number)
     return {lang: (folder / f"{lang}.txt").read_text(encoding="utf-8") for lang in LANGUAGES}
+
+
+def newest_bundled() -> int:
+    """The number of the newest version shipped with the portal (its highest folder).
+
+    The numbers of published versions need not match: staff also publish from /cns/terms."""
+    return max(int(folder.name) for folder in CONTENT.iterdir() if folder.is_dir() and folder.name.isdigit())
+
+
+def read_folder(folder: Path) -> dict[str, str]:
+    """fr.txt, de.txt and en.txt from an operator's folder; raises TermsRefused."""
+    files = {lang: folder / f"{lang}.txt" for lang in LANGUAGES}
+    missing = [path.name for path in files.values() if not path.is_file()]
+    if missing:
+        raise TermsRefused(f"{folder} has no {', '.join(missing)}: the terms need {', '.join(p.name for p in files.values())}.")
+    texts, problems = {}, []
+    for lang, path in files.items():
+        try:
+            texts[lang] = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            problems.append(f"{path.name} is not UTF-8 text: save it as UTF-8.")
+            continue
+        if not texts[lang].strip():
+            problems.append(f"{path.name} is empty.")
+    if problems:
+        raise TermsRefused(*problems)
+    return texts
+
+
+def _same(one: str, other: str) -> bool:
+    # Line endings and surrounding blank lines do not show once rendered.
+    return one.replace("\r\n", "\n").strip() == other.replace("\r\n", "\n").strip()
+
+
+def publish_changed(texts: dict[str, str], *, actor: Account | None = None) -> TermsVersion:
+    """Publish, unless the texts are those of the current version: everybody would be asked
+    to accept again what they already accepted."""
+    current = db.session.scalar(db.select(TermsVersion).order_by(TermsVersion.number.desc()).limit(1))
+    if current is not None and all(_same(texts.get(lang) or "", getattr(current, f"text_{lang}")) for lang in LANGUAGES):
+        raise TermsUnchanged(
+            f"These texts are those of version {current.number}, the current version of the terms of use."
+        )
+    return publish(texts, actor=actor)
 
 
 def publish(texts: dict[str, str], *, actor: Account | None = None) -> TermsVersion:

@@ -1,5 +1,5 @@
-"""Uploaded identity documents: content-checked, images re-encoded, stored encrypted
-outside static/ under a random name.
+"""Uploaded identity documents: content-checked, images re-encoded, PDFs kept only as a PNG of
+their pages (portal/pdf_render.py), stored encrypted outside static/ under a random name.
 
 A file and the row that names it are written together: the file waits in the instance's
 `uploads-pending/`, locked by the process writing it, until the transaction commits; then it
@@ -14,20 +14,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
-import re
 import secrets
 import time
-import zlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from flask import Response, current_app
+from flask import Response, abort, current_app
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal import pdf_render
+
 MAX_BYTES = 5 * 1024 * 1024
-KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": None}
+KINDS = {"image/jpeg": "JPEG", "image/png": "PNG"}  # what is stored: a PDF is stored as its PNG
 Image.MAX_IMAGE_PIXELS = 40_000_000  # a decompression bomb is refused, not decoded
 PENDING = "uploads-pending"  # beside uploads/, in the instance folder (same file system)
 IN_FLIGHT = "uploads.in_flight"  # Session.info: (pending path, final path, locked handle) per file
@@ -38,7 +38,8 @@ SETTLE_SECONDS = 5
 
 
 class RejectedUpload(ValueError):
-    """The file is not a JPEG, PNG or PDF we can safely keep (message key in .args[0])."""
+    """The file is not a JPEG, PNG or PDF we can safely keep (message key in .args[0]:
+    "empty", "size", "type", "name", and for a PDF "encrypted" or "pages")."""
 
 
 def _sniff(data: bytes) -> str | None:
@@ -72,45 +73,9 @@ def _reencode(data: bytes, kind: str) -> bytes:
         raise RejectedUpload("type") from exc
 
 
-# Names that make a PDF act rather than show: scripts, actions run on opening, programs to
-# launch, embedded files, forms that submit, multimedia; and encryption, which hides the rest.
-# A scanned document has none of them. "#4A" in a name spells "J": escapes are decoded first.
-_ACTIVE_PDF = re.compile(
-    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|AA|SubmitForm|ImportData|GoToE|GoToR|Encrypt)"
-    rb"(?![A-Za-z0-9])|/OpenAction\s*<<"
-)
-_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_STREAM_START = re.compile(rb"stream\r?\n")
-_OBJECT_STREAM_LIMIT = 4 * 1024 * 1024  # inflated bytes read per object stream: a zip bomb stops here
-
-
-def _is_active(data: bytes) -> bool:
-    return bool(_ACTIVE_PDF.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), data)))
-
-
-def _object_streams(data: bytes):
-    """The inflated contents of the object streams, where dictionaries travel compressed."""
-    for marker in re.finditer(rb"/ObjStm(?![A-Za-z0-9])", data):
-        start = _STREAM_START.search(data, marker.end())
-        if start is None:
-            continue
-        try:
-            yield zlib.decompressobj().decompress(data[start.end():], _OBJECT_STREAM_LIMIT)
-        except zlib.error as exc:  # another filter, or damaged: nothing we can check
-            raise RejectedUpload("type") from exc
-
-
-def _check_pdf(data: bytes) -> bytes:
-    tail = data[-2048:]
-    if b"%%EOF" not in tail or b"<script" in data.lower() or _is_active(data):
-        raise RejectedUpload("type")
-    if any(_is_active(inflated) for inflated in _object_streams(data)):
-        raise RejectedUpload("type")
-    return data
-
-
 def clean(data: bytes, filename: str | None = None) -> tuple[bytes, str]:
-    """Return (content to store, media type) or raise RejectedUpload.
+    """Return (content to store, media type) or raise RejectedUpload. A PDF comes back as a
+    PNG of its pages: no uploaded PDF is ever stored, so none can be served back.
 
     The name is never used to store the file; one that carries a folder path (which a
     browser never sends) marks a crafted request and is refused.
@@ -125,8 +90,16 @@ def clean(data: bytes, filename: str | None = None) -> tuple[bytes, str]:
     if kind is None:
         raise RejectedUpload("type")
     if kind == "application/pdf":
-        return _check_pdf(data), kind
+        return _rendered(data), "image/png"
     return _reencode(data, kind), kind
+
+
+def _rendered(data: bytes) -> bytes:
+    # Whatever a PDF carries besides its pages' appearance is left behind in the file we drop.
+    try:
+        return pdf_render.render(data)
+    except pdf_render.Unrenderable as refused:
+        raise RejectedUpload(refused.args[0]) from refused
 
 
 def _folder(name: str = "uploads") -> Path:
@@ -222,7 +195,7 @@ def sweep() -> int:
     return settled
 
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
 def send(content: bytes, media_type: str, stem: str) -> Response:
@@ -230,6 +203,12 @@ def send(content: bytes, media_type: str, stem: str) -> Response:
 
     Its type is the one found by content at upload; the browser must not guess another
     (nosniff), and if it shows the file anyway, nothing in it may run, load or submit."""
+    if media_type == "application/pdf":
+        # Stored before PDFs were rendered on receipt: staff get the picture, never the file.
+        try:
+            content, media_type = pdf_render.render(content), "image/png"
+        except pdf_render.Unrenderable:
+            abort(404)
     return Response(content, mimetype=media_type, headers={
         "Cache-Control": "no-store",
         "Content-Disposition": f'attachment; filename="{stem}.{EXTENSIONS.get(media_type, "bin")}"',

@@ -24,7 +24,7 @@ os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 from portal import clock, create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures", "tests.fixtures.cli"]
 
 TEST_SETTINGS = {
     "ACTIVATION_RATE_LIMIT": "1000/minute",

@@ -30,6 +30,7 @@ EXPECTED = {
     "auth.code": ANY,
     "auth.recovery": ANY,
     "auth.enrol": ANY,
+    "auth.new_password": ANY,
     "auth.enrol_qr": ANY,
     "auth.unlock": ANY,
     "auth.forgot": ANY,

@@ -24,6 +24,7 @@ def test_production_settings_harden_cookies_and_disable_demo(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", "0n3Xn1mWcH3Pj0qLqX8gk0m3j7S9gVsz9hA0KZUo9yE=")
     monkeypatch.setenv("DEMO_MODE", "1")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://portal.example.lu")
     settings = config.load()
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_HTTPONLY"] is True

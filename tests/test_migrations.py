@@ -3,7 +3,7 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from portal.extensions import db
 from portal.models.types import render_item
@@ -24,7 +24,46 @@ def test_every_model_table_exists(app_ctx):
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app_ctx):
     if db.engine.dialect.name != "sqlite":
-        return
+        pytest.skip("SQLite only: PostgreSQL has no journal mode to check")
     connection = db.session.connection()
     assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_0008_makes_operator_passwords_nobody_used_temporary(tmp_path):
+    """Accounts an operator created before 0008 and nobody signed in to still hold the password
+    the operator saw: their first sign-in replaces it. Nobody else is asked."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_app
+
+    other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'before-0008.sqlite3'}")
+    accounts = [  # login, role, status, is_demo, totp_secret
+        ("90000001", "doctor", "pending", False, None),  # created, never used: flagged
+        ("T000002", "cns", "pending", False, None),  # the same for staff
+        ("90000003", "doctor", "active", False, "secret"),  # signed in and enrolled
+        ("90000004", "doctor", "pending", True, None),  # demo data
+        ("1980051710012", "patient", "pending", False, None),  # patients set their own at activation
+    ]
+    with other.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as connection:
+            for number, (login, role, status, is_demo, secret) in enumerate(accounts, start=1):
+                connection.execute(
+                    text("INSERT INTO account (id, role, login, status, is_demo, created_at) "
+                         "VALUES (:id, :role, :login, :status, :demo, CURRENT_TIMESTAMP)"),
+                    {"id": number, "role": role, "login": login, "status": status, "demo": is_demo},
+                )
+                connection.execute(
+                    text("INSERT INTO credential (account_id, password_hash, totp_secret, failed_attempts) "
+                         "VALUES (:id, 'hash', :secret, 0)"),
+                    {"id": number, "secret": secret},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            flagged = connection.execute(text(
+                "SELECT login FROM account JOIN credential ON credential.account_id = account.id "
+                "WHERE credential.is_password_temporary ORDER BY login"
+            )).scalars().all()
+        db.engine.dispose()
+    assert flagged == ["90000001", "T000002"]

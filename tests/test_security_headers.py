@@ -67,6 +67,7 @@ def test_an_invoice_pdf_is_hardened_and_never_cached(signed_in, people, make_inv
 PRODUCTION_KEYS = {
     "SECRET_KEY": "p" * 64,
     "FIELD_ENCRYPTION_KEY": TEST_SETTINGS["FIELD_ENCRYPTION_KEY"],
+    "PUBLIC_BASE_URL": "https://portal.example.lu",
 }
 
 

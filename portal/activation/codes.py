@@ -18,6 +18,7 @@ from sqlalchemy import update
 from portal import accounts, audit, clock
 from portal.auth import sessions
 from portal.extensions import db
+from portal.identity import ADULT_AGE, age_on
 from portal.models import (
     Account,
     AccountStatus,
@@ -61,9 +62,7 @@ def state(code: ActivationCode) -> str:
 
 
 def is_minor(person: Patient, on: date | None = None) -> bool:
-    on = on or clock.today()
-    birthday_passed = (on.month, on.day) >= (person.birth_date.month, person.birth_date.day)
-    return on.year - person.birth_date.year - (0 if birthday_passed else 1) < 18
+    return age_on(person.birth_date, on or clock.today()) < ADULT_AGE
 
 
 def _revoke_pending(patient: Patient, reason: str) -> None:

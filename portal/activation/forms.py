@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from portal import clock
 from portal.auth.forms import NewPasswordRules, SixDigits
 from portal.forms import BaseForm, OnceForm
-from portal.identity import InvalidIdentifier, validate_matricule
+from portal.identity import ADULT_AGE, InvalidIdentifier, age_on, matricule_birth_date, validate_matricule
 
 
 class Matricule:
@@ -98,3 +98,17 @@ class IdentityRequestForm(OnceForm):
         validators=[DataRequired(message=_l("Tick the box to send the request."))],
     )
     submit = SubmitField(_l("Send the request"))
+
+    def validate_birth_date(self, field):
+        # The terms of use are for adults; a child's space is opened by a parent (README:
+        # "Children"). The matricule begins with the birth date, so it is checked as well as
+        # the typed date: a false date must not get a child past this.
+        today = clock.today()
+        births = [field.data]
+        if self.matricule.data and not self.matricule.errors:
+            births.append(matricule_birth_date(self.matricule.data))
+        if any(age_on(birth, today) < ADULT_AGE for birth in births if birth):
+            raise ValidationError(_l(
+                "Only adults can ask for an account of their own. For a child under 18, a parent asks the "
+                "child's doctor for an activation code and opens the child's space from their own account."
+            ))

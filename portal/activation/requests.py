@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, clock, notify, uploads
+from portal import audit, clock, links, notify, pdf_render, uploads
 from portal.activation import codes
 from portal.extensions import db
 from portal.forms import sent_before
@@ -28,6 +27,8 @@ UPLOAD_MESSAGES = {
     "size": _l("The file is larger than 5 MB."),
     "type": _l("The file must be a JPEG or PNG photo or a PDF scan."),
     "name": _l("The file name must not contain a folder path. Rename the file and try again."),
+    "encrypted": _l("The PDF is protected by a password or encryption. Save it without protection and send it again."),
+    "pages": _l("The PDF has more than %(pages)d pages. Send only the pages that are needed.", pages=pdf_render.MAX_PAGES),
 }
 REJECTION_REASONS = {
     "unreadable": _l("The document cannot be read."),
@@ -148,7 +149,7 @@ def approve(filed: IdentityRequest, staff: CnsStaff) -> bool:
     if patient is None or not _decide(filed, staff, "approved"):
         return False
     code, token = codes.issue(patient, identity_request=filed, language=filed.language)
-    link = url_for("activation.link", token=token, _external=True)
+    link = links.external_url("activation.link", token=token)
     with force_locale(filed.language):
         text = _(
             "Your identity has been checked. Activate your account within %(days)d days: %(link)s (code %(code)s)",

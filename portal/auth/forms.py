@@ -93,6 +93,21 @@ class PasswordChangeForm(BaseForm):
     rule_context: tuple = ("", ())
 
 
+class NewPasswordForm(BaseForm):
+    """The first sign-in with a password an operator gave: the person chooses their own."""
+
+    new_password, confirm = new_password_fields(lambda form: form.rule_context)
+    submit = SubmitField(_l("Set the new password"))
+
+    rule_context: tuple = ("", ())
+    given_hash: str | None = None  # the hash of the password the operator gave
+
+    def validate_new_password(self, field):
+        # The operator saw that password: keeping it would keep it known to someone else.
+        if self.given_hash and passwords.verify_password(self.given_hash, field.data or ""):
+            raise ValidationError(_l("Choose a password other than the one you were given."))
+
+
 class TermsForm(BaseForm):
     accept = BooleanField(_l("I have read and accept these terms of use."))
     submit = SubmitField(_l("Accept and continue"))

@@ -61,7 +61,7 @@ def check_password(login: str, password: str) -> Account | None:
     # A patient's account becomes usable only through an activation code, never by
     # enrolling an authenticator at /login like an operator-created staff account.
     pending_patient = account.role == "patient" and account.status == AccountStatus.PENDING
-    if is_locked(credential) or account.status == AccountStatus.CLOSED or pending_patient:
+    if is_locked(credential) or account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED) or pending_patient:
         audit.record(audit.SIGNIN_FAILED, actor=account, stage="password", reason="locked")
         return None
     if not valid:
@@ -72,11 +72,32 @@ def check_password(login: str, password: str) -> Account | None:
     return account
 
 
+def _first_stage(credential: Credential) -> str:
+    if credential.totp_secret:
+        return "code"  # a temporary password is replaced after the code (see views._second_factor_passed)
+    # Without an authenticator yet, a password an operator gave is replaced before anything
+    # else: by the time the account is usable, what the operator saw opens nothing.
+    return "new_password" if credential.is_password_temporary else "enrol"
+
+
 def begin_pending(account: Account) -> None:
     """Between the password and the code: the account id waits in the (signed) cookie."""
     sessions.reset_cookie()
-    stage = "code" if account.credential.totp_secret else "enrol"
-    session["signin"] = {"account": account.id, "stage": stage, "at": time.time()}
+    session["signin"] = {"account": account.id, "stage": _first_stage(account.credential), "at": time.time()}
+
+
+def move_pending(stage: str, *, method: str | None = None) -> None:
+    """On to the next step of the same sign-in, whose time starts again.
+
+    `method`: the second factor already given, when a step comes after it."""
+    step = {**session["signin"], "stage": stage, "at": time.time()}
+    if method:
+        step["method"] = method
+    session["signin"] = step
+
+
+def pending_method() -> str | None:
+    return (session.get("signin") or {}).get("method")
 
 
 def pending_account(stage: str) -> Account | None:
@@ -134,7 +155,7 @@ def check_second_factor(login: str, code: str) -> Account | None:
     if account is None or credential is None or not credential.totp_secret:
         audit.record(audit.SIGNIN_FAILED, actor=None, stage="reset", reason="unknown")
         return None
-    if is_locked(credential) or account.status == AccountStatus.CLOSED:
+    if is_locked(credential) or account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED):
         audit.record(audit.SIGNIN_FAILED, actor=account, stage="reset", reason="locked")
         return None
     compact = (code or "").replace(" ", "")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import accounts, audit, htmx
 from portal.access import PUBLIC, allow, home_for
 from portal.auth import passwords, sessions, signin, totp
-from portal.auth.forms import CodeForm, EnrolForm, ForgotForm, LoginForm, RecoveryForm, UnlockForm
+from portal.auth.forms import CodeForm, EnrolForm, ForgotForm, LoginForm, NewPasswordForm, RecoveryForm, UnlockForm
 from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -26,6 +26,18 @@ def _limit(name: str):
 
 def _after_signin(next_target: str | None) -> Response:
     return htmx.redirect(sessions.safe_next(next_target, home_for(current_user)))
+
+
+def _second_factor_passed(account, method: str) -> Response:
+    """Finish signing in, unless the password is still the one an operator gave: then the
+    person chooses their own first (auth.new_password), and the sign-in finishes there."""
+    if account.credential.is_password_temporary:
+        signin.move_pending("new_password", method=method)
+        db.session.commit()
+        return htmx.redirect(url_for("auth.new_password"))
+    next_target = signin.finish(account, method)
+    db.session.commit()
+    return _after_signin(next_target)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,8 +58,7 @@ def login():
         if next_target:
             session["next"] = sessions.safe_next(next_target, "")
         db.session.commit()
-        stage = session["signin"]["stage"]
-        return htmx.redirect(url_for("auth.code" if stage == "code" else "auth.enrol"))
+        return htmx.redirect(url_for(f"auth.{session['signin']['stage']}"))  # each stage has its page
     if request.args.get("expired"):
         flash(_("Your session has ended. Please sign in again."), "info")
     return render_template("auth/login.html", form=form)
@@ -63,9 +74,7 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         if signin.check_code(account, form.code.data):
-            next_target = signin.finish(account, "totp")
-            db.session.commit()
-            return _after_signin(next_target)
+            return _second_factor_passed(account, "totp")
         db.session.commit()
         flash(str(FAILED), "error")
     return render_template("auth/code.html", form=form)
@@ -81,13 +90,37 @@ def recovery():
     form = RecoveryForm()
     if form.validate_on_submit():
         if signin.check_recovery_code(account, form.code.data):
-            next_target = signin.finish(account, "recovery_code")
-            db.session.commit()
             flash(_("You signed in with a recovery code. Each code works only once."), "info")
-            return _after_signin(next_target)
+            return _second_factor_passed(account, "recovery_code")
         db.session.commit()
         flash(str(FAILED), "error")
     return render_template("auth/recovery.html", form=form)
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def new_password():
+    account = signin.pending_account("new_password")
+    # Reached before the code only by an account without an authenticator (signin._first_stage).
+    if (
+        account is None
+        or not account.credential.is_password_temporary
+        or (account.credential.totp_secret and not signin.pending_method())
+    ):
+        return htmx.redirect(url_for("auth.login"))
+    form = NewPasswordForm()
+    form.rule_context = (account.login, accounts.name_parts(account))
+    form.given_hash = account.credential.password_hash
+    if form.validate_on_submit():
+        accounts.replace_temporary_password(account, form.new_password.data)
+        if signin.pending_method():
+            return _second_factor_passed(account, signin.pending_method())
+        signin.move_pending("enrol")
+        db.session.commit()
+        return htmx.redirect(url_for("auth.enrol"))
+    g.no_store = True
+    return render_template("auth/new_password.html", form=form, login=account.login)
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from flask import Response, abort, flash, g, render_template, request, url_for
@@ -25,6 +25,7 @@ from portal.cns.forms import (
 )
 from portal.cns.views import bp
 from portal.extensions import db
+from portal.identity import age_on
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -132,10 +133,6 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
     if claim is None:
         refuse("claim", claim_id)
     return claim
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def masked_iban(iban: str) -> str:

@@ -6,12 +6,13 @@ from flask import abort, flash, g, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import accounts, audit, htmx, uploads
+from portal import accounts, audit, clock, htmx, uploads
 from portal.access import allow, refuse
 from portal.activation import requests
 from portal.cns.forms import ApproveForm, RejectForm
 from portal.cns.views import bp
 from portal.extensions import db
+from portal.identity import ADULT_AGE, age_on
 from portal.models import IdentityRequest, Patient
 
 
@@ -38,8 +39,10 @@ def identity_request(request_id: int):
     registry = db.session.get(Patient, filed.patient_id) if filed.patient_id else None
     audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id)
     db.session.commit()
+    age = age_on(registry.birth_date, clock.today()) if registry else None
     return render_template(
-        "cns/identity_request.html", filed=filed, registry=registry, approve_form=ApproveForm(), reject_form=RejectForm()
+        "cns/identity_request.html", filed=filed, registry=registry, age=age, adult_age=ADULT_AGE,
+        approve_form=ApproveForm(), reject_form=RejectForm(),
     )
 
 

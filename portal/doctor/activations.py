@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit, htmx, pdf
+from portal import accounts, audit, htmx, links, pdf
 from portal.access import allow, refuse
 from portal.activation import codes
 from portal.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
@@ -110,7 +110,7 @@ def issue_activation():
 
 def _letter(code: ActivationCode, token: str) -> dict:
     """What the letter says, in the patient's language (the page around it stays in the doctor's)."""
-    link = url_for("activation.link", token=token, _external=True)
+    link = links.external_url("activation.link", token=token)
     with force_locale(code.language):
         texts = {
             "title": _("Activate your patient account"),

@@ -18,8 +18,12 @@ from portal.models.claim import (
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
 from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
+from portal.models.security import AccountBlock, ContactCode, SecurityAlert
 
 __all__ = [
+    "AccountBlock",
+    "ContactCode",
+    "SecurityAlert",
     "ErasureTombstone",
     "DataRequestKind",
     "DataRequest",

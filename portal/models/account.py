@@ -19,8 +19,9 @@ class Role(StrEnum):
 class AccountStatus(StrEnum):
     PENDING = "pending"  # created, credentials not yet set (activation or enrolment to do)
     ACTIVE = "active"
-    SUSPENDED = "suspended"  # consent withdrawn, or suspended by an operator
-    CLOSED = "closed"
+    SUSPENDED = "suspended"  # consent withdrawn: the person still reaches their data pages
+    BLOCKED = "blocked"  # for its safety (AccountBlock): nobody signs in until the block is lifted
+    CLOSED = "closed"  # a doctor or agent who left: no sign-in; what they issued stays
 
 
 class Account(db.Model):
@@ -28,7 +29,7 @@ class Account(db.Model):
 
     __table_args__ = (
         CheckConstraint("role in ('patient', 'doctor', 'cns')", name="role"),
-        CheckConstraint("status in ('pending', 'active', 'suspended', 'closed')", name="status"),
+        CheckConstraint("status in ('pending', 'active', 'suspended', 'blocked', 'closed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

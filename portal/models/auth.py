@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -18,6 +18,8 @@ class Credential(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an operator (accounts create): the person must choose their own at first sign-in.
+    is_password_temporary: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Fernet tokens: the authenticator secret is encrypted with FIELD_ENCRYPTION_KEY.
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_pending_secret: Mapped[str | None] = mapped_column(Text)

@@ -37,6 +37,9 @@ class Patient(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     fund: Mapped[str] = mapped_column(String(5), default=Fund.CNS)
     iban: Mapped[str | None] = mapped_column(String(34))
+    # When the patient last changed the IBAN in the portal: a claim is paid to an IBAN changed
+    # in the last 72 hours only after staff look at it (a stolen session's favourite move).
+    iban_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "Send automatically": every new eligible invoice is shared as the doctor issues it.
@@ -78,6 +81,9 @@ class CnsStaff(db.Model):
     staff_id: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     fund_scope: Mapped[str] = mapped_column(String(5), default=Fund.CNS)
+    # Publishes terms of use and manages staff and blocked accounts; granted by an operator
+    # (`flask --app app accounts grant-admin`), never held by another fund's agents.
+    is_administrator: Mapped[bool] = mapped_column(default=False, server_default=false())
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

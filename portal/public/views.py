@@ -76,3 +76,6 @@ def outbox():
 
     messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)).all()
     return render_template("public/outbox.html", messages=messages)
+
+
+from portal.public import not_me as _not_me  # noqa: E402,F401  (registers its route on bp)

@@ -18,10 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from tests.conftest import database_url, make_app
+from tests.e2e.signing import STEP_TIMEOUT_MS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 # Chromium reports CSP violations on the console; the portal must have none.
 CSP_MARKERS = ("Content Security Policy", "Refused to")
 
@@ -209,7 +212,7 @@ def context(browser, live_server, console):
 @pytest.fixture
 def page(context):
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(STEP_TIMEOUT_MS)
     return page
 
 
@@ -238,7 +241,7 @@ def signed_in(browser, live_server, console, authenticator):
             ctx = browser.new_context(base_url=live_server.url)
             console.watch(ctx)
             page = ctx.new_page()
-            page.set_default_timeout(10_000)
+            page.set_default_timeout(STEP_TIMEOUT_MS)
             sign_in(page, live_server.accounts[role], authenticator)
             pages[role] = page
         return pages[role]

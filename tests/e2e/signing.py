@@ -11,6 +11,10 @@ import pyotp
 from portal.demo import demo_secret
 
 STEP = 30
+# The longest a step may wait for the state it expects (an element, a URL, a download). Steps
+# wait for states, never for time; the bound only decides when a missing state fails the test, and
+# a loaded 2-core machine can take many seconds to build an export or a PDF.
+STEP_TIMEOUT_MS = 30_000
 
 
 class Authenticator:
@@ -40,7 +44,7 @@ def path_of(page) -> str:
     return urlparse(page.url).path
 
 
-def wait_for_path(page, path: str, timeout: float = 10_000) -> None:
+def wait_for_path(page, path: str, timeout: float = STEP_TIMEOUT_MS) -> None:
     """Wait until the page shows `path` (query string ignored)."""
     page.wait_for_url(lambda url: urlparse(url).path == path, timeout=timeout)
 

@@ -32,7 +32,7 @@ from tests.e2e.my_data_data import (
     patient_exists,
     shared_claim,
 )
-from tests.e2e.signing import path_of, sign_in, submit_password, unlock_if_locked, wait_for_path
+from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, submit_password, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ def new_page(browser, live_server, console, **options):
     context = browser.new_context(base_url=live_server.url, **options)
     console.watch(context)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(STEP_TIMEOUT_MS)
     return page
 
 

@@ -38,6 +38,7 @@ from portal.models import (
     TermsVersion,
     UserSession,
 )
+from tests.fixtures import pdfs
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, sign_in_committed
 from tests.fixtures.factories import PASSWORD, new_patient
@@ -409,7 +410,7 @@ def identity_request_filing(world):
     }
 
     def document():
-        return {"document": (io.BytesIO(b"%PDF-1.4 identity card\n%%EOF"), "identity.pdf")}
+        return {"document": (io.BytesIO(pdfs.scan()), "identity.pdf")}  # kept as a PNG of its page
 
     return Case("/activate/request", data, role=None, files=document, form_page="/activate/request", effects={
         "identity requests": rows(IdentityRequest),

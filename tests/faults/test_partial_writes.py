@@ -19,6 +19,7 @@ from portal.activation import codes
 from portal.extensions import db
 from portal.models import ClaimEvent
 from tests.conftest import make_app
+from tests.fixtures import pdfs
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, page, sign_in_committed, text_of
 from tests.fixtures.factories import PASSWORD, new_patient
@@ -174,7 +175,7 @@ def _documents_of(patient, doctor, staff) -> None:
     """An answered question with a document and an older export: files erasure must keep
     until its transaction commits."""
     claim = new_claim(patient, doctor, staff, state="info_requested")
-    claims.answer(claim, "Here it is.", by=patient.account, document=b"%PDF-1.4 prescription\n%%EOF",
+    claims.answer(claim, "Here it is.", by=patient.account, document=pdfs.scan(text="Prescription"),
                   filename="prescription.pdf")
     export.create(patient.profile, by=patient.account, language="en")
     db.session.commit()

@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from fpdf import FPDF
 
 from bench.server import Gunicorn
 from portal import uploads
@@ -59,9 +60,14 @@ SECRET_KEY = "worker-kill-secret-key-for-this-test-only"
 
 
 def _pdf(marker: str) -> bytes:
-    """A plain PDF of about 60 KB (big enough to arrive in pieces), unique per round."""
-    filler = b"".join(b"%% filler line %06d of the scanned document\n" % i for i in range(1400))
-    return b"%PDF-1.4\n% " + marker.encode() + b"\n" + filler + b"%%EOF\n"
+    """A one-page PDF scan of an identity card, about 60 KB (big enough to arrive in pieces),
+    unique per round: the marker is printed on the card, so the PNG the portal keeps of it is too."""
+    document = FPDF(format=(85.6, 54))
+    document.set_subject(" ".join(f"filler line {i:06d} of the scanned document" for i in range(1400)))
+    document.add_page()
+    document.set_font("Helvetica", size=8)
+    document.cell(text=marker)
+    return bytes(document.output())
 
 
 # --- The four actions ----------------------------------------------------------------------------
@@ -180,6 +186,7 @@ def stage(app_ctx, make_patient, make_doctor, make_staff, tmp_path):
     instance = tmp_path / "instance"
     env = {
         "PORTAL_ENV": "production", "DATABASE_URL": database_url(), "REDIS_URL": "", "TRUSTED_PROXIES": "1",
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": TEST_SETTINGS["FIELD_ENCRYPTION_KEY"],
         "PORTAL_INSTANCE_DIR": str(instance),
         # The patient's session must not lock for idleness between two of their rounds: not what is tested here.
@@ -208,12 +215,14 @@ def _audited(event: str, key: str) -> set:
     return {row.data.get(key) for row in db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == event))}
 
 
-def _readable(folder: Path, name: str | None, expected: bytes | None = None) -> bool:
+def _readable(folder: Path, name: str | None, sent: bytes | None = None) -> bool:
+    """Whether the file decrypts, and is what the portal keeps of the document `sent` (a PDF is
+    kept as a PNG of its page; drawing the same file again gives the same bytes)."""
     try:
         content = Fernet(TEST_SETTINGS["FIELD_ENCRYPTION_KEY"].encode()).decrypt((folder / name).read_bytes())
     except (OSError, TypeError, InvalidToken):
         return False
-    return expected is None or content == expected
+    return sent is None or content == uploads.clean(sent)[0]
 
 
 def half_written(folder: Path) -> list[str]:

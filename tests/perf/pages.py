@@ -15,7 +15,7 @@ from sqlalchemy import update
 from portal import clock, terms
 from portal.auth import totp
 from portal.extensions import db
-from portal.models import UserSession
+from portal.models import Credential, UserSession
 from tests.fixtures.clients import page as parsed
 from tests.fixtures.clients import text_of
 from tests.fixtures.factories import PASSWORD
@@ -73,6 +73,17 @@ def _enrol_started(w: World, client) -> None:
     response = client.post("/login", data={"login": w.ids["unenrolled_login"], "password": PASSWORD})
     assert response.headers["Location"] == url_for("auth.enrol")
     assert client.get(url_for("auth.enrol")).status_code == 200
+
+
+def _temporary_password_given(w: World, client) -> None:
+    """The staff account still holds the password an operator gave: it must choose its own first."""
+    db.session.execute(
+        update(Credential).where(Credential.account_id == w.unenrolled_staff.account.id)
+        .values(is_password_temporary=True)
+    )
+    db.session.commit()
+    response = client.post("/login", data={"login": w.ids["unenrolled_login"], "password": PASSWORD})
+    assert response.headers["Location"] == url_for("auth.new_password"), text_of(response)
 
 
 def _locked(w: World, _client) -> None:
@@ -146,6 +157,7 @@ PAGES: list[Page] = [
     Page("auth.recovery", None, _with("auth.recovery"), prepare=_password_step_done),
     Page("auth.enrol", None, _with("auth.enrol"), prepare=_enrol_started),
     Page("auth.enrol_qr", None, _with("auth.enrol_qr"), prepare=_enrol_started),
+    Page("auth.new_password", None, _with("auth.new_password"), prepare=_temporary_password_given),
     Page("auth.forgot", None, _with("auth.forgot")),
     Page("auth.terms_refused", None, _with("auth.terms_refused")),
     Page("auth.unlock", "patient", _with("auth.unlock"), prepare=_locked),

@@ -14,8 +14,10 @@ write, the worst case.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +79,17 @@ def measured(app):
         finally:
             clock.freeze(None)
             world.remove_files()
+    if os.environ.get("QUERY_COUNTS_FILE"):
+        _write_counts(Path(os.environ["QUERY_COUNTS_FILE"]), small, grown)
     return {"small": small, "grown": grown}
+
+
+def _write_counts(path: Path, small: dict, grown: dict) -> None:
+    """The figures for the benchmark report (bench/query_counts.sh): status and count per page, both sizes."""
+    lines = [f"{'page':64} {'status':>6} {'small':>5} {'grown':>5}"]
+    lines += [f"{page_id:64} {small[page_id].status:>6} {len(small[page_id].statements):>5} "
+              f"{len(grown[page_id].statements):>5}" for page_id in IDS]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def test_every_get_page_has_a_case(app):
@@ -103,10 +115,3 @@ def test_page_runs_as_many_queries_with_much_more_data(measured, page):
     status, before, after = grown.status, len(small.statements), len(grown.statements)
     assert status == page.status, f"{page.id} answered {status} with more data"
     assert after == before, f"{page.id}: {before} statements with little data, {after} with more:\n{grown.listing()}"
-
-
-def test_print_counts(measured):
-    """Not a check: `pytest tests/perf -s -k print_counts` prints each page's counts (small, grown)."""
-    for page_id in IDS:
-        small, grown = measured["small"][page_id], measured["grown"][page_id]
-        print(f"{page_id:64} {small.status} {len(small.statements):3} {grown.status} {len(grown.statements):3}")

@@ -1,30 +1,45 @@
 """Two portal instances on one PostgreSQL and one Redis: what one decides, the other enforces.
 
-Two gunicorn processes with the production configuration serve the same database
-(`portal_h_two`, dropped and rebuilt by the migrations) and the same Redis database (13 unless
-PERF_REDIS_URL says otherwise). Skips when PostgreSQL or Redis is unreachable, except in CI
-(CI=true), where that fails the run. PERF_PG_URL points at the server (default: postgres on
-127.0.0.1:5432, trust authentication).
+Two gunicorn processes with the production configuration serve the same database and the same
+Redis. The database is this run's own: `<TEST_DATABASE_URL's database>_two` when the suite runs on
+PostgreSQL, else a name unique to the run, created, built by the migrations and dropped; so two runs
+on one server never touch each other's data. Redis keys carry a prefix unique to the run and are
+deleted afterwards (REDIS_URL, default database 0 on 127.0.0.1). Skips when PostgreSQL or Redis is
+unreachable, except in CI (CI=true), where that fails the run. On SQLite runs, PERF_PG_URL points at
+the server (default: postgres on 127.0.0.1:5432, trust authentication).
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import secrets
 import time
 from datetime import timedelta
 
 import psycopg
 import pytest
 import redis
+from sqlalchemy.engine import make_url
 
 from tests.perf.instances import Browser, Instance
 
 pytestmark = [pytest.mark.committing, pytest.mark.timeout(120)]
 
-PG = os.environ.get("PERF_PG_URL", "postgresql://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("PERF_REDIS_URL", "redis://127.0.0.1:6379/13")
-DATABASE = "portal_h_two"
+
+
+def _database() -> tuple[str, str]:
+    """(server URL, database name) for this run."""
+    url = make_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    if url.drivername.startswith("postgresql"):
+        server = url.set(drivername="postgresql").render_as_string(hide_password=False).rsplit("/", 1)[0]
+        return server, f"{url.database}_two"
+    return os.environ.get("PERF_PG_URL", "postgresql://postgres@127.0.0.1:5432"), f"portal_two_{secrets.token_hex(4)}"
+
+
+PG, DATABASE = _database()
+REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_PREFIX = f"portal-test-{secrets.token_hex(4)}"
 SECRET_KEY = "two-instances-secret-key-for-this-test-only"
 FIELD_KEY = base64.urlsafe_b64encode(b"two-instances-field-key-32bytes!").decode()
 PASSWORD = "lantern-orchard-meadow-9"
@@ -61,6 +76,7 @@ def _build_database() -> None:
         admin.execute(f"CREATE DATABASE {DATABASE}")
     app = create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"{PG}/{DATABASE}", "SECRET_KEY": SECRET_KEY,
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "FIELD_ENCRYPTION_KEY": FIELD_KEY, "PASSWORD_HASH_PROFILE": "test",
     })
     with app.app_context():
@@ -88,10 +104,11 @@ def pair(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{problem}: CI must run the two-instance test")
         pytest.skip(f"{problem}: start both to run the two-instance test")
-    redis.Redis.from_url(REDIS).flushdb()  # this test's own Redis database
     _build_database()
     env = {
         "PORTAL_ENV": "production", "DATABASE_URL": f"{PG}/{DATABASE}", "REDIS_URL": REDIS,
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "REDIS_KEY_PREFIX": REDIS_PREFIX,
         "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": FIELD_KEY, "TRUSTED_PROXIES": "1",
         "SIGNIN_RATE_LIMIT": "3/minute", "DOCTOR_IDLE_LOCK_SECONDS": str(IDLE_LOCK_SECONDS),
     }
@@ -106,6 +123,9 @@ def pair(tmp_path_factory):
             instance.stop()
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        store = redis.Redis.from_url(REDIS)
+        for key in store.scan_iter(match=f"*/{REDIS_PREFIX}/*"):
+            store.delete(key)
 
 
 def test_a_sign_out_on_one_instance_ends_the_session_on_the_other(pair):

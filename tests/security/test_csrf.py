@@ -204,6 +204,7 @@ CASES: dict[str, Case] = {
     "auth.code": Case(None, lambda w: {"code": "123456"}),
     "auth.recovery": Case(None, lambda w: {"code": "abcd-efgh"}),
     "auth.enrol": Case(None, lambda w: {"code": "123456"}),
+    "auth.new_password": Case(None, lambda w: {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     "auth.unlock": Case(None, lambda w: {"password": "anything at all"}),
     "auth.forgot": Case(None, lambda w: {
         "login": w.people["patient"].login, "code": fresh_code(w.people["patient"]),

@@ -1,18 +1,19 @@
 """Hostile uploads on every form that takes a file: the identity document of a self-service
 request, the document a patient adds to an answer, and the photo of a paper invoice's QR code.
 
-A file that lies about its type, a polyglot, an SVG or HTML with a script, a PDF that runs
-JavaScript, an empty or huge file: refused with the error next to the file field (400), or
+A file that lies about its type, a polyglot, an SVG or HTML with a script, an encrypted or
+unreadable PDF, an empty or huge file: refused with the error next to the file field (400), or
 kept as what its content is, re-encoded, under a name the server chose inside the upload
-folder. Hostile file names never reach the disk. Staff get the file back as a download of
-the checked type, with nosniff and a CSP that lets nothing run.
+folder. A PDF, with a script or without, is kept only as a PNG of its pages, so whatever it
+carried is gone (tests/security/test_pdf_uploads.py has the details). Hostile file names never
+reach the disk. Staff get the file back as a download of the checked type, with nosniff and a
+CSP that lets nothing run.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import zlib
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ from PIL import Image
 from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 
-from portal import uploads
+from portal import pdf_render, uploads
 from portal.extensions import db
 from portal.models import ClaimEvent, IdentityRequest
+from tests.fixtures import pdfs
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import in_english, page, sign_in, text_of
 from tests.fixtures.images import jpeg, png
@@ -51,22 +53,14 @@ def jpeg_with_script_comment() -> bytes:
 
 
 def pdf(*objects: bytes, header: bytes = b"%PDF-1.7\n") -> bytes:
-    """A small PDF whose catalog is object 1; `objects` are the bodies of objects 2, 3, …"""
-    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>", *objects]
+    """A small one-page PDF whose catalog is object 1; `objects` are the bodies of objects 4, 5, …
+    (no cross-reference table: readers rebuild it, as they do for many real files)."""
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *objects]
     out = bytearray(header)
     for number, body in enumerate(bodies, start=1):
         out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
     return bytes(out + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
-
-
-def plain_pdf() -> bytes:
-    from fpdf import FPDF
-
-    document = FPDF()
-    document.add_page()
-    document.set_font("Helvetica", size=12)
-    document.cell(text="Carte d'identite - scan")
-    return bytes(document.output())
 
 
 def pypdf_with(change) -> bytes:
@@ -83,14 +77,6 @@ def pdf_with_catalog(entry: bytes) -> bytes:
     return data.replace(b"/Pages 2 0 R >>", b"/Pages 2 0 R " + entry + b" >>", 1)
 
 
-def pdf_with_script_in_an_object_stream() -> bytes:
-    hidden = b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>"
-    packed = zlib.compress(b"4 0 " + hidden)
-    stream = b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
-    return pdf_with_catalog(b"/OpenAction 4 0 R").replace(
-        b"trailer", b"3 0 obj\n" + stream + packed + b"\nendstream\nendobj\ntrailer", 1)
-
-
 def decompression_bomb(side: int = 9_500) -> bytes:
     out = io.BytesIO()
     Image.new("1", (side, side)).save(out, format="PNG")  # 90 million pixels, a few kB on disk
@@ -101,9 +87,11 @@ HTML = b"<!doctype html><html><body>" + SCRIPT + b"</body></html>"
 SVG = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'>" + SCRIPT + b"</svg>"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run in DOS mode.\r\n"
 
-# name, content, file name, declared type, and what it is once checked (None: refused everywhere)
+# name, content, file name, declared type, and what it is once checked (None: refused everywhere).
+# A PDF that shows its page is kept as a PNG of it, whatever else it carries: the script, action,
+# program or attachment stays in the PDF, which is not kept.
 FILES = [
-    ("PDF named as a PNG", plain_pdf, "scan.png", "image/png", "application/pdf"),
+    ("PDF named as a PNG", pdfs.scan, "scan.png", "image/png", "image/png"),
     ("HTML named as a PNG", lambda: HTML, "photo.png", "image/png", None),
     ("a Windows program named as a PNG", lambda: EXE, "photo.png", "image/png", None),
     ("HTML named as a PDF", lambda: HTML, "scan.pdf", "application/pdf", None),
@@ -115,21 +103,31 @@ FILES = [
     ("an SVG with a script, as a PNG", lambda: SVG, "photo.png", "image/png", None),
     ("an SVG with a script, as an SVG", lambda: SVG, "photo.svg", "image/svg+xml", None),
     ("a PDF that runs JavaScript on opening",
-     lambda: pypdf_with(lambda w: w.add_open_action(JavaScript("app.alert(1)"))), "scan.pdf", "application/pdf", None),
+     lambda: pypdf_with(lambda w: w.add_open_action(JavaScript("app.alert(1)"))), "scan.pdf", "application/pdf",
+     "image/png"),
     ("a PDF with an /OpenAction script",
      lambda: pdf_with_catalog(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "scan.pdf", "application/pdf",
-     None),
+     "image/png"),
     ("a PDF with a /JS name spelled in escapes",
      lambda: pdf_with_catalog(b"/OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >>"), "scan.pdf",
-     "application/pdf", None),
-    ("a PDF with a script in a compressed object stream", pdf_with_script_in_an_object_stream, "scan.pdf",
-     "application/pdf", None),
+     "application/pdf", "image/png"),
+    ("a PDF with a script in an object stream typed /Obj#53tm", pdfs.script_in_escaped_object_stream, "scan.pdf",
+     "application/pdf", "image/png"),
+    ("a PDF with a script after 4 MiB of compressed padding", pdfs.script_after_padding, "scan.pdf",
+     "application/pdf", "image/png"),
     ("a PDF that launches a program",
-     lambda: pdf_with_catalog(b"/OpenAction << /S /Launch /F (cmd.exe) >>"), "scan.pdf", "application/pdf", None),
+     lambda: pdf_with_catalog(b"/OpenAction << /S /Launch /F (cmd.exe) >>"), "scan.pdf", "application/pdf",
+     "image/png"),
     ("a PDF with an embedded file", lambda: pypdf_with(lambda w: w.add_attachment("invoice.exe", EXE)), "scan.pdf",
+     "application/pdf", "image/png"),
+    ("a PDF with a script tag", lambda: pdf(b"<< /Note (" + SCRIPT + b") >>"), "scan.pdf", "application/pdf",
+     "image/png"),
+    ("a PDF without pages", lambda: pdf().replace(b"/Kids [3 0 R] /Count 1", b"/Kids [] /Count 0"), "scan.pdf",
      "application/pdf", None),
-    ("a PDF with a script tag", lambda: pdf(b"<< /Note (" + SCRIPT + b") >>"), "scan.pdf", "application/pdf", None),
-    ("a PDF cut before its end", lambda: plain_pdf()[:-200], "scan.pdf", "application/pdf", None),
+    ("a PDF cut before its end", lambda: pdfs.scan()[:-200], "scan.pdf", "application/pdf", None),
+    ("a PDF encrypted without a password", pdfs.encrypted, "scan.pdf", "application/pdf", None),
+    ("a PDF with more pages than a document needs", lambda: pdfs.scan(pages=pdf_render.MAX_PAGES + 1), "scan.pdf",
+     "application/pdf", None),
     ("an empty file", lambda: b"", "photo.jpg", "image/jpeg", None),
     ("a file over 5 MB", lambda: jpeg() + b"\0" * (5 * 1024 * 1024), "photo.jpg", "image/jpeg", None),
     ("a decompression bomb", decompression_bomb, "photo.png", "image/png", None),
@@ -257,7 +255,7 @@ def test_files_that_lie_or_hide_a_script_are_refused_or_kept_as_what_they_are(up
             continue
         assert sent.response.status_code == 303, (label, text_of(sent.response)[:200])
         kept = uploads.load(sent.stored[0])
-        assert b"<script" not in kept.lower(), label
+        assert b"<script" not in kept.lower() and b"%PDF" not in kept and b"JavaScript" not in kept, label
         served = served_safely(probe, upload_forms["staff"], sent.stored, kind)
         assert served == kept, label
         if kind.startswith("image/"):
@@ -290,9 +288,11 @@ def test_hostile_file_names_never_reach_the_disk(upload_forms, probe, filesystem
 
 
 def test_a_clean_upload_still_goes_through_each_form(upload_forms, probe, filesystem):
-    # The refusals above were the files': the same forms take an honest photo and scan.
-    for content, kind in ((jpeg(), "image/jpeg"), (png(), "image/png"), (plain_pdf(), "application/pdf")):
+    # The refusals above were the files': the same forms take an honest photo and scan (kept as a PNG).
+    for content, name, declared, kept in ((jpeg(), "scan.jpg", "image/jpeg", "image/jpeg"),
+                                          (png(), "scan.png", "image/png", "image/png"),
+                                          (pdfs.scan(), "scan.pdf", "application/pdf", "image/png")):
         for where in ("identity request", "answer"):
-            sent = upload_forms[where](probe, content, f"scan.{uploads.EXTENSIONS[kind]}", kind, hostile=False)
-            assert sent.response.status_code == 303, (where, kind, text_of(sent.response)[:200])
-            served_safely(probe, upload_forms["staff"], sent.stored, kind)
+            sent = upload_forms[where](probe, content, name, declared, hostile=False)
+            assert sent.response.status_code == 303, (where, name, text_of(sent.response)[:200])
+            served_safely(probe, upload_forms["staff"], sent.stored, kept)
