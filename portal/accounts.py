@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
-from portal import audit, clock
+from portal import audit, clock, security_alerts
 from portal.auth import passwords, sessions, totp
 from portal.extensions import db
 from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Patient, Role
@@ -73,6 +73,8 @@ def change_password(account: Account, new_password: str, *, keep_session: str | 
     set_password(account, new_password, method="change")
     ended = sessions.end_all(account.id, "password", keep=keep_session)
     audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="others")
+    patient = db.session.scalar(db.select(Patient).where(Patient.account_id == account.id))
+    security_alerts.announce(account, patient, "password_changed")  # None for staff: no register contact
     return ended
 
 

@@ -106,6 +106,27 @@ SECURITY_ALERT_USED = _declare("security_alert.used", ("kind",))
 # An account blocked for its safety, and the block lifted (portal.blocking).
 ACCOUNT_BLOCKED = _declare("account.blocked", ("account_id", "source"))
 ACCOUNT_UNBLOCKED = _declare("account.unblocked", ("account_id",))
+# An operator gave a doctor's or staff member's account a new temporary password
+# (`flask --app app accounts reset-password`); every session of the account ended.
+ACCOUNT_PASSWORD_RESET = _declare("account.password_reset", ("account_id", "sessions"))
+# Staff accepted a claim paid to a bank account changed within IBAN_HOLD_HOURS, after ticking
+# that they checked it belongs to the patient.
+IBAN_CHANGE_CONFIRMED = _declare("claim.iban_change_confirmed", ("claim_id",))
+# A doctor asked for a parental link the register does not hold; CNS staff confirmed or
+# refused it after checking a family document (portal.guardian_register).
+GUARDIAN_LINK_REQUESTED = _declare("guardian.link_requested", ("request_id",))
+GUARDIAN_LINK_DECIDED = _declare("guardian.link_decided", ("request_id", "decision"))
+GUARDIAN_REQUEST_VIEWED = _declare("guardian.request_viewed", ("request_id",))
+# The IBAN of an erased patient's claim, removed once the claim was decided (paid or not).
+CLAIM_IBAN_REMOVED = _declare("claim.iban_removed", ("claim_id",))
+# A doctor or agent who left: the account closed, every session ended, the doctor's pending
+# activation codes revoked (portal.operator_accounts.deactivate). `by` is "operator" or "staff".
+ACCOUNT_DEACTIVATED = _declare("account.deactivated", ("account_id", "by", "sessions", "codes"))
+# An operator granted or withdrew a CNS agent's administration (publishing terms, blocking accounts).
+ADMINISTRATOR_GRANTED = _declare("staff.administrator_granted", ("account_id",))
+ADMINISTRATOR_REVOKED = _declare("staff.administrator_revoked", ("account_id",))
+# An administrator looked an account up by its login on the staff administration page.
+ACCOUNT_LOOKED_UP = _declare("account.looked_up", ("account_id",))
 # A signed-in user asked for an object that is not theirs, or does not exist (answered 404):
 # the view, what the id names (claim, invoice, event, code, request, session, export, patient:
 # the URL argument without "_id"), and the id when it is a plain number, never a secret.

@@ -7,6 +7,8 @@ who blocked it, why and when, and lifting it restores the status the account had
 
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from portal import audit, clock
 from portal.auth import sessions
 from portal.extensions import db
@@ -60,4 +62,5 @@ def open_blocks() -> list[AccountBlock]:
     """Blocks in force, newest first: what staff look at."""
     return list(db.session.scalars(
         db.select(AccountBlock).where(AccountBlock.ended_at.is_(None)).order_by(AccountBlock.created_at.desc())
+        .options(joinedload(AccountBlock.account))  # the list names each account's login
     ))

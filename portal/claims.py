@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clock, guardians, invoices, uploads
+from portal import audit, clock, guardians, invoices, security_alerts, uploads
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -178,7 +178,10 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
     """Record the patient's own bank account (already validated by the form)."""
     if patient.iban != iban:
         patient.iban = iban
+        # Claims paid to an account this new wait for staff to check it (review.iban_is_new).
+        patient.iban_changed_at = clock.now()
         audit.record(audit.BANK_ACCOUNT_CHANGED, actor=by, patient_id=patient.id)
+        security_alerts.announce(by, patient, "bank_account_changed")
 
 
 # --- After sharing ----------------------------------------------------------------------------
@@ -294,7 +297,10 @@ def close_reports(invoice: Invoice, replacement: Invoice | None = None) -> None:
 
 # --- Notifications ------------------------------------------------------------------------------
 
-def notify(patient_id: int, kind: str, *, claim: Claim | None = None, invoice: Invoice | None = None) -> Notification:
+def notify(patient_id: int | None, kind: str, *, claim: Claim | None = None,
+           invoice: Invoice | None = None) -> Notification | None:
+    if patient_id is None:  # an erased patient's kept claim: there is no space left to tell
+        return None
     notice = Notification(
         patient_id=patient_id, kind=kind, claim_id=claim.id if claim else None,
         invoice_id=invoice.id if invoice else (claim.invoice_id if claim else None), created_at=clock.now(),

@@ -103,7 +103,7 @@ ENCODING = click.option(
 )
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Show what would change, and write nothing.")
 
-accounts_cli = AppGroup("accounts", help="Create and unlock doctor and CNS staff accounts.")
+accounts_cli = AppGroup("accounts", help="Create, unlock, reset, block and close accounts; grant administration.")
 
 
 @accounts_cli.command("create")
@@ -137,6 +137,81 @@ def unlock_account(login: str) -> None:
         click.echo(f"Unlocked {login.strip()}.")
     else:
         click.echo(f"{login.strip()} was not locked; nothing changed.")
+
+
+@accounts_cli.command("reset-password")
+@click.argument("login")
+@data_command
+def reset_password(login: str) -> None:
+    """Give a doctor or staff account a new temporary password and end its sessions (audited)."""
+    password = operator_accounts.reset_password(login)
+    db.session.commit()
+    click.echo(f"Reset the password of {login.strip()}; every session ended. Temporary password, to give "
+               f"in person (it must be replaced at the next sign-in): {password}")
+
+
+REASON = click.option("--reason", required=True, help="Why, in a sentence: staff read it in the list of blocks.")
+
+
+@accounts_cli.command("suspend")
+@click.argument("login")
+@REASON
+@data_command
+def suspend_account(login: str, reason: str) -> None:
+    """Block an account at once ("I lost my phone"): every session ends, no sign-in (audited)."""
+    if operator_accounts.suspend(login, reason):
+        db.session.commit()
+        click.echo(f"Blocked {login.strip()}; every session ended.")
+    else:
+        click.echo(f"{login.strip()} was already blocked; nothing changed.")
+
+
+@accounts_cli.command("resume")
+@click.argument("login")
+@REASON
+@data_command
+def resume_account(login: str, reason: str) -> None:
+    """Lift the block in force on an account (audited)."""
+    if operator_accounts.resume(login, reason):
+        db.session.commit()
+        click.echo(f"Lifted the block on {login.strip()}.")
+    else:
+        click.echo(f"{login.strip()} was not blocked; nothing changed.")
+
+
+@accounts_cli.command("deactivate")
+@click.argument("login")
+@REASON
+@data_command
+def deactivate_account(login: str, reason: str) -> None:
+    """Close a doctor's or agent's account for good; what they issued stays (audited)."""
+    ended, revoked = operator_accounts.deactivate(login, reason)
+    db.session.commit()
+    click.echo(f"Closed {login.strip()}: {ended} session(s) ended, {revoked} pending activation code(s) revoked.")
+
+
+@accounts_cli.command("grant-admin")
+@click.argument("login")
+@data_command
+def grant_admin(login: str) -> None:
+    """Let a CNS agent publish terms of use and block accounts (audited)."""
+    if operator_accounts.set_administrator(login, True):
+        db.session.commit()
+        click.echo(f"{login.strip()} is now an administrator.")
+    else:
+        click.echo(f"{login.strip()} was already an administrator; nothing changed.")
+
+
+@accounts_cli.command("revoke-admin")
+@click.argument("login")
+@data_command
+def revoke_admin(login: str) -> None:
+    """Withdraw a CNS agent's administration (audited)."""
+    if operator_accounts.set_administrator(login, False):
+        db.session.commit()
+        click.echo(f"{login.strip()} is no longer an administrator.")
+    else:
+        click.echo(f"{login.strip()} was not an administrator; nothing changed.")
 
 
 registry_cli = AppGroup("registry", help="The insured-persons registry.")

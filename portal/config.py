@@ -71,6 +71,8 @@ def load(overrides: dict | None = None) -> dict:
         "LOCK_WARNING": _env_seconds("LOCK_WARNING_SECONDS", 20),
         "SESSION_POLL_SECONDS": int(os.environ.get("SESSION_POLL_SECONDS", 10)),
         "ACTIVATION_CODE_LIFETIME": timedelta(days=int(os.environ.get("ACTIVATION_CODE_DAYS", 14))),
+        # A claim paid to a bank account changed this recently waits for staff to check it.
+        "IBAN_HOLD": timedelta(hours=int(os.environ.get("IBAN_HOLD_HOURS", 72))),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),

@@ -71,8 +71,9 @@ def _account(role: Role, login: str, password: str) -> Account:
 
 
 def _link_child() -> None:
-    """Anne holds her daughter Léa's space, as a parent who activated a child's code would."""
-    from portal.models import GuardianLink
+    """The register names Anne as her daughter Léa's guardian, and Anne holds Léa's space,
+    as a parent who activated a child's code would."""
+    from portal.models import GuardianLink, RegistryGuardian
 
     mother, child = (
         db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(*PATIENTS[i][2:4])))
@@ -84,6 +85,10 @@ def _link_child() -> None:
     ))
     if linked is None:
         db.session.add(GuardianLink(parent_account_id=mother.account_id, child_patient_id=child.id))
+    if not db.session.scalar(db.select(RegistryGuardian.id).where(
+        RegistryGuardian.child_patient_id == child.id, RegistryGuardian.guardian_patient_id == mother.id,
+    )):
+        db.session.add(RegistryGuardian(child_patient_id=child.id, guardian_patient_id=mother.id, source="registry"))
 
 
 def seed() -> list[DemoAccount]:
@@ -107,6 +112,8 @@ def seed() -> list[DemoAccount]:
             staff_id=staff_id
         )
         staff.name, staff.fund_scope = name, scope
+        # The CNS agent administers (publishes terms, blocks accounts); another fund's never does.
+        staff.is_administrator = scope == Fund.CNS
         password = f"review-demo-desk-{number}"
         staff.account = _account(Role.CNS, staff_id, password)
         db.session.add(staff)

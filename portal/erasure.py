@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Text, cast, delete, or_, update
 from sqlalchemy.orm import selectinload
 
-from portal import audit, clock, uploads
-from portal.auth import passwords, signin, totp
+from portal import audit, clock, paid_ibans, uploads
 from portal.consent import new_reference
 from portal.extensions import db
 from portal.models import (
@@ -35,6 +34,7 @@ from portal.models import (
     DataRequestKind,
     ErasureTombstone,
     GuardianLink,
+    GuardianRequest,
     IdentityRequest,
     Invoice,
     InvoiceLine,
@@ -43,6 +43,7 @@ from portal.models import (
     OutboxMessage,
     Patient,
     RecoveryCode,
+    RegistryGuardian,
     TermsDecision,
     UserSession,
 )
@@ -74,25 +75,6 @@ class Erased:
                 uploads.delete(name)
             except (OSError, ValueError):
                 log.exception("erasure %s: a file could not be deleted", self.tombstone.reference)
-
-
-def check_identity(account: Account, password: str, code: str) -> str | None:
-    """Password, then a current code (used up, like at sign-in); None when both are right.
-
-    Failures count towards the account's lock like failed sign-ins, so the form cannot be
-    used to guess a password. The caller commits either way.
-    """
-    credential = account.credential
-    if signin.is_locked(credential):
-        audit.record(audit.SIGNIN_FAILED, actor=account, stage="erase", reason="locked")
-        return "locked"
-    if not passwords.verify_password(credential.password_hash, password):
-        signin.register_failure(account, "erase", "wrong")
-        return "password"
-    if not totp.consume_code(credential, code):
-        signin.register_failure(account, "erase", "wrong")
-        return "code"
-    return None
 
 
 def kept_claims(patient: Patient) -> list[Claim]:
@@ -148,6 +130,10 @@ def erase(patient: Patient, account: Account) -> Erased:
     scope["guardian_links"] = _run(
         delete(GuardianLink).where(or_(GuardianLink.parent_account_id == aid, GuardianLink.child_patient_id == pid))
     )
+    scope["register_guardians"] = _run(delete(RegistryGuardian).where(or_(
+        RegistryGuardian.child_patient_id == pid, RegistryGuardian.guardian_patient_id == pid)))
+    scope["guardian_requests"] = _run(delete(GuardianRequest).where(or_(
+        GuardianRequest.child_patient_id == pid, GuardianRequest.guardian_patient_id == pid)))
     _account(aid, scope)
     _run(delete(Patient).where(Patient.id == pid))
 
@@ -162,7 +148,9 @@ def erase(patient: Patient, account: Account) -> Erased:
 
 
 def _claims(pid: int, tombstone: ErasureTombstone, now, scope: dict, files: list[str]) -> None:
-    """Submitted claims stay, cut from the person and frozen; withdrawn ones go."""
+    """Submitted claims stay, cut from the person; withdrawn ones go. Decided ones are frozen;
+    open ones stay in the staff's queues, because the fund must still decide and pay them,
+    and keep the IBAN they will be paid to until then (portal/paid_ibans.py)."""
     rows = db.session.execute(db.select(Claim.id, Claim.state).where(Claim.patient_id == pid)).all()
     kept = [claim_id for claim_id, state in rows if state != ClaimState.WITHDRAWN]
     dropped = [claim_id for claim_id, state in rows if state == ClaimState.WITHDRAWN]
@@ -181,7 +169,14 @@ def _claims(pid: int, tombstone: ErasureTombstone, now, scope: dict, files: list
         files.extend(_documents(patient_steps))
         _run(update(ClaimEvent).where(patient_steps).values(message=None, document_name=None, document_type=None))
         _run(update(Claim).where(Claim.id.in_(kept)).values(patient_id=None, retained_by_id=tombstone.id))
-        _run(update(Claim).where(Claim.id.in_(kept), Claim.frozen_at.is_(None)).values(frozen_at=now))
+        # Nobody is left to answer a question: the claim goes back to review.
+        _run(update(Claim).where(Claim.id.in_(kept), Claim.state == ClaimState.INFO_REQUESTED)
+             .values(state=ClaimState.IN_REVIEW, version=Claim.version + 1))
+        # A freeze was the patient's to lift; the patient is gone and the fund must decide.
+        _run(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.OPEN)).values(frozen_at=None))
+        _run(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.DECIDED), Claim.frozen_at.is_(None))
+             .values(frozen_at=now))
+        scope["ibans_removed"] = paid_ibans.remove(kept)
 
 
 def _documents(condition) -> list[str]:

@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, clock, identity, nomenclature
-from portal.activation.codes import is_minor
+from portal.activation.codes import ensure_doctor_may_issue, is_minor
 from portal.extensions import db
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
 
@@ -126,6 +126,7 @@ def oldest_service_date(today: date) -> date:
 
 def issue(doctor: Doctor, draft: Draft) -> Invoice:
     """Save a checked draft; amounts come from the nomenclature, never from the browser."""
+    ensure_doctor_may_issue(doctor)  # a doctor who left issues nothing, whatever session they hold
     if draft.errors or draft.patient is None or not draft.lines:
         raise ValueError("draft has errors")
     now = clock.now()

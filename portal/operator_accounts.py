@@ -6,10 +6,10 @@ import re
 import secrets
 
 from portal import accounts, audit
-from portal.auth import signin
+from portal.auth import sessions, signin
 from portal.extensions import db
 from portal.forms import CONTROL_CHARACTERS
-from portal.models import Account, CnsStaff, Doctor, Role
+from portal.models import Account, AccountStatus, ActivationCode, CnsStaff, Doctor, Fund, Role
 from portal.refused import Refused
 
 # Sign-in strips the login a person types and then compares it exactly (signin.find_account):
@@ -94,4 +94,134 @@ def unlock(login: str) -> bool:
     audit.record(audit.ACCOUNT_UNLOCKED, actor=None, account_id=account.id, failures=credential.failed_attempts or 0)
     credential.failed_attempts = 0
     credential.locked_until = None
+    return True
+
+
+def reset_password(login: str) -> str:
+    """A new temporary password for a doctor's or staff member's account; returns it to hand over.
+
+    The person must replace it at the next sign-in (after their code), and every session of the
+    account ends now: whoever held one, or the old password, is out."""
+    account = signin.find_account(login)
+    if account is None or account.credential is None:
+        raise AccountRefused(f"No account has the login {login.strip()!r}.")
+    if account.role not in (Role.DOCTOR, Role.CNS):
+        # A patient proves who they are to their doctor, who issues a new activation code.
+        raise AccountRefused("Patient accounts are not reset by an operator: the patient asks their "
+                             "doctor for a new activation code.")
+    password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    accounts.set_password(account, password, method="operator_reset", temporary=True)
+    ended = sessions.end_all(account.id, "password")
+    account.credential.failed_attempts = 0
+    account.credential.locked_until = None
+    audit.record(audit.ACCOUNT_PASSWORD_RESET, actor=None, account_id=account.id, sessions=ended)
+    return password
+
+
+# --- Suspension, deactivation and administration ----------------------------------------------------
+# (`flask --app app accounts suspend | resume | deactivate | grant-admin | revoke-admin`; the staff
+# administration page calls the same functions, so both paths keep one set of rules.)
+
+REASON_LENGTH = 200  # AccountBlock.reason
+
+
+def reason_problems(reason: str) -> list[str]:
+    if not reason.strip():
+        return ["The reason is empty: say why, for whoever reads the list of blocks later."]
+    if CONTROL_CHARACTERS.search(reason) or "\n" in reason or "\r" in reason:
+        return ["The reason contains a control character."]
+    if len(reason) > REASON_LENGTH:
+        return [f"The reason has more than {REASON_LENGTH} characters."]
+    return []
+
+
+def _account(login: str | Account) -> Account:
+    """The staff page passes the account it shows; an operator types a login."""
+    if isinstance(login, Account):
+        return login
+    account = signin.find_account(login)
+    if account is None:
+        raise AccountRefused(f"No account has the login {login.strip()!r}.")
+    return account
+
+
+def suspend(login: str | Account, reason: str, *, source: str = "operator", by: Account | None = None) -> bool:
+    """Block the account at once (every session ends); False when a block was already in force."""
+    from portal import blocking
+
+    problems = reason_problems(reason)
+    if problems:
+        raise AccountRefused(*problems)
+    account = _account(login)
+    if account.status == AccountStatus.CLOSED:
+        raise AccountRefused(f"The account {account.login} is closed: there is nothing to block.")
+    if blocking.current_block(account) is not None:
+        return False
+    blocking.block(account, source=source, reason=reason.strip(), by=by)
+    return True
+
+
+def resume(login: str | Account, reason: str, *, by: Account | None = None) -> bool:
+    """Lift the block in force; False when there was none."""
+    from portal import blocking
+
+    problems = reason_problems(reason)
+    if problems:
+        raise AccountRefused(*problems)
+    return blocking.unblock(_account(login), reason=reason.strip(), by=by)
+
+
+def deactivate(login: str | Account, reason: str, *, by: Account | None = None) -> tuple[int, int]:
+    """Close a doctor's or agent's account for good; returns (sessions ended, codes revoked).
+
+    What they issued stays: patients keep the invoices already issued. The doctor's activation
+    codes not yet redeemed are revoked, since the doctor who vouched for them is gone."""
+    from portal import blocking
+    from portal.activation import codes
+
+    problems = reason_problems(reason)
+    if problems:
+        raise AccountRefused(*problems)
+    account = _account(login)
+    if account.role not in (Role.DOCTOR, Role.CNS):
+        raise AccountRefused("Only doctor and CNS staff accounts are deactivated; a patient erases their "
+                             "own account, or is blocked.")
+    if account.status == AccountStatus.CLOSED:
+        raise AccountRefused(f"The account {account.login} is already closed.")
+    if blocking.current_block(account) is not None:
+        blocking.unblock(account, reason=f"deactivated: {reason.strip()}", by=by)
+    account.status = AccountStatus.CLOSED
+    ended = sessions.end_all(account.id, "closed")
+    revoked = 0
+    profile = accounts.profile(account)
+    if isinstance(profile, Doctor):
+        pending = db.session.scalars(db.select(ActivationCode).where(ActivationCode.doctor_id == profile.id))
+        revoked = sum(codes.revoke(code, "deactivated") for code in pending)
+    if isinstance(profile, CnsStaff) and profile.is_administrator:
+        profile.is_administrator = False
+        audit.record(audit.ADMINISTRATOR_REVOKED, actor=by, account_id=account.id)
+    audit.record(audit.ACCOUNT_DEACTIVATED, actor=by, account_id=account.id,
+                 by="staff" if by is not None else "operator", sessions=ended, codes=revoked)
+    return ended, revoked
+
+
+def set_administrator(login: str, granted: bool) -> bool:
+    """Grant or withdraw a CNS agent's administration; False when it was already so.
+
+    Only agents whose scope is CNS itself: an agent of CMFEP, CMFEC or EMCFL sees only that
+    fund's claims and never administers the portal for everyone."""
+    account = _account(login)
+    staff = accounts.profile(account) if account.role == Role.CNS else None
+    if not isinstance(staff, CnsStaff):
+        raise AccountRefused(f"{account.login} is not a CNS staff account: only CNS agents administer.")
+    if granted and staff.fund_scope != Fund.CNS:
+        raise AccountRefused(f"{account.login} works for {staff.fund_scope}: only agents of the CNS itself "
+                             "may be administrators.")
+    if granted and account.status == AccountStatus.CLOSED:
+        raise AccountRefused(f"The account {account.login} is closed.")
+    if staff.is_administrator == granted:
+        return False
+    staff.is_administrator = granted
+    audit.record(audit.ADMINISTRATOR_GRANTED if granted else audit.ADMINISTRATOR_REVOKED,
+                 actor=None, account_id=account.id)
     return True

@@ -33,6 +33,8 @@ TABLES: dict[str, Decision] = {
     "user_session": Decision("account", DELETE, "signed-in sessions"),
     "terms_decision": Decision("terms", DELETE, "acceptances of the terms of use"),
     "guardian_link": Decision("account", DELETE, "a parent's access to a child's space"),
+    "registry_guardian": Decision(None, DELETE, "the register's copy of who is a child's guardian"),
+    "guardian_request": Decision(None, DELETE, "a doctor's request that CNS staff confirm a parental link"),
     "activation_code": Decision("account", DELETE, "activation codes issued for the person"),
     "identity_request": Decision("identity_requests", DELETE, "self-service identity requests and their photo"),
     "outbox_message": Decision("notifications", DELETE, "SMS and e-mail sent to the person"),

@@ -17,7 +17,7 @@ import email_validator
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
-from portal import audit, clock
+from portal import audit, clock, security_alerts
 from portal.extensions import db
 from portal.models import Account, Claim, ClaimState, CnsStaff, DataRequest, DataRequestKind, Fund, Patient
 
@@ -92,6 +92,7 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
 
     The language is the account's: the one the portal speaks to this person."""
     changed = []
+    before = security_alerts.contacts_of(patient)
     if patient.mobile != mobile:
         patient.mobile, changed = mobile, [*changed, "mobile"]
     if patient.email != email:
@@ -102,6 +103,9 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
     if changed:
         # The names only: the trail never holds the values.
         audit.record(audit.CONTACT_CHANGED, actor=by, patient_id=patient.id, fields=changed)
+    if "mobile" in changed or "email" in changed:
+        # The old contacts hear of it too: they are the owner's, if the new ones are not.
+        security_alerts.announce(by, patient, "contact_changed", also=before)
     return changed
 
 

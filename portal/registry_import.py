@@ -4,28 +4,42 @@ All or nothing: every row is checked before anything is written, and one bad row
 whole file. A blank cell keeps what is stored: a person's bank account, mobile number or
 e-mail address goes only when the operator asks for it (`clear`), never because a cell was
 empty. The audit trail says whose entry changed and which fields, never the values.
+
+The optional `guardians` column names a child's guardians (one or two matricules, separated
+by a space or "|"): the only parental links, with those CNS staff confirm, that a doctor may
+name on a child's activation code. A filled cell replaces the register's guardians of that
+child; a blank one keeps them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import email_validator
 import phonenumbers
 
-from portal import audit, csv_input
+from portal import audit, clock, csv_input
 from portal.extensions import db
-from portal.identity import InvalidIdentifier, matricule_birth_date, validate_iban, validate_matricule
-from portal.models import Fund, Patient
+from portal.identity import (
+    ADULT_AGE,
+    InvalidIdentifier,
+    age_on,
+    matricule_birth_date,
+    validate_iban,
+    validate_matricule,
+)
+from portal.models import Fund, Patient, RegistryGuardian
 from portal.refused import Problem, Refused
 
-COLUMNS = ("matricule", "surname", "given_name", "birth_date", "mobile", "email", "fund", "iban")
+COLUMNS = ("matricule", "surname", "given_name", "birth_date", "mobile", "email", "fund", "iban", "guardians")
 REQUIRED = ("matricule", "surname", "given_name", "birth_date")
 CLEARABLE = ("mobile", "email", "iban")
 NAME_LENGTH = 100  # Patient.surname and given_name
 MOBILE_REGION = "LU"  # a number written without a country code is a Luxembourg one
 MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+MAX_GUARDIANS = 2
 LOOKUP_BATCH = 500  # matricules per query when reading the stored entries
 
 MATRICULE_PROBLEMS = {
@@ -48,6 +62,7 @@ class Entry:
     values: dict[str, object]
     patient: Patient | None = None
     fields: list[str] = field(default_factory=list)  # the fields the import changes
+    guardians: list[str] | None = None  # matricules; None keeps the stored guardians
 
     @property
     def is_new(self) -> bool:
@@ -100,6 +115,21 @@ def _iban(value: str) -> str:
         raise ValueError("not a valid IBAN") from None
 
 
+def _guardians(value: str) -> list[str]:
+    named = [part for part in re.split(r"[\s|]+", value) if part]
+    if not 1 <= len(named) <= MAX_GUARDIANS:
+        raise ValueError(f"one or two matricules separated by a space or |, not {len(named)}")
+    found = []
+    for part in named:
+        try:
+            found.append(validate_matricule(part))
+        except InvalidIdentifier:
+            raise ValueError(f"{part!r} is not a matricule") from None
+    if len(set(found)) != len(found):
+        raise ValueError("the same guardian is named twice")
+    return found
+
+
 RULES = {
     "matricule": _matricule,
     "surname": _name,
@@ -130,9 +160,19 @@ def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, li
     dated = "matricule" in values and "birth_date" in values
     if dated and values["birth_date"] != matricule_birth_date(values["matricule"]):
         problems.append(Problem(row.line, "birth_date", "does not match the birth date in the matricule"))
+    guardians = None
+    if cell := row.cells.get("guardians", ""):
+        try:
+            guardians = _guardians(cell)
+        except ValueError as error:
+            problems.append(Problem(row.line, "guardians", str(error)))
+    if guardians and "birth_date" in values and age_on(values["birth_date"], clock.today()) >= ADULT_AGE:
+        problems.append(Problem(row.line, "guardians", "only a person under 18 has guardians in the register"))
+    if guardians and values.get("matricule") in guardians:
+        problems.append(Problem(row.line, "guardians", "a person cannot be their own guardian"))
     if problems:
         return None, problems
-    return Entry(row.line, values.pop("matricule"), values), []
+    return Entry(row.line, values.pop("matricule"), values, guardians=guardians), []
 
 
 def _compare(entries: list[Entry]) -> None:
@@ -177,7 +217,69 @@ def plan(path: Path, *, encoding: str = "utf-8", clear: tuple[str, ...] = ()) ->
     if problems:
         raise ImportRefused(*problems)
     _compare(entries)
+    _check_guardians(entries)
     return entries
+
+
+def _stored(matricules: list[str]) -> dict[str, Patient]:
+    stored: dict[str, Patient] = {}
+    for start in range(0, len(matricules), LOOKUP_BATCH):
+        batch = matricules[start : start + LOOKUP_BATCH]
+        stored.update((p.matricule, p) for p in db.session.scalars(db.select(Patient).where(Patient.matricule.in_(batch))))
+    return stored
+
+
+def _check_guardians(entries: list[Entry]) -> None:
+    """Each guardian is an adult in this file or already in the register; marks what changes."""
+    in_file = {entry.matricule: entry for entry in entries}
+    named = sorted({m for entry in entries for m in entry.guardians or () if m not in in_file})
+    stored = _stored(named)
+    problems = []
+    for entry in entries:
+        for matricule in entry.guardians or ():
+            birth = in_file[matricule].values.get("birth_date") if matricule in in_file else None
+            if birth is None and matricule in stored:
+                birth = stored[matricule].birth_date
+            if birth is None:
+                problems.append(Problem(entry.line, "guardians", f"{matricule} is neither in this file nor in the register"))
+            elif age_on(birth, clock.today()) < ADULT_AGE:
+                problems.append(Problem(entry.line, "guardians", f"{matricule} is under 18"))
+    if problems:
+        raise ImportRefused(*problems)
+    for entry in entries:
+        if entry.guardians is not None and set(entry.guardians) != _registered(entry.patient):
+            entry.fields.append("guardians")
+
+
+def _registered(child: Patient | None) -> set[str]:
+    if child is None:
+        return set()
+    return set(db.session.scalars(
+        db.select(Patient.matricule).join(RegistryGuardian, RegistryGuardian.guardian_patient_id == Patient.id)
+        .where(RegistryGuardian.child_patient_id == child.id, RegistryGuardian.source == "registry")
+    ))
+
+
+def _write_guardians(entries: list[Entry]) -> None:
+    """The register's guardians of each child the file names them for; staff-confirmed links stay."""
+    changing = [entry for entry in entries if "guardians" in entry.fields]
+    if not changing:
+        return
+    people = _stored(sorted({m for entry in changing for m in entry.guardians} | {e.matricule for e in changing}))
+    for entry in changing:
+        child = people[entry.matricule]
+        wanted = {people[m].id for m in entry.guardians}
+        links = db.session.scalars(db.select(RegistryGuardian).where(RegistryGuardian.child_patient_id == child.id))
+        have = set()
+        for link in links:
+            if link.guardian_patient_id in wanted:
+                have.add(link.guardian_patient_id)
+            elif link.source == "registry":
+                db.session.delete(link)
+        db.session.add_all(
+            RegistryGuardian(child_patient_id=child.id, guardian_patient_id=guardian_id, source="registry")
+            for guardian_id in wanted - have
+        )
 
 
 def apply(entries: list[Entry]) -> tuple[int, int]:
@@ -190,7 +292,10 @@ def apply(entries: list[Entry]) -> tuple[int, int]:
     updated = [e for e in entries if not e.is_new and e.fields]
     for entry in updated:
         for name in entry.fields:
-            setattr(entry.patient, name, entry.values[name])
+            if name != "guardians":
+                setattr(entry.patient, name, entry.values[name])
         audit.record(audit.REGISTRY_ENTRY_UPDATED, actor=None, patient_id=entry.patient.id, fields=entry.fields)
+    db.session.flush()
+    _write_guardians(entries)
     audit.record(audit.REGISTRY_IMPORTED, actor=None, created=len(created), updated=len(updated))
     return len(created), len(updated)

@@ -5,6 +5,8 @@
   claim, which the fund keeps as its legal record; only unshared invoices (or ones whose
   claims were all withdrawn) go.
 - The audit trail (the technical log) is kept 13 months.
+- The bank account of an erased patient's claim goes once the claim is paid or rejected
+  (portal/paid_ibans.py).
 - A restriction (a claim the patient froze) or a legal hold (a claim kept after the
   patient's erasure) protects the claim's documents and its invoice from the purge.
 
@@ -19,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, or_
 
-from portal import audit, clock, export, invoices, uploads
+from portal import audit, clock, export, invoices, paid_ibans, uploads
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimEvent, ClaimState, Invoice
 
@@ -52,6 +54,7 @@ def purge() -> dict[str, int]:
         "claim_documents": _purge_claim_documents(now),
         "audit_events": _purge_logs(now),
         "exports": export.purge_expired(),
+        "paid_ibans": paid_ibans.remove(),
     }
     # Uploads a killed worker left waiting for a commit (every upload also does this first).
     uploads.sweep()

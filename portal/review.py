@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
+from flask import current_app
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
 
@@ -28,6 +29,9 @@ from portal.models import (
     StatementLine,
 )
 
+# Claims an erased patient had submitted that the fund must still decide (and pay): erasure
+# sends a claim waiting for an answer back to review, since nobody is left to answer.
+DECIDABLE_AFTER_ERASURE = (ClaimState.SHARED, ClaimState.IN_REVIEW)
 REJECTION_REASONS = ("not_covered", "duplicate", "not_insured", "incomplete", "other")
 PAGE_SIZE = 25
 # Transfers leave in a daily batch; the statement names the day the money is sent.
@@ -173,6 +177,8 @@ def take_up(claim: Claim, staff: CnsStaff) -> None:
 
 
 def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
+    if claim.retained_by_id is not None:  # the patient erased their account: nobody can answer
+        raise ClaimConflict(claim.id)
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(
@@ -182,15 +188,30 @@ def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) 
     audit.record(audit.CLAIM_INFO_REQUESTED, patient_id=claim.patient_id, claim_id=claim.id)
 
 
+def iban_is_new(claim: Claim) -> bool:
+    """Whether the patient's bank account changed within IBAN_HOLD_HOURS.
+
+    Someone who took over an account would change the IBAN and have claims paid there at once:
+    such a claim waits for staff to check the account is the patient's."""
+    patient = claim.patient
+    changed = patient.iban_changed_at if patient is not None else None
+    return changed is not None and clock.now() - changed < current_app.config["IBAN_HOLD"]
+
+
 def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | None = None,
-           reason: str | None = None) -> Statement:
-    """Accept the computed amount, or another one with a reason; issues the statement."""
+           reason: str | None = None, iban_checked: bool = False) -> Statement:
+    """Accept the computed amount, or another one with a reason; issues the statement.
+
+    `iban_checked`: the agent confirmed that a recently changed bank account is the patient's."""
     amount = claim.computed_cents if amount_cents is None else amount_cents
     adjusted = amount != claim.computed_cents
     if not 0 <= amount <= claim.total_cents:
         raise ValueError("amount")
     if adjusted and not (reason or "").strip():
         raise ValueError("reason")
+    held = iban_is_new(claim)
+    if held and not iban_checked:
+        raise ValueError("iban_checked")
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
@@ -203,6 +224,8 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     claims.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
                  adjusted=adjusted)
+    if held:
+        audit.record(audit.IBAN_CHANGE_CONFIRMED, patient_id=claim.patient_id, claim_id=claim.id)
     return statement
 
 

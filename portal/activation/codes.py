@@ -15,7 +15,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import update
 
-from portal import accounts, audit, clock
+from portal import accounts, audit, clock, guardian_register
 from portal.auth import sessions
 from portal.extensions import db
 from portal.identity import ADULT_AGE, age_on
@@ -32,6 +32,18 @@ from portal.models import (
 
 MAX_BIRTH_DATE_FAILURES = 3
 DOCUMENT_TYPES = ("identity_card", "passport", "residence_permit")
+
+
+class DoctorInactive(ValueError):
+    """The doctor's account is closed (they left) or blocked: they vouch for nobody any more."""
+
+
+def ensure_doctor_may_issue(doctor: Doctor) -> None:
+    """Refuse a doctor whose account is closed or blocked. Their sessions ended when it happened;
+    this holds even if one somehow survived, or a caller forgot to look."""
+    account = doctor.account
+    if account is None or account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED):
+        raise DoctorInactive(f"doctor {doctor.provider_code} may not issue")
 
 
 def new_token() -> str:
@@ -90,8 +102,13 @@ def issue(
     language: str = "fr",
 ) -> tuple[ActivationCode, str]:
     """Issue a new code for `patient` (revoking any earlier pending one); returns it with its token."""
+    if doctor is not None:
+        ensure_doctor_may_issue(doctor)
     if doctor is not None and document_type not in DOCUMENT_TYPES:
         raise ValueError("a doctor-issued code needs an identity check")
+    if doctor is not None and guardian is not None and not guardian_register.holds(patient, guardian):
+        # A doctor's tick box proves no family tie: only the register (or CNS staff) does.
+        raise ValueError("a doctor may name only a guardian the register holds")
     _revoke_pending(patient, "replaced")
     token = new_token()
     now = clock.now()

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from portal import accounts, audit, htmx, terms
 from portal.access import PUBLIC, SIGNED_IN, allow, home_for, refuse
-from portal.auth import passwords, sessions, signin
+from portal.auth import sessions, stepup
 from portal.auth.forms import ConfirmForm, PasswordChangeForm, TermsForm
 from portal.auth.views import bp
 from portal.extensions import db
@@ -63,21 +63,17 @@ def change_password():
     form.rule_context = (current_user.login, accounts.name_parts(current_user))
     if form.validate_on_submit():
         account = current_user._get_current_object()
-        # Failures count towards the account's lock like failed sign-ins, so a borrowed
-        # session cannot use this form to guess the password.
-        if signin.is_locked(account.credential):
-            passwords.verify_password(None, form.current_password.data)
-            audit.record(audit.SIGNIN_FAILED, actor=account, stage="password_change", reason="locked")
-        elif passwords.verify_password(account.credential.password_hash, form.current_password.data):
+        # A copied cookie holds a session, not the password nor the phone (auth.stepup).
+        problem = stepup.check(account, form.current_password.data, form.code.data, stage="password_change")
+        if problem is None:
             accounts.change_password(account, form.new_password.data, keep_session=g.user_session.id)
             sessions.rotate(account, "password")  # this browser's old cookie ends too
             db.session.commit()
             flash(_("Your password has been changed. Your other sessions have been ended."), "success")
             return htmx.redirect(home_for(account))
-        else:
-            signin.register_failure(account, "password_change", "wrong")
         db.session.commit()
-        form.current_password.errors.append(_("The current password is not correct."))
+        name, message = stepup.ERRORS[problem]
+        form["code" if name == "code" else "current_password"].errors.append(message)
     return render_template("auth/password.html", form=form)
 
 

@@ -81,12 +81,43 @@ class ForgotForm(BaseForm):
         validators=[DataRequired(), Length(max=32)],
         description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
     )
-    new_password, confirm = new_password_fields(lambda form: (form.login.data or "", ()))
+    submit = SubmitField(_l("Continue"))
+
+
+class ContactCode:
+    def __call__(self, form, field):
+        value = "".join((field.data or "").split())
+        if len(value) != 6 or not value.isascii() or not value.isdigit():
+            raise ValidationError(_l("Enter the 6-digit code we sent you by text message or e-mail."))
+        field.data = value
+
+
+class ResetConfirmForm(BaseForm):
+    """The second step of a reset: the code sent to the register's contact, and the new password."""
+
+    code = StringField(_l("Code we sent you"), validators=[DataRequired(), ContactCode()])
+    new_password, confirm = new_password_fields(lambda form: form.rule_context)
     submit = SubmitField(_l("Set the new password"))
+
+    rule_context: tuple = ("", ())
+
+
+class StepUpForm(BaseForm):
+    """For a change that moves money or identity: the password and a current code again (auth.stepup)."""
+
+    password = PasswordField(_l("Your password"), validators=[Length(max=1024)])
+    code = StringField(
+        _l("One-time code"), validators=[Length(max=16)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
 
 
 class PasswordChangeForm(BaseForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(
+        _l("One-time code"), validators=[DataRequired(), Length(max=16)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
     new_password, confirm = new_password_fields(lambda form: form.rule_context)
     submit = SubmitField(_l("Change the password"))
 

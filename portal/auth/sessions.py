@@ -161,6 +161,7 @@ def load() -> UserSession | None:
         or row.account.status
         in (
             AccountStatus.CLOSED,
+            AccountStatus.BLOCKED,  # block() ends every session too; this holds if one survived
             AccountStatus.PENDING,
         )
     ):
@@ -212,7 +213,9 @@ def _one_change_at_a_time() -> None:
         .execution_options(populate_existing=True)
     )
     fresh = db.session.get(UserSession, row.id, populate_existing=True) if account is not None else None
-    if fresh is None or fresh.revoked_at is not None or account.status in (AccountStatus.CLOSED, AccountStatus.PENDING):
+    if fresh is None or fresh.revoked_at is not None or account.status in (
+        AccountStatus.CLOSED, AccountStatus.BLOCKED, AccountStatus.PENDING
+    ):
         # Ended meanwhile (signed out, erased, password changed): this request is a visitor's.
         session.pop("sid", None)
         g.user_session = None

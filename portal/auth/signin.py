@@ -149,7 +149,7 @@ def finish(account: Account, method: str) -> str | None:
 
 
 def check_second_factor(login: str, code: str) -> Account | None:
-    """For a password reset: the login plus a current code or an unused recovery code."""
+    """A password reset's first factor: the login plus a current code or an unused recovery code."""
     account = find_account(login)
     credential = account.credential if account else None
     if account is None or credential is None or not credential.totp_secret:
@@ -169,6 +169,6 @@ def check_second_factor(login: str, code: str) -> Account | None:
     if not accepted:
         register_failure(account, "reset", "wrong")
         return None
-    credential.failed_attempts = 0
-    credential.locked_until = None
+    # The failures are cleared only when the reset is finished (auth.reset.finish): the first
+    # factor alone, which a stolen phone gives, must not lift a lock.
     return account

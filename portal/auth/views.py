@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit, htmx
 from portal.access import PUBLIC, allow, home_for
-from portal.auth import passwords, sessions, signin, totp
-from portal.auth.forms import CodeForm, EnrolForm, ForgotForm, LoginForm, NewPasswordForm, RecoveryForm, UnlockForm
+from portal.auth import passwords, reset, sessions, signin, totp
+from portal.auth.forms import (
+    CodeForm,
+    EnrolForm,
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    RecoveryForm,
+    ResetConfirmForm,
+    UnlockForm,
+)
 from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -225,17 +235,35 @@ def logout():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        account = signin.check_second_factor(form.login.data, form.code.data)
-        if account is not None:
-            accounts.set_password(account, form.new_password.data, method="reset")
-            ended = sessions.end_all(account.id, "password")
-            audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
+        outcome = reset.begin(form.login.data, form.code.data, language=str(get_locale()))
+        db.session.commit()
+        if outcome == reset.SENT:
+            return htmx.redirect(url_for("auth.forgot_confirm"))
+        if outcome == reset.NO_CONTACT:
+            return render_template("auth/forgot_no_contact.html")
+        flash(str(FAILED), "error")
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/forgot/confirm", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def forgot_confirm():
+    found = reset.pending()
+    if found is None:
+        return htmx.redirect(url_for("auth.forgot"))
+    account, _patient = found
+    form = ResetConfirmForm()
+    form.rule_context = (account.login, accounts.name_parts(account))
+    if form.validate_on_submit():
+        if reset.finish(form.code.data, form.new_password.data):
             db.session.commit()
             flash(_("Your password has been changed. Please sign in with it."), "success")
             return htmx.redirect(url_for("auth.login"))
         db.session.commit()
-        flash(str(FAILED), "error")
-    return render_template("auth/forgot.html", form=form)
+        form.code.errors.append(_("This code is not correct or no longer valid."))
+    g.no_store = True
+    return render_template("auth/forgot_confirm.html", form=form, destination=reset.destination())
 
 
 from portal.auth import account as _account_views  # noqa: E402,F401  (registers routes on bp)

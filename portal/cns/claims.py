@@ -108,7 +108,8 @@ def _visible(claim_id: int, staff: CnsStaff) -> Claim:
     claim = review.visible_claim(claim_id, staff)
     if claim is None:
         refuse("claim", claim_id)
-    if claim.retained_by_id is not None:  # kept after an erasure: read-only for good
+    if claim.retained_by_id is not None and claim.state not in review.DECIDABLE_AFTER_ERASURE:
+        # Kept after an erasure and decided (or waiting for an answer nobody can give): read-only.
         flash(_("This claim is kept by legal obligation after the patient's erasure: it can no longer be changed."), "error")
         abort(_back(claim))
     if claim.frozen_at is not None:  # restricted by the patient: no action, no document, until lifted
@@ -135,8 +136,10 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
     return claim
 
 
-def masked_iban(iban: str) -> str:
+def masked_iban(iban: str | None) -> str:
     """Country, check digits and the last four characters: enough to recognise the account."""
+    if not iban:  # an erased patient's claim, once paid
+        return _("Removed after payment")
     hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
     return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
 
@@ -155,6 +158,7 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
         age=age_on(invoices.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
+        iban_is_new=review.iban_is_new(claim),
         state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
     )
 
@@ -241,13 +245,15 @@ def accept_claim(claim_id: int):
         return _refused(claim, staff, "accept_form", form)
     try:
         review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
-                      reason=form.reason.data or "")
+                      reason=form.reason.data or "", iban_checked=form.iban_checked.data)
     except ClaimConflict:
         return _conflict(claim)
     except ValueError as problem:
         messages = {
             "amount": (form.amount, _("The amount must be between 0 and the invoice total.")),
             "reason": (form.reason, _("Give the reason for an amount different from the computed one.")),
+            "iban_checked": (form.iban_checked, _("The bank account was changed recently: check that it belongs "
+                                                  "to the patient, then tick the box.")),
         }
         if problem.args[0] not in messages:
             raise

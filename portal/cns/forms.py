@@ -37,6 +37,9 @@ class TermsPublishForm(BaseForm):
         _l("I understand that every user will have to accept this version at their next visit."),
         validators=[DataRequired()],
     )
+    # Step-up: publishing forces every user to re-accept, so a copied cookie alone must not do it.
+    code = StringField(_l("Code from your authenticator app"), validators=[Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
     submit = SubmitField(_l("Publish the new version"))
 
 
@@ -159,6 +162,8 @@ class AcceptForm(BaseForm):
     # points at the first element with its id.
     reason = TextAreaField(_l("Reason for a different amount"), id="adjustment_reason",
                            validators=[Optional(), Length(max=2000)])
+    # Shown only when the patient's bank account changed recently (review.iban_is_new).
+    iban_checked = BooleanField(_l("I checked that the new bank account belongs to the patient"))
     submit = SubmitField(_l("Accept and issue the statement"))
 
 
@@ -218,3 +223,40 @@ class StatisticsForm(BaseForm):
             blamed.errors.append(_l("Choose a period of two years at most."))
             return None
         return Period(start, end)
+
+
+class GuardianConfirmForm(BaseForm):
+    document_checked = BooleanField(
+        _l("I checked a birth certificate or family book that shows this parental link."),
+        validators=[DataRequired(message=_l("Confirm that you checked the family document."))],
+    )
+    submit = SubmitField(_l("Confirm the link"))
+
+
+class GuardianRefuseForm(BaseForm):
+    submit = SubmitField(_l("Refuse the link"))
+
+
+class AccountLookupForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET search; it changes nothing
+
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Find the account"))
+
+
+class _ReasonForm(BaseForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class AdminBlockForm(_ReasonForm):
+    submit = SubmitField(_l("Block the account"))
+
+
+class AdminUnblockForm(_ReasonForm):
+    submit = SubmitField(_l("Lift the block"))
+
+
+class AdminDeactivateForm(_ReasonForm):
+    confirm = BooleanField(_l("I understand that the account is closed for good."), validators=[DataRequired()])
+    submit = SubmitField(_l("Deactivate the account"))

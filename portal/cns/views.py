@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import load_only
 
 from portal import accounts, htmx, review, terms
 from portal.access import allow
+from portal.cns import admin
 from portal.cns.forms import TermsPublishForm
 from portal.extensions import db
 from portal.models import ClaimState, TermsVersion
@@ -21,14 +22,18 @@ bp = Blueprint("cns", __name__, url_prefix="/cns")
 def home():
     staff = accounts.profile(current_user)
     waiting = review.counts(staff)[ClaimState.SHARED] if staff else 0
-    return render_template("cns/home.html", staff=staff, waiting=waiting)
+    return render_template("cns/home.html", staff=staff, waiting=waiting,
+                           administrator=admin.is_administrator(current_user))
 
 
 @bp.route("/terms", methods=["GET", "POST"])
 @allow("cns")
 def terms_versions():
     form = TermsPublishForm()
-    if form.validate_on_submit():
+    administrator = admin.is_administrator(current_user)
+    if request.method == "POST":
+        admin.require_administrator()
+    if form.validate_on_submit() and _fresh_code(form):
         version = terms.publish(
             {"fr": form.text_fr.data, "de": form.text_de.data, "en": form.text_en.data}, actor=current_user
         )
@@ -40,11 +45,23 @@ def terms_versions():
         db.select(TermsVersion).options(load_only(TermsVersion.number, TermsVersion.published_at))
         .order_by(TermsVersion.number.desc())
     ).all()
-    return render_template("cns/terms.html", form=form, versions=versions)
+    return render_template("cns/terms.html", form=form, versions=versions, administrator=administrator)
 
 
+def _fresh_code(form) -> bool:
+    problem = admin.check_code(current_user, form.code.data, stage="terms")
+    if problem is None:
+        return True
+    db.session.commit()  # the failure counts towards the lock
+    form.code.errors.append(admin.CODE_ERRORS[problem])
+    g.invalid_form = True  # answered with 400, like any refused form
+    return False
+
+
+from portal.cns import administration as _administration  # noqa: E402,F401
 from portal.cns import claims as _claims  # noqa: E402,F401
 from portal.cns import data_requests as _data_requests  # noqa: E402,F401
+from portal.cns import guardian_requests as _guardian_requests  # noqa: E402,F401
 from portal.cns import identity_requests as _identity_requests  # noqa: E402,F401  (registers routes on bp)
 from portal.cns import intake as _intake  # noqa: E402,F401
 from portal.cns import statistics as _statistics  # noqa: E402,F401

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit, htmx, links, pdf
+from portal import accounts, audit, guardian_register, htmx, links, pdf
 from portal.access import allow, refuse
 from portal.activation import codes
 from portal.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
@@ -85,6 +85,24 @@ def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | 
     return guardian
 
 
+def _unregistered_guardian(form: IssueActivationForm, patient: Patient, guardian: Patient | None, valid: bool) -> None:
+    """A doctor may name only a guardian the register holds; otherwise the CNS is asked to confirm."""
+    if guardian is None or form.guardian_matricule.errors or guardian_register.holds(patient, guardian):
+        return
+    if valid and not any(field.errors for field in form):
+        guardian_register.request_link(patient, guardian, _doctor())
+        form.guardian_matricule.errors.append(_(
+            "The insurance register does not name this person as the child's guardian. The CNS must "
+            "confirm the link first: your request has been sent to them, and you can issue the code "
+            "once they have confirmed it."
+        ))
+    else:
+        form.guardian_matricule.errors.append(_(
+            "The insurance register does not name this person as the child's guardian. The CNS must "
+            "confirm the link first: complete the form and send it again to ask them."
+        ))
+
+
 @bp.post("/activations")
 @allow("doctor")
 def issue_activation():
@@ -92,7 +110,10 @@ def issue_activation():
     valid = form.validate()
     patient = None if form.matricule.errors else _find(form.matricule.data)
     guardian = _guardian_problem(form, patient) if patient else None
+    if patient is not None:
+        _unregistered_guardian(form, patient, guardian, valid)
     if patient is None or not valid or any(field.errors for field in form):
+        db.session.commit()  # a request for the CNS to confirm a link, with its audit row; nothing else
         return render_template(
             "doctor/activations.html", lookup=LookupForm(matricule=form.matricule.data), patient=patient,
             not_found=patient is None, form=form, is_minor=bool(patient and codes.is_minor(patient)),

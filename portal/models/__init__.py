@@ -15,12 +15,15 @@ from portal.models.claim import (
     Statement,
     StatementLine,
 )
+from portal.models.guardians import GuardianRequest, RegistryGuardian
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
 from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 from portal.models.security import AccountBlock, ContactCode, SecurityAlert
 
 __all__ = [
+    "GuardianRequest",
+    "RegistryGuardian",
     "AccountBlock",
     "ContactCode",
     "SecurityAlert",

@@ -60,7 +60,8 @@ class Claim(db.Model):
     # Bumped by every change of state; a decision names the version it was made on.
     version: Mapped[int] = mapped_column(default=1)
     # The account credited: always the patient's own, copied at the moment of sharing.
-    iban: Mapped[str] = mapped_column(String(34))
+    # None once an erased patient's claim is decided: it was kept only until payment.
+    iban: Mapped[str | None] = mapped_column(String(34))
     total_cents: Mapped[int]
     computed_cents: Mapped[int]
     reimbursed_cents: Mapped[int | None]

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import consent, erasure, guardians, htmx
 from portal.access import allow
-from portal.auth import sessions
+from portal.auth import sessions, stepup
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.patient.views import bp
@@ -49,13 +49,6 @@ class EraseForm(BaseForm):
 class WithdrawForm(BaseForm):
     # Rendered by hand in patient/_my_data_consent.html (the my-data page builds no form for it).
     understood = BooleanField(validators=[DataRequired()])
-
-
-IDENTITY_ERRORS = {
-    "locked": ("password", _l("Too many failed attempts: the account is locked for a while. Try again later.")),
-    "password": ("password", _l("The password is not correct.")),
-    "code": ("code", _l("This code is not correct or was already used. Wait for the next one.")),
-}
 
 
 def _own_person():
@@ -111,7 +104,7 @@ def erase():
     form = EraseForm()
     if own and form.validate_on_submit():
         account = current_user._get_current_object()
-        problem = erasure.check_identity(account, form.password.data, form.code.data)
+        problem = stepup.check(account, form.password.data, form.code.data, stage="erase")
         if problem is None:
             erased = erasure.erase(person, account)
             g.user_session = None  # its row went with the account: only the cookie is left to clear
@@ -122,8 +115,7 @@ def erase():
             session["erased"] = erased.tombstone.reference
             return htmx.redirect(url_for("public.erased"))
         db.session.commit()  # the failure counts, like a failed sign-in
-        name, message = IDENTITY_ERRORS[problem]
-        form[name].errors.append(message)
+        stepup.add_error(form, problem)
     elif not own and form.is_submitted():
         abort(403)
     kept = erasure.kept_claims(person) if own else []

@@ -20,6 +20,8 @@ from wtforms.validators import DataRequired, Length
 
 from portal import data_access, guardians, htmx, privacy
 from portal.access import allow, refuse
+from portal.auth import stepup
+from portal.auth.forms import StepUpForm
 from portal.extensions import db
 from portal.forms import BaseForm, OnceForm, sent_before
 from portal.models import Claim, DataRequest, Patient
@@ -40,7 +42,7 @@ def _normalised(normalise, message):
     return check
 
 
-class ContactForm(BaseForm):
+class ContactForm(StepUpForm):
     mobile = StringField(
         _l("Mobile number"),
         validators=[Length(max=30), _normalised(privacy.normalise_mobile,
@@ -106,6 +108,16 @@ def contact_details():
         del form.language  # a child without an account of its own: the parent's language applies
     if form.validate_on_submit():
         language = form.language.data if account is not None else None
+        # Codes and alerts go to these contacts: changing them needs the password and a code again
+        # (a copied cookie has neither); the language alone does not.
+        problem = None
+        if (form.mobile.data, form.email.data) != (person.mobile, person.email):
+            problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data,
+                                   stage="contact")
+        if problem is not None:
+            db.session.commit()  # a failure counts, like a failed sign-in
+            stepup.add_error(form, problem)
+            return render_template("patient/contact.html", form=form, person=person), 400
         changed = privacy.update_contact(person, mobile=form.mobile.data, email=form.email.data,
                                          language=language, by=current_user)
         db.session.commit()

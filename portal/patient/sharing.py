@@ -14,6 +14,8 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal import claims, htmx, identity, invoices
 from portal.access import allow, refuse
+from portal.auth import stepup
+from portal.auth.forms import StepUpForm
 from portal.extensions import db
 from portal.forms import BaseForm, OnceForm, sent_before
 from portal.models import Invoice, InvoiceReport
@@ -35,7 +37,7 @@ def _valid_iban(form, field):
         raise ValidationError(_l("Enter a valid IBAN, for example LU28 0019 4006 4475 0000.")) from exc
 
 
-class BankAccountForm(BaseForm):
+class BankAccountForm(StepUpForm):
     iban = StringField(
         _l("IBAN"), validators=[DataRequired(message=_l("Enter your IBAN.")), Length(max=42), _valid_iban],
         description=_l("Your own account, in your name: the fund pays reimbursements only there."),
@@ -136,10 +138,15 @@ def bank_account():
     form = BankAccountForm()
     next_url = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        claims.set_iban(patient, form.iban.data, by=current_user)
-        db.session.commit()
-        flash(_("Your bank account has been saved."), "success")
-        return htmx.redirect(next_url or url_for("patient.bank_account"))
+        # Money goes where this says: a session alone (a copied cookie) is not enough.
+        problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data, stage="bank_account")
+        if problem is None:
+            claims.set_iban(patient, form.iban.data, by=current_user)
+            db.session.commit()
+            flash(_("Your bank account has been saved."), "success")
+            return htmx.redirect(next_url or url_for("patient.bank_account"))
+        db.session.commit()  # a failure counts, like a failed sign-in
+        stepup.add_error(form, problem)
     return render_template(
         "patient/bank_account.html", form=form, patient=patient, iban=masked_iban(patient.iban),
         next_url=next_url,

@@ -78,4 +78,5 @@ def outbox():
     return render_template("public/outbox.html", messages=messages)
 
 
+from portal.public import block as _block  # noqa: E402,F401  (registers its routes on bp)
 from portal.public import not_me as _not_me  # noqa: E402,F401  (registers its route on bp)

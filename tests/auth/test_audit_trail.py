@@ -117,7 +117,8 @@ def test_changing_the_password_is_traced(browser, people):
     mark = _latest_id()
     new = "new violet tractor passphrase"
     response = browser.post(
-        "/account/password", data={"current_password": doctor.password, "new_password": new, "confirm": new}
+        "/account/password",
+        data={"current_password": doctor.password, "code": fresh_code(doctor), "new_password": new, "confirm": new},
     )
     assert response.status_code == 303
     row = the_one(mark, "password.changed")

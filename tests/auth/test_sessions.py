@@ -140,6 +140,7 @@ def test_password_change_ends_the_other_sessions(app, people):
         "/account/password",
         data={
             "current_password": doctor.password,
+            "code": fresh_code(doctor),
             "new_password": "new violet tractor passphrase",
             "confirm": "new violet tractor passphrase",
         },
@@ -158,6 +159,7 @@ def test_password_change_needs_the_current_password(app, people):
         "/account/password?lang=en",
         data={
             "current_password": "not the password",
+            "code": fresh_code(people["doctor"]),
             "new_password": "new violet tractor passphrase",
             "confirm": "new violet tractor passphrase",
         },

@@ -4,8 +4,8 @@ import pytest
 
 from portal import terms
 from portal.extensions import db
-from portal.models import TermsDecision
-from tests.fixtures.clients import page, sign_in, text_of
+from portal.models import Fund, TermsDecision
+from tests.fixtures.clients import fresh_code, in_english, page, sign_in, text_of
 
 TEXTS = {"fr": "## Objet\n\nTexte.", "de": "## Gegenstand\n\nText.", "en": "## Purpose\n\nText."}
 HOMES = {"patient": "/patient/", "doctor": "/doctor/", "cns": "/cns/"}
@@ -60,27 +60,73 @@ def test_refusing_signs_out_and_keeps_the_data_page_reachable(app, people, publi
     assert client.get("/patient/my-data").status_code == 200
 
 
-def test_publishing_from_the_staff_page(app, people, published):
-    staff = app.test_client()
-    sign_in(staff, people["cns"])
-    staff.post("/terms/accept", data={"accept": "y", "submit": "1"})
-    response = staff.post(
-        "/cns/terms",
-        data={"text_fr": "Version deux", "text_de": "Version zwei", "text_en": "Version two", "confirm": "y"},
-    )
+FORM = {"text_fr": "Version deux", "text_de": "Version zwei", "text_en": "Version two", "confirm": "y"}
+
+
+@pytest.fixture
+def administrator(app, make_staff, published):
+    person = make_staff(administrator=True)
+    client = app.test_client()
+    sign_in(client, person)
+    client.post("/terms/accept", data={"accept": "y", "submit": "1"})
+    return client, person
+
+
+def test_publishing_from_the_staff_page(administrator, published):
+    staff, person = administrator
+    response = staff.post("/cns/terms", data={**FORM, "code": fresh_code(person)})
     assert response.status_code == 303
     assert terms.current_version().number == published.number + 1
     # The staff member who published it must accept it too.
     assert staff.get("/cns/").headers["Location"].startswith("/terms/accept")
 
 
-def test_publishing_needs_all_three_languages(app, people, published):
-    staff = app.test_client()
-    sign_in(staff, people["cns"])
-    staff.post("/terms/accept", data={"accept": "y", "submit": "1"})
-    response = staff.post("/cns/terms", data={"text_fr": "Version deux", "text_de": "", "text_en": "x", "confirm": "y"})
+def test_publishing_needs_all_three_languages(administrator, published):
+    staff, person = administrator
+    response = staff.post("/cns/terms", data={
+        "text_fr": "Version deux", "text_de": "", "text_en": "x", "confirm": "y", "code": fresh_code(person)})
     assert response.status_code == 400
     assert terms.current_version().number == published.number
+
+
+@pytest.mark.parametrize("fund", [Fund.CNS, Fund.CMFEP])
+def test_an_agent_who_is_not_an_administrator_cannot_publish(app, make_staff, published, fund):
+    person = make_staff(fund=fund)
+    staff = app.test_client()
+    sign_in(staff, person)
+    staff.post("/terms/accept", data={"accept": "y", "submit": "1"})
+    assert "Publish the new version" not in in_english(staff).get("/cns/terms").get_data(as_text=True)
+    response = staff.post("/cns/terms", data={**FORM, "code": fresh_code(person)})
+    assert response.status_code == 403
+    assert terms.current_version().number == published.number
+
+
+def test_a_cmfep_agent_flagged_administrator_still_cannot_publish(app, make_staff, published):
+    person = make_staff(fund=Fund.CMFEP, administrator=True)  # set behind the operator command's back
+    staff = app.test_client()
+    sign_in(staff, person)
+    staff.post("/terms/accept", data={"accept": "y", "submit": "1"})
+    assert staff.post("/cns/terms", data={**FORM, "code": fresh_code(person)}).status_code == 403
+    assert terms.current_version().number == published.number
+
+
+def test_publishing_without_a_fresh_code_publishes_nothing(administrator, published):
+    staff, person = administrator
+    assert staff.post("/cns/terms", data=FORM).status_code == 400
+    assert staff.post("/cns/terms", data={**FORM, "code": "000000"}).status_code == 400
+    assert terms.current_version().number == published.number
+    db.session.refresh(person.account.credential)
+    assert person.account.credential.failed_attempts == 1  # the wrong code counts, the missing one not
+
+
+def test_a_replayed_code_publishes_nothing(administrator, published):
+    staff, person = administrator
+    code = fresh_code(person)
+    assert staff.post("/cns/terms", data={**FORM, "code": code}).status_code == 303
+    staff.post("/terms/accept", data={"accept": "y", "submit": "1"})
+    again = {**FORM, "text_en": "Version three", "code": code}
+    assert staff.post("/cns/terms", data=again).status_code == 400
+    assert terms.current_version().number == published.number + 1
 
 
 def test_rendering_escapes_markup():

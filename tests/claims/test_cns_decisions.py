@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from portal import claims
+from portal import claims, clock
 from portal.auth import totp
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
@@ -102,6 +102,42 @@ def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk,
     assert done.status_code == 303
     claim = fresh(claim)
     assert (claim.state, claim.reimbursed_cents, claim.adjustment_reason) == ("accepted", 2000, "Only one act is covered.")
+
+
+def test_a_claim_paid_to_a_recently_changed_iban_needs_the_agent_s_confirmation(desk, make_claim):
+    patient, doctor, staff, client = desk
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    patient.profile.iban_changed_at = clock.now() - timedelta(hours=71)
+    db.session.commit()
+    detail = client.get(url_for("cns.claim", claim_id=claim.id))
+    assert "The patient's bank account was changed on" in text_of(detail)
+    assert page(detail).select_one("input[name=iban_checked][type=checkbox]")
+    url = url_for("cns.accept_claim", claim_id=claim.id)
+    amount = page(detail).select_one("input[name=amount]")["value"]
+    refused = client.post(url, data={"version": claim.version, "amount": amount})
+    assert refused.status_code == 400
+    assert "check that it belongs to the patient" in page(refused).select_one("#iban_checked-error").text
+    assert fresh(claim).state == ClaimState.IN_REVIEW
+    assert db.session.scalar(db.select(db.func.count()).select_from(Statement)) == 0
+    assert audits("claim.decided") == [] and audits("claim.iban_change_confirmed") == []
+
+    done = client.post(url, data={"version": claim.version, "amount": amount, "iban_checked": "y"})
+    assert done.status_code == 303 and fresh(claim).state == ClaimState.ACCEPTED
+    confirmed = audits("claim.iban_change_confirmed")
+    assert [(e.actor_account_id, e.data["claim_id"]) for e in confirmed] == [(staff.account.id, claim.id)]
+
+
+def test_after_the_hold_the_claim_is_accepted_as_usual(desk, make_claim):
+    patient, doctor, staff, client = desk
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    patient.profile.iban_changed_at = clock.now() - timedelta(hours=73)
+    db.session.commit()
+    detail = client.get(url_for("cns.claim", claim_id=claim.id))
+    assert "bank account was changed" not in text_of(detail)
+    assert not page(detail).select_one("input[name=iban_checked]")
+    amount = page(detail).select_one("input[name=amount]")["value"]
+    done = client.post(url_for("cns.accept_claim", claim_id=claim.id), data={"version": claim.version, "amount": amount})
+    assert done.status_code == 303 and audits("claim.iban_change_confirmed") == []
 
 
 @pytest.mark.parametrize("amount", ["", "abc", "NaN", "Infinity", "1e999", "-1", "57.701", "999999999", "58.00"])

@@ -12,7 +12,7 @@ from portal import claims, clock, invoices
 from portal.extensions import db
 from portal.identity import format_iban, make_iban
 from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, GuardianLink, NoticeKind, Notification
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import page, sign_in, step_up, text_of
 from tests.fixtures.queries import count_queries
 
 VALID_IBAN = make_iban("LU", "0019400644750000")
@@ -148,7 +148,7 @@ def test_without_iban_the_page_sends_to_the_bank_account_and_back(client, patien
     db.session.refresh(patient.profile)
     assert patient.profile.iban is None
 
-    saved = client.post(link, data={"iban": format_iban(VALID_IBAN)})
+    saved = client.post(link, data={"iban": format_iban(VALID_IBAN), **step_up(patient)})
     assert saved.status_code == 303
     assert saved.headers["Location"] == _share_url(invoice).replace("&lang=en", "")
     db.session.refresh(patient.profile)
@@ -156,11 +156,12 @@ def test_without_iban_the_page_sends_to_the_bank_account_and_back(client, patien
     assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "bank_account.changed")) is not None
 
 
-def test_the_bank_account_page_follows_only_patient_paths(client):
+def test_the_bank_account_page_follows_only_patient_paths(client, patient):
     response = client.post(url_for("patient.bank_account", next="https://evil.example/patient/"),
-                           data={"iban": VALID_IBAN})
+                           data={"iban": VALID_IBAN, **step_up(patient)})
     assert response.headers["Location"] == "/patient/bank-account"
-    response = client.post(url_for("patient.bank_account", next="//evil.example/patient/"), data={"iban": VALID_IBAN})
+    response = client.post(url_for("patient.bank_account", next="//evil.example/patient/"),
+                           data={"iban": VALID_IBAN, **step_up(patient)})
     assert response.headers["Location"] == "/patient/bank-account"
     shown = text_of(client.get(url_for("patient.bank_account", lang="en")))
     assert VALID_IBAN[-4:] in shown and format_iban(VALID_IBAN) not in shown

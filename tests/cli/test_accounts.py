@@ -11,7 +11,7 @@ from portal.auth import totp
 from portal.extensions import db
 from portal.models import Account, AuditEvent, CnsStaff, Doctor
 from tests.fixtures.cli import refused
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import fresh_code, page, sign_in, text_of
 
 OWN_PASSWORD = "violet tractor under the moselle bridge"
 
@@ -138,3 +138,30 @@ def test_unlock_of_an_unlocked_account_writes_nothing(runner, make_staff, app_ct
 
 def test_unlock_of_an_unknown_login_is_refused(runner, app_ctx):
     refused(runner.invoke(args=["accounts", "unlock", "NOBODY"]), "No account has the login 'NOBODY'.")
+
+
+def test_reset_password_gives_a_temporary_password_and_ends_every_session(runner, app, make_staff, app_ctx):
+    staff = make_staff()
+    before = app.test_client()
+    assert sign_in(before, staff).status_code == 303
+    result = runner.invoke(args=["accounts", "reset-password", staff.login])
+    assert result.exit_code == 0, result.output
+    temporary = result.output.strip().rsplit(" ", 1)[-1]
+    # The session that was open ends, and the old password opens nothing.
+    assert before.get("/cns/identity-requests").headers["Location"].startswith("/login")
+    assert app.test_client().post("/login", data={"login": staff.login, "password": staff.password}).status_code == 200
+    # The temporary password needs the code, then must be replaced before anything else.
+    client = app.test_client()
+    assert client.post("/login", data={"login": staff.login, "password": temporary}).status_code == 303
+    response = client.post("/login/code", data={"code": fresh_code(staff)})
+    assert response.headers["Location"] == "/login/new-password"
+    events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "account.password_reset")).all()
+    assert [(e.actor_account_id, e.data["account_id"], e.data["sessions"]) for e in events] == [
+        (None, staff.account.id, 1)]
+    assert temporary not in str(events[0].data)
+
+
+def test_reset_password_refuses_a_patient_and_an_unknown_login(runner, make_patient, app_ctx):
+    patient = make_patient()
+    refused(runner.invoke(args=["accounts", "reset-password", patient.login]), "new activation code")
+    refused(runner.invoke(args=["accounts", "reset-password", "NOBODY"]), "No account has the login 'NOBODY'.")

@@ -62,3 +62,13 @@ def create_registry_patient(app, given_name: str, birth, serial: int) -> str:
                                fund="CNS", mobile="+352621999000"))
         db.session.commit()
     return matricule
+
+
+def fresh_recovery_code(app, login: str) -> str:
+    """New recovery codes for the account (the old ones stop working); returns one of them."""
+    from portal.auth import totp
+
+    with app.app_context():
+        codes = totp.issue_recovery_codes(_account(login).id)
+        db.session.commit()
+        return codes[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.audit import Audit
-from tests.e2e.data import create_unenrolled_doctor, forget_terms, lock_sessions
+from tests.e2e.data import create_unenrolled_doctor, forget_terms, fresh_recovery_code, lock_sessions
 from tests.e2e.signing import accept, path_of, submit_password, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,7 @@ PUBLIC_PAGES = {
     "/activate": 200,
     "/login": 200,
     "/forgot": 200,
+    "/block": 200,
     "/terms/refused": 200,
     "/erased": 200,  # without an erasure behind it: no reference (test_my_data_flow.py erases for real)
     "/no-such-page": 404,
@@ -36,8 +37,10 @@ ROLE_PAGES = {
                 "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/bank-account",
                 *ACCOUNT_PAGES],
     "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
-    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/terms", "/cns/paper-intake", "/cns/statistics",
-            "/cns/data-requests", *ACCOUNT_PAGES],
+    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/guardian-requests", "/cns/terms",
+            "/cns/paper-intake", "/cns/statistics", "/cns/data-requests",
+            "/cns/admin/accounts",  # the first demo agent, CNS0001, is an administrator
+            *ACCOUNT_PAGES],
 }
 # Pages of one claim, statement, forms showing errors: test_accessibility_claims.py.
 # "Manage my personal data" with records and form states: test_my_data_flow.py.
@@ -73,6 +76,23 @@ def test_public_pages(page, live_server, language):
     audit.check(page, "/login/code")
     page.goto("/login/recovery")
     audit.check(page, "/login/recovery")
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_password_reset_pages(page, live_server, language):
+    patient = live_server.accounts["patient"]
+    audit = Audit()
+    page.goto(f"/forgot?lang={language}")
+    page.fill("#login", patient.login)
+    page.fill("#code", fresh_recovery_code(live_server.app, patient.login))
+    page.click("#submit")
+    wait_for_path(page, "/forgot/confirm")
+    audit.check(page, "/forgot/confirm")
+    page.fill("#code", "000000")
+    page.click("#submit")
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "/forgot/confirm with an error")
     audit.assert_clean()
 
 

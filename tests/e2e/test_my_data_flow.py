@@ -246,6 +246,9 @@ def test_rectification_without_javascript(browser, live_server, console, authent
 
         page.fill("#mobile", "+352 691 234 567")
         page.select_option("#language", "de")
+        # A new mobile asks for the password and a current code again (a copied cookie has neither).
+        page.fill("#password", person.password)
+        page.fill("#code", authenticator.code(person.login, person.secret))
         page.click("#submit")
         wait_for_path(page, "/patient/my-data")
         expect(page.locator("html")).to_have_attribute("lang", "de")  # the page now speaks German

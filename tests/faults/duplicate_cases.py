@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func
 
-from portal import clock, consent, invoices, privacy, terms, uploads
+from portal import clock, consent, guardian_register, invoices, privacy, terms, uploads
 from portal.activation import codes
 from portal.extensions import db
 from portal.identity import make_iban
@@ -33,6 +33,7 @@ from portal.models import (
     InvoiceReport,
     Notification,
     OutboxMessage,
+    RegistryGuardian,
     Statement,
     TermsDecision,
     TermsVersion,
@@ -40,8 +41,8 @@ from portal.models import (
 )
 from tests.fixtures import pdfs
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import fresh_code, sign_in_committed
-from tests.fixtures.factories import PASSWORD, new_patient
+from tests.fixtures.clients import fresh_code, sign_in_committed, step_up
+from tests.fixtures.factories import PASSWORD, new_doctor, new_patient
 from tests.fixtures.invoices import new_invoice
 
 NEW_PASSWORD = "violet tractor under the bridge"
@@ -245,6 +246,17 @@ def reject_identity(world):
                 effects={"audit identity_request.decided": audited("identity_request.decided")})
 
 
+def confirm_guardian(world):
+    child = new_patient(with_account=False, given_name="Mia", birth=clock.today() - timedelta(days=6 * 365)).profile
+    filed = guardian_register.request_link(child, world["patient"].profile, new_doctor().profile)
+    db.session.commit()
+    return Case(f"/cns/guardian-requests/{filed.id}/confirm", {"document_checked": "y"}, role="cns",
+                form_page="/cns/guardian-requests", effects={
+                    "register guardians": rows(RegistryGuardian),
+                    "audit guardian.link_decided": audited("guardian.link_decided"),
+                })
+
+
 def answer_data_request(world):
     filed = privacy.request_correction(world["patient"].profile, "name", "My name is misspelt.",
                                        by=world["patient"].account)
@@ -291,7 +303,7 @@ def objection(world):
 
 def bank_account(world):
     return Case("/patient/bank-account", {"iban": make_iban("LU", "0019400644750000")},
-                effects={"audit bank_account.changed": audited("bank_account.changed")})
+                effects={"audit bank_account.changed": audited("bank_account.changed")}, after_sign_in=step_up)
 
 
 def settings(world):
@@ -301,7 +313,8 @@ def settings(world):
 
 def contact_details(world):
     data = {"mobile": "+352 621 999 888", "email": "marie@example.lu", "language": "en"}
-    return Case("/patient/my-data/contact", data, effects={"audit contact.changed": audited("contact.changed")})
+    return Case("/patient/my-data/contact", data, effects={"audit contact.changed": audited("contact.changed")},
+                after_sign_in=step_up)
 
 
 def correction_request(world):
@@ -345,7 +358,7 @@ def end_other_sessions(world):
 
 def change_password(world):
     data = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
-    return Case("/account/password", data, effects={
+    return Case("/account/password", data, after_sign_in=lambda person: {"code": step_up(person)["code"]}, effects={
         "audit password.changed": rows(AuditEvent, AuditEvent.event == "password.changed",
                                        AuditEvent.data["method"].as_string() == "change"),
     })
@@ -360,11 +373,12 @@ def paper_intake(world):
 
 
 def publish_terms(world):
+    world["cns"].profile.is_administrator = True  # only administrators publish
     data = {"text_fr": "Conditions 2", "text_de": "Bedingungen 2", "text_en": "Terms 2", "confirm": "y"}
     return Case("/cns/terms", data, role="cns", effects={
         "versions": rows(TermsVersion),
         "audit terms.published": audited("terms.published"),
-    })
+    }, after_sign_in=lambda person: {"code": fresh_code(person)})
 
 
 def accept_terms(world):
@@ -435,6 +449,7 @@ CASES = {
     "revoke an activation code": revoke_activation,
     "approve an identity request": approve_identity,
     "reject an identity request": reject_identity,
+    "confirm a parental link": confirm_guardian,
     "answer a correction request": answer_data_request,
     "request an export": export_request,
     "erase the account": erase,

@@ -86,6 +86,19 @@ def _temporary_password_given(w: World, client) -> None:
     assert response.headers["Location"] == url_for("auth.new_password"), text_of(response)
 
 
+def _reset_begun(w: World, client) -> None:
+    """The first factor of a reset given (a recovery code, so no sign-in's TOTP step is spent)."""
+    recovery = totp.issue_recovery_codes(w.ids["patient_account"])[0]
+    db.session.commit()
+    response = client.post("/forgot", data={"login": w.ids["patient_login"], "code": recovery})
+    assert response.headers["Location"] == url_for("auth.forgot_confirm"), text_of(response)
+
+
+def _block_begun(w: World, client) -> None:
+    response = client.post("/block", data={"login": w.ids["patient_login"]})
+    assert response.headers["Location"] == url_for("public.block_confirm"), text_of(response)
+
+
 def _locked(w: World, _client) -> None:
     db.session.execute(
         update(UserSession).where(UserSession.account_id == w.ids["patient_account"]).values(locked_at=clock.now())
@@ -159,6 +172,9 @@ PAGES: list[Page] = [
     Page("auth.enrol_qr", None, _with("auth.enrol_qr"), prepare=_enrol_started),
     Page("auth.new_password", None, _with("auth.new_password"), prepare=_temporary_password_given),
     Page("auth.forgot", None, _with("auth.forgot")),
+    Page("auth.forgot_confirm", None, _with("auth.forgot_confirm"), prepare=_reset_begun),
+    Page("public.block", None, _with("public.block")),
+    Page("public.block_confirm", None, _with("public.block_confirm"), prepare=_block_begun),
     Page("auth.terms_refused", None, _with("auth.terms_refused")),
     Page("auth.unlock", "patient", _with("auth.unlock"), prepare=_locked),
     Page("auth.terms_accept", "patient", _with("auth.terms_accept"), prepare=_new_terms),
@@ -224,9 +240,12 @@ PAGES: list[Page] = [
     Page("cns.paper_intake", "cns", _with("cns.paper_intake")),
     Page("cns.statistics", "cns", _with("cns.statistics")),
     Page("cns.identity_requests", "cns", _with("cns.identity_requests")),
+    Page("cns.guardian_requests", "cns", _with("cns.guardian_requests")),
     Page("cns.identity_request", "cns", _to("cns.identity_request", request_id="identity_request")),
     Page("cns.identity_request_document", "cns", _to("cns.identity_request_document", request_id="identity_request")),
     Page("cns.data_requests", "cns", _with("cns.data_requests")),
     Page("cns.data_request", "cns", _to("cns.data_request", request_id="data_request")),
     Page("cns.terms_versions", "cns", _with("cns.terms_versions")),
+    Page("cns.admin_accounts", "cns", _with("cns.admin_accounts")),
+    Page("cns.admin_accounts", "cns", lambda w: url_for("cns.admin_accounts", login=w.patient.account.login), "found"),
 ]

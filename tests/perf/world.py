@@ -12,10 +12,23 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import inspect
 
-from portal import audit, claims, clock, export, invoices, nomenclature, notify, privacy, terms, uploads
+from portal import (
+    audit,
+    claims,
+    clock,
+    export,
+    guardian_register,
+    invoices,
+    nomenclature,
+    notify,
+    privacy,
+    terms,
+    uploads,
+)
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import Account, Claim, ClaimEvent, DataExport, GuardianLink, IdentityRequest, NoticeKind, UserSession
+from tests.fixtures.activation import register_guardian
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
@@ -83,7 +96,7 @@ def build(app) -> World:
         patient=new_patient(given_name="Anne", surname="Schmit"),
         child=new_patient(given_name="Léa", surname="Schmit", birth=CHILD_BIRTH, with_account=False),
         doctor=new_doctor(),
-        staff=new_staff(),
+        staff=new_staff(administrator=True),  # reaches the administrators' pages too
         unenrolled_staff=new_staff(enrolled=False),
     )
     registry_only = new_patient(given_name="Paul", surname="Weber", birth=REGISTRY_BIRTH, with_account=False)
@@ -100,6 +113,9 @@ def build(app) -> World:
     # The doctor's code for someone without an account yet (the activation pages), and for the child.
     _code, token = codes.issue(registry_only.profile, doctor=w.doctor.profile, document_type="identity_card",
                                document_last4="AB12", mobile="+352621123456")
+    register_guardian(w.child.profile, w.patient.profile)
+    # A doctor's request for a link the register does not hold (the staff's parental links page).
+    guardian_register.request_link(w.child.profile, registry_only.profile, w.doctor.profile)
     _code, child_token = codes.issue(w.child.profile, doctor=w.doctor.profile, document_type="passport",
                                      document_last4="8765", mobile="+352621123456", guardian=w.patient.profile)
     filed = _identity_request(registry_only.profile.matricule, "Weber", REGISTRY_BIRTH)

@@ -14,6 +14,7 @@ from portal.activation import codes
 from portal.auth import totp
 from portal.extensions import db
 from portal.models import DataExport, DataRequest, GuardianLink, IdentityRequest
+from tests.fixtures.activation import register_guardian
 from tests.fixtures.clients import sign_in
 from tests.fixtures.images import png
 
@@ -84,7 +85,8 @@ def build(app, make_patient, make_doctor, make_staff, make_invoice, make_claim) 
     totp.issue_recovery_codes(a.account.id)
     codes.issue(a.profile, doctor=doctor.profile, document_type="identity_card", document_last4="4321",
                 mobile=a.profile.mobile)
-    # The doctor checked A as the child's parent: the code names A and A's phone.
+    # The register names A as the child's guardian, and the doctor's code names A and A's phone.
+    register_guardian(child.profile, a.profile)
     codes.issue(child.profile, doctor=doctor.profile, document_type="passport", document_last4="8765",
                 mobile=a.profile.mobile, guardian=a.profile)
     db.session.commit()

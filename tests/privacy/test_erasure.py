@@ -4,26 +4,29 @@ holds anything that points to A, outside a short declared allow-list."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from portal import personal_data
+from portal import clock, personal_data
 from portal.extensions import db
 from portal.models import (
     Account,
     AccountStatus,
     AuditEvent,
     Claim,
+    ClaimState,
     ConsentReceipt,
     Credential,
     DataRequest,
     ErasureTombstone,
     Invoice,
     Patient,
+    Statement,
 )
-from tests.fixtures.clients import fresh_code, sign_in, text_of
+from tests.fixtures.clients import fresh_code, page, sign_in, text_of
 from tests.privacy.erasure_world import build
 
 ERASE = "/patient/my-data/erase"
@@ -35,12 +38,21 @@ KNOWN_TABLES = frozenset({
     "activation_code", "identity_request", "outbox_message", "invoice", "invoice_line", "invoice_report",
     "claim", "claim_event", "statement", "statement_line", "consent_receipt", "notification", "data_export",
     "data_request", "audit_event", "erasure_tombstone", "act", "terms_version", "doctor", "cns_staff",
+    "registry_guardian", "guardian_request",
 })
 
 # The allow-list: (table, column) → which rows may still carry one of A's identifiers there.
-# Kept claims credit A's bank account; kept invoices show the matricule printed on them.
+def _not_paid_yet(row) -> bool:
+    """Open, or accepted with its payment date still ahead: the IBAN waits for the payment."""
+    if row["state"] in ClaimState.OPEN:
+        return True
+    payment = db.session.scalar(select(Statement.payment_date).where(Statement.claim_id == row["id"]))
+    return row["state"] == ClaimState.ACCEPTED and payment is not None and payment >= clock.today()
+
+
+# Kept claims not yet paid credit A's bank account; kept invoices show the printed matricule.
 ALLOWED = {
-    ("claim", "iban"): lambda row, kept: row["id"] in kept["claims"],
+    ("claim", "iban"): lambda row, kept: row["id"] in kept["claims"] and _not_paid_yet(row),
     ("invoice", "patient_matricule"): lambda row, kept: row["id"] in kept["invoices"],
 }
 
@@ -261,3 +273,50 @@ def test_staff_see_a_kept_claim_as_restricted(app, world):
     page = staff.get(f"/cns/claims/{claim_id}?lang=en")
     assert page.status_code == 200 and "Patient erased; kept by legal obligation" in text_of(page)
     assert staff.get("/cns/claims?lang=en").status_code == 200
+
+
+def test_a_claim_in_review_is_decided_and_paid_after_the_erasure_then_its_iban_goes(world, app, make_claim):
+    """The fund must pay what a patient submitted before erasing: the claim stays decidable,
+    is paid to the IBAN kept for it, and that IBAN goes once the payment date is past."""
+    w = world
+    in_review = make_claim(w.a, w.doctor, w.staff, state="in_review")
+    db.session.commit()
+    claim_id, iban = in_review.id, w.a.profile.iban
+    # Before erasing, the patient sees which claims will still be processed and paid, and where.
+    before = w.eraser.get(f"{ERASE}?lang=en")
+    notice = page(before).select_one("#erase-still-paid").get_text(" ", strip=True)
+    assert in_review.reference in notice and iban[-4:] in notice and "only until the claim is paid" in notice
+    erased = _erase(w)
+    assert erased.status_code == 303, text_of(erased)
+    db.session.expire_all()
+    claim = db.session.get(Claim, claim_id)
+    assert (claim.patient_id, claim.frozen_at, claim.iban) == (None, None, iban)
+    # A question nobody can answer any more: back to review. Decided claims are paid: no IBAN.
+    assert db.session.get(Claim, w.ids["info_requested"]).state == ClaimState.IN_REVIEW
+    assert db.session.get(Claim, w.ids["rejected"]).iban is None
+    # Accepted before the erasure, its payment date still ahead: the IBAN waits for the payment.
+    accepted_earlier = db.session.get(Claim, w.ids["accepted"])
+    assert accepted_earlier.statement.payment_date >= clock.today() and accepted_earlier.iban == iban
+
+    agent = app.test_client()
+    sign_in(agent, w.staff)
+    detail = page(agent.get(f"/cns/claims/{claim_id}?lang=en"))
+    assert detail.select_one("form[action$='/accept']") is not None
+    assert detail.select_one("form[action$='/request-info']") is None  # nobody could answer
+    amount = f"{claim.computed_cents // 100}.{claim.computed_cents % 100:02d}"
+    response = agent.post(f"/cns/claims/{claim_id}/accept", data={"version": claim.version, "amount": amount})
+    assert response.status_code == 303, text_of(response)
+    db.session.expire_all()
+    claim = db.session.get(Claim, claim_id)
+    assert claim.state == ClaimState.ACCEPTED and claim.reimbursed_cents == claim.computed_cents
+    assert claim.iban == iban  # kept until the payment is made
+    assert app.test_cli_runner().invoke(args=["purge"]).exit_code == 0
+    assert db.session.get(Claim, claim_id).iban == iban  # not paid yet
+    clock.freeze(datetime.combine(claim.statement.payment_date + timedelta(days=1), time(9), tzinfo=UTC))
+    output = app.test_cli_runner().invoke(args=["purge"]).output
+    assert "paid_ibans: 2" in output  # this claim and the one accepted before the erasure
+    db.session.expire_all()
+    assert db.session.get(Claim, claim_id).iban is None
+    removed = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "claim.iban_removed")).all()
+    assert {event.data["claim_id"] for event in removed} == {claim_id, w.ids["rejected"], w.ids["accepted"]}
+    assert all(iban not in json.dumps(event.data) for event in removed)

@@ -7,7 +7,7 @@ import pytest
 from portal import audit, privacy
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import page, sign_in, step_up, text_of
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_the_form_shows_the_current_details(patient_client):
 def test_valid_details_are_saved_and_audited_by_field_name_only(app, patient_client, people):
     response = patient_client.post("/patient/my-data/contact", data={
         "mobile": "00352 691 234 567", "email": "Marie.Kremer@Example.LU", "language": "de",
+        **step_up(people["patient"]),
     })
     assert response.status_code == 303 and response.headers["Location"].startswith("/patient/my-data")
     patient = people["patient"].profile
@@ -72,7 +73,8 @@ def test_invalid_details_show_field_errors_and_save_nothing(patient_client, peop
 def test_emptying_a_detail_removes_it_and_unchanged_details_write_nothing(patient_client, people):
     patient_client.post("/patient/my-data/contact", data={"mobile": "+352621123456", "email": "", "language": "en"})
     assert _events(audit.CONTACT_CHANGED.name) == []
-    patient_client.post("/patient/my-data/contact", data={"mobile": "", "email": "", "language": "en"})
+    patient_client.post("/patient/my-data/contact", data={"mobile": "", "email": "", "language": "en",
+                                                          **step_up(people["patient"])})
     db.session.refresh(people["patient"].profile)
     assert people["patient"].profile.mobile is None
     assert [e.data for e in _events(audit.CONTACT_CHANGED.name)] == [{"fields": ["mobile"]}]

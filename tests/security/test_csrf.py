@@ -22,7 +22,7 @@ import pytest
 from flask_babel import force_locale
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portal import invoices, privacy
+from portal import blocking, guardian_register, invoices, privacy
 from portal.activation import codes
 from portal.errors import CSRF_MESSAGE, MESSAGES
 from portal.extensions import db
@@ -30,7 +30,7 @@ from portal.identity import make_iban
 from portal.models import IdentityRequest
 from tests.conftest import make_app
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import fresh_code, page, text_of
+from tests.fixtures.clients import fresh_code, page, step_up, text_of
 from tests.fixtures.figures import Tally
 from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
@@ -153,6 +153,7 @@ class World:
 @pytest.fixture
 def world(people, make_patient):
     patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    staff.profile.is_administrator = True  # publishes terms; no other case depends on it
     shareable = new_invoice(patient, doctor)
     reported = new_invoice(patient, doctor)
     voidable = new_invoice(patient, doctor)
@@ -173,12 +174,20 @@ def world(people, make_patient):
         birth_date=applicant.profile.birth_date, mobile="+352621000111", patient_id=applicant.profile.id,
     )
     db.session.add(identity)
+    kin = make_patient(with_account=False, given_name="Mia", surname="Hoffmann", birth=date(2016, 4, 4))
+    sibling = make_patient(with_account=False, given_name="Ben", surname="Hoffmann", birth=date(2017, 5, 5))
+    guardian_requests = [guardian_register.request_link(child.profile, patient.profile, doctor.profile)
+                         for child in (kin, sibling)]
+    blocked = make_patient(given_name="Eva", surname="Blocked")
+    blocking.block(blocked.account, source="alert", reason="This wasn't me.")
     db.session.commit()
     return World(people=people, ids={
+        "blocked": blocked.account.id, "doctor_account": doctor.account.id,
         "shareable": shareable.id, "reported": reported.id, "voidable": voidable.id, "shared": shared.id,
         "frozen": frozen.id, "asked": asked.id, "waiting": waiting.id, "in_review": in_review.id,
         "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
-        "identity": identity.id,
+        "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
+        "guardian_refuse": guardian_requests[1].id,
     }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule})
 
 
@@ -208,9 +217,15 @@ CASES: dict[str, Case] = {
     "auth.unlock": Case(None, lambda w: {"password": "anything at all"}),
     "auth.forgot": Case(None, lambda w: {
         "login": w.people["patient"].login, "code": fresh_code(w.people["patient"]),
-        "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-    }, changes=True),
+    }, changes=True),  # a code goes to the register's contact
+    # Without a reset begun in this browser: the forged request is refused before that matters.
+    "auth.forgot_confirm": Case(None, lambda w: {"code": "123456", "new_password": NEW_PASSWORD,
+                                                 "confirm": NEW_PASSWORD}),
     "auth.recovery_codes_download": Case(None, lambda w: {"codes": ["abcd-efgh"]}),
+    "public.block": Case(None, lambda w: {"login": w.people["patient"].login},
+                         changes=True),  # a code goes to the register's contact
+    # Without a block begun in this browser: the forged request is refused before that matters.
+    "public.block_confirm": Case(None, lambda w: {"code": "123456"}),
     "activation.start": Case(None, lambda w: {"code": codes.grouped(w.extra["token"])}),
     "activation.proceed": Case(None, lambda w: {"birth_date": "1980-05-17"}),
     "activation.identity_request": Case(None, lambda w: {
@@ -222,14 +237,16 @@ CASES: dict[str, Case] = {
     "auth.keepalive": Case("patient"),
     "auth.terms_accept": Case("doctor", lambda w: {"accept": "y", "submit": "1"}),
     "auth.change_password": Case("doctor", lambda w: {
-        "current_password": w.people["doctor"].password, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+        "current_password": w.people["doctor"].password, "code": fresh_code(w.people["doctor"]),
+        "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
     }, changes=True),
     "auth.end_session": Case("cns", args=lambda w: {"session_id": w.extra["other_session"]}, changes=True),
     "auth.end_other_sessions": Case("patient", changes=True),
     # The patient.
     "patient.switch_space": Case("patient", lambda w: {"space": "self"}),
     "patient.share": Case("patient", lambda w: {"invoice": str(w.ids["shareable"])}, changes=True),
-    "patient.bank_account": Case("patient", lambda w: {"iban": make_iban("LU", "0019400644750000")}, changes=True),
+    "patient.bank_account": Case("patient", lambda w: {"iban": make_iban("LU", "0019400644750000"),
+                                                       **step_up(w.people["patient"])}, changes=True),
     "patient.settings": Case("patient", lambda w: {"auto_share": "y"}, changes=True),
     "patient.report_invoice": Case("patient", lambda w: {"message": "The act C1 was billed twice."},
                                    args=lambda w: {"invoice_id": w.ids["reported"]}, changes=True),
@@ -239,7 +256,7 @@ CASES: dict[str, Case] = {
     "patient.answer_claim": Case("patient", lambda w: {"message": "Here is the prescription."},
                                  args=lambda w: {"claim_id": w.ids["asked"]}, changes=True, multipart=True),
     "patient.contact_details": Case("patient", lambda w: {
-        "mobile": "+352 621 999 888", "email": "marie@example.lu", "language": "en",
+        "mobile": "+352 621 999 888", "email": "marie@example.lu", "language": "en", **step_up(w.people["patient"]),
     }, changes=True),
     "patient.correction_request": Case("patient", lambda w: {"registry_field": "name", "message": "Krémer"},
                                        changes=True),
@@ -280,9 +297,20 @@ CASES: dict[str, Case] = {
     "cns.approve_identity_request": Case("cns", args=lambda w: {"request_id": w.ids["identity"]}, changes=True),
     "cns.reject_identity_request": Case("cns", lambda w: {"reason": "unreadable", "note": ""},
                                         args=lambda w: {"request_id": w.ids["identity"]}, changes=True),
+    "cns.confirm_guardian_request": Case("cns", lambda w: {"document_checked": "y"},
+                                         args=lambda w: {"request_id": w.ids["guardian_confirm"]}, changes=True),
+    "cns.refuse_guardian_request": Case("cns", args=lambda w: {"request_id": w.ids["guardian_refuse"]},
+                                        changes=True),
     "cns.paper_intake": Case("cns", lambda w: {"payload": w.extra["paper_payload"]}, changes=True),
-    "cns.terms_versions": Case("cns", lambda w: {
+    "cns.admin_block": Case("cns", lambda w: {"block-reason": "Phone lost."},
+                            args=lambda w: {"account_id": w.ids["doctor_account"]}, changes=True),
+    "cns.admin_unblock": Case("cns", lambda w: {"unblock-reason": "Owner checked."},
+                              args=lambda w: {"account_id": w.ids["blocked"]}, changes=True),
+    "cns.admin_deactivate": Case("cns", lambda w: {"deactivate-reason": "Left.", "deactivate-confirm": "y"},
+                                 args=lambda w: {"account_id": w.ids["doctor_account"]}, changes=True),
+    "cns.terms_versions": Case("cns", lambda w: {  # world's agent is an administrator
         "text_fr": "Conditions.", "text_de": "Bedingungen.", "text_en": "Terms.", "confirm": "y",
+        "code": fresh_code(w.people["cns"]),
     }, changes=True),
 }
 

@@ -41,7 +41,7 @@ from portal.models import (
     Patient,
 )
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import fresh_code, in_english, page, sign_in, text_of
+from tests.fixtures.clients import fresh_code, in_english, page, sign_in, step_up, text_of
 from tests.fixtures.factories import PASSWORD
 from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
@@ -130,6 +130,7 @@ def probe(figures):
 @pytest.fixture
 def desk(app, people, make_patient):
     patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    staff.profile.is_administrator = True  # publishes terms of use; no other form depends on it
     newcomer = make_patient(with_account=False, given_name="Paul", surname="Hoffmann")
     in_review = [new_claim(patient, doctor, staff, state="in_review", days_ago=3 + n) for n in range(3)]
     filed = IdentityRequest(
@@ -189,10 +190,12 @@ def _document():
 FORMS = [
     # the patient
     Form("bank account", "patient", lambda d: "/patient/bank-account",
-         lambda d: {"iban": make_iban("LU", "0019400644750000")}, {"iban": "text"}),
+         lambda d: {"iban": make_iban("LU", "0019400644750000"), **step_up(d.patient)},
+         {"iban": "text", "password": "secret", "code": "text"}),
     Form("contact details", "patient", lambda d: "/patient/my-data/contact",
-         lambda d: {"mobile": "+352 621 987 654", "email": "marie.kremer@example.lu", "language": "en"},
-         {"mobile": "text", "email": "text", "language": "choice"}),
+         lambda d: {"mobile": "+352 621 987 654", "email": "marie.kremer@example.lu", "language": "en",
+                    **step_up(d.patient)},
+         {"mobile": "text", "email": "text", "language": "choice", "password": "secret", "code": "text"}),
     Form("correction request", "patient", lambda d: "/patient/my-data/correction",
          lambda d: {"registry_field": "name", "message": "My surname is Krémer, with an accent."},
          {"registry_field": "choice", "message": "text"}),
@@ -203,8 +206,9 @@ FORMS = [
     Form("automatic sending", "patient", lambda d: "/patient/settings", lambda d: {"auto_share": "y"},
          {"auto_share": "flag"}),
     Form("password change", "patient", lambda d: "/account/password",
-         lambda d: {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-         {"current_password": "secret", "new_password": "secret", "confirm": "secret"}),
+         lambda d: {"current_password": PASSWORD, "code": fresh_code(d.patient), "new_password": NEW_PASSWORD,
+                    "confirm": NEW_PASSWORD},
+         {"current_password": "secret", "code": "text", "new_password": "secret", "confirm": "secret"}),
     Form("erasure", "patient", lambda d: "/patient/my-data/erase",
          lambda d: {"password": PASSWORD, "code": "000000", "confirmation": "ERASE"},
          {"password": "secret", "code": "text", "confirmation": "text"}, accepted=None),
@@ -244,8 +248,8 @@ FORMS = [
          {"reason": "choice", "note": "text"}, shows_errors=False),
     Form("terms of use", "cns", lambda d: "/cns/terms",
          lambda d: {"text_fr": "Conditions d'utilisation.", "text_de": "Nutzungsbedingungen.",
-                    "text_en": "Terms of use.", "confirm": "y"},
-         {"text_fr": "text", "text_de": "text", "text_en": "text", "confirm": "flag"}),
+                    "text_en": "Terms of use.", "confirm": "y", "code": fresh_code(d.staff)},
+         {"text_fr": "text", "text_de": "text", "text_en": "text", "confirm": "flag", "code": "text"}),
     # anyone
     Form("sign-in", None, lambda d: "/login", lambda d: {"login": d.patient.login, "password": PASSWORD},
          {"login": "text", "password": "secret"}),
@@ -254,9 +258,8 @@ FORMS = [
     Form("recovery code", "pending", lambda d: "/login/recovery", lambda d: {"code": "ABCD-EFGH-JKLM"},
          {"code": "text"}, accepted=None),
     Form("password reset", None, lambda d: "/forgot",
-         lambda d: {"login": d.patient.login, "code": fresh_code(d.patient), "new_password": NEW_PASSWORD,
-                    "confirm": NEW_PASSWORD},
-         {"login": "text", "code": "text", "new_password": "secret", "confirm": "secret"}),
+         lambda d: {"login": d.patient.login, "code": fresh_code(d.patient)},
+         {"login": "text", "code": "text"}),
     Form("typed activation code", None, lambda d: "/activate", lambda d: {"code": "ABCD-EFGH-IJKL-MNOP"},
          {"code": "text"}),
     Form("identity request", None, lambda d: "/activate/request",

@@ -23,7 +23,7 @@ from flask import current_app
 from flask import url_for as flask_url_for
 from sqlalchemy import func, inspect, select
 
-from portal import claims, clock, export, privacy, uploads
+from portal import claims, clock, export, guardian_register, privacy, uploads
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
@@ -122,6 +122,15 @@ class World:
             created_at=clock.now(),
         )
         db.session.add(filed)
+        db.session.commit()
+        return filed
+
+    @cached_property
+    def guardian_request(self):
+        """A doctor asked that the victim be made a CNS-insured child's guardian."""
+        child = new_patient(given_name="Mia", surname="Kind", birth=clock.today().replace(year=clock.today().year - 6),
+                            with_account=False)
+        filed = guardian_register.request_link(child.profile, self.victim.profile, self.doctor.profile)
         db.session.commit()
         return filed
 
@@ -226,6 +235,13 @@ def _identity_case(form=None):
     return build
 
 
+def _guardian_case(form=None):
+    def build(w: World) -> Target:
+        filed = w.guardian_request
+        return Target(w.fund_agent, {"request_id": filed.id}, filed, "request", form=form or {})
+    return build
+
+
 def _data_request(w: World) -> Target:
     filed = w.data_request
     return Target(w.fund_agent, {"request_id": filed.id}, filed, "request",
@@ -276,6 +292,8 @@ CASES: dict[str, Callable[[World], Target]] = {
     "cns.identity_request_document": _identity_case(),
     "cns.approve_identity_request": _identity_case(),
     "cns.reject_identity_request": _identity_case({"reason": "mismatch"}),
+    "cns.confirm_guardian_request": _guardian_case({"document_checked": "y"}),
+    "cns.refuse_guardian_request": _guardian_case(),
 }
 
 # Public routes whose URL part is itself the secret (a bearer capability, not an owned id):

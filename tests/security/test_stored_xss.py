@@ -20,7 +20,7 @@ from portal import privacy
 from portal.extensions import db
 from portal.models import DataRequest, IdentityRequest, OutboxMessage
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import sign_in, text_of
+from tests.fixtures.clients import fresh_code, sign_in, step_up, text_of
 from tests.fixtures.figures import Tally
 from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
@@ -185,7 +185,8 @@ def test_contact_details_are_refused_or_shown_as_text(cast, people, renders):
                                         data={"mobile": payload, "email": payload, "language": "en"})
         renders.check(response, payload, "contact form sent back", status=400)
     for address in EMAIL_PAYLOADS:
-        response = cast["patient"].post("/patient/my-data/contact", data={"mobile": "", "email": address, "language": "en"})
+        response = cast["patient"].post("/patient/my-data/contact", data={"mobile": "", "email": address, "language": "en",
+                                                                          **step_up(people["patient"])})
         assert response.status_code == 303, text_of(response)
         db.session.refresh(people["patient"].profile)
         assert people["patient"].profile.email == address
@@ -351,10 +352,13 @@ def test_a_paper_intake_text_is_shown_back_as_text(cast, renders):
     assert_inert(renders)
 
 
-def test_terms_of_use_written_by_staff_are_shown_as_text_to_everyone(cast, renders):
+def test_terms_of_use_written_by_staff_are_shown_as_text_to_everyone(cast, people, renders):
+    people["cns"].profile.is_administrator = True  # only administrators publish
+    db.session.commit()
     for payload in PAYLOADS:
         text = f"{payload}\n\n## {payload}\n\n- {payload}\n- second item"
-        response = cast["cns"].post("/cns/terms", data={"text_fr": text, "text_de": text, "text_en": text, "confirm": "y"})
+        response = cast["cns"].post("/cns/terms", data={"text_fr": text, "text_de": text, "text_en": text,
+                                                        "confirm": "y", "code": fresh_code(people["cns"])})
         assert response.headers["Location"] == "/cns/terms", text_of(response)
         renders.check(cast.visitor().get("/terms"), payload, "public terms")
         renders.check(cast["doctor"].get("/terms/accept"), payload, "doctor's terms to accept")

@@ -1,0 +1,108 @@
+"""What moves money or identity asks for the password and a current code again: a copied
+signed-in cookie (no password, no phone) cannot change the bank account, the contacts or the
+password; the owner hears of every change on the old and the new contacts."""
+
+import pytest
+
+from portal.extensions import db
+from portal.identity import make_iban
+from portal.models import AuditEvent, OutboxMessage, SecurityAlert
+from tests.fixtures.clients import fresh_code, page, text_of
+
+NEW_IBAN = make_iban("LU", "0019400644750000")
+NEW_PASSWORD = "a fresh violet passphrase for later"
+
+
+def _alerts(kind):
+    return db.session.scalars(db.select(SecurityAlert).where(SecurityAlert.kind == kind)).all()
+
+
+def _recipients():
+    return {m.recipient for m in db.session.scalars(db.select(OutboxMessage)) if "/not-me/" in m.body}
+
+
+def _failures(person):
+    db.session.refresh(person.account.credential)
+    return person.account.credential.failed_attempts or 0
+
+
+@pytest.mark.parametrize("proof", [{}, {"password": "not the password", "code": "123456"}, "wrong code"])
+def test_a_copied_cookie_cannot_change_the_bank_account(signed_in, proof):
+    client, person = signed_in("patient")
+    if proof == "wrong code":
+        proof = {"password": person.password, "code": "000000"}
+    before = person.profile.iban
+    response = client.post("/patient/bank-account?lang=en", data={"iban": NEW_IBAN, **proof})
+    assert response.status_code == 400 and page(response).select_one(".error-summary")
+    db.session.refresh(person.profile)
+    assert person.profile.iban == before and person.profile.iban_changed_at is None
+    assert not _alerts("bank_account_changed")
+    assert _failures(person) == (1 if proof else 0)  # a wrong try counts towards the lock
+
+
+def test_the_owner_changes_the_bank_account_with_password_and_code_and_is_told(signed_in):
+    client, person = signed_in("patient")
+    person.profile.email = "marie@example.lu"
+    db.session.commit()
+    response = client.post("/patient/bank-account",
+                           data={"iban": NEW_IBAN, "password": person.password, "code": fresh_code(person)})
+    assert response.status_code == 303
+    db.session.refresh(person.profile)
+    assert person.profile.iban == NEW_IBAN and person.profile.iban_changed_at is not None
+    assert len(_alerts("bank_account_changed")) == 1
+    assert _recipients() == {person.profile.mobile, "marie@example.lu"}
+
+
+@pytest.mark.parametrize("change", [{"mobile": "+352691000999"}, {"email": "thief@example.com"}])
+def test_a_copied_cookie_cannot_change_the_contacts(signed_in, change):
+    client, person = signed_in("patient")
+    data = {"mobile": person.profile.mobile, "email": "", "language": "en", **change}
+    response = client.post("/patient/my-data/contact?lang=en", data=data)
+    assert response.status_code == 400
+    db.session.refresh(person.profile)
+    assert (person.profile.mobile, person.profile.email) == ("+352621123456", None)
+    assert not _alerts("contact_changed")
+
+
+def test_a_new_mobile_is_announced_on_the_old_and_the_new_contacts(signed_in):
+    client, person = signed_in("patient")
+    old = person.profile.mobile
+    response = client.post("/patient/my-data/contact", data={
+        "mobile": "+352691000999", "email": "marie@example.lu", "language": "fr",
+        "password": person.password, "code": fresh_code(person)})
+    assert response.status_code == 303
+    db.session.refresh(person.profile)
+    assert person.profile.mobile == "+352691000999"
+    assert len(_alerts("contact_changed")) == 1
+    assert _recipients() == {old, "+352691000999", "marie@example.lu"}
+
+
+def test_the_language_alone_needs_no_step_up(signed_in):
+    client, person = signed_in("patient")
+    response = client.post("/patient/my-data/contact",
+                           data={"mobile": person.profile.mobile, "email": "", "language": "de"})
+    assert response.status_code == 303
+    db.session.refresh(person.account)
+    assert person.account.preferred_language == "de" and not _alerts("contact_changed")
+
+
+@pytest.mark.parametrize("role", ["patient", "doctor"])
+def test_a_copied_cookie_cannot_change_the_password_without_the_code(signed_in, role):
+    client, person = signed_in(role)
+    before = person.account.credential.password_hash
+    response = client.post("/account/password?lang=en", data={
+        "current_password": person.password, "code": "000000", "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert "code is not correct" in text_of(response)
+    db.session.refresh(person.account.credential)
+    assert person.account.credential.password_hash == before and _failures(person) == 1
+
+
+def test_a_password_change_is_announced_to_the_patient(signed_in):
+    client, person = signed_in("patient")
+    response = client.post("/account/password", data={
+        "current_password": person.password, "code": fresh_code(person),
+        "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 303
+    assert len(_alerts("password_changed")) == 1 and _recipients() == {person.profile.mobile}
+    stages = {e.data.get("stage") for e in db.session.scalars(db.select(AuditEvent))}
+    assert "password_change" not in stages  # no failure recorded
