@@ -91,14 +91,38 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original; with foreign keys
+            # enforced, that drop would cascade and delete every row that refers to the table
+            # (altering `account` would empty `credential`). The pragma only applies outside a
+            # transaction, hence on the driver's connection before SQLAlchemy begins one.
+            _foreign_keys(connection, "OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows with missing parents: {broken[:5]}")
+        except BaseException:
+            if sqlite:
+                connection.invalidate()  # never back in the pool with foreign keys off
+            raise
+        if sqlite:
+            if connection.in_transaction():
+                connection.commit()
+            _foreign_keys(connection, "ON")
+
+
+def _foreign_keys(connection, state):
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={state}")
 
 
 if context.is_offline_mode():

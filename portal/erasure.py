@@ -22,12 +22,14 @@ from portal.consent import new_reference
 from portal.extensions import db
 from portal.models import (
     Account,
+    AccountBlock,
     ActivationCode,
     AuditEvent,
     Claim,
     ClaimEvent,
     ClaimState,
     ConsentReceipt,
+    ContactCode,
     Credential,
     DataExport,
     DataRequest,
@@ -44,6 +46,7 @@ from portal.models import (
     Patient,
     RecoveryCode,
     RegistryGuardian,
+    SecurityAlert,
     TermsDecision,
     UserSession,
 )
@@ -216,6 +219,7 @@ def _identity(patient: Patient, scope: dict, files: list[str]) -> None:
         ActivationCode.identity_request_id.in_(db.select(IdentityRequest.id).where(mine))
     ).values(identity_request_id=None))
     scope["identity_requests"] = _run(delete(IdentityRequest).where(mine))
+    scope["contact_codes"] = _run(delete(ContactCode).where(ContactCode.patient_id == pid))
     contacts = [value for value in (patient.mobile, patient.email) if value]
     scope["outbox_messages"] = _run(delete(OutboxMessage).where(or_(
         OutboxMessage.patient_id == pid,
@@ -231,6 +235,8 @@ def _account(aid: int, scope: dict) -> None:
     scope["sessions"] = _run(delete(UserSession).where(UserSession.account_id == aid))
     scope["recovery_codes"] = _run(delete(RecoveryCode).where(RecoveryCode.account_id == aid))
     scope["terms_decisions"] = _run(delete(TermsDecision).where(TermsDecision.account_id == aid))
+    scope["security_alerts"] = _run(delete(SecurityAlert).where(SecurityAlert.account_id == aid))
+    scope["account_blocks"] = _run(delete(AccountBlock).where(AccountBlock.account_id == aid))
     _run(delete(Credential).where(Credential.account_id == aid))
     _run(update(Patient).where(Patient.account_id == aid).values(account_id=None))
     scope["account"] = _run(delete(Account).where(Account.id == aid))

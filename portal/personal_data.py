@@ -38,6 +38,9 @@ TABLES: dict[str, Decision] = {
     "activation_code": Decision("account", DELETE, "activation codes issued for the person"),
     "identity_request": Decision("identity_requests", DELETE, "self-service identity requests and their photo"),
     "outbox_message": Decision("notifications", DELETE, "SMS and e-mail sent to the person"),
+    "contact_code": Decision(None, DELETE, "hashes of one-time codes sent to the person's register contacts"),
+    "security_alert": Decision(None, DELETE, "alerts sent to the owner, each with its \"this wasn't me\" link"),
+    "account_block": Decision(None, DELETE, "blocks of the account: who blocked it, when and why"),
     # Invoices and claims
     "invoice": Decision("invoices", DETACH, "unshared invoices go; those of submitted claims are kept"),
     "invoice_line": Decision("invoices", DETACH, "follows its invoice"),

@@ -48,21 +48,24 @@ def admin_accounts():
         found = db.session.scalar(db.select(Account).where(Account.login == lookup.login.data))
         if found is not None:
             audit.record(audit.ACCOUNT_LOOKED_UP, account_id=found.id)
-            db.session.commit()
-    return _page(lookup, found)
+    html = _page(lookup, found)
+    db.session.commit()  # the look-up's audit row, after rendering (a commit expires what was loaded)
+    return html
 
 
 def _page(lookup, found, *, block_form=None, unblock_form=None, deactivate_form=None):
+    blocks = blocking.open_blocks()
     return render_template(
         "cns/admin_accounts.html", lookup=lookup, found=found,
         searched=request.args.get("login") is not None or request.method == "POST",
-        block=blocking.current_block(found) if found is not None else None,
+        # The block in force on the account found is one of those listed: no second query.
+        block=next((block for block in blocks if found is not None and block.account_id == found.id), None),
         can_deactivate=found is not None and found.role in (Role.DOCTOR, Role.CNS)
         and found.status != AccountStatus.CLOSED,
         block_form=block_form or AdminBlockForm(formdata=None, prefix="block"),
         unblock_form=unblock_form or AdminUnblockForm(formdata=None, prefix="unblock"),
         deactivate_form=deactivate_form or AdminDeactivateForm(formdata=None, prefix="deactivate"),
-        blocks=blocking.open_blocks(), source_labels=SOURCE_LABELS, status_labels=STATUS_LABELS,
+        blocks=blocks, source_labels=SOURCE_LABELS, status_labels=STATUS_LABELS,
         role_labels=ROLE_LABELS,
     )
 

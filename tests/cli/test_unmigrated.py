@@ -20,6 +20,12 @@ WITHOUT_TABLES = {"db", "demo", "totp"}
 CASES = {
     "accounts create": ["--role", "doctor", "--login", "90012345", "--name", "Dr A. Weber"],
     "accounts unlock": ["90012345"],
+    "accounts reset-password": ["90012345"],
+    "accounts suspend": ["90012345", "--reason", "lost phone"],
+    "accounts resume": ["90012345", "--reason", "found"],
+    "accounts deactivate": ["90012345", "--reason", "left the practice"],
+    "accounts grant-admin": ["T0012345"],
+    "accounts revoke-admin": ["T0012345"],
     "registry import": ["{csv}"],
     "terms publish": [],
     "nomenclature load": [],

@@ -78,7 +78,7 @@ def _enrol_started(w: World, client) -> None:
 def _temporary_password_given(w: World, client) -> None:
     """The staff account still holds the password an operator gave: it must choose its own first."""
     db.session.execute(
-        update(Credential).where(Credential.account_id == w.unenrolled_staff.account.id)
+        update(Credential).where(Credential.account_id == w.ids["unenrolled_account"])
         .values(is_password_temporary=True)
     )
     db.session.commit()
@@ -174,6 +174,7 @@ PAGES: list[Page] = [
     Page("auth.forgot", None, _with("auth.forgot")),
     Page("auth.forgot_confirm", None, _with("auth.forgot_confirm"), prepare=_reset_begun),
     Page("public.block", None, _with("public.block")),
+    Page("public.not_me", None, _to("public.not_me", token="alert_token")),
     Page("public.block_confirm", None, _with("public.block_confirm"), prepare=_block_begun),
     Page("auth.terms_refused", None, _with("auth.terms_refused")),
     Page("auth.unlock", "patient", _with("auth.unlock"), prepare=_locked),
@@ -247,5 +248,5 @@ PAGES: list[Page] = [
     Page("cns.data_request", "cns", _to("cns.data_request", request_id="data_request")),
     Page("cns.terms_versions", "cns", _with("cns.terms_versions")),
     Page("cns.admin_accounts", "cns", _with("cns.admin_accounts")),
-    Page("cns.admin_accounts", "cns", lambda w: url_for("cns.admin_accounts", login=w.patient.account.login), "found"),
+    Page("cns.admin_accounts", "cns", lambda w: url_for("cns.admin_accounts", login=w.ids["patient_login"]), "found"),
 ]

@@ -6,6 +6,7 @@ counts are measured once for the whole module (see test_query_counts.py).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,12 +23,23 @@ from portal import (
     nomenclature,
     notify,
     privacy,
+    security_alerts,
     terms,
     uploads,
 )
 from portal.activation import codes
 from portal.extensions import db
-from portal.models import Account, Claim, ClaimEvent, DataExport, GuardianLink, IdentityRequest, NoticeKind, UserSession
+from portal.models import (
+    Account,
+    Claim,
+    ClaimEvent,
+    DataExport,
+    GuardianLink,
+    IdentityRequest,
+    NoticeKind,
+    OutboxMessage,
+    UserSession,
+)
 from tests.fixtures.activation import register_guardian
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in
@@ -123,14 +135,16 @@ def build(app) -> World:
                                             by=w.patient.account)
     _made, export_token = export.create(w.patient.profile, by=w.patient.account, language="en")
     notify.send_sms("+352621123456", "Your code is ready.", patient_id=w.patient.profile.id)
+    security_alerts.announce(w.patient.account, w.patient.profile, "password_changed")
     db.session.commit()
+    alert = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
     answered = w.claims["answered"]
     w.ids = {
         "unshared": unshared.id, "voided": voided.id, "replacement": replacement.id,
         "child_claim": child_claim.id, "child_invoice": child_claim.invoice_id, "child": w.child.profile.id,
         "patient_login": w.patient.login, "patient_account": w.patient.account.id,
-        "unenrolled_login": w.unenrolled_staff.login,
+        "unenrolled_login": w.unenrolled_staff.login, "unenrolled_account": w.unenrolled_staff.account.id,
         "doctor": w.doctor.profile.id, "doctor_code": w.doctor.profile.provider_code,
         "registry_matricule": registry_only.profile.matricule, "registry_birth": REGISTRY_BIRTH.isoformat(),
         "activation_token": token, "child_token": child_token, "child_birth": CHILD_BIRTH.isoformat(),
@@ -141,6 +155,7 @@ def build(app) -> World:
         **{f"claim_{state}": claim.id for state, claim in w.claims.items()},
         **{f"invoice_{state}": claim.invoice_id for state, claim in w.claims.items()},
         "statement_claim": w.claims["accepted"].id,
+        "alert_token": re.search(r"/not-me/(\S+)", alert.body)[1],
     }
 
     for role, person in (("patient", w.patient), ("doctor", w.doctor), ("cns", w.staff)):

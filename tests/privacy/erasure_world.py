@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from portal import claims, clock, notify, terms, uploads
+from portal import blocking, claims, clock, contact_codes, notify, security_alerts, terms, uploads
 from portal.activation import codes
 from portal.auth import totp
 from portal.extensions import db
@@ -83,6 +83,11 @@ def build(app, make_patient, make_doctor, make_staff, make_invoice, make_claim) 
     for person in (a, b, child, doctor, staff):
         terms.decide(person.account, version, accepted=True)
     totp.issue_recovery_codes(a.account.id)
+    # A's account once blocked (and the block lifted), an alert sent, a code sent to A's phone.
+    blocking.block(a.account, source="owner", reason="Zoltan Quiggleford lost his phone")
+    blocking.unblock(a.account, reason="found again")
+    security_alerts.announce(a.account, a.profile, "password_changed")
+    contact_codes.send(a.profile, "reset", bound_to=contact_codes.flow_digest("erasure-world"), language="en")
     codes.issue(a.profile, doctor=doctor.profile, document_type="identity_card", document_last4="4321",
                 mobile=a.profile.mobile)
     # The register names A as the child's guardian, and the doctor's code names A and A's phone.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,12 @@ import pytest
 from flask_babel import force_locale
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portal import blocking, guardian_register, invoices, privacy
+from portal import blocking, guardian_register, invoices, privacy, security_alerts
 from portal.activation import codes
 from portal.errors import CSRF_MESSAGE, MESSAGES
 from portal.extensions import db
 from portal.identity import make_iban
-from portal.models import IdentityRequest
+from portal.models import IdentityRequest, OutboxMessage
 from tests.conftest import make_app
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, page, step_up, text_of
@@ -180,7 +181,10 @@ def world(people, make_patient):
                          for child in (kin, sibling)]
     blocked = make_patient(given_name="Eva", surname="Blocked")
     blocking.block(blocked.account, source="alert", reason="This wasn't me.")
+    alerted = make_patient(given_name="Tom", surname="Alerted")
+    security_alerts.announce(alerted.account, alerted.profile, "password_changed")
     db.session.commit()
+    alert = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     return World(people=people, ids={
         "blocked": blocked.account.id, "doctor_account": doctor.account.id,
         "shareable": shareable.id, "reported": reported.id, "voidable": voidable.id, "shared": shared.id,
@@ -188,7 +192,8 @@ def world(people, make_patient):
         "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
         "guardian_refuse": guardian_requests[1].id,
-    }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule})
+    }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule,
+                     "alert_token": re.search(r"/not-me/(\S+)", alert.body)[1]})
 
 
 # --- One case per POST route ----------------------------------------------------------------------
@@ -226,6 +231,7 @@ CASES: dict[str, Case] = {
                          changes=True),  # a code goes to the register's contact
     # Without a block begun in this browser: the forged request is refused before that matters.
     "public.block_confirm": Case(None, lambda w: {"code": "123456"}),
+    "public.not_me": Case(None, args=lambda w: {"token": w.extra["alert_token"]}, changes=True),
     "activation.start": Case(None, lambda w: {"code": codes.grouped(w.extra["token"])}),
     "activation.proceed": Case(None, lambda w: {"birth_date": "1980-05-17"}),
     "activation.identity_request": Case(None, lambda w: {
