@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from portal import audit, blocking, htmx
@@ -33,7 +34,7 @@ STATUS_LABELS = {
     "active": _l("Active"),
     "suspended": _l("Suspended (consent withdrawn)"),
     "blocked": _l("Blocked"),
-    "closed": _l("Closed"),
+    "closed": lazy_pgettext("account status", "Closed"),  # not the "Closed" of a date column
 }
 ROLE_LABELS = {"patient": _l("Patient"), "doctor": _l("Doctor"), "cns": _l("Staff")}
 
