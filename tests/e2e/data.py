@@ -72,3 +72,44 @@ def fresh_recovery_code(app, login: str) -> str:
         codes = totp.issue_recovery_codes(_account(login).id)
         db.session.commit()
         return codes[0]
+
+
+def create_active_patient(app, given_name: str, birth, serial: int) -> str:
+    """An insured person with a working account (and a mobile in the register); returns the login."""
+    from portal import accounts
+    from portal.models import AccountStatus, Patient, Role
+
+    matricule = create_registry_patient(app, given_name, birth, serial)
+    with app.app_context():
+        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))
+        patient.account = accounts.create(Role.PATIENT, matricule)
+        patient.account.status = AccountStatus.ACTIVE
+        db.session.commit()
+    return matricule
+
+
+def last_message_to(app, recipient: str) -> str:
+    """The body of the newest SMS or e-mail the portal sent to `recipient`."""
+    from portal.models import OutboxMessage
+
+    with app.app_context():
+        return db.session.scalars(
+            db.select(OutboxMessage.body).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id.desc())
+        ).first()
+
+
+def announce(app, login: str, kind: str) -> None:
+    """Send the owner of `login` a security alert, as a change to their account would."""
+    from portal import security_alerts
+    from portal.models import Patient
+
+    with app.app_context():
+        account = _account(login)
+        patient = db.session.scalar(db.select(Patient).where(Patient.account_id == account.id))
+        security_alerts.announce(account, patient, kind)
+        db.session.commit()
+
+
+def status_of(app, login: str) -> str:
+    with app.app_context():
+        return str(_account(login).status)
