@@ -1,8 +1,8 @@
 """guardians and erasure: the register's guardians, doctors' requests for a link, and a
 claim's IBAN that an erased patient's claim keeps only until payment
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 19:20:00.000000
 
 """
@@ -13,8 +13,8 @@ import portal.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0012'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
