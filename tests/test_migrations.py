@@ -67,3 +67,20 @@ def test_0008_makes_operator_passwords_nobody_used_temporary(tmp_path):
             )).scalars().all()
         db.engine.dispose()
     assert flagged == ["90000001", "T000002"]
+
+
+def test_sqlite_enforces_foreign_keys_again_after_an_upgrade(tmp_path):
+    """Migrations switch SQLite's foreign keys off while they rebuild tables (otherwise rebuilding
+    `account` would cascade into `credential`, as the 0008 test shows); the connections the portal
+    then uses must have them on, or deleting a claim would leave its consent receipt behind."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_app
+
+    other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'upgraded.sqlite3'}")
+    with other.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            enforced = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        db.engine.dispose()
+    assert enforced == 1
