@@ -196,7 +196,8 @@ def new_invoice_form(world):
 def issue_activation(world):
     patient = new_patient(with_account=False)
     data = {
-        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "AB12",
+        "matricule": patient.profile.matricule, "birth_date": patient.profile.birth_date.isoformat(),
+        "document_type": "identity_card", "document_last4": "AB12",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y", "submit": "Issue",
     }
     live = rows(ActivationCode, ActivationCode.patient_id == patient.profile.id,

@@ -188,7 +188,8 @@ def world(people, make_patient):
         "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
         "guardian_refuse": guardian_requests[1].id,
-    }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule})
+    }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule,
+                     "newcomer_birth": newcomer.profile.birth_date.isoformat()})
 
 
 # --- One case per POST route ----------------------------------------------------------------------
@@ -276,7 +277,7 @@ CASES: dict[str, Case] = {
     "doctor.void_invoice": Case("doctor", lambda w: {"reason": "Wrong act billed."},
                                 args=lambda w: {"invoice_id": w.ids["voidable"]}, changes=True),
     "doctor.issue_activation": Case("doctor", lambda w: {
-        "matricule": w.extra["newcomer"], "document_type": "identity_card", "document_last4": "ZX98",
+        "matricule": w.extra["newcomer"], "birth_date": w.extra["newcomer_birth"], "document_type": "identity_card", "document_last4": "ZX98",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y",
     }, changes=True),
     "doctor.activation_letter_pdf": Case("doctor", lambda w: {"token": w.extra["token"]},

@@ -31,7 +31,8 @@ def public_address(app, monkeypatch):
 
 def _letter_link(client, patient) -> str:
     data = {
-        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "ab12",
+        "matricule": patient.profile.matricule, "birth_date": patient.profile.birth_date.isoformat(),
+        "document_type": "identity_card", "document_last4": "ab12",
         "mobile": "+352 621 123 456", "language": "fr", "identity_checked": "y",
     }
     letter = client.post("/doctor/activations?lang=en", data=data)
