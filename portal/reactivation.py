@@ -16,7 +16,7 @@ from sqlalchemy import update
 from portal import audit, clock
 from portal.auth import passwords, sessions, totp
 from portal.extensions import db
-from portal.models import Account, AccountStatus, CnsStaff, PendingReactivation
+from portal.models import Account, AccountStatus, CnsStaff, Fund, Patient, PendingReactivation
 
 
 def works(account: Account) -> bool:
@@ -56,12 +56,24 @@ def waiting(account: Account) -> PendingReactivation | None:
     )
 
 
-def scheduled() -> list[PendingReactivation]:
-    """Every re-activation waiting for its time, soonest first: what staff look at."""
-    return list(db.session.scalars(
-        db.select(PendingReactivation).where(PendingReactivation.effective_at.is_not(None), *_open())
-        .order_by(PendingReactivation.effective_at)
-    ))
+def _scheduled(staff: CnsStaff):
+    """Waiting re-activations: CNS staff see all, another fund's staff only its members'."""
+    query = (db.select(PendingReactivation, Patient)
+             .join(Patient, Patient.account_id == PendingReactivation.account_id)
+             .where(PendingReactivation.effective_at.is_not(None), *_open()))
+    if staff.fund_scope != Fund.CNS:
+        query = query.where(Patient.fund == staff.fund_scope)
+    return query
+
+
+def scheduled(staff: CnsStaff) -> list[tuple[PendingReactivation, Patient]]:
+    """Every re-activation waiting for its time, with its person, soonest first: what staff look at."""
+    return [tuple(row) for row in db.session.execute(_scheduled(staff).order_by(PendingReactivation.effective_at))]
+
+
+def scheduled_visible(reactivation_id: int, staff: CnsStaff) -> PendingReactivation | None:
+    found = db.session.execute(_scheduled(staff).where(PendingReactivation.id == reactivation_id)).first()
+    return found[0] if found else None
 
 
 def choose_password(row: PendingReactivation, password: str) -> None:

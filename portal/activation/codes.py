@@ -24,6 +24,7 @@ from portal.models import (
     AccountStatus,
     ActivationCode,
     Doctor,
+    Fund,
     GuardianLink,
     IdentityRequest,
     Patient,
@@ -177,16 +178,26 @@ def request_staff_confirmation(code: ActivationCode) -> None:
         audit.record(audit.ACTIVATION_STAFF_REQUESTED, actor=None, patient_id=code.patient_id, code_id=code.id)
 
 
-def awaiting_staff() -> list[ActivationCode]:
+def _awaiting(staff):
+    """Codes waiting for staff: CNS staff see all, another fund's staff only its members'."""
+    query = db.select(ActivationCode).where(
+        ActivationCode.staff_confirmation_requested_at.is_not(None),
+        ActivationCode.staff_confirmed_at.is_(None),
+        ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
+        ActivationCode.expires_at > clock.now(),
+    )
+    if staff.fund_scope != Fund.CNS:
+        query = query.join(Patient, Patient.id == ActivationCode.patient_id).where(Patient.fund == staff.fund_scope)
+    return query
+
+
+def awaiting_staff(staff) -> list[ActivationCode]:
     """Codes whose activation waits for CNS staff, oldest first."""
-    return list(db.session.scalars(
-        db.select(ActivationCode).where(
-            ActivationCode.staff_confirmation_requested_at.is_not(None),
-            ActivationCode.staff_confirmed_at.is_(None),
-            ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
-            ActivationCode.expires_at > clock.now(),
-        ).order_by(ActivationCode.staff_confirmation_requested_at)
-    ))
+    return list(db.session.scalars(_awaiting(staff).order_by(ActivationCode.staff_confirmation_requested_at)))
+
+
+def awaiting_staff_visible(code_id: int, staff) -> ActivationCode | None:
+    return db.session.scalar(_awaiting(staff).where(ActivationCode.id == code_id))
 
 
 def confirm_by_staff(code: ActivationCode, staff) -> bool:

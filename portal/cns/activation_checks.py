@@ -13,25 +13,20 @@ from portal.activation import codes
 from portal.cns.forms import ActivationCheckForm, WaiveWaitForm
 from portal.cns.views import bp
 from portal.extensions import db
-from portal.models import ActivationCode, Patient, PendingReactivation
 
 
 @bp.get("/activation-checks")
 @allow("cns")
 def activation_checks():
-    waiting = codes.awaiting_staff()
-    scheduled = reactivation.scheduled()
-    patients = {
-        patient.account_id: patient for patient in db.session.scalars(
-            db.select(Patient).where(Patient.account_id.in_([row.account_id for row in scheduled])))
-    } if scheduled else {}
-    html = render_template("cns/activation_checks.html", waiting=waiting, scheduled=scheduled, patients=patients,
+    staff = accounts.profile(current_user)
+    waiting = codes.awaiting_staff(staff)
+    scheduled = reactivation.scheduled(staff)
+    html = render_template("cns/activation_checks.html", waiting=waiting, scheduled=scheduled,
                            check_form=ActivationCheckForm(), waive_form=WaiveWaitForm())
     for code in waiting:  # staff read names and matricules
         audit.record(audit.PATIENT_LOOKED_UP, patient_id=code.patient_id, purpose="activation_check")
-    for row in scheduled:
-        if row.account_id in patients:
-            audit.record(audit.PATIENT_LOOKED_UP, patient_id=patients[row.account_id].id, purpose="reactivation")
+    for _row, person in scheduled:
+        audit.record(audit.PATIENT_LOOKED_UP, patient_id=person.id, purpose="reactivation")
     db.session.commit()
     return html
 
@@ -39,12 +34,13 @@ def activation_checks():
 @bp.post("/activation-checks/<int:code_id>/confirm")
 @allow("cns")
 def confirm_activation_check(code_id: int):
-    code = db.session.get(ActivationCode, code_id)
-    if code is None or code.staff_confirmation_requested_at is None:
+    staff = accounts.profile(current_user)
+    code = codes.awaiting_staff_visible(code_id, staff)
+    if code is None:
         refuse("code", code_id)
     if not ActivationCheckForm().validate_on_submit():
         flash(_("Confirm that you checked the person and wrote to them."), "error")
-    elif codes.confirm_by_staff(code, accounts.profile(current_user)):
+    elif codes.confirm_by_staff(code, staff):
         db.session.commit()
         flash(_("Confirmed: the person can now finish the activation with the same code."), "success")
     else:
@@ -55,12 +51,13 @@ def confirm_activation_check(code_id: int):
 @bp.post("/reactivations/<int:reactivation_id>/waive")
 @allow("cns")
 def waive_reactivation(reactivation_id: int):
-    row = db.session.get(PendingReactivation, reactivation_id)
-    if row is None or row.effective_at is None:
+    staff = accounts.profile(current_user)
+    row = reactivation.scheduled_visible(reactivation_id, staff)
+    if row is None:
         refuse("reactivation", reactivation_id)
     if not WaiveWaitForm().validate_on_submit():
         flash(_("Confirm that you checked with the person."), "error")
-    elif reactivation.waive(row, accounts.profile(current_user)):
+    elif reactivation.waive(row, staff):
         db.session.commit()
         flash(_("The new password and authenticator work from the person's next sign-in."), "success")
     else:
