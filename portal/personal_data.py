@@ -36,6 +36,11 @@ TABLES: dict[str, Decision] = {
     "registry_guardian": Decision(None, DELETE, "the register's copy of who is a child's guardian"),
     "guardian_request": Decision(None, DELETE, "a doctor's request that CNS staff confirm a parental link"),
     "activation_code": Decision("account", DELETE, "activation codes issued for the person"),
+    "activation_flow": Decision(None, DELETE, "activations under way in a browser; digests of step secrets"),
+    "pending_reactivation": Decision(None, DELETE, "a new password hash and authenticator waiting to apply"),
+    "contact_code": Decision(None, DELETE, "one-time codes sent to the register's contacts; keyed digests only"),
+    "security_alert": Decision(None, DELETE, "alerts sent to the owner, with a link that blocks the account"),
+    "account_block": Decision(None, DELETE, "blocks of the account, who set them and why"),
     "identity_request": Decision("identity_requests", DELETE, "self-service identity requests and their photo"),
     "outbox_message": Decision("notifications", DELETE, "SMS and e-mail sent to the person"),
     # Invoices and claims
