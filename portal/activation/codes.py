@@ -14,6 +14,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, clock, guardian_register, reactivation, security_alerts
 from portal.auth import sessions
@@ -193,7 +194,10 @@ def _awaiting(staff):
 
 def awaiting_staff(staff) -> list[ActivationCode]:
     """Codes whose activation waits for CNS staff, oldest first."""
-    return list(db.session.scalars(_awaiting(staff).order_by(ActivationCode.staff_confirmation_requested_at)))
+    return list(db.session.scalars(
+        _awaiting(staff).options(joinedload(ActivationCode.patient), joinedload(ActivationCode.doctor))
+        .order_by(ActivationCode.staff_confirmation_requested_at)
+    ))
 
 
 def awaiting_staff_visible(code_id: int, staff) -> ActivationCode | None:
