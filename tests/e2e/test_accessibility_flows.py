@@ -118,7 +118,7 @@ def test_activation_check_pages(browser, live_server, authenticator, context, co
     wait_for_path(page, "/activate/continue")
     page.fill("#birth_date", birth.isoformat())
     page.click("#submit")
-    page.locator("main h1").wait_for()
+    page.locator("#awaiting-staff").wait_for()
     audit.check(page, "waiting for CNS staff")
     patient_context.close()
 
