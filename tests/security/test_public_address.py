@@ -75,7 +75,9 @@ def test_the_approval_sms_points_to_the_public_address(public_address, people, m
     staff = public_address.test_client()
     sign_in(staff, people["cns"])
     assert staff.post(f"/cns/identity-requests/{filed.id}/approve").status_code == 303
-    (message,) = db.session.scalars(db.select(OutboxMessage)).all()
+    # The alert that a code was issued, then the code itself: both point to the public address.
+    alert, message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert f"{PUBLIC}/not-me/" in alert.body and "localhost" not in alert.body
     assert f"{PUBLIC}/activate/" in message.body and "localhost" not in message.body
 
 
