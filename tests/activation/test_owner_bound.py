@@ -284,3 +284,20 @@ def test_a_doctor_alone_cannot_open_a_child_space(app, make_patient, make_doctor
     from portal.models import GuardianLink
 
     assert db.session.scalars(db.select(GuardianLink)).all() == []
+
+
+def test_the_not_me_link_of_a_reactivation_blocks_and_cancels_it(app, make_patient, make_doctor, issue_code):
+    person, doctor = make_patient(), make_doctor()
+    _, token = issue_code(person.profile, doctor.profile)
+    walk(app.test_client(), token, person.profile.birth_date)
+    alert = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.body.contains("/not-me/"))
+                               .order_by(OutboxMessage.id.desc())).first()
+    app.test_client().post(alert.body[alert.body.index("/not-me/"):].split()[0])
+    pending = db.session.scalars(db.select(PendingReactivation)).one()
+    db.session.refresh(pending)
+    assert pending.cancelled_at is not None and _account(person.profile).status == AccountStatus.BLOCKED
+    clock.freeze(clock.now() + timedelta(days=3))
+    try:
+        assert not _signs_in(app, person.login, NEW_PASSWORD)
+    finally:
+        clock.freeze(None)
