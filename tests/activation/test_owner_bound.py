@@ -301,3 +301,19 @@ def test_the_not_me_link_of_a_reactivation_blocks_and_cancels_it(app, make_patie
         assert not _signs_in(app, person.login, NEW_PASSWORD)
     finally:
         clock.freeze(None)
+
+
+def test_the_purge_removes_expired_flows(app, make_patient, make_doctor, issue_code):
+    from portal import retention
+    from portal.models import ActivationFlow
+
+    patient, doctor = make_patient(with_account=False).profile, make_doctor()
+    _, token = issue_code(patient, doctor.profile)
+    app.test_client().get(f"/activate/{token}")
+    assert retention.purge()["activation_flows"] == 0
+    clock.freeze(clock.now() + timedelta(minutes=31))
+    try:
+        assert retention.purge()["activation_flows"] == 1
+    finally:
+        clock.freeze(None)
+    assert db.session.scalars(db.select(ActivationFlow)).all() == []
