@@ -59,6 +59,20 @@ ACTIVATION_REVOKED = _declare("activation.revoked", ("code_id", "reason"))
 ACTIVATION_BIRTH_DATE_FAILED = _declare("activation.birth_date_failed", ("code_id", "failures"))
 ACTIVATION_REDEEMED = _declare("activation.redeemed", ("code_id",), ("for_child",))
 ACTIVATION_COMPLETED = _declare("activation.completed", ("account_id",))
+# The steps of an activation flow (portal.activation.flows): begun with a code, the register's
+# contact code checked, or no contact to send it to, so CNS staff are asked to confirm the person.
+ACTIVATION_FLOW_STARTED = _declare("activation.flow_started", ("code_id", "flow_id"))
+ACTIVATION_BIRTH_DATE_CHECKED = _declare("activation.birth_date_checked", ("code_id",))
+ACTIVATION_CONTACT_CODE_CHECKED = _declare("activation.contact_code_checked", ("code_id",))
+ACTIVATION_STAFF_REQUESTED = _declare("activation.staff_requested", ("code_id",))
+ACTIVATION_STAFF_CONFIRMED = _declare("activation.staff_confirmed", ("code_id",))
+ACTIVATION_REFUSED_BLOCKED = _declare("activation.refused_blocked", ("code_id",))
+# A new activation of an account that already works (portal.reactivation): scheduled after the
+# wait, cancelled by the owner, the wait waived by staff, applied when due.
+REACTIVATION_SCHEDULED = _declare("reactivation.scheduled", ("reactivation_id", "effective_at"))
+REACTIVATION_CANCELLED = _declare("reactivation.cancelled", ("reactivation_id", "by"))
+REACTIVATION_WAIVED = _declare("reactivation.waived", ("reactivation_id",))
+REACTIVATION_APPLIED = _declare("reactivation.applied", ("reactivation_id", "sessions"))
 GUARDIAN_LINKED = _declare("guardian.linked", ("child_patient_id",))
 GUARDIAN_LINK_ENDED = _declare("guardian.link_ended", ("child_patient_id", "reason"))
 SPACE_SWITCHED = _declare("space.switched", ("to_patient_id",))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clock
+from portal import audit, clock, reactivation
 from portal.auth import sessions
 from portal.extensions import db
 from portal.models import Account, AccountBlock, AccountStatus
@@ -37,6 +37,8 @@ def block(account: Account, *, source: str, reason: str, by: Account | None = No
     )
     db.session.add(row)
     account.status = AccountStatus.BLOCKED
+    # "It wasn't me": a new activation somebody started must not apply once the block is lifted.
+    reactivation.cancel_all(account, by="block")
     ended = sessions.end_all(account.id, "blocked")
     audit.record(audit.ACCOUNT_BLOCKED, actor=by, account_id=account.id, source=source)
     if ended:

@@ -73,6 +73,9 @@ def load(overrides: dict | None = None) -> dict:
         "ACTIVATION_CODE_LIFETIME": timedelta(days=int(os.environ.get("ACTIVATION_CODE_DAYS", 14))),
         # A claim paid to a bank account changed this recently waits for staff to check it.
         "IBAN_HOLD": timedelta(hours=int(os.environ.get("IBAN_HOLD_HOURS", 72))),
+        # A new activation of an account that already works applies only after this wait, which
+        # leaves its owner, alerted on every register contact, the time to cancel it.
+        "REACTIVATION_WAIT": timedelta(hours=int(os.environ.get("REACTIVATION_WAIT_HOURS", 24))),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),

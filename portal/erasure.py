@@ -24,6 +24,7 @@ from portal.models import (
     Account,
     AccountBlock,
     ActivationCode,
+    ActivationFlow,
     AuditEvent,
     Claim,
     ClaimEvent,
@@ -44,6 +45,7 @@ from portal.models import (
     Notification,
     OutboxMessage,
     Patient,
+    PendingReactivation,
     RecoveryCode,
     RegistryGuardian,
     SecurityAlert,
@@ -208,6 +210,10 @@ def _invoices(pid: int, scope: dict) -> None:
 def _identity(patient: Patient, scope: dict, files: list[str]) -> None:
     """Activation codes, identity requests (by id or by the matricule typed in), messages."""
     pid = patient.id
+    codes_of = db.select(ActivationCode.id).where(
+        or_(ActivationCode.patient_id == pid, ActivationCode.guardian_patient_id == pid))
+    scope["activation_flows"] = _run(delete(ActivationFlow).where(ActivationFlow.code_id.in_(codes_of)))
+    scope["contact_codes"] = _run(delete(ContactCode).where(ContactCode.patient_id == pid))
     scope["activation_codes"] = _run(
         delete(ActivationCode).where(or_(ActivationCode.patient_id == pid, ActivationCode.guardian_patient_id == pid))
     )
@@ -219,7 +225,6 @@ def _identity(patient: Patient, scope: dict, files: list[str]) -> None:
         ActivationCode.identity_request_id.in_(db.select(IdentityRequest.id).where(mine))
     ).values(identity_request_id=None))
     scope["identity_requests"] = _run(delete(IdentityRequest).where(mine))
-    scope["contact_codes"] = _run(delete(ContactCode).where(ContactCode.patient_id == pid))
     contacts = [value for value in (patient.mobile, patient.email) if value]
     scope["outbox_messages"] = _run(delete(OutboxMessage).where(or_(
         OutboxMessage.patient_id == pid,
@@ -235,7 +240,13 @@ def _account(aid: int, scope: dict) -> None:
     scope["sessions"] = _run(delete(UserSession).where(UserSession.account_id == aid))
     scope["recovery_codes"] = _run(delete(RecoveryCode).where(RecoveryCode.account_id == aid))
     scope["terms_decisions"] = _run(delete(TermsDecision).where(TermsDecision.account_id == aid))
+    scope["activation_flows"] = scope.get("activation_flows", 0) + _run(
+        delete(ActivationFlow).where(ActivationFlow.account_id == aid))
+    scope["reactivations"] = _run(delete(PendingReactivation).where(PendingReactivation.account_id == aid))
     scope["security_alerts"] = _run(delete(SecurityAlert).where(SecurityAlert.account_id == aid))
+    # Blocks the person set or ended stay (staff's own record), cut from the erased account.
+    _run(update(AccountBlock).where(AccountBlock.created_by_id == aid).values(created_by_id=None))
+    _run(update(AccountBlock).where(AccountBlock.ended_by_id == aid).values(ended_by_id=None))
     scope["account_blocks"] = _run(delete(AccountBlock).where(AccountBlock.account_id == aid))
     _run(delete(Credential).where(Credential.account_id == aid))
     _run(update(Patient).where(Patient.account_id == aid).values(account_id=None))

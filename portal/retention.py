@@ -5,6 +5,7 @@
   claim, which the fund keeps as its legal record; only unshared invoices (or ones whose
   claims were all withdrawn) go.
 - The audit trail (the technical log) is kept 13 months.
+- An activation under way (its server-side flow) goes once it has expired: it is of no use after.
 - The bank account of an erased patient's claim goes once the claim is paid or rejected
   (portal/paid_ibans.py).
 - A restriction (a claim the patient froze) or a legal hold (a claim kept after the
@@ -23,7 +24,7 @@ from sqlalchemy import delete, exists, or_
 
 from portal import audit, clock, export, invoices, paid_ibans, uploads
 from portal.extensions import db
-from portal.models import AuditEvent, Claim, ClaimEvent, ClaimState, Invoice
+from portal.models import ActivationFlow, AuditEvent, Claim, ClaimEvent, ClaimState, Invoice
 
 DOCUMENT_YEARS = invoices.RETENTION_YEARS
 LOG_MONTHS = 13
@@ -55,6 +56,7 @@ def purge() -> dict[str, int]:
         "audit_events": _purge_logs(now),
         "exports": export.purge_expired(),
         "paid_ibans": paid_ibans.remove(),
+        "activation_flows": _purge_activation_flows(now),
     }
     # Uploads a killed worker left waiting for a commit (every upload also does this first).
     uploads.sweep()
@@ -62,6 +64,12 @@ def purge() -> dict[str, int]:
                  claim_documents=counts["claim_documents"])
     audit.record(audit.LOGS_PURGED, actor=None, events=counts["audit_events"])
     return counts
+
+
+def _purge_activation_flows(now: datetime) -> int:
+    return db.session.execute(
+        delete(ActivationFlow).where(ActivationFlow.expires_at <= now).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _purge_invoices(now: datetime) -> int:

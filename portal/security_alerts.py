@@ -51,7 +51,7 @@ def contacts_of(patient: Patient | None) -> list[tuple[str, str]]:
 
 
 def announce(account: Account, patient: Patient | None, kind: str, *,
-             also: list[tuple[str, str]] = ()) -> SecurityAlert | None:
+             also: list[tuple[str, str]] = (), language: str | None = None) -> SecurityAlert | None:
     """Send the alert to every register contact (and `also`: the old ones, after a change).
 
     None when there is nowhere to send it (no register contact): the audit trail still has the
@@ -65,7 +65,7 @@ def announce(account: Account, patient: Patient | None, kind: str, *,
                           expires_at=now + LIFETIME)
     db.session.add(alert)
     link = links.external_url("public.not_me", token=token)
-    with force_locale(account.preferred_language or "fr"):
+    with force_locale(account.preferred_language or language or "fr"):
         text = _("%(what)s If this was not you, block your account at once: %(link)s", what=KINDS[kind], link=link)
         subject = _("Activity on your CNS portal account")
     patient_id = patient.id if patient is not None else None

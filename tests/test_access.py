@@ -8,7 +8,6 @@ import re
 import pytest
 
 from portal.extensions import db
-
 from tests.fixtures.clients import sign_in
 
 ANY = "any"  # public: anyone, signed in or not
@@ -26,6 +25,7 @@ EXPECTED = {
     "activation.link": ANY,
     "activation.invalid": ANY,
     "activation.proceed": ANY,
+    "activation.resend_code": ANY,
     "activation.authenticator_qr": ANY,
     "activation.identity_request": ANY,
     "activation.request_status": ANY,
@@ -54,6 +54,7 @@ EXPECTED = {
     "patient.invoices": {"patient"},
     "patient.my_data": {"patient"},
     "patient.switch_space": {"patient"},
+    "patient.cancel_reactivation": {"patient"},
     "patient.invoice": {"patient"},
     "patient.invoice_pdf_download": {"patient"},
     # claims: patient side
@@ -98,6 +99,9 @@ EXPECTED = {
     "cns.claims": {"cns"},
     "cns.identity_requests": {"cns"},
     "cns.guardian_requests": {"cns"},
+    "cns.activation_checks": {"cns"},
+    "cns.confirm_activation_check": {"cns"},
+    "cns.waive_reactivation": {"cns"},
     "cns.confirm_guardian_request": {"cns"},
     "cns.refuse_guardian_request": {"cns"},
     "cns.identity_request": {"cns"},
@@ -123,9 +127,8 @@ EXPECTED = {
     "cns.data_request": {"cns"},
 }
 
-PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999",
-                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999", "claim_id": "999999", "event_id": "999999",
-                "account_id": "999999"}
+PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999", "reactivation_id": "999999", "account_id": "999999",
+                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999", "claim_id": "999999", "event_id": "999999"}
 
 
 def _routes(app):

@@ -14,8 +14,9 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit, clock, guardian_register
+from portal import accounts, audit, clock, guardian_register, reactivation, security_alerts
 from portal.auth import sessions
 from portal.extensions import db
 from portal.identity import ADULT_AGE, age_on
@@ -24,6 +25,7 @@ from portal.models import (
     AccountStatus,
     ActivationCode,
     Doctor,
+    Fund,
     GuardianLink,
     IdentityRequest,
     Patient,
@@ -139,6 +141,9 @@ def issue(
         channel="doctor" if doctor else "identity_request",
         **check,
     )
+    # Told on every register contact, with a link that blocks the account if it was not them. A
+    # person who never had an account gets a pending one here, so the link has something to block.
+    security_alerts.announce(account_for(patient), patient, "code_issued", language=language)
     return code, token
 
 
@@ -156,9 +161,57 @@ def find_usable(token: str) -> ActivationCode | None:
     if not normalise(token):
         return None
     code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.token_hash == digest(token)))
-    if code is None or state(code) != "pending":
+    if code is None or state(code) != "pending" or is_blocked(code.patient):
         return None
     return code
+
+
+def is_blocked(patient: Patient) -> bool:
+    """A blocked account (its owner said "not me") is activated by no code until staff lift the block."""
+    return patient.account is not None and patient.account.status == AccountStatus.BLOCKED
+
+
+def request_staff_confirmation(code: ActivationCode) -> None:
+    """The register has no contact to send the activation's code to: CNS staff check the person
+    and write to them by post. The caller commits."""
+    if code.staff_confirmation_requested_at is None:
+        code.staff_confirmation_requested_at = clock.now()
+        audit.record(audit.ACTIVATION_STAFF_REQUESTED, actor=None, patient_id=code.patient_id, code_id=code.id)
+
+
+def _awaiting(staff):
+    """Codes waiting for staff: CNS staff see all, another fund's staff only its members'."""
+    query = db.select(ActivationCode).where(
+        ActivationCode.staff_confirmation_requested_at.is_not(None),
+        ActivationCode.staff_confirmed_at.is_(None),
+        ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
+        ActivationCode.expires_at > clock.now(),
+    )
+    if staff.fund_scope != Fund.CNS:
+        query = query.join(Patient, Patient.id == ActivationCode.patient_id).where(Patient.fund == staff.fund_scope)
+    return query
+
+
+def awaiting_staff(staff) -> list[ActivationCode]:
+    """Codes whose activation waits for CNS staff, oldest first."""
+    return list(db.session.scalars(
+        _awaiting(staff).options(joinedload(ActivationCode.patient), joinedload(ActivationCode.doctor))
+        .order_by(ActivationCode.staff_confirmation_requested_at)
+    ))
+
+
+def awaiting_staff_visible(code_id: int, staff) -> ActivationCode | None:
+    return db.session.scalar(_awaiting(staff).where(ActivationCode.id == code_id))
+
+
+def confirm_by_staff(code: ActivationCode, staff) -> bool:
+    """Staff checked the person: the activation goes on without a contact code. The caller commits."""
+    if code.staff_confirmed_at is not None or state(code) != "pending":
+        return False
+    code.staff_confirmed_at = clock.now()
+    code.staff_confirmed_by_id = staff.id
+    audit.record(audit.ACTIVATION_STAFF_CONFIRMED, patient_id=code.patient_id, code_id=code.id)
+    return True
 
 
 def check_birth_date(code: ActivationCode, typed: date) -> bool:
@@ -206,23 +259,24 @@ def account_for(patient: Patient) -> Account:
 
 
 def redeem_for_self(code: ActivationCode) -> Account | None:
-    """Claim the code for its patient; an existing account starts over (lost phone or password)."""
-    if not claim(code):
+    """Claim the code for its patient, once the register's contact code (or staff) proved the
+    person. A first activation starts from nothing; an account that already works keeps its
+    credentials, and what is chosen now waits (portal.reactivation)."""
+    if is_blocked(code.patient) or not claim(code):
         return None
     account = account_for(code.patient)
+    audit.record(audit.ACTIVATION_REDEEMED, actor=None, patient_id=code.patient_id, code_id=code.id)
+    if reactivation.works(account):
+        reactivation.start(account)
+        return account
     credential = account.credential
-    if account.status == AccountStatus.ACTIVE:
-        ended = sessions.end_all(account.id, "activation")
-        audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
-    # Starting over means the old password goes too: otherwise whoever knows it could sign
-    # in before the patient finishes and enrol an authenticator of their own.
+    # A pending account never signed in; whatever it held goes.
     credential.password_hash = None
     credential.totp_secret = None
     credential.totp_pending_secret = None
     credential.failed_attempts = 0
     credential.locked_until = None
     account.status = AccountStatus.PENDING
-    audit.record(audit.ACTIVATION_REDEEMED, actor=None, patient_id=code.patient_id, code_id=code.id)
     return account
 
 
@@ -248,8 +302,9 @@ def redeem_for_child(code: ActivationCode, parent: Account) -> GuardianLink | No
     return link
 
 
-def complete(account: Account) -> None:
-    """Last step: the account is active and signed in."""
+def complete(account: Account, patient: Patient) -> None:
+    """Last step: the account is active and signed in, and its owner told on every contact."""
     account.status = AccountStatus.ACTIVE
     audit.record(audit.ACTIVATION_COMPLETED, actor=account, account_id=account.id)
+    security_alerts.announce(account, patient, "activated")
     sessions.start(account)

@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from portal import clock
-from portal.auth.forms import NewPasswordRules, SixDigits
+from portal.auth.forms import ContactCode, NewPasswordRules, SixDigits
 from portal.forms import BaseForm, OnceForm
 from portal.identity import ADULT_AGE, InvalidIdentifier, age_on, matricule_birth_date, validate_matricule
 
@@ -52,6 +52,18 @@ class BirthDateForm(BaseForm):
         _l("Your date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
     )
     submit = SubmitField(_l("Continue"))
+
+
+class ContactCodeForm(BaseForm):
+    contact_code = StringField(
+        _l("Code we sent you"), validators=[DataRequired(), ContactCode()],
+        description=_l("6 digits, valid for 10 minutes."),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class ResendForm(BaseForm):
+    submit = SubmitField(_l("Send a new code"))
 
 
 class ChoosePasswordForm(BaseForm):

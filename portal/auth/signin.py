@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import session
 
-from portal import audit, clock
+from portal import audit, clock, reactivation
 from portal.auth import passwords, sessions, totp
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Credential
@@ -53,6 +53,9 @@ def register_failure(account: Account, stage: str, reason: str) -> None:
 def check_password(login: str, password: str) -> Account | None:
     """The first step. Unknown, wrong and locked all return None after one argon2 check."""
     account = find_account(login)
+    if account is not None:
+        # The one place a re-activation's new credentials apply: before they are checked.
+        reactivation.apply_due(account)
     credential = account.credential if account else None
     valid = passwords.verify_password(credential.password_hash if credential else None, password)
     if account is None or credential is None:

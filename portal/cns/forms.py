@@ -260,3 +260,19 @@ class AdminUnblockForm(_ReasonForm):
 class AdminDeactivateForm(_ReasonForm):
     confirm = BooleanField(_l("I understand that the account is closed for good."), validators=[DataRequired()])
     submit = SubmitField(_l("Deactivate the account"))
+
+
+class ActivationCheckForm(BaseForm):
+    checked = BooleanField(
+        _l("I checked this person's identity with the register and wrote to them by post."),
+        validators=[DataRequired(message=_l("Confirm that you checked the person and wrote to them."))],
+    )
+    submit = SubmitField(_l("Confirm the activation"))
+
+
+class WaiveWaitForm(BaseForm):
+    checked = BooleanField(
+        _l("I checked with the person that this new activation is theirs."),
+        validators=[DataRequired(message=_l("Confirm that you checked with the person."))],
+    )
+    submit = SubmitField(_l("Apply it now"))

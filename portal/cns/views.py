@@ -58,6 +58,7 @@ def _fresh_code(form) -> bool:
     return False
 
 
+from portal.cns import activation_checks as _activation_checks  # noqa: E402,F401
 from portal.cns import administration as _administration  # noqa: E402,F401
 from portal.cns import claims as _claims  # noqa: E402,F401
 from portal.cns import data_requests as _data_requests  # noqa: E402,F401

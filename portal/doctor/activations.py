@@ -25,6 +25,13 @@ def _find(matricule: str | None) -> Patient | None:
     return db.session.scalar(db.select(Patient).where(Patient.matricule == matricule)) if matricule else None
 
 
+def _identified(matricule: str | None, birth_date) -> Patient | None:
+    """The insured person with this number and this birth date; None when either is wrong, and
+    the same None, so the answer never tells which one was."""
+    patient = _find(matricule)
+    return patient if patient is not None and birth_date is not None and patient.birth_date == birth_date else None
+
+
 def _issued_codes() -> list[ActivationCode]:
     return list(
         db.session.scalars(
@@ -44,11 +51,13 @@ def activations():
     patient = None
     not_found = False
     if "matricule" in request.args and lookup.validate():
-        patient = _find(lookup.matricule.data)
+        patient = _identified(lookup.matricule.data, lookup.birth_date.data)
         not_found = patient is None
         if patient is not None:
             audit.record(audit.PATIENT_LOOKED_UP, patient_id=patient.id, purpose="activation")
-    form = IssueActivationForm(matricule=patient.matricule if patient else None, language=str(get_locale() or "fr"))
+    form = IssueActivationForm(matricule=patient.matricule if patient else None,
+                               birth_date=lookup.birth_date.data if patient else None,
+                               language=str(get_locale() or "fr"))
     html = htmx.render(
         "doctor/activations.html",
         "doctor/_activation_check.html",
@@ -108,14 +117,17 @@ def _unregistered_guardian(form: IssueActivationForm, patient: Patient, guardian
 def issue_activation():
     form = IssueActivationForm()
     valid = form.validate()
-    patient = None if form.matricule.errors else _find(form.matricule.data)
+    patient = None if form.matricule.errors or form.birth_date.errors else _identified(
+        form.matricule.data, form.birth_date.data)
     guardian = _guardian_problem(form, patient) if patient else None
     if patient is not None:
         _unregistered_guardian(form, patient, guardian, valid)
     if patient is None or not valid or any(field.errors for field in form):
         db.session.commit()  # a request for the CNS to confirm a link, with its audit row; nothing else
         return render_template(
-            "doctor/activations.html", lookup=LookupForm(matricule=form.matricule.data), patient=patient,
+            "doctor/activations.html",
+            lookup=LookupForm(formdata=None, matricule=form.matricule.data, birth_date=form.birth_date.data),
+            patient=patient,
             not_found=patient is None, form=form, is_minor=bool(patient and codes.is_minor(patient)),
             issued=_issued_codes(), state_of=codes.state, revoke_form=RevokeForm(),
         ), 400

@@ -17,8 +17,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
-from portal.activation.forms import Matricule, Mobile
+from portal.activation.forms import Matricule, Mobile, PlausibleBirthDate
 from portal.forms import BaseForm, OnceForm
 
 DOCUMENT_CHOICES = [
@@ -34,11 +35,19 @@ class LookupForm(BaseForm):
         csrf = False  # a GET search; it changes nothing
 
     matricule = StringField(_l("Patient's national identification number"), validators=[DataRequired(), Matricule()])
+    # Typed from the patient's document and compared, never shown: the page must not tell a
+    # doctor a birth date that an activation then asks for.
+    birth_date = DateField(
+        _l("Patient's date of birth"),
+        validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()],
+    )
     submit = SubmitField(_l("Find the patient"))
 
 
 class IssueActivationForm(BaseForm):
     matricule = HiddenField(validators=[DataRequired(), Matricule()])
+    # The look-up's birth date, checked again: issuing names nobody the doctor did not identify.
+    birth_date = DateField(widget=HiddenInput(), validators=[DataRequired()])
     document_type = SelectField(_l("Document checked"), choices=DOCUMENT_CHOICES, validators=[DataRequired()])
     document_last4 = StringField(
         _l("Last four characters of the document number"),

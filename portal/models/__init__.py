@@ -2,6 +2,7 @@
 
 from portal.models.account import Account, AccountStatus, Role
 from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest, OutboxMessage
+from portal.models.activation_flow import ActivationFlow, PendingReactivation
 from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
 from portal.models.claim import (
@@ -22,6 +23,8 @@ from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 from portal.models.security import AccountBlock, ContactCode, SecurityAlert
 
 __all__ = [
+    "ActivationFlow",
+    "PendingReactivation",
     "GuardianRequest",
     "RegistryGuardian",
     "AccountBlock",

@@ -40,6 +40,11 @@ class ActivationCode(db.Model):
     mobile_confirmed: Mapped[str | None] = mapped_column(String(20))
     # For a child: the parent whose identity and parental link the doctor checked.
     guardian_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    # The register has no mobile and no e-mail to send the activation's contact code to: CNS
+    # staff check the person and write to them by post, then confirm here.
+    staff_confirmation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    staff_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    staff_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
 
     patient: Mapped[Patient] = relationship(foreign_keys=[patient_id])
     guardian: Mapped[Patient | None] = relationship(foreign_keys=[guardian_patient_id])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
-from portal import guardians, htmx
+from portal import guardians, htmx, reactivation
 from portal.access import allow, refuse
 from portal.extensions import db
 from portal.forms import BaseForm
@@ -17,7 +17,8 @@ bp = Blueprint("patient", __name__, url_prefix="/patient")
 @bp.get("/")
 @allow("patient")
 def home():
-    return render_template("patient/home.html", person=guardians.acting_patient(current_user))
+    return render_template("patient/home.html", person=guardians.acting_patient(current_user),
+                           reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
 
 
 @bp.post("/space")
@@ -39,4 +40,5 @@ from portal.patient import export as _export  # noqa: E402,F401
 from portal.patient import invoices as _invoices  # noqa: E402,F401  (registers routes on bp)
 from portal.patient import my_data as _my_data  # noqa: E402,F401
 from portal.patient import notifications as _notifications  # noqa: E402,F401
+from portal.patient import reactivation as _reactivation  # noqa: E402,F401
 from portal.patient import sharing as _sharing  # noqa: E402,F401

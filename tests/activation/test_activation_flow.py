@@ -2,7 +2,7 @@
 
 from portal.extensions import db
 from portal.models import AccountStatus, AuditEvent, Patient, TermsDecision
-from tests.fixtures.activation import activate
+from tests.fixtures.activation import activate, walk
 from tests.fixtures.clients import page, text_of
 
 
@@ -48,20 +48,23 @@ def test_a_weak_password_is_refused_during_activation(app, make_patient, make_do
     patient, doctor = make_patient(with_account=False), make_doctor()
     _, token = issue_code(patient.profile, doctor.profile)
     client = app.test_client()
-    client.get(f"/activate/{token}")
-    client.post("/activate/continue", data={"birth_date": patient.profile.birth_date.isoformat()})
+    walk(client, token, patient.profile.birth_date, until="password")
     weak = patient.profile.matricule + "abc"
     response = client.post("/activate/continue?lang=en", data={"new_password": weak, "confirm": weak})
     assert response.status_code == 400 and "must not contain" in text_of(response)
 
 
 def test_the_activation_state_expires(app, make_patient, make_doctor, issue_code):
-    import time
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.models import ActivationFlow
 
     patient, doctor = make_patient(with_account=False), make_doctor()
     _, token = issue_code(patient.profile, doctor.profile)
     client = app.test_client()
     client.get(f"/activate/{token}")
-    with client.session_transaction() as session:
-        session["activation"] = {**session["activation"], "at": time.time() - 3600}
+    flow = db.session.scalars(db.select(ActivationFlow)).one()
+    flow.expires_at = clock.now() - timedelta(seconds=1)
+    db.session.commit()
     assert client.get("/activate/continue").headers["Location"] == "/activate"

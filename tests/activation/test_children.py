@@ -87,7 +87,7 @@ def test_a_child_code_needs_the_parent(app, make_patient, make_doctor):
     client = app.test_client()
     sign_in(client, doctor)
     response = client.post("/doctor/activations?lang=en", data={
-        "matricule": child.profile.matricule, "document_type": "identity_card", "document_last4": "AB12",
+        "matricule": child.profile.matricule, "birth_date": child.profile.birth_date.isoformat(), "document_type": "identity_card", "document_last4": "AB12",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y",
     })
     assert response.status_code == 400

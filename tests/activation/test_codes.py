@@ -9,7 +9,7 @@ from portal import clock
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent
-from tests.fixtures.activation import activate, spoil
+from tests.fixtures.activation import activate, sent_code, spoil, walk
 from tests.fixtures.clients import text_of
 
 
@@ -97,18 +97,21 @@ def test_the_token_leaves_the_address_bar(app, make_patient, make_doctor, issue_
 def test_ten_concurrent_redemptions_activate_once(app, make_patient, make_doctor, issue_code):
     patient, doctor = make_patient(with_account=False), make_doctor()
     _, token = issue_code(patient.profile, doctor.profile)
-    birth = patient.profile.birth_date.isoformat()
+    birth = patient.profile.birth_date
     patient_id = patient.profile.id
     db.session.close()
     clients = [app.test_client() for _ in range(10)]
+    sent = {}
     for client in clients:
-        assert client.get(f"/activate/{token}").status_code == 303
+        walk(client, token, birth, until="contact_code")
+        sent[client] = sent_code()
+        db.session.close()
     barrier = threading.Barrier(len(clients), timeout=30)
     outcomes = []
 
     def redeem(client):
         barrier.wait()
-        response = client.post("/activate/continue", data={"birth_date": birth})
+        response = client.post("/activate/continue", data={"contact_code": sent[client]})
         outcomes.append(response.headers.get("Location"))
 
     threads = [threading.Thread(target=redeem, args=(c,)) for c in clients]
@@ -122,7 +125,8 @@ def test_ten_concurrent_redemptions_activate_once(app, make_patient, make_doctor
     assert used.used_at is not None
 
 
-def test_a_new_code_resets_a_lost_phone_and_ends_old_sessions(app, make_patient, make_doctor, issue_code):
+def test_a_new_code_for_a_lost_phone_applies_after_the_wait_and_ends_old_sessions(
+        app, make_patient, make_doctor, issue_code):
     from tests.fixtures.clients import sign_in
 
     patient, doctor = make_patient(), make_doctor()
@@ -132,23 +136,26 @@ def test_a_new_code_resets_a_lost_phone_and_ends_old_sessions(app, make_patient,
     client = app.test_client()
     secret = activate(client, token, patient.profile.birth_date, password="a fresh start with new words")
     assert secret != patient.secret
-    assert old_browser.get("/patient/").headers["Location"].startswith("/login")
-    assert client.get("/patient/").status_code == 200
-    refused = app.test_client().post("/login", data={"login": patient.login, "password": patient.password})
-    assert refused.status_code == 200
+    assert old_browser.get("/patient/").status_code == 200  # nothing changed yet
+    clock.freeze(clock.now() + app.config["REACTIVATION_WAIT"] + timedelta(minutes=1))
+    try:
+        signed = app.test_client().post("/login", data={"login": patient.login,
+                                                        "password": "a fresh start with new words"})
+        assert signed.status_code == 303
+        assert old_browser.get("/patient/").headers["Location"].startswith("/login")
+        refused = app.test_client().post("/login", data={"login": patient.login, "password": patient.password})
+        assert refused.status_code == 200
+    finally:
+        clock.freeze(None)
 
 
-def test_the_old_password_is_useless_once_a_lost_phone_code_is_redeemed(app, make_patient, make_doctor, issue_code):
-    """Between the birth-date step and the end of activation, nobody may sign in with the
-    old password and enrol an authenticator of their own."""
+def test_the_old_password_keeps_working_while_a_lost_phone_code_waits(app, make_patient, make_doctor, issue_code):
+    """A new code for a working account takes nothing from its owner at once: whoever holds
+    the code waits, and the owner, told on every contact, can cancel meanwhile."""
     patient, doctor = make_patient(), make_doctor()
     _, token = issue_code(patient.profile, doctor.profile)
     client = app.test_client()
-    client.get(f"/activate/{token}")
-    response = client.post("/activate/continue", data={"birth_date": patient.profile.birth_date.isoformat()})
+    walk(client, token, patient.profile.birth_date, until="password")
+    owner = app.test_client()
+    response = owner.post("/login", data={"login": patient.login, "password": patient.password})
     assert response.status_code == 303
-
-    intruder = app.test_client()
-    response = intruder.post("/login", data={"login": patient.login, "password": patient.password})
-    assert response.status_code == 200  # the generic refusal, no step to the enrolment page
-    assert intruder.get("/login/enrol").status_code in (302, 303)

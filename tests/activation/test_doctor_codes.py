@@ -21,26 +21,45 @@ def _doctor_client(app, doctor):
 
 def _issue(client, patient, **extra):
     data = {
-        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "ab12",
+        "matricule": patient.profile.matricule, "birth_date": patient.profile.birth_date.isoformat(),
+        "document_type": "identity_card", "document_last4": "ab12",
         "mobile": "+352 621 123 456", "language": "de", "identity_checked": "y", **extra,
     }
     return client.post("/doctor/activations?lang=en", data=data)
 
 
-def test_lookup_shows_name_and_birth_date(app, make_doctor, make_patient):
+def _lookup(patient, birth=None) -> str:
+    birth = birth or patient.profile.birth_date
+    return f"/doctor/activations?matricule={patient.profile.matricule}&birth_date={birth.isoformat()}"
+
+
+def test_lookup_confirms_a_typed_birth_date_and_never_shows_it(app, make_doctor, make_patient):
+    from datetime import timedelta
+
+    from flask_babel import format_date
+
     doctor, patient = make_doctor(), make_patient(with_account=False)
     client = _doctor_client(app, doctor)
-    response = client.get(f"/doctor/activations?matricule={patient.profile.matricule}&lang=en")
+    response = client.get(_lookup(patient) + "&lang=en")
     assert patient.profile.full_name in text_of(response)
-    fragment = client.get(
-        f"/doctor/activations?matricule={patient.profile.matricule}", headers={"HX-Request": "true"}
-    )
+    with app.test_request_context("/?lang=en"):
+        shown = format_date(patient.profile.birth_date, "long")
+    assert shown not in text_of(response)
+    wrong = client.get(_lookup(patient, patient.profile.birth_date + timedelta(days=1)) + "&lang=en")
+    from portal.identity import make_matricule
+
+    nobody = make_matricule(patient.profile.birth_date, 999)
+    unknown = client.get(f"/doctor/activations?matricule={nobody}&birth_date={patient.profile.birth_date}&lang=en")
+    for refused in (wrong, unknown):
+        assert patient.profile.full_name not in text_of(refused)
+        assert "No insured person with this number and date of birth." in text_of(refused)
+    fragment = client.get(_lookup(patient), headers={"HX-Request": "true"})
     assert fragment.data.lstrip().startswith(b'<section id="activation-check"')
 
 
 def test_lookup_of_an_unknown_or_invalid_number(app, make_doctor):
     client = _doctor_client(app, make_doctor())
-    response = client.get("/doctor/activations?matricule=1234&lang=en")
+    response = client.get("/doctor/activations?matricule=1234&birth_date=1980-01-01&lang=en")
     assert page(response).select_one("#matricule-error")
 
 

@@ -17,7 +17,7 @@ from tests.fixtures.clients import page, sign_in, text_of
 
 def _issue_for_child(client, child, guardian):
     return client.post("/doctor/activations?lang=en", data={
-        "matricule": child.profile.matricule, "document_type": "identity_card", "document_last4": "AB12",
+        "matricule": child.profile.matricule, "birth_date": child.profile.birth_date.isoformat(), "document_type": "identity_card", "document_last4": "AB12",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y",
         "guardian_matricule": guardian.profile.matricule, "parental_link": "y",
     })

@@ -156,9 +156,10 @@ def test_approval_sends_a_code_and_deletes_the_document(app, people, make_patien
     code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.patient_id == patient.id))
     assert code.identity_request_id == filed.id
     messages = db.session.scalars(db.select(OutboxMessage)).all()
-    # The register has a mobile number for her: the code goes there, not to what was typed.
-    assert [(m.channel, m.recipient) for m in messages] == [("sms", patient.mobile)]
-    assert "/activate/" in messages[0].body
+    # The register has a mobile number for her: the code goes there, not to what was typed,
+    # and so does the alert that a code was issued.
+    assert [(m.channel, m.recipient) for m in messages] == [("sms", patient.mobile)] * 2
+    assert "/not-me/" in messages[0].body and "/activate/" in messages[1].body
     # A second decision is refused.
     staff.post(f"/cns/identity-requests/{filed.id}/reject", data={"reason": "other"})
     db.session.refresh(filed)

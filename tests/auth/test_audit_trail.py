@@ -172,7 +172,8 @@ def test_a_doctor_looking_up_a_patient_is_traced(browser, people, make_patient):
     patient = make_patient(with_account=False).profile
     sign_in(browser, doctor)
     mark = _latest_id()
-    assert browser.get(f"/doctor/activations?matricule={patient.matricule}").status_code == 200
+    query = f"matricule={patient.matricule}&birth_date={patient.birth_date.isoformat()}"
+    assert browser.get(f"/doctor/activations?{query}").status_code == 200
     row = the_one(mark, "patient.looked_up")
     assert_traced(row, doctor)
     assert row.patient_id == patient.id and row.data == {"purpose": "activation"}

@@ -51,7 +51,7 @@ def create_unenrolled_doctor(app, login: str, password: str) -> None:
         db.session.commit()
 
 
-def create_registry_patient(app, given_name: str, birth, serial: int) -> str:
+def create_registry_patient(app, given_name: str, birth, serial: int, *, mobile: str | None = "+352621999000") -> str:
     """An insured person in the registry without an account; returns the matricule."""
     from portal.identity import make_matricule
     from portal.models import Patient
@@ -59,9 +59,25 @@ def create_registry_patient(app, given_name: str, birth, serial: int) -> str:
     matricule = make_matricule(birth, serial)
     with app.app_context():
         db.session.add(Patient(matricule=matricule, given_name=given_name, surname="Audit", birth_date=birth,
-                               fund="CNS", mobile="+352621999000"))
+                               fund="CNS", mobile=mobile))
         db.session.commit()
     return matricule
+
+
+def last_code_sent(app, matricule: str) -> str:
+    """The six digits of the last contact code sent to this person's register contact (the outbox)."""
+    import re
+
+    from portal.models import OutboxMessage, Patient
+
+    with app.app_context():
+        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))
+        bodies = db.session.scalars(
+            db.select(OutboxMessage.body).where(OutboxMessage.patient_id == patient.id,
+                                                ~OutboxMessage.body.contains("/not-me/"))
+            .order_by(OutboxMessage.id.desc())
+        ).all()
+        return re.search(r"(?<![\w-])(\d{6})(?![\w-])", bodies[0])[1]
 
 
 def fresh_recovery_code(app, login: str) -> str:
@@ -113,3 +129,16 @@ def announce(app, login: str, kind: str) -> None:
 def status_of(app, login: str) -> str:
     with app.app_context():
         return str(_account(login).status)
+
+
+def start_reactivation(app, login: str) -> None:
+    """Someone activated this working account anew: the owner's home shows a notice to cancel it."""
+    from portal import reactivation
+    from portal.auth import totp
+
+    with app.app_context():
+        row = reactivation.start(_account(login))
+        reactivation.choose_password(row, "violet tractor under the bridge")
+        reactivation.choose_authenticator(row, totp.new_secret())
+        reactivation.schedule(row)
+        db.session.commit()

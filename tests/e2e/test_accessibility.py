@@ -37,7 +37,8 @@ ROLE_PAGES = {
                 "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/bank-account",
                 *ACCOUNT_PAGES],
     "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
-    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/guardian-requests", "/cns/terms",
+    "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/guardian-requests", "/cns/activation-checks",
+            "/cns/terms",
             "/cns/paper-intake", "/cns/statistics", "/cns/data-requests",
             "/cns/admin/accounts",  # the first demo agent, CNS0001, is an administrator
             *ACCOUNT_PAGES],

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.e2e.audit import Audit
-from tests.e2e.data import create_registry_patient
+from tests.e2e.data import create_registry_patient, last_code_sent, start_reactivation
 from tests.e2e.signing import sign_in, unlock_if_locked, wait_for_path
 from tests.fixtures.images import jpeg as _jpeg
 
@@ -26,7 +26,7 @@ def test_activation_pages(browser, live_server, authenticator, context, console,
 
     doctor = context.new_page()
     sign_in(doctor, live_server.accounts["doctor"], authenticator)
-    doctor.goto(f"/doctor/activations?lang={language}&matricule={matricule}")
+    doctor.goto(f"/doctor/activations?lang={language}&matricule={matricule}&birth_date={birth.isoformat()}")
     doctor.locator("#activation-check form").wait_for()
     audit.check(doctor, "/doctor/activations with a patient")
     doctor.click("#activation-check #submit")  # nothing ticked: errors
@@ -60,6 +60,14 @@ def test_activation_pages(browser, live_server, authenticator, context, console,
     audit.check(page, "birth date step with an error")
     page.fill("#birth_date", birth.isoformat())
     page.click("#submit")
+    page.locator("#contact_code").wait_for()
+    audit.check(page, "contact code step")
+    page.fill("#contact_code", "000000" if last_code_sent(live_server.app, matricule) != "000000" else "111111")
+    page.click("form:has(#contact_code) #submit")
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "contact code step with an error")
+    page.fill("#contact_code", last_code_sent(live_server.app, matricule))
+    page.click("form:has(#contact_code) #submit")
     page.locator("#new_password").wait_for()
     audit.check(page, "password step")
     page.fill("#new_password", PASSWORD)
@@ -79,6 +87,61 @@ def test_activation_pages(browser, live_server, authenticator, context, console,
     page.click("#submit")
     wait_for_path(page, "/patient/")
     patient_context.close()
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_activation_check_pages(browser, live_server, authenticator, context, console, language):
+    """Without a register contact the activation waits for staff; staff confirm; an owner sees a
+    new activation of their working account and can cancel it."""
+    index = LANGUAGES.index(language)
+    birth = date(1993, 6, 10 + index)
+    matricule = create_registry_patient(live_server.app, f"Post{language}", birth, 650 + index, mobile=None)
+    audit = Audit()
+    doctor = context.new_page()
+    sign_in(doctor, live_server.accounts["doctor"], authenticator)
+    doctor.goto(f"/doctor/activations?lang={language}&matricule={matricule}&birth_date={birth.isoformat()}")
+    doctor.locator("#activation-check form").wait_for()
+    doctor.fill("#document_last4", "ZX98")
+    doctor.fill("#mobile", "+352 621 000 222")
+    doctor.check("#identity_checked")
+    doctor.click("#activation-check #submit")
+    doctor.locator("article.letter").wait_for()
+    typed = doctor.locator("code.secret").inner_text().strip()
+
+    patient_context = browser.new_context(base_url=live_server.url)
+    console.watch(patient_context)
+    page = patient_context.new_page()
+    page.goto(f"/activate?lang={language}")
+    page.fill("#code", typed)
+    page.click("#submit")
+    wait_for_path(page, "/activate/continue")
+    page.fill("#birth_date", birth.isoformat())
+    page.click("#submit")
+    page.locator("#awaiting-staff").wait_for()
+    audit.check(page, "waiting for CNS staff")
+    patient_context.close()
+
+    staff_context = browser.new_context(base_url=live_server.url)
+    console.watch(staff_context)
+    staff = staff_context.new_page()
+    sign_in(staff, live_server.accounts["cns"], authenticator)
+    staff.goto(f"/cns/activation-checks?lang={language}")
+    audit.check(staff, "/cns/activation-checks")
+    staff_context.close()
+
+    owner = live_server.accounts["patient"]
+    start_reactivation(live_server.app, owner.login)
+    owner_context = browser.new_context(base_url=live_server.url)
+    console.watch(owner_context)
+    home = owner_context.new_page()
+    sign_in(home, owner, authenticator)
+    home.goto(f"/patient/?lang={language}")
+    home.locator("#reactivation-notice").wait_for()
+    audit.check(home, "/patient/ with a new activation to cancel")
+    home.click("form[action$='/reactivation/cancel'] button")
+    home.locator("#reactivation-notice").wait_for(state="detached")
+    owner_context.close()
     audit.assert_clean()
 
 

@@ -10,6 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from portal.identity import make_matricule
+from tests.e2e.data import last_code_sent
 from tests.e2e.signing import path_of, sign_in, sign_out, wait_for_path
 
 pytestmark = pytest.mark.e2e
@@ -17,10 +18,11 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "blue heron over the sure river"
 
 
-def issue_code(page, matricule: str) -> tuple[str, str]:
+def issue_code(page, matricule: str, birth: date) -> tuple[str, str]:
     """On the doctor's page: find the patient, record the check, issue; returns (QR text, typed code)."""
     page.goto("/doctor/activations?lang=en")
     page.fill("#matricule", matricule)
+    page.fill("#birth_date", birth.isoformat())
     page.click('form[role="search"] [type="submit"]')
     page.locator("#activation-check form").wait_for()
     page.select_option("#document_type", "identity_card")
@@ -35,9 +37,12 @@ def issue_code(page, matricule: str) -> tuple[str, str]:
     return decoded[0].text, page.locator("code.secret").inner_text().strip()
 
 
-def finish_activation(page, birth: date, authenticator, login: str) -> None:
+def finish_activation(page, birth: date, authenticator, login: str, app) -> None:
     wait_for_path(page, "/activate/continue")
     page.fill("#birth_date", birth.isoformat())
+    page.click("#submit")
+    page.locator("#contact_code").wait_for()  # sent to the register's mobile, not the doctor's
+    page.fill("#contact_code", last_code_sent(app, login))
     page.click("#submit")
     page.locator("#new_password").wait_for()
     page.fill("#new_password", PASSWORD)
@@ -66,7 +71,7 @@ def test_activation_with_the_scanned_qr_code(browser, live_server, authenticator
     doctor_page = context.new_page()
     sign_in(doctor_page, live_server.accounts["doctor"], authenticator)
     matricule = make_matricule(date(1990, 7, 21), 452)  # Sophie Reding, in the registry, no account
-    link, _typed = issue_code(doctor_page, matricule)
+    link, _typed = issue_code(doctor_page, matricule, date(1990, 7, 21))
     assert link.startswith(live_server.url + "/activate/")
 
     patient_context = browser.new_context(base_url=live_server.url)
@@ -74,7 +79,7 @@ def test_activation_with_the_scanned_qr_code(browser, live_server, authenticator
     page = patient_context.new_page()
     page.goto(link)
     assert path_of(page) == "/activate/continue"  # the token left the address bar
-    secret = finish_activation(page, date(1990, 7, 21), authenticator, matricule)
+    secret = finish_activation(page, date(1990, 7, 21), authenticator, matricule, live_server.app)
     sign_out(page)
     sign_in(page, NewAccount(matricule, PASSWORD), _AuthenticatorWith(authenticator, secret))
     assert path_of(page) == "/patient/"
@@ -85,7 +90,7 @@ def test_activation_with_a_typed_code(browser, live_server, authenticator, conte
     doctor_page = context.new_page()
     sign_in(doctor_page, live_server.accounts["doctor"], authenticator)
     matricule = make_matricule(date(1978, 1, 5), 538)  # Luc Thill
-    _link, typed = issue_code(doctor_page, matricule)
+    _link, typed = issue_code(doctor_page, matricule, date(1978, 1, 5))
 
     patient_context = browser.new_context(base_url=live_server.url)
     console.watch(patient_context)
@@ -93,7 +98,7 @@ def test_activation_with_a_typed_code(browser, live_server, authenticator, conte
     page.goto("/activate")
     page.fill("#code", typed.lower())
     page.click("#submit")
-    finish_activation(page, date(1978, 1, 5), authenticator, matricule)
+    finish_activation(page, date(1978, 1, 5), authenticator, matricule, live_server.app)
     assert page.locator("h1").inner_text()
     patient_context.close()
 

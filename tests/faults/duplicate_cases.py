@@ -19,8 +19,8 @@ from portal.activation import codes
 from portal.extensions import db
 from portal.identity import make_iban
 from portal.models import (
-    Account,
     ActivationCode,
+    ActivationFlow,
     AuditEvent,
     Claim,
     ClaimEvent,
@@ -34,12 +34,14 @@ from portal.models import (
     Notification,
     OutboxMessage,
     RegistryGuardian,
+    SecurityAlert,
     Statement,
     TermsDecision,
     TermsVersion,
     UserSession,
 )
 from tests.fixtures import pdfs
+from tests.fixtures.activation import sent_code
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, sign_in_committed, step_up
 from tests.fixtures.factories import PASSWORD, new_doctor, new_patient
@@ -75,6 +77,8 @@ class Case:
     after_sign_in: Callable | None = None
     # A page the browser opens before the form (an activation link puts the code in the session).
     visit: str | None = None
+    # Steps the browser takes after `visit`, before the form (an activation's birth date).
+    walk: Callable | None = None
     files: Callable[[], dict] | None = None
 
 
@@ -96,9 +100,12 @@ def redeem_activation_code(world):
     _code, token = codes.issue(patient.profile, doctor=world["doctor"].profile, document_type="identity_card",
                                document_last4="AB12", mobile="+352621123456")
     db.session.commit()
-    return Case("/activate/continue", {"birth_date": patient.profile.birth_date.isoformat()}, role=None,
-                visit=f"/activate/{token}", effects={
-                    "accounts": rows(Account),
+    birth = patient.profile.birth_date.isoformat()
+    # The code is claimed where the register's contact code is checked, after the birth date.
+    return Case("/activate/continue", role=None, visit=f"/activate/{token}",
+                walk=lambda browser: browser.post("/activate/continue", data={"birth_date": birth}),
+                after_sign_in=lambda _person: {"contact_code": sent_code(patient.profile)}, effects={
+                    "flows at the password step": rows(ActivationFlow, ActivationFlow.step == "password"),
                     "audit activation.redeemed": audited("activation.redeemed"),
                 })
 
@@ -196,7 +203,8 @@ def new_invoice_form(world):
 def issue_activation(world):
     patient = new_patient(with_account=False)
     data = {
-        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "AB12",
+        "matricule": patient.profile.matricule, "birth_date": patient.profile.birth_date.isoformat(),
+        "document_type": "identity_card", "document_last4": "AB12",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y", "submit": "Issue",
     }
     live = rows(ActivationCode, ActivationCode.patient_id == patient.profile.id,
@@ -236,7 +244,8 @@ def approve_identity(world):
     return Case(f"/cns/identity-requests/{filed.id}/approve", role="cns", effects={
         "audit identity_request.decided": audited("identity_request.decided"),
         "activation codes": rows(ActivationCode),
-        "text messages": rows(OutboxMessage),
+        "text messages": rows(OutboxMessage, ~OutboxMessage.body.contains("/not-me/")),
+        "alerts": rows(SecurityAlert, SecurityAlert.kind == "code_issued"),
     })
 
 

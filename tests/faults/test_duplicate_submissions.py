@@ -122,6 +122,8 @@ def test_twenty_identical_submissions_have_one_effect(name, storm_app, people, f
     browser = sign_in_committed(storm_app, person, lang="en", half=case.half_signed_in)
     if case.visit:
         browser.get(case.visit)
+    if case.walk:
+        case.walk(browser)
     extra = case.after_sign_in(person) if case.after_sign_in else {}
     db.session.commit()
     path, data = _form(browser, case, extra)

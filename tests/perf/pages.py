@@ -16,6 +16,7 @@ from portal import clock, terms
 from portal.auth import totp
 from portal.extensions import db
 from portal.models import Credential, UserSession
+from tests.fixtures.activation import sent_code
 from tests.fixtures.clients import page as parsed
 from tests.fixtures.clients import text_of
 from tests.fixtures.factories import PASSWORD
@@ -119,6 +120,9 @@ def _activation_at(step: str) -> Callable[[World, object], None]:
         if step == "birth_date":
             return
         client.post(url_for("activation.proceed"), data={"birth_date": w.ids["registry_birth"]})
+        if step == "contact_code":
+            return
+        client.post(url_for("activation.proceed"), data={"contact_code": sent_code()})
         if step == "password":
             return
         client.post(url_for("activation.proceed"), data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -129,6 +133,11 @@ def _activation_at(step: str) -> Callable[[World, object], None]:
         assert step == "terms"
 
     return walk
+
+
+def _awaiting_staff(w: World, client) -> None:
+    assert client.get(url_for("activation.link", token=w.ids["unreachable_token"])).status_code == 303
+    client.post(url_for("activation.proceed"), data={"birth_date": w.ids["registry_birth"]})
 
 
 def _guardian_step(w: World, client) -> None:
@@ -158,7 +167,8 @@ PAGES: list[Page] = [
     Page("activation.link", None, _to("activation.link", token="activation_token"), status=303),
     Page("activation.invalid", None, _with("activation.invalid")),
     *(Page("activation.proceed", None, _with("activation.proceed"), step, prepare=_activation_at(step))
-      for step in ("birth_date", "password", "authenticator", "terms")),
+      for step in ("birth_date", "contact_code", "password", "authenticator", "terms")),
+    Page("activation.proceed", None, _with("activation.proceed"), "awaiting_staff", prepare=_awaiting_staff),
     Page("activation.proceed", "patient", _with("activation.proceed"), "guardian", prepare=_guardian_step,
          cleanup=_forget_activation),
     Page("activation.authenticator_qr", None, _with("activation.authenticator_qr"),
@@ -227,7 +237,8 @@ PAGES: list[Page] = [
     Page("doctor.acts", "doctor", _with("doctor.acts")),
     Page("doctor.acts", "doctor", _with("doctor.acts", q="consultation"), "search", headers=HTMX),
     Page("doctor.activations", "doctor", _with("doctor.activations")),
-    Page("doctor.activations", "doctor", _to("doctor.activations", matricule="registry_matricule"), "lookup"),
+    Page("doctor.activations", "doctor", _to("doctor.activations", matricule="registry_matricule",
+                                             birth_date="registry_birth"), "lookup"),
     Page("doctor.reports", "doctor", _with("doctor.reports")),
     # CNS staff
     Page("cns.home", "cns", _with("cns.home")),
@@ -242,6 +253,7 @@ PAGES: list[Page] = [
     Page("cns.statistics", "cns", _with("cns.statistics")),
     Page("cns.identity_requests", "cns", _with("cns.identity_requests")),
     Page("cns.guardian_requests", "cns", _with("cns.guardian_requests")),
+    Page("cns.activation_checks", "cns", _with("cns.activation_checks")),
     Page("cns.identity_request", "cns", _to("cns.identity_request", request_id="identity_request")),
     Page("cns.identity_request_document", "cns", _to("cns.identity_request_document", request_id="identity_request")),
     Page("cns.data_requests", "cns", _with("cns.data_requests")),

@@ -40,7 +40,7 @@ from portal.models import (
     OutboxMessage,
     UserSession,
 )
-from tests.fixtures.activation import register_guardian
+from tests.fixtures.activation import awaiting_check, register_guardian, waiting_reactivation
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
@@ -130,6 +130,17 @@ def build(app) -> World:
     guardian_register.request_link(w.child.profile, registry_only.profile, w.doctor.profile)
     _code, child_token = codes.issue(w.child.profile, doctor=w.doctor.profile, document_type="passport",
                                      document_last4="8765", mobile="+352621123456", guardian=w.patient.profile)
+    # Someone the register cannot reach (the page that waits for staff), one whose activation
+    # already waits for staff, and a working account someone activated anew (the staff's checks).
+    unreachable = new_patient(given_name="Noé", surname="Faber", birth=REGISTRY_BIRTH, with_account=False)
+    unreachable.profile.mobile = None
+    _code, unreachable_token = codes.issue(unreachable.profile, doctor=w.doctor.profile,
+                                           document_type="identity_card", document_last4="AB12",
+                                           mobile="+352621123456")
+    checked = new_patient(given_name="Lou", surname="Faber", with_account=False)
+    checked.profile.mobile = None
+    awaiting_check(checked.profile, w.doctor.profile)
+    waiting_reactivation(new_patient(given_name="Max", surname="Lost").account)
     filed = _identity_request(registry_only.profile.matricule, "Weber", REGISTRY_BIRTH)
     correction = privacy.request_correction(w.patient.profile, "name", "My name is Anne Schmit-Weber.",
                                             by=w.patient.account)
@@ -147,7 +158,7 @@ def build(app) -> World:
         "unenrolled_login": w.unenrolled_staff.login, "unenrolled_account": w.unenrolled_staff.account.id,
         "doctor": w.doctor.profile.id, "doctor_code": w.doctor.profile.provider_code,
         "registry_matricule": registry_only.profile.matricule, "registry_birth": REGISTRY_BIRTH.isoformat(),
-        "activation_token": token, "child_token": child_token, "child_birth": CHILD_BIRTH.isoformat(),
+        "activation_token": token, "unreachable_token": unreachable_token, "child_token": child_token, "child_birth": CHILD_BIRTH.isoformat(),
         "identity_request": filed.id, "identity_reference": filed.reference,
         "data_request": correction.id, "export_token": export_token,
         "answer_document": next(e.id for e in answered.events if e.document_name),

@@ -38,7 +38,8 @@ KNOWN_TABLES = frozenset({
     "activation_code", "identity_request", "outbox_message", "invoice", "invoice_line", "invoice_report",
     "claim", "claim_event", "statement", "statement_line", "consent_receipt", "notification", "data_export",
     "data_request", "audit_event", "erasure_tombstone", "act", "terms_version", "doctor", "cns_staff",
-    "registry_guardian", "guardian_request", "contact_code", "security_alert", "account_block",
+    "registry_guardian", "guardian_request", "activation_flow", "pending_reactivation", "contact_code",
+    "security_alert", "account_block",
 })
 
 # The allow-list: (table, column) → which rows may still carry one of A's identifiers there.

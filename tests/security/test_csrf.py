@@ -30,6 +30,7 @@ from portal.extensions import db
 from portal.identity import make_iban
 from portal.models import IdentityRequest, OutboxMessage
 from tests.conftest import make_app
+from tests.fixtures.activation import awaiting_check, waiting_reactivation
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, page, step_up, text_of
 from tests.fixtures.figures import Tally
@@ -179,6 +180,9 @@ def world(people, make_patient):
     sibling = make_patient(with_account=False, given_name="Ben", surname="Hoffmann", birth=date(2017, 5, 5))
     guardian_requests = [guardian_register.request_link(child.profile, patient.profile, doctor.profile)
                          for child in (kin, sibling)]
+    check = awaiting_check(make_patient(with_account=False, given_name="Noé", surname="Nocontact").profile,
+                           doctor.profile)
+    returning = waiting_reactivation(make_patient(given_name="Lou", surname="Lostphone").account)
     blocked = make_patient(given_name="Eva", surname="Blocked")
     blocking.block(blocked.account, source="alert", reason="This wasn't me.")
     alerted = make_patient(given_name="Tom", surname="Alerted")
@@ -191,8 +195,9 @@ def world(people, make_patient):
         "frozen": frozen.id, "asked": asked.id, "waiting": waiting.id, "in_review": in_review.id,
         "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
-        "guardian_refuse": guardian_requests[1].id,
+        "guardian_refuse": guardian_requests[1].id, "activation_check": check.id, "reactivation": returning.id,
     }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule,
+                     "newcomer_birth": newcomer.profile.birth_date.isoformat(),
                      "alert_token": re.search(r"/not-me/(\S+)", alert.body)[1]})
 
 
@@ -234,6 +239,12 @@ CASES: dict[str, Case] = {
     "public.not_me": Case(None, args=lambda w: {"token": w.extra["alert_token"]}, changes=True),
     "activation.start": Case(None, lambda w: {"code": codes.grouped(w.extra["token"])}),
     "activation.proceed": Case(None, lambda w: {"birth_date": "1980-05-17"}),
+    "activation.resend_code": Case(None),
+    "patient.cancel_reactivation": Case("patient"),
+    "cns.confirm_activation_check": Case("cns", lambda w: {"checked": "y"},
+                                         args=lambda w: {"code_id": w.ids["activation_check"]}, changes=True),
+    "cns.waive_reactivation": Case("cns", lambda w: {"checked": "y"},
+                                   args=lambda w: {"reactivation_id": w.ids["reactivation"]}, changes=True),
     "activation.identity_request": Case(None, lambda w: {
         "matricule": w.extra["newcomer"], "surname": "Hoffmann", "given_name": "Luc", "birth_date": "1980-05-17",
         "mobile": "+352 621 000 111", "email": "", "consent": "y", "document": (io.BytesIO(jpeg()), "id.jpg"),
@@ -282,7 +293,7 @@ CASES: dict[str, Case] = {
     "doctor.void_invoice": Case("doctor", lambda w: {"reason": "Wrong act billed."},
                                 args=lambda w: {"invoice_id": w.ids["voidable"]}, changes=True),
     "doctor.issue_activation": Case("doctor", lambda w: {
-        "matricule": w.extra["newcomer"], "document_type": "identity_card", "document_last4": "ZX98",
+        "matricule": w.extra["newcomer"], "birth_date": w.extra["newcomer_birth"], "document_type": "identity_card", "document_last4": "ZX98",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y",
     }, changes=True),
     "doctor.activation_letter_pdf": Case("doctor", lambda w: {"token": w.extra["token"]},

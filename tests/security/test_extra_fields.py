@@ -211,7 +211,8 @@ def _new_invoice(w):
 
 def _issue_activation(w):
     newcomer = new_patient(given_name="Nora", surname="Newcomer", with_account=False)
-    data = {"matricule": newcomer.profile.matricule, "document_type": "identity_card", "document_last4": "AB12",
+    data = {"matricule": newcomer.profile.matricule, "birth_date": newcomer.profile.birth_date.isoformat(),
+            "document_type": "identity_card", "document_last4": "AB12",
             "mobile": "+352621123456", "language": "fr", "identity_checked": "y"}
     return Form(w.doctor, "doctor.issue_activation", {}, data, doctor_forms.IssueActivationForm)
 

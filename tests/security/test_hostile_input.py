@@ -223,9 +223,10 @@ FORMS = [
     Form("voiding an invoice", "doctor", lambda d: f"/doctor/invoices/{d.to_void.id}/void",
          lambda d: {"reason": "The act code was wrong."}, {"reason": "text"}),
     Form("activation code", "doctor", lambda d: "/doctor/activations",
-         lambda d: {"matricule": d.newcomer.profile.matricule, "document_type": "passport", "document_last4": "AB12",
+         lambda d: {"matricule": d.newcomer.profile.matricule, "birth_date": d.newcomer.profile.birth_date.isoformat(),
+                    "document_type": "passport", "document_last4": "AB12",
                     "mobile": "+352 621 123 456", "language": "fr", "identity_checked": "y"},
-         {"matricule": "hidden", "document_type": "choice", "document_last4": "text", "mobile": "text",
+         {"matricule": "hidden", "birth_date": "hidden", "document_type": "choice", "document_last4": "text", "mobile": "text",
           "language": "choice", "identity_checked": "flag"}, accepted=200),
     # CNS staff
     Form("accepting a claim", "cns", lambda d: f"/cns/claims/{d.accept.id}/accept",

@@ -27,6 +27,7 @@ from portal import claims, clock, export, guardian_register, privacy, uploads
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
+from tests.fixtures.activation import awaiting_check, waiting_reactivation
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
@@ -133,6 +134,21 @@ class World:
         filed = guardian_register.request_link(child.profile, self.victim.profile, self.doctor.profile)
         db.session.commit()
         return filed
+
+    @cached_property
+    def activation_check(self):
+        """A CNS-insured newcomer the register cannot reach: their activation waits for staff."""
+        newcomer = new_patient(given_name="Noé", surname="Nocontact", with_account=False)
+        code = awaiting_check(newcomer.profile, self.doctor.profile)
+        db.session.commit()
+        return code
+
+    @cached_property
+    def reactivation(self):
+        """Someone started a new activation of the victim's working account."""
+        row = waiting_reactivation(self.victim.account)
+        db.session.commit()
+        return row
 
     @cached_property
     def victim_session(self):
@@ -242,6 +258,16 @@ def _guardian_case(form=None):
     return build
 
 
+def _activation_check(w: World) -> Target:
+    return Target(w.fund_agent, {"code_id": w.activation_check.id}, w.activation_check, "code",
+                  form={"checked": "y"})
+
+
+def _reactivation(w: World) -> Target:
+    return Target(w.fund_agent, {"reactivation_id": w.reactivation.id}, w.reactivation, "reactivation",
+                  form={"checked": "y"})
+
+
 def _data_request(w: World) -> Target:
     filed = w.data_request
     return Target(w.fund_agent, {"request_id": filed.id}, filed, "request",
@@ -294,6 +320,8 @@ CASES: dict[str, Callable[[World], Target]] = {
     "cns.reject_identity_request": _identity_case({"reason": "mismatch"}),
     "cns.confirm_guardian_request": _guardian_case({"document_checked": "y"}),
     "cns.refuse_guardian_request": _guardian_case(),
+    "cns.confirm_activation_check": _activation_check,
+    "cns.waive_reactivation": _reactivation,
 }
 
 # Public routes whose URL part is itself the secret (a bearer capability, not an owned id):

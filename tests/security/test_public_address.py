@@ -31,7 +31,8 @@ def public_address(app, monkeypatch):
 
 def _letter_link(client, patient) -> str:
     data = {
-        "matricule": patient.profile.matricule, "document_type": "identity_card", "document_last4": "ab12",
+        "matricule": patient.profile.matricule, "birth_date": patient.profile.birth_date.isoformat(),
+        "document_type": "identity_card", "document_last4": "ab12",
         "mobile": "+352 621 123 456", "language": "fr", "identity_checked": "y",
     }
     letter = client.post("/doctor/activations?lang=en", data=data)
@@ -74,7 +75,9 @@ def test_the_approval_sms_points_to_the_public_address(public_address, people, m
     staff = public_address.test_client()
     sign_in(staff, people["cns"])
     assert staff.post(f"/cns/identity-requests/{filed.id}/approve").status_code == 303
-    (message,) = db.session.scalars(db.select(OutboxMessage)).all()
+    # The alert that a code was issued, then the code itself: both point to the public address.
+    alert, message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert f"{PUBLIC}/not-me/" in alert.body and "localhost" not in alert.body
     assert f"{PUBLIC}/activate/" in message.body and "localhost" not in message.body
 
 

@@ -269,7 +269,7 @@ def test_identity_check_fields_are_refused_and_shown_back_as_text(cast, make_pat
     newcomer = make_patient(with_account=False).profile
     for payload in PAYLOADS:
         response = cast["doctor"].post("/doctor/activations", data={
-            "matricule": newcomer.matricule, "document_type": "identity_card", "document_last4": payload,
+            "matricule": newcomer.matricule, "birth_date": newcomer.birth_date.isoformat(), "document_type": "identity_card", "document_last4": payload,
             "mobile": payload, "guardian_matricule": payload, "language": "fr", "identity_checked": "y",
         })
         renders.check(response, payload, "activation check sent back", status=400)
