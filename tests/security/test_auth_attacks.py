@@ -335,7 +335,8 @@ def test_without_a_trusted_proxy_a_forged_header_is_not_recorded_as_the_address(
 # One answer for unknown, wrong and locked logins
 
 CSRF_TOKENS = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
-VARYING_HEADERS = {"Set-Cookie", "X-RateLimit-Reset", "Date"}
+# Retry-After counts the seconds to the end of the rate-limit window: it ticks between two requests.
+VARYING_HEADERS = {"Set-Cookie", "X-RateLimit-Reset", "Retry-After", "Date"}
 
 
 def csrf_tokens(body: str) -> set[str]:
