@@ -73,8 +73,8 @@ def change_password(account: Account, new_password: str, *, keep_session: str | 
     set_password(account, new_password, method="change")
     ended = sessions.end_all(account.id, "password", keep=keep_session)
     audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="others")
-    patient = db.session.scalar(db.select(Patient).where(Patient.account_id == account.id))
-    security_alerts.announce(account, patient, "password_changed")  # None for staff: no register contact
+    patient = profile(account) if account.role == Role.PATIENT else None  # staff have no register contact
+    security_alerts.announce(account, patient, "password_changed")
     return ended
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
@@ -37,6 +38,30 @@ def _digest(code: str) -> str:
 def flow_digest(flow_secret: str) -> str:
     """What `bound_to` holds for a flow whose browser keeps `flow_secret`."""
     return hashlib.sha256(f"contact-flow:{flow_secret}".encode()).hexdigest()
+
+
+def wait_in_browser(key: str, **facts) -> str:
+    """Remember in this browser's (signed) cookie that a code is on its way, with `facts` and a new
+    random flow secret; returns what to bind the code to."""
+    flow = secrets.token_urlsafe(32)
+    session[key] = {**facts, "flow": flow, "at": time.time()}
+    return flow_digest(flow)
+
+
+def waiting_in_browser(key: str) -> dict | None:
+    """What `wait_in_browser` kept, while the code it waits for can still be valid."""
+    step = session.get(key)
+    if not step:
+        return None
+    if time.time() - step.get("at", 0) > LIFETIME.total_seconds():
+        session.pop(key, None)
+        return None
+    return step
+
+
+def binding_in_browser(key: str) -> str:
+    """What the code this browser waits for is bound to (call after `waiting_in_browser`)."""
+    return flow_digest(session[key]["flow"])
 
 
 def channel_for(patient: Patient) -> str | None:

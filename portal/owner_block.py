@@ -12,19 +12,16 @@ signed cookie), like the forgotten-password path.
 
 from __future__ import annotations
 
-import secrets
-import time
 from datetime import timedelta
 
 from flask import session
 
-from portal import blocking, clock, contact_codes
+from portal import accounts, blocking, clock, contact_codes
 from portal.auth import signin
 from portal.extensions import db
 from portal.models import AccountStatus, ContactCode, Patient, Role
 
 PENDING = "block"
-PENDING_LIFETIME = timedelta(minutes=10)  # the contact code's own lifetime
 # One code per person per minute, whoever asks: the page cannot be used to flood someone's phone.
 RESEND_AFTER = timedelta(minutes=1)
 REASON = "Blocked by the owner with a code sent to the register's contact."
@@ -33,25 +30,17 @@ REASON = "Blocked by the owner with a code sent to the register's contact."
 def begin(login: str, *, language: str) -> None:
     """Start a flow for `login`; a code goes out only when the login is a patient's account the
     register can reach. Nothing returned: the caller answers the same either way. The caller commits."""
-    flow = secrets.token_urlsafe(32)
     # The login as typed, not the account: the cookie is signed, not secret, and must not say
     # whether the login exists.
-    session[PENDING] = {"login": login, "flow": flow, "at": time.time()}
+    bound_to = contact_codes.wait_in_browser(PENDING, login=login)
     patient = _patient(login)
     if patient is None or _sent_recently(patient):
         return
-    contact_codes.send(patient, "block", bound_to=contact_codes.flow_digest(flow),
-                       language=patient.account.preferred_language or language)
+    contact_codes.send(patient, "block", bound_to=bound_to, language=patient.account.preferred_language or language)
 
 
 def pending() -> bool:
-    step = session.get(PENDING)
-    if not step:
-        return False
-    if time.time() - step.get("at", 0) > PENDING_LIFETIME.total_seconds():
-        session.pop(PENDING, None)
-        return False
-    return True
+    return contact_codes.waiting_in_browser(PENDING) is not None
 
 
 def finish(code: str) -> bool:
@@ -60,7 +49,7 @@ def finish(code: str) -> bool:
     if not pending():
         return False
     step = session[PENDING]
-    row = contact_codes.check("block", bound_to=contact_codes.flow_digest(step["flow"]), code=code)
+    row = contact_codes.check("block", bound_to=contact_codes.binding_in_browser(PENDING), code=code)
     patient = _patient(step["login"])
     if row is None or patient is None or row.patient_id != patient.id:
         return False
@@ -75,7 +64,7 @@ def _patient(login: str) -> Patient | None:
         return None
     if account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED, AccountStatus.PENDING):
         return None  # nothing to block, or already blocked
-    patient = db.session.scalar(db.select(Patient).where(Patient.account_id == account.id))
+    patient = accounts.profile(account)
     if patient is None or contact_codes.channel_for(patient) is None:
         return None
     return patient

@@ -13,10 +13,6 @@ copy of the cookie taken before that step, replayed later, finds no code to type
 
 from __future__ import annotations
 
-import secrets
-import time
-from datetime import timedelta
-
 from flask import session
 
 from portal import accounts, audit, contact_codes, security_alerts
@@ -25,13 +21,12 @@ from portal.extensions import db
 from portal.models import Account, Patient, Role
 
 PENDING = "reset"
-PENDING_LIFETIME = timedelta(minutes=10)  # the contact code's own lifetime
 
 SENT, NO_CONTACT, FAILED = "sent", "no_contact", "failed"
 
 
 def _patient_of(account: Account) -> Patient | None:
-    return db.session.scalar(db.select(Patient).where(Patient.account_id == account.id))
+    return accounts.profile(account)  # a patient's: only patients reach a reset
 
 
 def begin(login: str, code: str, *, language: str) -> str:
@@ -50,20 +45,15 @@ def begin(login: str, code: str, *, language: str) -> str:
     patient = _patient_of(account)
     if patient is None or contact_codes.channel_for(patient) is None:
         return NO_CONTACT
-    flow = secrets.token_urlsafe(32)
-    session[PENDING] = {"account": account.id, "flow": flow, "at": time.time()}
-    contact_codes.send(patient, "reset", bound_to=contact_codes.flow_digest(flow),
-                       language=account.preferred_language or language)
+    bound_to = contact_codes.wait_in_browser(PENDING, account=account.id)
+    contact_codes.send(patient, "reset", bound_to=bound_to, language=account.preferred_language or language)
     return SENT
 
 
 def pending() -> tuple[Account, Patient] | None:
     """The account whose reset this browser began, while the code can still arrive."""
-    step = session.get(PENDING)
+    step = contact_codes.waiting_in_browser(PENDING)
     if not step:
-        return None
-    if time.time() - step.get("at", 0) > PENDING_LIFETIME.total_seconds():
-        session.pop(PENDING, None)
         return None
     account = db.session.get(Account, step["account"])
     patient = _patient_of(account) if account is not None else None
@@ -83,7 +73,7 @@ def finish(code: str, new_password: str) -> bool:
     if found is None:
         return False
     account, patient = found
-    row = contact_codes.check("reset", bound_to=contact_codes.flow_digest(session[PENDING]["flow"]), code=code)
+    row = contact_codes.check("reset", bound_to=contact_codes.binding_in_browser(PENDING), code=code)
     if row is None or row.patient_id != patient.id:
         return False
     session.pop(PENDING, None)
