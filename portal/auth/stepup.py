@@ -44,6 +44,22 @@ def check(account: Account, password: str | None, code: str | None, *, stage: st
     return None
 
 
+def check_code(account: Account, code: str | None, *, stage: str) -> str | None:
+    """A current code alone, used up like one at sign-in (an administrator's act asks only this:
+    a copied cookie holds a session, not the phone); None when it is right. The caller commits."""
+    credential = account.credential
+    compact = "".join((code or "").split())
+    if not compact:
+        return "missing"
+    if signin.is_locked(credential):
+        audit.record(audit.SIGNIN_FAILED, actor=account, stage=stage, reason="locked")
+        return "locked"
+    if not totp.consume_code(credential, compact):
+        signin.register_failure(account, stage, "wrong")
+        return "code"
+    return None
+
+
 def add_error(form, problem: str) -> None:
     """Put the message for `problem` on the form field it is about."""
     name, message = ERRORS[problem]

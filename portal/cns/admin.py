@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit
-from portal.auth import signin, totp
+from portal.auth import stepup
 from portal.extensions import db
 from portal.models import CnsStaff, Fund
 
@@ -50,19 +50,5 @@ def administrators_only(view):
     return checked
 
 
-def check_code(account, code: str | None, *, stage: str) -> str | None:
-    """A fresh authenticator code before an administrator's act; None when it is right.
-
-    A copied cookie holds a session but not the phone. A wrong code counts towards the account's
-    lock like one at sign-in; the caller commits either way, so the failure is kept."""
-    credential = account.credential
-    compact = "".join((code or "").split())
-    if not compact:
-        return "missing"
-    if signin.is_locked(credential):
-        audit.record(audit.SIGNIN_FAILED, actor=account, stage=stage, reason="locked")
-        return "locked"
-    if not totp.consume_code(credential, compact):
-        signin.register_failure(account, stage, "wrong")
-        return "code"
-    return None
+# A fresh authenticator code before an administrator's act; a wrong one counts towards the lock.
+check_code = stepup.check_code
