@@ -74,7 +74,7 @@ def bench_patient(index: int) -> tuple[date, int]:
 
 
 def patient_login(index: int) -> str:
-    from portal.identity import make_matricule
+    from portal.core.identity import make_matricule
 
     return make_matricule(*bench_patient(index))
 

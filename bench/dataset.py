@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bench import common
-from portal.identity import make_iban, make_matricule
-from portal.invoices import channel_for
+from portal.core.identity import make_iban, make_matricule
+from portal.invoicing.invoices import channel_for
 
 DAY = 86_400
 HOUR = 3_600

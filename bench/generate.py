@@ -49,8 +49,8 @@ def migrate(name: str) -> None:
 def secrets_for_bench(name: str) -> Secrets:
     """Hash the one bench password once, and encrypt the bench TOTP secrets, with the portal's
     own code and keys (production argon2 parameters, FIELD_ENCRYPTION_KEY)."""
-    from portal import create_app, terms
-    from portal.auth import passwords, totp
+    from portal import create_app
+    from portal.accounts import passwords, terms, totp
 
     app = create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),

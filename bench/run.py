@@ -70,7 +70,7 @@ def drop(database: str) -> None:
 def argon2_cost(repeat: int = 10) -> float:
     """One verification with the portal's production parameters, timed in this process."""
     from portal import create_app
-    from portal.auth import passwords
+    from portal.accounts import passwords
 
     app = create_app({"PORTAL_ENV": "production", "SECRET_KEY": common.SECRET_KEY,
                       "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,

@@ -32,8 +32,9 @@ def _app(database: str):
 
 def _pages(database: str):
     """(title, callable) for each measured page, with the arguments its view would pass."""
-    from portal import claims, invoices, review
+    from portal.claims import review, sharing
     from portal.extensions import db
+    from portal.invoicing import invoices
     from portal.models import CnsStaff, Patient
 
     with psycopg.connect(common.database_url(database)) as conn:
@@ -59,7 +60,7 @@ def _pages(database: str):
     def patient_list():
         rows, _more = invoices.listing(patient_id=patient.id, filters=invoices.Filters(), page=1)
         invoices.doctors_of(patient.id)
-        claims.claimed_invoice_ids([row.id for row in rows])
+        sharing.claimed_invoice_ids([row.id for row in rows])
         return rows
 
     sizes = {"claims": claims_total, "invoices": invoices_total}

@@ -33,7 +33,7 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import database, i18n
+    from portal.core import database, i18n
     from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -56,19 +56,20 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.activation.views import bp as activation
-    from portal.auth.views import bp as auth
-    from portal.cns.views import bp as cns
-    from portal.doctor.views import bp as doctor
-    from portal.patient.views import bp as patient
-    from portal.public.views import bp as public
+    from portal.web.activation import bp as activation
+    from portal.web.auth import bp as auth
+    from portal.web.cns import bp as cns
+    from portal.web.doctor import bp as doctor
+    from portal.web.patient import bp as patient
+    from portal.web.public import bp as public
 
     for blueprint in (public, auth, activation, patient, doctor, cns):
         app.register_blueprint(blueprint)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal import access, assets, forms, headers, inbound, query_count, templating
+    from portal.core import assets, forms, headers, inbound, query_count
+    from portal.web import access, templating
 
     inbound.init_app(app)  # first: a request that is not UTF-8 is refused before anything reads it
     forms.init_app(app)
@@ -80,7 +81,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from portal import errors
+    from portal.core import errors
 
     errors.init_app(app)
 

@@ -17,10 +17,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
-from portal import nomenclature, operator_accounts, registry_import, retention, schema, terms
+from portal.accounts import operators, registry_import, terms
+from portal.core import schema
+from portal.core.refused import Refused
 from portal.extensions import db
+from portal.invoicing import nomenclature
 from portal.models import Fund, Role
-from portal.refused import Refused
+from portal.privacy import retention
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -89,7 +92,7 @@ def demo_command(as_json: bool) -> None:
 def totp_command(secret: str) -> None:
     """Print the current one-time code for a (demo) TOTP secret."""
     _refuse_in_production()
-    from portal.auth import totp
+    from portal.accounts import totp
 
     try:
         click.echo(totp.code_for(secret.replace(" ", "")))
@@ -119,7 +122,7 @@ def create_account(role, login, name, specialty, digital, fund) -> None:
     """Create an account with a one-time initial password.
 
     At first sign-in the user replaces that password with their own, then enrols TOTP."""
-    _account, password = operator_accounts.create(
+    _account, password = operators.create(
         Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund
     )
     db.session.commit()
@@ -132,7 +135,7 @@ def create_account(role, login, name, specialty, digital, fund) -> None:
 @data_command
 def unlock_account(login: str) -> None:
     """Clear the failure counter and lock of an account (audited)."""
-    if operator_accounts.unlock(login):
+    if operators.unlock(login):
         db.session.commit()
         click.echo(f"Unlocked {login.strip()}.")
     else:
@@ -144,7 +147,7 @@ def unlock_account(login: str) -> None:
 @data_command
 def reset_password(login: str) -> None:
     """Give a doctor or staff account a new temporary password and end its sessions (audited)."""
-    password = operator_accounts.reset_password(login)
+    password = operators.reset_password(login)
     db.session.commit()
     click.echo(f"Reset the password of {login.strip()}; every session ended. Temporary password, to give "
                f"in person (it must be replaced at the next sign-in): {password}")
@@ -159,7 +162,7 @@ REASON = click.option("--reason", required=True, help="Why, in a sentence: staff
 @data_command
 def suspend_account(login: str, reason: str) -> None:
     """Block an account at once ("I lost my phone"): every session ends, no sign-in (audited)."""
-    if operator_accounts.suspend(login, reason):
+    if operators.suspend(login, reason):
         db.session.commit()
         click.echo(f"Blocked {login.strip()}; every session ended.")
     else:
@@ -172,7 +175,7 @@ def suspend_account(login: str, reason: str) -> None:
 @data_command
 def resume_account(login: str, reason: str) -> None:
     """Lift the block in force on an account (audited)."""
-    if operator_accounts.resume(login, reason):
+    if operators.resume(login, reason):
         db.session.commit()
         click.echo(f"Lifted the block on {login.strip()}.")
     else:
@@ -185,7 +188,7 @@ def resume_account(login: str, reason: str) -> None:
 @data_command
 def deactivate_account(login: str, reason: str) -> None:
     """Close a doctor's or agent's account for good; what they issued stays (audited)."""
-    ended, revoked = operator_accounts.deactivate(login, reason)
+    ended, revoked = operators.deactivate(login, reason)
     db.session.commit()
     click.echo(f"Closed {login.strip()}: {ended} session(s) ended, {revoked} pending activation code(s) revoked.")
 
@@ -195,7 +198,7 @@ def deactivate_account(login: str, reason: str) -> None:
 @data_command
 def grant_admin(login: str) -> None:
     """Let a CNS agent publish terms of use and block accounts (audited)."""
-    if operator_accounts.set_administrator(login, True):
+    if operators.set_administrator(login, True):
         db.session.commit()
         click.echo(f"{login.strip()} is now an administrator.")
     else:
@@ -207,7 +210,7 @@ def grant_admin(login: str) -> None:
 @data_command
 def revoke_admin(login: str) -> None:
     """Withdraw a CNS agent's administration (audited)."""
-    if operator_accounts.set_administrator(login, False):
+    if operators.set_administrator(login, False):
         db.session.commit()
         click.echo(f"{login.strip()} is no longer an administrator.")
     else:

@@ -80,7 +80,7 @@ def load(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
         # Most fields (or multipart parts) in one form, and largest text part of a multipart
-        # form; more is refused with 413 (portal/inbound.py counts urlencoded fields too).
+        # form; more is refused with 413 (portal/core/inbound.py counts urlencoded fields too).
         "MAX_FORM_PARTS": int(os.environ.get("MAX_FORM_PARTS", 1000)),
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_FORM_MEMORY_SIZE", 500_000)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -7,10 +7,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from portal import accounts, terms
-from portal.auth import totp
+from portal import accounts
+from portal.accounts import terms, totp
+from portal.core.identity import make_iban, make_matricule
 from portal.extensions import db
-from portal.identity import make_iban, make_matricule
 from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Fund, Patient, Role
 
 
@@ -155,7 +155,8 @@ def _invoices() -> None:
     """
     from datetime import datetime, time, timedelta
 
-    from portal import clock, invoices, nomenclature
+    from portal.core import clock
+    from portal.invoicing import invoices, nomenclature
     from portal.models import Invoice
 
     if db.session.scalar(db.select(db.func.count()).select_from(Invoice)):
@@ -185,7 +186,9 @@ def _claim(invoice, patient: Patient, staff: CnsStaff, state: str) -> None:
     """Walk one claim to `state` through the same steps patients and agents take."""
     from datetime import timedelta
 
-    from portal import claims, clock, invoices, review
+    from portal.claims import review, sharing
+    from portal.core import clock
+    from portal.invoicing import invoices
 
     def later(**delta) -> None:
         clock.freeze(clock.now() + timedelta(**delta))
@@ -196,12 +199,12 @@ def _claim(invoice, patient: Patient, staff: CnsStaff, state: str) -> None:
         later(days=2)
         review.take_up(claim, staff)
         return
-    (claim,) = claims.share(patient, [invoice], by=patient.account)
+    (claim,) = sharing.share(patient, [invoice], by=patient.account)
     if state == "shared":
         return
     if state == "withdrawn":
         later(hours=20)
-        claims.withdraw(claim, by=patient.account)
+        sharing.withdraw(claim, by=patient.account)
         return
     later(days=1, hours=3)
     review.take_up(claim, staff)

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, text
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
-from portal import clock, create_app  # noqa: E402
+from portal import create_app  # noqa: E402
+from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures", "tests.fixtures.cli"]
@@ -157,7 +158,7 @@ def _release_clock():
 @pytest.fixture(autouse=True)
 def _fresh_counts():
     """The staff queue caches closed-claim counts per worker; each test starts without them."""
-    from portal import review
+    from portal.claims import review
 
     review.forget_closed_counts()
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from portal.identity import InvalidIdentifier, make_iban, make_matricule, validate_iban, validate_matricule
+from portal.core.identity import InvalidIdentifier, make_iban, make_matricule, validate_iban, validate_matricule
 
 
 def test_a_generated_matricule_is_valid():

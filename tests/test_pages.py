@@ -73,7 +73,7 @@ def translated(english: str, lang: str) -> str:
 @pytest.fixture
 def error_app():
     """A fresh app with a tiny sign-in limit and two test-only routes: a refused request and a crash."""
-    from portal.access import PUBLIC, allow
+    from portal.web.access import PUBLIC, allow
     from tests.conftest import make_app
 
     application = make_app(PROPAGATE_EXCEPTIONS=False, SIGNIN_RATE_LIMIT="1/minute")
@@ -139,7 +139,7 @@ def test_405_and_413_have_their_own_pages(app, client):
 
 
 def test_500_page_hides_the_error(app, client, monkeypatch):
-    from portal.public import views
+    from portal.web.public import views
 
     def explode():
         raise RuntimeError("secret detail")

@@ -86,7 +86,7 @@ def upgrade():
 
 def _load_nomenclature():
     # The fee schedule of 1 September 2023 as shipped in portal/content/nomenclature.csv.
-    from portal import nomenclature
+    from portal.invoicing import nomenclature
 
     act = sa.table(
         "act", sa.column("code", sa.String), sa.column("key_letter", sa.String),

@@ -16,10 +16,11 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit, clock, guardian_register, reactivation, security_alerts
-from portal.auth import sessions
+from portal import accounts, audit
+from portal.accounts import guardian_register, reactivation, security_alerts, sessions
+from portal.core import clock
+from portal.core.identity import ADULT_AGE, age_on
 from portal.extensions import db
-from portal.identity import ADULT_AGE, age_on
 from portal.models import (
     Account,
     AccountStatus,

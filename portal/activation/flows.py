@@ -16,7 +16,9 @@ from datetime import timedelta
 from flask import session
 from sqlalchemy import update
 
-from portal import audit, clock, contact_codes
+from portal import audit
+from portal.accounts import contact_codes
+from portal.core import clock
 from portal.extensions import db
 from portal.models import Account, ActivationCode, ActivationFlow
 

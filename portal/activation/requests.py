@@ -16,10 +16,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, clock, links, notify, pdf_render, uploads
+from portal import audit
 from portal.activation import codes
+from portal.core import clock, links, pdf_render
+from portal.core.forms import sent_before
+from portal.documents import uploads
 from portal.extensions import db
-from portal.forms import sent_before
+from portal.messaging import notify
 from portal.models import CnsStaff, Fund, IdentityRequest, Patient
 
 UPLOAD_MESSAGES = {

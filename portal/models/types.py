@@ -33,7 +33,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    from portal import clock
+    from portal.core import clock
 
     return clock.now()
 

@@ -7,7 +7,7 @@ from tests.fixtures.clients import page, text_of
 
 
 def test_activation_with_the_link(app, make_patient, make_doctor, issue_code):
-    from portal import terms
+    from portal.accounts import terms
 
     terms.publish({"fr": "Texte", "de": "Text", "en": "Text"})
     db.session.commit()
@@ -57,7 +57,7 @@ def test_a_weak_password_is_refused_during_activation(app, make_patient, make_do
 def test_the_activation_state_expires(app, make_patient, make_doctor, issue_code):
     from datetime import timedelta
 
-    from portal import clock
+    from portal.core import clock
     from portal.models import ActivationFlow
 
     patient, doctor = make_patient(with_account=False), make_doctor()

@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import GuardianLink
 from tests.fixtures.activation import activate

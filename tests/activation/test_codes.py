@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from portal import clock
 from portal.activation import codes
+from portal.core import clock
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent
 from tests.fixtures.activation import activate, sent_code, spoil, walk

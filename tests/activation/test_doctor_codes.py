@@ -46,7 +46,7 @@ def test_lookup_confirms_a_typed_birth_date_and_never_shows_it(app, make_doctor,
         shown = format_date(patient.profile.birth_date, "long")
     assert shown not in text_of(response)
     wrong = client.get(_lookup(patient, patient.profile.birth_date + timedelta(days=1)) + "&lang=en")
-    from portal.identity import make_matricule
+    from portal.core.identity import make_matricule
 
     nobody = make_matricule(patient.profile.birth_date, 999)
     unknown = client.get(f"/doctor/activations?matricule={nobody}&birth_date={patient.profile.birth_date}&lang=en")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import pdf_render
 from portal.activation import requests
+from portal.core import pdf_render
 from portal.extensions import db
 from portal.models import ActivationCode, AuditEvent, IdentityRequest, OutboxMessage
 from tests.fixtures import pdfs
@@ -105,7 +105,7 @@ def test_an_ordinary_file_name_is_never_used_to_store(app, client, make_patient)
 
 
 def test_images_are_re_encoded(app, client, make_patient):
-    from portal import uploads
+    from portal.documents import uploads
 
     patient = make_patient(with_account=False).profile
     with_trailer = _jpeg() + b"<?php echo 'hidden payload'; ?>"

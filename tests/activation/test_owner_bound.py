@@ -4,7 +4,7 @@ gives nothing, and a working account changes hands only after a wait its owner c
 
 from datetime import timedelta
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -136,7 +136,7 @@ def _tries_everything(thief, patient) -> None:
 
 
 def test_a_copied_cookie_from_any_step_gives_nothing_after_the_end(app, make_patient, make_doctor, issue_code):
-    from portal import terms
+    from portal.accounts import terms
 
     terms.publish({"fr": "Texte", "de": "Text", "en": "Text"})  # so that the last step waits for a click
     doctor = make_doctor()
@@ -157,7 +157,7 @@ def test_a_copied_cookie_from_any_step_gives_nothing_after_the_end(app, make_pat
 
 
 def _resume(client, patient, step: str) -> None:
-    from portal.auth import totp
+    from portal.accounts import totp
 
     for later in STEPS[STEPS.index(step):]:
         if later == "birth_date":
@@ -304,8 +304,8 @@ def test_the_not_me_link_of_a_reactivation_blocks_and_cancels_it(app, make_patie
 
 
 def test_the_purge_removes_expired_flows(app, make_patient, make_doctor, issue_code):
-    from portal import retention
     from portal.models import ActivationFlow
+    from portal.privacy import retention
 
     patient, doctor = make_patient(with_account=False).profile, make_doctor()
     _, token = issue_code(patient, doctor.profile)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal import clock, terms
-from portal.auth import signin, totp
+from portal.accounts import signin, terms, totp
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, IdentityRequest
 from tests.fixtures.clients import fresh_code, sign_in

@@ -4,7 +4,8 @@
 import re
 from datetime import timedelta
 
-from portal import blocking, clock, contact_codes, security_alerts
+from portal.accounts import blocking, contact_codes, security_alerts
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AccountBlock, AccountStatus, AuditEvent, OutboxMessage, UserSession
 from tests.fixtures.clients import page, sign_in

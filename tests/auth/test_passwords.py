@@ -1,6 +1,6 @@
 import pytest
 
-from portal.auth import passwords
+from portal.accounts import passwords
 
 
 def test_a_long_unusual_passphrase_is_accepted(app_ctx):

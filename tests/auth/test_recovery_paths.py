@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from portal.auth import totp
+from portal.accounts import totp
 from portal.extensions import db
 from portal.models import AuditEvent, OutboxMessage, SecurityAlert
 from tests.fixtures.clients import fresh_code, page, sign_in, text_of

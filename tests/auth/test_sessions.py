@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import UserSession
 from tests.fixtures.clients import fresh_code, sign_in, text_of
@@ -168,7 +168,7 @@ def test_password_change_needs_the_current_password(app, people):
 
 
 def test_a_suspended_account_loses_its_sessions(app, people, app_ctx):
-    from portal.auth import sessions
+    from portal.accounts import sessions
 
     client = app.test_client()
     sign_in(client, people["patient"])

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from portal import clock
-from portal.auth import signin, totp
+from portal.accounts import signin, totp
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, UserSession
 from tests.fixtures.clients import fresh_code, page, sign_in, text_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal import blocking
+from portal.accounts import blocking
 from portal.extensions import db
 from portal.models import AccountBlock, AccountStatus, AuditEvent, Fund
 from tests.fixtures.clients import in_english, page, sign_in, text_of

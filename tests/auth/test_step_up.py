@@ -4,8 +4,8 @@ password; the owner hears of every change on the old and the new contacts."""
 
 import pytest
 
+from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.identity import make_iban
 from portal.models import AuditEvent, OutboxMessage, SecurityAlert
 from tests.fixtures.clients import fresh_code, page, text_of
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from portal import accounts
-from portal.auth import passwords, totp
+from portal.accounts import passwords, totp
 from portal.extensions import db
 from portal.models import AuditEvent
 from tests.fixtures.clients import fresh_code, text_of

@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal import terms
+from portal.accounts import terms
 from portal.extensions import db
 from portal.models import Fund, TermsDecision
 from tests.fixtures.clients import fresh_code, in_english, page, sign_in, text_of

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal import claims, clock
-from portal.auth import totp
+from portal.accounts import totp
+from portal.claims import sharing
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
 from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
@@ -209,7 +210,7 @@ def test_a_forged_version_changes_nothing(desk, make_claim, version):
 def test_the_patients_document_is_served_to_staff_in_scope_only(desk, make_claim, make_staff, app):
     patient, doctor, staff, client = desk
     claim = make_claim(patient, doctor, staff, state="info_requested")
-    claims.answer(claim, "Here is the prescription.", by=patient.account, document=_png())
+    sharing.answer(claim, "Here is the prescription.", by=patient.account, document=_png())
     db.session.commit()
     answer = claim.events[-1]
     detail = page(client.get(url_for("cns.claim", claim_id=claim.id)))

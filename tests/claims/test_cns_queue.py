@@ -8,8 +8,10 @@ import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
 
-from portal import clock, invoices, review
+from portal.claims import review
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import Fund
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import count_queries

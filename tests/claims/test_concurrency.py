@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from portal import claims
+from portal.claims import sharing
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Claim, ConsentReceipt, Invoice, Patient
 
@@ -30,7 +30,7 @@ def test_twenty_parallel_shares_of_one_invoice_create_one_claim(app, make_patien
             try:
                 person = db.session.get(Patient, patient_id)
                 invoice = db.session.get(Invoice, invoice_id)
-                (claim,) = claims.share(person, [invoice], by=db.session.get(Account, account_id))
+                (claim,) = sharing.share(person, [invoice], by=db.session.get(Account, account_id))
                 db.session.commit()
                 claim_ids.append(claim.id)
             except Exception as exc:  # collected: a thread's exception would otherwise vanish

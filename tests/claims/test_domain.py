@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from portal import claims, invoices, review, timeline
+from portal.claims import review, sharing, timeline
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, ClaimState, ConsentReceipt, Fund, NoticeKind, Notification
 
 
@@ -19,7 +20,7 @@ def cast(make_patient, make_doctor, make_staff):
 def test_sharing_creates_one_claim_with_consent_and_audit(cast, make_invoice):
     patient, doctor, _staff = cast
     invoice = make_invoice(patient, doctor, acts=(("C1", 1), ("K1", 1)))
-    (claim,) = claims.share(patient.profile, [invoice], by=patient.account)
+    (claim,) = sharing.share(patient.profile, [invoice], by=patient.account)
     db.session.commit()
 
     assert claim.state == ClaimState.SHARED
@@ -29,7 +30,7 @@ def test_sharing_creates_one_claim_with_consent_and_audit(cast, make_invoice):
     assert (receipt.method, receipt.recipient_fund, receipt.account_id) == ("manual", Fund.CNS, patient.account.id)
     assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "claim.shared")).patient_id == patient.profile.id
 
-    again = claims.share(patient.profile, [invoice], by=patient.account)
+    again = sharing.share(patient.profile, [invoice], by=patient.account)
     assert again == [claim]
     assert db.session.scalar(db.select(db.func.count()).select_from(Claim)) == 1
 
@@ -41,37 +42,37 @@ def test_sharing_creates_one_claim_with_consent_and_audit(cast, make_invoice):
 def test_only_digital_invoices_paid_by_the_patient_can_be_shared(cast, make_invoice, paid_on_site, payer_is_patient, reason):
     patient, doctor, _ = cast
     invoice = make_invoice(patient, doctor, paid_on_site=paid_on_site, payer_is_patient=payer_is_patient)
-    assert claims.why_not_shareable(invoice) == reason
+    assert sharing.why_not_shareable(invoice) == reason
 
 
 def test_voided_and_foreign_invoices_are_refused(cast, make_invoice, make_patient):
     patient, doctor, _ = cast
     voided = make_invoice(patient, doctor)
     invoices.void(voided, "wrong act")
-    assert claims.why_not_shareable(voided) == "voided"
+    assert sharing.why_not_shareable(voided) == "voided"
     with pytest.raises(ValueError, match="not_shareable"):
-        claims.share(patient.profile, [voided], by=patient.account)
+        sharing.share(patient.profile, [voided], by=patient.account)
     other = make_invoice(make_patient(), doctor)
     with pytest.raises(ValueError, match="not_shareable"):
-        claims.share(patient.profile, [other], by=patient.account)
+        sharing.share(patient.profile, [other], by=patient.account)
 
 
 def test_sharing_needs_an_iban(cast, make_invoice):
     patient, doctor, _ = cast
     patient.profile.iban = None
     with pytest.raises(ValueError, match="iban"):
-        claims.share(patient.profile, [make_invoice(patient, doctor)], by=patient.account)
+        sharing.share(patient.profile, [make_invoice(patient, doctor)], by=patient.account)
 
 
 def test_withdrawn_invoice_can_be_shared_again_but_not_after_take_up(cast, make_claim):
     patient, doctor, staff = cast
     claim = make_claim(patient, doctor, state="withdrawn")
     assert claim.state == ClaimState.WITHDRAWN
-    (second,) = claims.share(patient.profile, [claim.invoice], by=patient.account)
+    (second,) = sharing.share(patient.profile, [claim.invoice], by=patient.account)
     assert second.id != claim.id
     review.take_up(second, staff.profile)
-    with pytest.raises(claims.ClaimConflict):
-        claims.withdraw(second, by=patient.account)
+    with pytest.raises(sharing.ClaimConflict):
+        sharing.withdraw(second, by=patient.account)
     assert not invoices.can_void(second.invoice)
 
 
@@ -106,15 +107,15 @@ def test_a_decision_on_a_stale_version_is_refused(cast, make_claim):
     claim = make_claim(patient, doctor, staff, state="in_review")
     seen = claim.version
     review.reject(claim, staff.profile, version=seen, reason="duplicate")
-    with pytest.raises(claims.ClaimConflict):
+    with pytest.raises(sharing.ClaimConflict):
         review.accept(claim, staff.profile, version=seen)
 
 
 def test_question_and_answer_return_the_claim_to_review(cast, make_claim):
     patient, doctor, staff = cast
     claim = make_claim(patient, doctor, staff, state="info_requested")
-    assert claims.open_question(claim).message == "Please send the prescription."
-    claims.answer(claim, "Attached.", by=patient.account)
+    assert sharing.open_question(claim).message == "Please send the prescription."
+    sharing.answer(claim, "Attached.", by=patient.account)
     assert claim.state == ClaimState.IN_REVIEW
     assert [event.kind for event in claim.events][-2:] == ["info_requested", "info_answered"]
 
@@ -130,7 +131,7 @@ def test_fund_scope_limits_what_staff_see(cast, make_claim, make_patient, make_s
     assert review.visible_claim(cns_claim.id, cns_staff.profile) == cns_claim
     rows, _ = review.queue(cmfep_staff.profile, review.QueueFilters())
     assert rows == [cmfep_claim]
-    assert claims.recipients(civil_servant.profile) == [Fund.CNS, Fund.CMFEP]
+    assert sharing.recipients(civil_servant.profile) == [Fund.CNS, Fund.CMFEP]
 
 
 def test_keyset_pages_cover_every_claim_once(cast, make_claim, monkeypatch):
@@ -164,16 +165,16 @@ def test_paper_qr_intake_creates_one_claim_and_refuses_tampering(cast, make_invo
 
 def test_automatic_sending_shares_new_eligible_invoices_with_a_notice(cast, make_invoice):
     patient, doctor, _ = cast
-    claims.set_auto_share(patient.profile, True, by=patient.account)
+    sharing.set_auto_share(patient.profile, True, by=patient.account)
     digital = make_invoice(patient, doctor)
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    assert claims.active_claim_of(digital.id).state == ClaimState.SHARED
-    assert claims.active_claim_of(paper.id) is None
+    assert sharing.active_claim_of(digital.id).state == ClaimState.SHARED
+    assert sharing.active_claim_of(paper.id) is None
     notice = db.session.scalar(db.select(Notification).where(Notification.patient_id == patient.profile.id))
     assert (notice.kind, notice.invoice_id) == (NoticeKind.SENT_AUTOMATICALLY, digital.id)
-    assert claims.unread_count([patient.profile.id]) == 1
-    claims.mark_read(patient.profile.id)
-    assert claims.unread_count([patient.profile.id]) == 0
+    assert sharing.unread_count([patient.profile.id]) == 1
+    sharing.mark_read(patient.profile.id)
+    assert sharing.unread_count([patient.profile.id]) == 0
 
 
 def test_timeline_reaches_paid_on_the_payment_date(cast, make_claim):
@@ -193,20 +194,20 @@ def test_payment_date_skips_weekends():
 
 
 def test_report_closed_when_the_doctor_reissues(cast, make_invoice):
-    from portal import nomenclature
+    from portal.invoicing import nomenclature
     from portal.models import InvoiceReport
 
     patient, doctor, _ = cast
     wrong = make_invoice(patient, doctor)
-    report = claims.report_invoice(wrong, "The consultation was a C2.", by=patient.account)
-    assert claims.open_reports(doctor.profile.id) == [report]
+    report = sharing.report_invoice(wrong, "The consultation was a C2.", by=patient.account)
+    assert sharing.open_reports(doctor.profile.id) == [report]
     invoices.void(wrong, "reported by patient")
     draft = invoices.Draft(patient=patient.profile, service_date=wrong.service_date,
                            lines=[(nomenclature.act_on("C2", wrong.service_date), 1)], replaces=wrong)
     fixed = invoices.issue(doctor.profile, draft)
     assert fixed.replaces_id == wrong.id
     assert db.session.get(InvoiceReport, report.id).closed_at is not None
-    assert claims.open_reports(doctor.profile.id) == []
+    assert sharing.open_reports(doctor.profile.id) == []
 
 
 @pytest.mark.parametrize(
@@ -232,7 +233,7 @@ def test_reimbursement_from_decision_to_statement(make_patient, make_doctor, mak
 
 
 def test_staff_cannot_move_a_frozen_claim_even_if_their_page_is_stale(cast, make_claim):
-    from portal import clock
+    from portal.core import clock
 
     patient, doctor, staff = cast
     waiting = make_claim(patient, doctor)
@@ -240,11 +241,11 @@ def test_staff_cannot_move_a_frozen_claim_even_if_their_page_is_stale(cast, make
     for claim in (waiting, reviewed):
         claim.frozen_at = clock.now()  # the patient froze it after the agent loaded the claim
     db.session.flush()
-    with pytest.raises(claims.ClaimConflict):
+    with pytest.raises(sharing.ClaimConflict):
         review.take_up(waiting, staff.profile)
-    with pytest.raises(claims.ClaimConflict):
+    with pytest.raises(sharing.ClaimConflict):
         review.accept(reviewed, staff.profile, version=reviewed.version)
-    with pytest.raises(claims.ClaimConflict):
+    with pytest.raises(sharing.ClaimConflict):
         review.request_info(reviewed, staff.profile, "Any question?", version=reviewed.version)
 
 

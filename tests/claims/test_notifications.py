@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal import claims, clock
+from portal.claims import sharing
+from portal.core import clock
 from portal.extensions import db
 from portal.models import GuardianLink, Notification
 from tests.fixtures.clients import page, sign_in, text_of
@@ -79,8 +80,8 @@ def test_the_page_lists_notices_in_words_and_marks_them_read(patient_client, peo
     accepted = make_claim(patient, doctor, staff, state="accepted")
     asked = make_claim(patient, doctor, staff, state="info_requested")
     rejected = make_claim(patient, doctor, staff, state="rejected")
-    claims.set_auto_share(patient.profile, True, by=patient.account)
-    automatic = claims.active_claim_of(make_invoice(patient, doctor).id)
+    sharing.set_auto_share(patient.profile, True, by=patient.account)
+    automatic = sharing.active_claim_of(make_invoice(patient, doctor).id)
     db.session.commit()
 
     response = patient_client.get("/patient/notifications?lang=en")

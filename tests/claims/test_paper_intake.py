@@ -7,8 +7,8 @@ import io
 import pytest
 import qrcode
 
-from portal import invoices
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, Fund
 from tests.claims.test_cns_queue import english_client, url_for
 from tests.fixtures.clients import page, text_of

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal import claims, clock, review
+from portal.claims import review, sharing
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund, GuardianLink
-from portal.patient.claims import REJECTION_SENTENCES, STATE_WORDS
+from portal.web.patient.claims import REJECTION_SENTENCES, STATE_WORDS
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
@@ -58,7 +59,7 @@ def test_the_claim_shows_timeline_with_durations_and_the_consent(app, people, ma
     clock.freeze(start)
     invoice = make_invoice(patient, doctor)
     clock.freeze(start + timedelta(days=2))
-    (claim,) = claims.share(patient.profile, [invoice], by=patient.account)
+    (claim,) = sharing.share(patient.profile, [invoice], by=patient.account)
     clock.freeze(start + timedelta(days=2, hours=3))
     review.take_up(claim, staff.profile)
     review.accept(claim, staff.profile, version=claim.version)
@@ -131,7 +132,7 @@ def test_a_parent_sees_the_childs_claim_and_the_consent_they_gave(app, people, m
     child = make_patient(given_name="Léa", birth=date(2016, 4, 1), with_account=False)
     db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
     db.session.commit()
-    (claim,) = claims.share(child.profile, [make_invoice(child, people["doctor"])], by=parent.account)
+    (claim,) = sharing.share(child.profile, [make_invoice(child, people["doctor"])], by=parent.account)
     db.session.commit()
     client = app.test_client()
     sign_in(client, parent)

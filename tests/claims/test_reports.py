@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import Invoice, InvoiceReport
 from tests.claims.test_sharing import url_for

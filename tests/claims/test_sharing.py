@@ -8,9 +8,11 @@ import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
 
-from portal import claims, clock, invoices
+from portal.claims import sharing
+from portal.core import clock
+from portal.core.identity import format_iban, make_iban
 from portal.extensions import db
-from portal.identity import format_iban, make_iban
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, GuardianLink, NoticeKind, Notification
 from tests.fixtures.clients import page, sign_in, step_up, text_of
 from tests.fixtures.queries import count_queries
@@ -171,7 +173,7 @@ def test_the_list_offers_a_checkbox_per_shareable_invoice(client, patient, docto
     shareable = make_invoice(patient, doctor)
     paper = make_invoice(patient, doctor, paid_on_site=False)
     shared = make_invoice(patient, doctor)
-    claims.share(patient.profile, [shared], by=patient.account)
+    sharing.share(patient.profile, [shared], by=patient.account)
     db.session.commit()
     response = client.get(url_for("patient.invoices", lang="en"))
     html = page(response)

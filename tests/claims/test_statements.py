@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from portal import review
+from portal.claims import review
 from portal.extensions import db
 from portal.models import AuditEvent
 from tests.fixtures.clients import page, sign_in, text_of

@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal import clock, invoices, review, statistics
+from portal.claims import review, statistics
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Fund
 from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
 from tests.fixtures.clients import page, text_of
@@ -132,7 +134,7 @@ def test_an_invalid_period_is_refused_with_a_field_error(figures, app, query, fi
      (2 * 86400, "2 days"), (10.4 * 86400, "10 days")],
 )
 def test_durations_read_in_hours_or_days(app, seconds, words):
-    from portal.cns.statistics import in_words
+    from portal.web.cns.statistics import in_words
 
     with app.test_request_context("/?lang=en"):
         assert in_words(seconds) == words

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from portal import clock, invoices, nomenclature
 from portal.activation import codes
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices, nomenclature
 from portal.models import AccountBlock, AccountStatus, ActivationCode, AuditEvent, Fund, Invoice, UserSession
 from tests.fixtures.cli import refused
 from tests.fixtures.clients import sign_in

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from portal import clock
-from portal.auth import totp
+from portal.accounts import totp
+from portal.core import clock
 from portal.extensions import db
 from portal.models import Account, AuditEvent, CnsStaff, Doctor
 from tests.fixtures.cli import refused

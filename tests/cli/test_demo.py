@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from portal import invoices as invoice_rules
-from portal.auth import passwords
+from portal.accounts import passwords
 from portal.extensions import db
+from portal.invoicing import invoices as invoice_rules
 from portal.models import Account, Claim, ClaimState, GuardianLink, Invoice
 from tests.fixtures.cli import refused
 
@@ -49,8 +49,8 @@ def test_demo_refuses_to_run_in_production(app, runner):
 
 
 def test_totp_prints_the_current_code_and_refuses_what_is_not_a_secret(runner):
-    from portal import clock
-    from portal.auth import totp
+    from portal.accounts import totp
+    from portal.core import clock
 
     clock.freeze(clock.now())  # both codes from the same 30-second step
     secret = totp.new_secret()

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from portal.core.identity import make_matricule
 from portal.extensions import db
-from portal.identity import make_matricule
 from portal.models import AuditEvent, Patient, RegistryGuardian
 from tests.fixtures.cli import refused
 

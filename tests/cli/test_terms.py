@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal import terms
+from portal.accounts import terms
 from portal.extensions import db
 from portal.models import TermsVersion
 from tests.fixtures.cli import refused

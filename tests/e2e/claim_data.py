@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from portal import claims, clock, invoices, nomenclature, review
+from portal.claims import review, sharing
+from portal.core import clock
+from portal.core.identity import make_matricule
 from portal.demo import PATIENTS, STAFF
 from portal.extensions import db
-from portal.identity import make_matricule
+from portal.invoicing import invoices, nomenclature
 from portal.models import Claim, CnsStaff, Doctor, Invoice, Patient
 
 ANNE, LEA, PAUL = (make_matricule(birth, serial) for _, _, birth, serial, *_ in PATIENTS[:3])
@@ -54,7 +56,7 @@ def claim_in_review(app, matricule: str = ANNE, staff_id: str = CNS_AGENT) -> Ma
     """A new invoice, shared by its patient and taken up by the agent: ready for a decision."""
     with app.app_context():
         patient = _patient(matricule)
-        (claim,) = claims.share(patient, [_issue(matricule, paid_on_site=True, acts=(("C1", 1),))],
+        (claim,) = sharing.share(patient, [_issue(matricule, paid_on_site=True, acts=(("C1", 1),))],
                                 by=patient.account)
         review.take_up(claim, _staff(staff_id))
         db.session.commit()
@@ -69,7 +71,7 @@ def qr_payload(app, invoice_id: int) -> str:
 
 def claim_of_invoice(app, invoice_id: int) -> Made | None:
     with app.app_context():
-        claim = claims.active_claim_of(invoice_id)
+        claim = sharing.active_claim_of(invoice_id)
         return None if claim is None else Made(claim.id, claim.reference)
 
 
@@ -97,14 +99,14 @@ def shareable_invoice(app, matricule: str = ANNE) -> int:
             db.select(Invoice).join(Patient, Patient.id == Invoice.patient_id)
             .where(Patient.matricule == matricule).order_by(Invoice.id)
         ).all()
-        return next(invoice.id for invoice in rows if claims.why_not_shareable(invoice) is None)
+        return next(invoice.id for invoice in rows if sharing.why_not_shareable(invoice) is None)
 
 
 def report_on_new_invoice(app, matricule: str = ANNE, message: str = "The act code is not the one I had.") -> Made:
     """A new invoice the patient reported as wrong: an open report on the doctor's list."""
     with app.app_context():
         invoice = _issue(matricule, paid_on_site=True, acts=(("C1", 1),))
-        claims.report_invoice(invoice, message, by=invoice.patient.account)
+        sharing.report_invoice(invoice, message, by=invoice.patient.account)
         db.session.commit()
         return Made(invoice.id, invoice.number)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import Account, TermsDecision, UserSession
 
@@ -53,7 +53,7 @@ def create_unenrolled_doctor(app, login: str, password: str) -> None:
 
 def create_registry_patient(app, given_name: str, birth, serial: int, *, mobile: str | None = "+352621999000") -> str:
     """An insured person in the registry without an account; returns the matricule."""
-    from portal.identity import make_matricule
+    from portal.core.identity import make_matricule
     from portal.models import Patient
 
     matricule = make_matricule(birth, serial)
@@ -82,7 +82,7 @@ def last_code_sent(app, matricule: str) -> str:
 
 def fresh_recovery_code(app, login: str) -> str:
     """New recovery codes for the account (the old ones stop working); returns one of them."""
-    from portal.auth import totp
+    from portal.accounts import totp
 
     with app.app_context():
         codes = totp.issue_recovery_codes(_account(login).id)
@@ -116,7 +116,7 @@ def last_message_to(app, recipient: str) -> str:
 
 def announce(app, login: str, kind: str) -> None:
     """Send the owner of `login` a security alert, as a change to their account would."""
-    from portal import security_alerts
+    from portal.accounts import security_alerts
     from portal.models import Patient
 
     with app.app_context():
@@ -133,8 +133,7 @@ def status_of(app, login: str) -> str:
 
 def start_reactivation(app, login: str) -> None:
     """Someone activated this working account anew: the owner's home shows a notice to cancel it."""
-    from portal import reactivation
-    from portal.auth import totp
+    from portal.accounts import reactivation, totp
 
     with app.app_context():
         row = reactivation.start(_account(login))

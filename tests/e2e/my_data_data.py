@@ -12,11 +12,13 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
-from portal import accounts, claims, privacy, terms
-from portal.auth import totp
+from portal import accounts
+from portal.accounts import terms, totp
+from portal.claims import sharing
+from portal.core.identity import make_iban, make_matricule
 from portal.extensions import db
-from portal.identity import make_iban, make_matricule
 from portal.models import AccountStatus, Claim, Fund, Patient, Role
+from portal.privacy import rights
 from tests.e2e.claim_data import _issue
 
 PASSWORD = "quiet meadow under the long viaduct"
@@ -73,7 +75,7 @@ def shared_claim(app, matricule: str) -> tuple[int, str]:
     """A new invoice of doctor 90000011, shared by the patient: (claim id, reference)."""
     with app.app_context():
         patient = _patient(matricule)
-        (claim,) = claims.share(patient, [_issue(matricule, paid_on_site=True, acts=(("C1", 1),))],
+        (claim,) = sharing.share(patient, [_issue(matricule, paid_on_site=True, acts=(("C1", 1),))],
                                 by=patient.account)
         db.session.commit()
         return claim.id, claim.reference
@@ -83,7 +85,7 @@ def correction_request(app, matricule: str, message: str) -> tuple[int, str]:
     """An open correction request of the patient: (request id, reference)."""
     with app.app_context():
         patient = _patient(matricule)
-        filed = privacy.request_correction(patient, "name", message, by=patient.account)
+        filed = rights.request_correction(patient, "name", message, by=patient.account)
         db.session.commit()
         return filed.id, filed.reference
 
@@ -99,7 +101,7 @@ def confirmation_word(app, language: str) -> str:
     """The word the erase form asks to type, in this language (as its label shows it)."""
     from flask_babel import force_locale
 
-    from portal.patient.erasure import CONFIRMATION_WORD
+    from portal.web.patient.erasure import CONFIRMATION_WORD
 
     with app.test_request_context(), force_locale(language):
         return str(CONFIRMATION_WORD)

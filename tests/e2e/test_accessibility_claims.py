@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from portal import review
+from portal.claims import review
 from portal.models import ClaimState
 from tests.e2e.audit import Audit
 from tests.e2e.claim_data import demo_claim, invoice_of, report_on_new_invoice, shareable_invoice, voided_invoice

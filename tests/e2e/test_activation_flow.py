@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from portal.identity import make_matricule
+from portal.core.identity import make_matricule
 from tests.e2e.data import last_code_sent
 from tests.e2e.signing import path_of, sign_in, sign_out, wait_for_path
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from portal.identity import make_matricule
+from portal.core.identity import make_matricule
 from tests.e2e.signing import sign_in, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e

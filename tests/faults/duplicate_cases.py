@@ -14,10 +14,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func
 
-from portal import clock, consent, guardian_register, invoices, privacy, terms, uploads
+from portal.accounts import consent, guardian_register, terms
 from portal.activation import codes
+from portal.core import clock
+from portal.core.identity import make_iban
+from portal.documents import uploads
 from portal.extensions import db
-from portal.identity import make_iban
+from portal.invoicing import invoices
 from portal.models import (
     ActivationCode,
     ActivationFlow,
@@ -40,6 +43,7 @@ from portal.models import (
     TermsVersion,
     UserSession,
 )
+from portal.privacy import rights
 from tests.fixtures import pdfs
 from tests.fixtures.activation import sent_code
 from tests.fixtures.claims import new_claim
@@ -136,7 +140,7 @@ def freeze_claim(world):
 
 def unfreeze_claim(world):
     claim = _claim(world)
-    privacy.freeze(claim, by=world["patient"].account)
+    rights.freeze(claim, by=world["patient"].account)
     db.session.commit()
     return Case(f"/patient/claims/{claim.id}/unfreeze", effects={
         "audit claim.unfrozen": audited("claim.unfrozen"),
@@ -267,7 +271,7 @@ def confirm_guardian(world):
 
 
 def answer_data_request(world):
-    filed = privacy.request_correction(world["patient"].profile, "name", "My name is misspelt.",
+    filed = rights.request_correction(world["patient"].profile, "name", "My name is misspelt.",
                                        by=world["patient"].account)
     db.session.commit()
     return Case(f"/cns/data-requests/{filed.id}", {"state": "done", "answer": "Corrected."}, role="cns",

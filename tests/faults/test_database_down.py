@@ -24,10 +24,10 @@ from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from portal import clock
-from portal.auth import totp
+from portal.accounts import totp
+from portal.core import clock
+from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.identity import make_iban
 from portal.models import Patient
 from tests.conftest import database_url, make_app
 from tests.fixtures.clients import page, sign_in_committed, text_of

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from tests.conftest import make_app
 from tests.faults.duplicate_cases import CASES, Case

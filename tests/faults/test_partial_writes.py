@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from flask import current_app
 
-from portal import audit, claims, clock, erasure, export
+from portal import audit
 from portal.activation import codes
+from portal.claims import sharing
+from portal.core import clock
 from portal.extensions import db
 from portal.models import ClaimEvent
+from portal.privacy import erasure, export
 from tests.conftest import make_app
 from tests.fixtures import pdfs
 from tests.fixtures.activation import sent_code
@@ -162,7 +165,7 @@ def test_an_invoice_shared_automatically_that_fails_at_its_notice_is_not_issued(
     patient.profile.is_auto_share = True
     db.session.commit()
     browser = sign_in_committed(faulty_app, doctor, lang="en")
-    step = LastStep(monkeypatch, claims, "notify")
+    step = LastStep(monkeypatch, sharing, "notify")
     data = {
         "matricule": patient.profile.matricule, "service_date": clock.today().isoformat(),
         "lines-0-code": "C1", "lines-0-quantity": "1", "paid_on_site": "yes", "payer_is_patient": "yes",
@@ -176,7 +179,7 @@ def _documents_of(patient, doctor, staff) -> None:
     """An answered question with a document and an older export: files erasure must keep
     until its transaction commits."""
     claim = new_claim(patient, doctor, staff, state="info_requested")
-    claims.answer(claim, "Here it is.", by=patient.account, document=pdfs.scan(text="Prescription"),
+    sharing.answer(claim, "Here it is.", by=patient.account, document=pdfs.scan(text="Prescription"),
                   filename="prescription.pdf")
     export.create(patient.profile, by=patient.account, language="en")
     db.session.commit()

@@ -1,7 +1,7 @@
 """Eight people writing to one SQLite database at once never meet "database is locked".
 
 SQLite runs in WAL mode with a 10 s busy timeout, and every transaction starts with BEGIN
-IMMEDIATE (portal/database.py), so a writer waits its turn instead of failing. Eight browsers
+IMMEDIATE (portal/core/database.py), so a writer waits its turn instead of failing. Eight browsers
 (six patients, two doctors), each signed in, post state-changing forms in a loop; every request
 must succeed and every write must be there afterwards.
 
@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from flask_migrate import upgrade
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest, Invoice, Patient
 from tests.conftest import make_app

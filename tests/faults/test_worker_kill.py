@@ -32,9 +32,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from fpdf import FPDF
 
 from bench.server import Gunicorn
-from portal import uploads
+from portal.core.identity import make_matricule
+from portal.documents import uploads
 from portal.extensions import db
-from portal.identity import make_matricule
 from portal.models import (
     AuditEvent,
     Claim,

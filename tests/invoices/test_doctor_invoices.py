@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, Invoice
 from tests.fixtures.clients import page, sign_in, text_of

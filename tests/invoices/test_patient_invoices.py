@@ -7,8 +7,9 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from portal import clock, invoices
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Invoice
 from tests.fixtures.clients import page, sign_in, text_of
 

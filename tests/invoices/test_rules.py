@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal import invoices, nomenclature
+from portal.invoicing import invoices, nomenclature
 from portal.models import Channel, Patient
 
 

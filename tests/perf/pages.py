@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from flask import url_for
 from sqlalchemy import update
 
-from portal import clock, terms
-from portal.auth import totp
+from portal.accounts import terms, totp
+from portal.core import clock
 from portal.extensions import db
 from portal.models import Credential, UserSession
 from tests.fixtures.activation import sent_code

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import clock, review
+from portal.claims import review
+from portal.core import clock
 from portal.extensions import db
 from tests.conftest import rolled_back
 from tests.fixtures.queries import count_queries

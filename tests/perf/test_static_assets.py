@@ -12,8 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask, url_for
 
-from portal import assets
 from portal.config import ROOT
+from portal.core import assets
 
 BUDGET = 60 * 1024  # issue 8: first visit to the sign-in page, compressed
 FINGERPRINTED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.[^./]+$")

@@ -66,8 +66,9 @@ def _build_database() -> None:
     """A fresh database built by the migrations, with three accounts made by the portal's own code."""
     from flask_migrate import upgrade
 
-    from portal import accounts, clock, create_app
-    from portal.auth import totp
+    from portal import accounts, create_app
+    from portal.accounts import totp
+    from portal.core import clock
     from portal.extensions import db
     from portal.models import AccountStatus, CnsStaff, Doctor, Role
 

@@ -13,22 +13,15 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import inspect
 
-from portal import (
-    audit,
-    claims,
-    clock,
-    export,
-    guardian_register,
-    invoices,
-    nomenclature,
-    notify,
-    privacy,
-    security_alerts,
-    terms,
-    uploads,
-)
+from portal import audit
+from portal.accounts import guardian_register, security_alerts, terms
 from portal.activation import codes
+from portal.claims import sharing
+from portal.core import clock
+from portal.documents import uploads
 from portal.extensions import db
+from portal.invoicing import invoices, nomenclature
+from portal.messaging import notify
 from portal.models import (
     Account,
     Claim,
@@ -40,6 +33,7 @@ from portal.models import (
     OutboxMessage,
     UserSession,
 )
+from portal.privacy import export, rights
 from tests.fixtures.activation import awaiting_check, register_guardian, waiting_reactivation
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in
@@ -79,7 +73,7 @@ def _claim(w: World, state: str, patient=None):
     if state != "answered":
         return new_claim(patient, w.doctor, w.staff, state=state)
     claim = new_claim(patient, w.doctor, w.staff, state="info_requested")
-    claims.answer(claim, "Here is the prescription.", by=patient.account, document=png(), filename="rx.png")
+    sharing.answer(claim, "Here is the prescription.", by=patient.account, document=png(), filename="rx.png")
     db.session.commit()
     return claim
 
@@ -119,7 +113,7 @@ def build(app) -> World:
     for state in CLAIM_STATES:
         w.claims[state] = _claim(w, state)
     unshared = new_invoice(w.patient, w.doctor, days_ago=10)
-    claims.report_invoice(unshared, "The date is wrong.", by=w.patient.account)
+    sharing.report_invoice(unshared, "The date is wrong.", by=w.patient.account)
     voided, replacement = _corrected_invoice(w)
     child_claim = _claim(w, "accepted", patient=w.child)
     # The doctor's code for someone without an account yet (the activation pages), and for the child.
@@ -142,7 +136,7 @@ def build(app) -> World:
     awaiting_check(checked.profile, w.doctor.profile)
     waiting_reactivation(new_patient(given_name="Max", surname="Lost").account)
     filed = _identity_request(registry_only.profile.matricule, "Weber", REGISTRY_BIRTH)
-    correction = privacy.request_correction(w.patient.profile, "name", "My name is Anne Schmit-Weber.",
+    correction = rights.request_correction(w.patient.profile, "name", "My name is Anne Schmit-Weber.",
                                             by=w.patient.account)
     _made, export_token = export.create(w.patient.profile, by=w.patient.account, language="en")
     notify.send_sms("+352621123456", "Your code is ready.", patient_id=w.patient.profile.id)
@@ -193,7 +187,7 @@ def remove_files() -> None:
 
 def claims_keyset(claim) -> str:
     """The queue's `after` value for a claim, as the page writes it (cns/claims.py)."""
-    from portal.cns.claims import _keyset_text
+    from portal.web.cns.claims import _keyset_text
 
     return _keyset_text((claim.shared_at, claim.id))
 
@@ -216,13 +210,13 @@ def grow(w: World, n: int = 30) -> None:
         childs = _claim(w, CLAIM_STATES[i % len(CLAIM_STATES)], patient=w.child)
         other = new_patient(given_name="Ben", surname=f"Other{i}")
         _claim(w, CLAIM_STATES[i % len(CLAIM_STATES)], patient=other)
-        claims.report_invoice(new_invoice(w.patient, w.doctor), f"Wrong amount {i}.", by=w.patient.account)
+        sharing.report_invoice(new_invoice(w.patient, w.doctor), f"Wrong amount {i}.", by=w.patient.account)
         codes.issue(other.profile, doctor=w.doctor.profile, document_type="identity_card", document_last4="AB12",
                     mobile="+352621123456")
         _identity_request(other.profile.matricule, other.profile.surname, other.profile.birth_date)
-        privacy.request_correction(w.patient.profile, "name", f"Correction {i}.", by=w.patient.account)
-        claims.notify(w.patient.profile.id, NoticeKind.STATEMENT_AVAILABLE, claim=accepted)
-        claims.notify(w.child.profile.id, NoticeKind.SENT_AUTOMATICALLY, claim=childs)
+        rights.request_correction(w.patient.profile, "name", f"Correction {i}.", by=w.patient.account)
+        sharing.notify(w.patient.profile.id, NoticeKind.STATEMENT_AVAILABLE, claim=accepted)
+        sharing.notify(w.child.profile.id, NoticeKind.SENT_AUTOMATICALLY, claim=childs)
         for actor in (w.doctor.account, w.staff.account):
             audit.record(audit.INVOICE_VIEWED, actor=actor, patient_id=w.patient.profile.id,
                          invoice_id=w.ids["unshared"])

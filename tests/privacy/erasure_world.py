@@ -9,10 +9,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from portal import blocking, claims, clock, contact_codes, notify, security_alerts, terms, uploads
+from portal.accounts import blocking, contact_codes, security_alerts, terms, totp
 from portal.activation import codes
-from portal.auth import totp
+from portal.claims import sharing
+from portal.core import clock
+from portal.documents import uploads
 from portal.extensions import db
+from portal.messaging import notify
 from portal.models import DataExport, DataRequest, GuardianLink, IdentityRequest
 from tests.fixtures.activation import register_guardian
 from tests.fixtures.clients import sign_in
@@ -106,13 +109,13 @@ def build(app, make_patient, make_doctor, make_staff, make_invoice, make_claim) 
     for state in ("shared", "rejected", "withdrawn", "info_requested"):
         w.claims[state] = make_claim(a, doctor, staff, state=state)
     answered = w.claims["info_requested"]
-    claims.answer(answered, "Zoltan Quiggleford sends the prescription.", by=a.account, document=png())
+    sharing.answer(answered, "Zoltan Quiggleford sends the prescription.", by=a.account, document=png())
     w.files_a.append(answered.events[-1].document_name)
     unshared = make_invoice(a, doctor, days_ago=5)
-    claims.report_invoice(unshared, "Quiggleford is spelt wrong.", by=a.account)
+    sharing.report_invoice(unshared, "Quiggleford is spelt wrong.", by=a.account)
     notify.send_email(a.profile.email, "Hello", "Hello Zoltan Quiggleford", patient_id=None)
     # A, in the child's space, shares the child's invoice: the consent names A's account.
-    claims.share(child.profile, [make_invoice(child, doctor)], by=a.account)
+    sharing.share(child.profile, [make_invoice(child, doctor)], by=a.account)
     db.session.commit()
 
     _ordinary_data(w, b, w.files_b, make_invoice, make_claim)

@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal import clock, data_access, retention
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, GuardianLink
+from portal.privacy import data_access, retention
 from tests.fixtures.clients import page, sign_in
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from portal import audit, privacy
+from portal import audit
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest, Fund
+from portal.privacy import rights
 from tests.fixtures.clients import page, sign_in, text_of
 
 
@@ -24,7 +25,7 @@ def staff_client(app, people):
 
 
 def _correction(person, message="My surname is Krémer, with an accent.") -> DataRequest:
-    filed = privacy.request_correction(person.profile, "name", message, by=person.account)
+    filed = rights.request_correction(person.profile, "name", message, by=person.account)
     db.session.commit()
     return filed
 
@@ -88,7 +89,7 @@ def test_an_answer_needs_a_decision_and_words(people, staff_client):
 
 def test_requests_carried_out_at_once_are_listed_but_not_answerable(people, staff_client, make_claim):
     patient = people["patient"]
-    privacy.set_objection(patient.profile, True, by=patient.account)
+    rights.set_objection(patient.profile, True, by=patient.account)
     db.session.commit()
     filed = db.session.scalar(db.select(DataRequest))
     detail = page(staff_client.get(f"/cns/data-requests/{filed.id}"))
@@ -101,7 +102,7 @@ def test_requests_carried_out_at_once_are_listed_but_not_answerable(people, staf
 def test_filters_by_kind_and_state(people, staff_client):
     patient = people["patient"]
     correction = _correction(patient)
-    privacy.set_objection(patient.profile, True, by=patient.account)
+    rights.set_objection(patient.profile, True, by=patient.account)
     db.session.commit()
 
     def listed(query):

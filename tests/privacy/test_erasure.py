@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from portal import clock, personal_data
+from portal.core import clock
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -26,6 +26,7 @@ from portal.models import (
     Patient,
     Statement,
 )
+from portal.privacy import personal_data
 from tests.fixtures.clients import fresh_code, page, sign_in, text_of
 from tests.privacy.erasure_world import build
 

@@ -13,9 +13,12 @@ import pytest
 from flask import g, render_template, session
 from pypdf import PdfReader
 
-from portal import accounts, claims, clock, export, notify, personal_data, terms
-from portal.export_files import neutralise
+from portal import accounts
+from portal.accounts import terms
+from portal.claims import sharing
+from portal.core import clock
 from portal.extensions import db
+from portal.messaging import notify
 from portal.models import (
     AuditEvent,
     DataExport,
@@ -26,6 +29,8 @@ from portal.models import (
     RecoveryCode,
     UserSession,
 )
+from portal.privacy import export, personal_data
+from portal.privacy.export_files import neutralise
 from tests.fixtures.clients import in_english, sign_in, text_of
 from tests.fixtures.factories import PASSWORD
 
@@ -210,7 +215,7 @@ def _any(rows, key):
 
 
 # table → does data.json hold something from it? A table declared with an export group in
-# portal/personal_data.py and missing here fails test_every_exported_table_is_in_data_json.
+# portal/privacy/personal_data.py and missing here fails test_every_exported_table_is_in_data_json.
 COVERED = {
     "patient": lambda data, seed: data["identity"]["matricule"] == seed["matricule"],
     "account": lambda data, seed: data["account"]["sign_in"]["login"] == seed["matricule"],
@@ -254,7 +259,7 @@ def everything(app, cast, make_claim, make_invoice, make_patient, issue_code):
     notify.send_sms(patient.profile.mobile, "Hello from the fund", patient_id=patient.profile.id)
     claim = make_claim(patient, doctor, staff, state="accepted")
     unshared = make_invoice(patient, doctor, acts=(("C1", 1),))
-    claims.report_invoice(unshared, "=HYPERLINK(\"http://evil.example\",\"click\")", by=patient.account)
+    sharing.report_invoice(unshared, "=HYPERLINK(\"http://evil.example\",\"click\")", by=patient.account)
     db.session.add(DataRequest(reference="DP-TESTCORRECT", patient_id=patient.profile.id, kind="correction",
                                message="My surname is misspelt"))
     db.session.commit()
@@ -326,7 +331,7 @@ def test_csv_cells_from_people_are_neutralised(app, make_patient, make_doctor, m
     doctor = make_doctor(name="=HYPERLINK(\"http://evil.example\",\"Dr\")")
     staff = make_staff()
     claim = make_claim(patient, doctor, staff, state="in_review")
-    from portal import review
+    from portal.claims import review
 
     review.reject(claim, staff.profile, version=claim.version, reason="other", note="=1+1")
     db.session.add(AuditEvent(event="invoice.viewed", actor_account_id=doctor.account.id, actor_role="doctor",
@@ -420,7 +425,7 @@ def test_expired_exports_are_purged_with_their_files(app, cast):
     assert export.purge_expired() == 0
     clock.freeze(made.expires_at)
     assert export.purge_expired() == 1
-    from portal import uploads
+    from portal.documents import uploads
 
     with pytest.raises(FileNotFoundError):
         uploads.load(name)

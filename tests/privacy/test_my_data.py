@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from portal import personal_data, privacy, terms
+from portal.accounts import terms
 from portal.extensions import db
 from portal.models import GuardianLink
+from portal.privacy import personal_data, rights
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 
@@ -66,7 +67,7 @@ def test_counts_lists_and_links_of_what_is_held(patient_client, people, make_cla
     patient, doctor = people["patient"], people["doctor"]
     claim = make_claim(patient, doctor)
     make_invoice(patient, doctor)
-    privacy.request_correction(patient.profile, "name", "My surname has an umlaut.", by=patient.account)
+    rights.request_correction(patient.profile, "name", "My surname has an umlaut.", by=patient.account)
     db.session.commit()
     response = patient_client.get("/patient/my-data")
     text = text_of(response)

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from portal import audit, claims, clock, invoices, privacy, retention
+from portal import audit
+from portal.claims import sharing
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, ClaimEvent, ConsentReceipt, ErasureTombstone, Invoice
+from portal.privacy import retention, rights
 from tests.fixtures.images import png as _png
 
 
@@ -22,7 +26,7 @@ def _purge(app) -> dict[str, int]:
 def _answered(people, make_claim) -> tuple[Claim, str]:
     """A claim with a document the patient attached to an answer; returns it and the file name."""
     claim = make_claim(people["patient"], people["doctor"], people["cns"], state="info_requested")
-    claims.answer(claim, "Here is the prescription.", by=people["patient"].account, document=_png())
+    sharing.answer(claim, "Here is the prescription.", by=people["patient"].account, document=_png())
     db.session.commit()
     event = next(e for e in claim.events if e.document_name)
     return claim, event.document_name
@@ -79,15 +83,15 @@ def test_documents_go_after_two_years_unless_frozen_or_held(app, people, make_cl
     kept_with_claim = make_claim(patient, doctor)
     answered, answered_file = _answered(people, make_claim)
     frozen, frozen_file = _answered(people, make_claim)
-    privacy.freeze(frozen, by=patient.account)
+    rights.freeze(frozen, by=patient.account)
     held, held_file = _answered(people, make_claim)
     tombstone = ErasureTombstone(reference="E-TEST0000001", scope={}, legal_basis="Social Security Code")
     db.session.add(tombstone)
     db.session.flush()
     held.retained_by_id = tombstone.id
     frozen_withdrawn = make_claim(patient, doctor)
-    privacy.freeze(frozen_withdrawn, by=patient.account)
-    claims.withdraw(frozen_withdrawn, by=patient.account)
+    rights.freeze(frozen_withdrawn, by=patient.account)
+    sharing.withdraw(frozen_withdrawn, by=patient.account)
     db.session.commit()
     issued = unshared.issued_at
 

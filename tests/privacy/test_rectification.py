@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from portal import audit, privacy
+from portal import audit
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest
+from portal.privacy import rights
 from tests.fixtures.clients import page, sign_in, step_up, text_of
 
 
@@ -82,7 +83,7 @@ def test_emptying_a_detail_removes_it_and_unchanged_details_write_nothing(patien
 
 @pytest.mark.parametrize("value", ["+352 621 123 456", "+49 (30) 1234-5678", "0033612345678"])
 def test_plausible_international_numbers(value):
-    assert privacy.normalise_mobile(value).startswith("+")
+    assert rights.normalise_mobile(value).startswith("+")
 
 
 def test_registry_data_cannot_be_edited_but_a_correction_can_be_requested(patient_client, people):
@@ -90,7 +91,7 @@ def test_registry_data_cannot_be_edited_but_a_correction_can_be_requested(patien
     assert not contact.select("input[name=surname], input[name=birth_date], input[name=matricule]")
     form = page(patient_client.get("/patient/my-data/correction"))
     assert people["patient"].profile.matricule in form.get_text()
-    assert [o["value"] for o in form.select("#registry_field option")] == list(privacy.REGISTRY_FIELDS)
+    assert [o["value"] for o in form.select("#registry_field option")] == list(rights.REGISTRY_FIELDS)
     empty = patient_client.post("/patient/my-data/correction", data={"registry_field": "name", "message": ""})
     too_long = patient_client.post("/patient/my-data/correction",
                                    data={"registry_field": "name", "message": "x" * 1001})

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from portal import audit, clock, review, statistics
+from portal import audit
+from portal.claims import review, statistics
+from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimState, DataRequest
 from tests.fixtures.clients import page, sign_in, text_of

@@ -17,9 +17,9 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from portal import clock
+from portal.accounts import passwords, signin, totp
 from portal.activation import codes
-from portal.auth import passwords, signin, totp
+from portal.core import clock
 from portal.extensions import db
 from portal.models import UserSession
 from tests.conftest import make_app

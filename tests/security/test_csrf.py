@@ -23,12 +23,14 @@ import pytest
 from flask_babel import force_locale
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portal import blocking, guardian_register, invoices, privacy, security_alerts
+from portal.accounts import blocking, guardian_register, security_alerts
 from portal.activation import codes
-from portal.errors import CSRF_MESSAGE, MESSAGES
+from portal.core.errors import CSRF_MESSAGE, MESSAGES
+from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.identity import make_iban
+from portal.invoicing import invoices
 from portal.models import IdentityRequest, OutboxMessage
+from portal.privacy import rights
 from tests.conftest import make_app
 from tests.fixtures.activation import awaiting_check, waiting_reactivation
 from tests.fixtures.claims import new_claim
@@ -120,7 +122,7 @@ def is_csrf_refusal(response, language: str = "en") -> bool:
 
 # --- What the database holds ---------------------------------------------------------------------
 
-# Written by every signed-in request a few seconds apart (portal/auth/sessions.py): not an effect.
+# Written by every signed-in request a few seconds apart (portal/accounts/sessions.py): not an effect.
 IGNORED_COLUMNS = {("user_session", "last_activity_at")}
 REFERENCE_TABLES = {"act"}
 
@@ -162,11 +164,11 @@ def world(people, make_patient):
     paper = new_invoice(patient, doctor, paid_on_site=False)
     shared = new_claim(patient, doctor)
     frozen = new_claim(patient, doctor)
-    privacy.freeze(frozen, by=patient.account)
+    rights.freeze(frozen, by=patient.account)
     asked = new_claim(patient, doctor, staff, state="info_requested")
     waiting = new_claim(patient, doctor)
     in_review = new_claim(patient, doctor, staff, state="in_review")
-    correction = privacy.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
+    correction = rights.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
     newcomer = make_patient(with_account=False, given_name="Luc", surname="Hoffmann")
     code, token = codes.issue(newcomer.profile, doctor=doctor.profile, document_type="identity_card",
                               document_last4="AB12", mobile="+352621123456")

@@ -16,8 +16,8 @@ import zipfile
 
 import pytest
 
-from portal import notify
 from portal.extensions import db
+from portal.messaging import notify
 from portal.models import Invoice
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import in_english, sign_in, text_of

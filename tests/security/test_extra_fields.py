@@ -21,15 +21,16 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from portal import clock, invoices
-from portal.cns import forms as cns_forms
-from portal.cns.data_requests import AnswerForm as DataRequestAnswerForm
-from portal.doctor import forms as doctor_forms
+from portal.core import clock
+from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.identity import make_iban
+from portal.invoicing import invoices
 from portal.models import ActivationCode, Claim, ClaimState, DataRequest, Fund, Invoice, Statement
-from portal.patient import claims as patient_claims
-from portal.patient import my_data, sharing
+from portal.web.cns import forms as cns_forms
+from portal.web.cns.data_requests import AnswerForm as DataRequestAnswerForm
+from portal.web.doctor import forms as doctor_forms
+from portal.web.patient import claims as patient_claims
+from portal.web.patient import my_data, sharing
 from tests.conftest import REFERENCE_TABLES
 from tests.fixtures.clients import in_english, sign_in, step_up, text_of
 from tests.fixtures.factories import new_patient

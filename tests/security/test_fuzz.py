@@ -28,9 +28,12 @@ import pytest
 from flask import g
 from hypothesis import HealthCheck, given, settings
 
-from portal import clock, consent, invoices, privacy, terms
+from portal.accounts import consent, terms
+from portal.core import clock
 from portal.extensions import db
+from portal.invoicing import invoices
 from portal.models import AccountStatus, IdentityRequest, UserSession
+from portal.privacy import rights
 from tests.fixtures.clients import sign_in
 from tests.security.fuzz_forms import FuzzRequest, Target, requests_for, targets
 from tests.test_access import ANY, EXPECTED, SIGNED_IN
@@ -272,7 +275,7 @@ def world(app, people, make_patient, make_doctor, make_invoice, make_claim, issu
         document_type="image/jpeg", patient_id=no_account.profile.id,
     )
     db.session.add(filed)
-    correction = privacy.request_correction(patient.profile, "name", "My surname is misspelt.", by=patient.account)
+    correction = rights.request_correction(patient.profile, "name", "My surname is misspelt.", by=patient.account)
     other_sessions = []
     for person in (patient, doctor, staff):
         row = UserSession(id=secrets.token_hex(32), account_id=person.account.id)

@@ -26,11 +26,13 @@ from sqlalchemy import func, select
 from wtforms import Form as PlainForm
 
 import portal
-from portal import clock, invoices, privacy, uploads
 from portal.activation import codes
+from portal.core import clock
+from portal.core.forms import BaseForm
+from portal.core.identity import make_iban
+from portal.documents import uploads
 from portal.extensions import db
-from portal.forms import BaseForm
-from portal.identity import make_iban
+from portal.invoicing import invoices
 from portal.models import (
     ActivationCode,
     Claim,
@@ -40,6 +42,7 @@ from portal.models import (
     Invoice,
     Patient,
 )
+from portal.privacy import rights
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, in_english, page, sign_in, step_up, text_of
 from tests.fixtures.factories import PASSWORD
@@ -139,7 +142,7 @@ def desk(app, people, make_patient):
         document_name=uploads.store(jpeg()), document_type="image/jpeg", patient_id=newcomer.profile.id,
     )
     db.session.add(filed)
-    correction = privacy.request_correction(patient.profile, "name", "My surname has an accent.", by=patient.account)
+    correction = rights.request_correction(patient.profile, "name", "My surname has an accent.", by=patient.account)
     db.session.commit()
     clients = {}
     for role in ("patient", "doctor", "cns"):

@@ -16,10 +16,10 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import inspect
 
-from portal import privacy
-from portal.cns.claims import FILTER_NAMES
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Claim, Credential, DataRequest, Fund, Invoice, UserSession
+from portal.privacy import rights
+from portal.web.cns.claims import FILTER_NAMES
 from tests.conftest import make_app
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import sign_in, text_of
@@ -174,9 +174,9 @@ def test_queue_filters_take_hostile_strings_for_every_agent(app, two_funds, prob
 
 
 def test_data_request_register_filters_stay_within_the_fund(app, two_funds, probe):
-    mine = privacy.request_correction(two_funds["cmfep_patient"].profile, "name", "Accent.",
+    mine = rights.request_correction(two_funds["cmfep_patient"].profile, "name", "Accent.",
                                       by=two_funds["cmfep_patient"].account)
-    privacy.request_correction(two_funds["cns_patient"].profile, "name", "Accent.", by=two_funds["cns_patient"].account)
+    rights.request_correction(two_funds["cns_patient"].profile, "name", "Accent.", by=two_funds["cns_patient"].account)
     db.session.commit()
     agent = client_of(app, probe, two_funds["cmfep_agent"])
     intact = Intact()

@@ -23,10 +23,14 @@ from flask import current_app
 from flask import url_for as flask_url_for
 from sqlalchemy import func, inspect, select
 
-from portal import claims, clock, export, guardian_register, privacy, uploads
+from portal.accounts import guardian_register
 from portal.activation import codes
+from portal.claims import sharing
+from portal.core import clock
+from portal.documents import uploads
 from portal.extensions import db
 from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
+from portal.privacy import export, rights
 from tests.fixtures.activation import awaiting_check, waiting_reactivation
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import page, sign_in, text_of
@@ -81,14 +85,14 @@ class World:
 
     def frozen_claim(self):
         claim = self.claim()
-        privacy.freeze(claim, by=self.victim.account)
+        rights.freeze(claim, by=self.victim.account)
         db.session.commit()
         return claim
 
     def answered_claim(self):
         """A claim whose patient answered the fund's question with a document."""
         claim = self.claim("info_requested")
-        claims.answer(claim, "Here is the prescription.", by=self.victim.account, document=png())
+        sharing.answer(claim, "Here is the prescription.", by=self.victim.account, document=png())
         db.session.commit()
         return claim, claim.events[-1]
 
@@ -108,7 +112,7 @@ class World:
 
     @cached_property
     def data_request(self):
-        filed = privacy.request_correction(self.victim.profile, "name", "My name is spelt Anne.",
+        filed = rights.request_correction(self.victim.profile, "name", "My name is spelt Anne.",
                                            by=self.victim.account)
         db.session.commit()
         return filed
@@ -458,7 +462,7 @@ def test_sharing_another_patients_invoice_is_refused_and_shares_nothing(app, wor
 
 def test_a_doctor_cannot_correct_another_doctors_invoice(app, world, tally):
     """`replaces` names the voided invoice a new one corrects; another doctor's is refused."""
-    from portal import invoices
+    from portal.invoicing import invoices
 
     invoices.void(world.invoice, "Wrong act.")
     db.session.commit()

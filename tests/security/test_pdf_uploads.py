@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from portal import pdf_render, uploads
+from portal.core import pdf_render
+from portal.documents import uploads
 from portal.extensions import db
 from portal.models import ClaimEvent, IdentityRequest
 from tests.fixtures import pdfs

@@ -13,7 +13,7 @@ import hashlib
 
 import pytest
 
-from portal.auth import passwords, signin
+from portal.accounts import passwords, signin
 from portal.extensions import db
 from portal.models import AccountStatus, UserSession
 from tests.conftest import make_app

@@ -16,9 +16,9 @@ import io
 import pytest
 from bs4 import BeautifulSoup
 
-from portal import privacy
 from portal.extensions import db
 from portal.models import DataRequest, IdentityRequest, OutboxMessage
+from portal.privacy import rights
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, sign_in, step_up, text_of
 from tests.fixtures.figures import Tally
@@ -336,7 +336,7 @@ def test_a_reason_for_a_different_amount_reaches_the_statement_as_text(cast, peo
 def test_an_answer_to_a_data_request_reaches_the_patient_as_text(cast, people, renders):
     patient = people["patient"]
     for payload in PAYLOADS:
-        filed = privacy.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
+        filed = rights.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
         db.session.commit()
         response = cast["cns"].post(f"/cns/data-requests/{filed.id}", data={"state": "refused", "answer": payload})
         assert response.status_code == 303

@@ -1,0 +1,318 @@
+"""Claims from the fund's side: who sees what, the queue, decisions, paper intake.
+
+A staff member of CMFEP, CMFEC or EMCFL sees only their fund's claims; CNS staff see all.
+Decisions are final: each one is a conditional UPDATE on the version the agent saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from time import monotonic
+
+from flask import current_app
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import joinedload
+
+from portal import audit
+from portal.claims import sharing
+from portal.claims.sharing import ClaimConflict, move
+from portal.core import clock
+from portal.extensions import db
+from portal.invoicing import invoices
+from portal.models import (
+    Channel,
+    Claim,
+    ClaimEvent,
+    ClaimState,
+    CnsStaff,
+    Fund,
+    NoticeKind,
+    Statement,
+    StatementLine,
+)
+
+# Claims an erased patient had submitted that the fund must still decide (and pay): erasure
+# sends a claim waiting for an answer back to review, since nobody is left to answer.
+DECIDABLE_AFTER_ERASURE = (ClaimState.SHARED, ClaimState.IN_REVIEW)
+REJECTION_REASONS = ("not_covered", "duplicate", "not_insured", "incomplete", "other")
+PAGE_SIZE = 25
+# Transfers leave in a daily batch; the statement names the day the money is sent.
+PAYMENT_DELAY_BUSINESS_DAYS = 2
+
+__all__ = ["ClaimConflict", "REJECTION_REASONS", "scoped", "visible_claim"]
+
+
+def scoped(query, staff: CnsStaff):
+    if staff.fund_scope == Fund.CNS:
+        return query
+    return query.where(Claim.fund == staff.fund_scope)
+
+
+def visible_claim(claim_id: int, staff: CnsStaff) -> Claim | None:
+    """The claim if this agent's fund scope covers it, else None (the view answers 404)."""
+    return db.session.scalar(scoped(db.select(Claim).where(Claim.id == claim_id), staff))
+
+
+# --- The queue ----------------------------------------------------------------------------------
+
+SORTS = {
+    "oldest": (Claim.shared_at, False),
+    "newest": (Claim.shared_at, True),
+    "amount_high": (Claim.total_cents, True),
+    "amount_low": (Claim.total_cents, False),
+}
+
+
+@dataclass
+class QueueFilters:
+    state: str | None = None
+    fund: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    doctor_id: int | None = None
+    amount_min_cents: int | None = None
+    amount_max_cents: int | None = None
+    channel: str | None = None
+    sort: str = "oldest"
+
+
+def _filtered(staff: CnsStaff, filters: QueueFilters):
+    # A claim its patient froze (restriction) leaves the queues and their counts until lifted.
+    query = scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
+    if filters.state:
+        query = query.where(Claim.state == filters.state)
+    if filters.fund:
+        query = query.where(Claim.fund == filters.fund)
+    if filters.channel:
+        query = query.where(Claim.channel == filters.channel)
+    if filters.doctor_id:
+        query = query.where(Claim.doctor_id == filters.doctor_id)
+    if filters.date_from:
+        query = query.where(Claim.shared_at >= _start_of(filters.date_from))
+    if filters.date_to:
+        query = query.where(Claim.shared_at < _start_of(filters.date_to + timedelta(days=1)))
+    if filters.amount_min_cents is not None:
+        query = query.where(Claim.total_cents >= filters.amount_min_cents)
+    if filters.amount_max_cents is not None:
+        query = query.where(Claim.total_cents <= filters.amount_max_cents)
+    return query
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=clock.now().tzinfo)
+
+
+def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) -> tuple[list[Claim], tuple | None]:
+    """One page of claims and the keyset of the next page (None on the last).
+
+    Keyset, not OFFSET: page 40,000 costs what page 1 costs.
+    """
+    column, descending = SORTS.get(filters.sort, SORTS["oldest"])
+    query = _filtered(staff, filters)
+    if after is not None:
+        value, last_id = after
+        if descending:
+            query = query.where(or_(column < value, and_(column == value, Claim.id < last_id)))
+        else:
+            query = query.where(or_(column > value, and_(column == value, Claim.id > last_id)))
+    order = (column.desc(), Claim.id.desc()) if descending else (column.asc(), Claim.id.asc())
+    rows = db.session.scalars(
+        # Many-to-one: joined into the page's one query rather than two more round trips.
+        query.options(joinedload(Claim.patient), joinedload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
+    ).all()
+    page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    if not more:
+        return page, None
+    last = page[-1]
+    return page, (getattr(last, column.key), last.id)
+
+
+def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, int]:
+    """Claims per state within the agent's scope (and the other filters, state aside).
+
+    The open states are the queue's work, a few thousand rows reached through the queue
+    index: counted exactly on every request. Decided and withdrawn claims are nearly all of
+    the table (hundreds of thousands at national scale) and only inform: their counts may be
+    up to CLOSED_COUNTS_SECONDS old, per scope and filters, in each worker.
+    """
+    base = filters or QueueFilters()
+    without_state = QueueFilters(**{**base.__dict__, "state": None, "sort": "oldest"})
+    found = _count_by_state(staff, without_state, ClaimState.OPEN)
+    key = (staff.fund_scope, tuple(sorted(without_state.__dict__.items())))
+    cached = _closed_counts.get(key)
+    now = monotonic()
+    if cached is None or now - cached[0] > CLOSED_COUNTS_SECONDS:
+        closed = tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)
+        cached = (now, _count_by_state(staff, without_state, closed))
+        if len(_closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
+            _closed_counts.clear()
+        _closed_counts[key] = cached
+    found.update(cached[1])
+    return {state: found.get(state, 0) for state in ClaimState.ALL}
+
+
+CLOSED_COUNTS_SECONDS = 60
+_closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+
+def forget_closed_counts() -> None:
+    """After this worker closes a claim: its own next page shows the new counts at once."""
+    _closed_counts.clear()
+
+
+def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
+    query = (
+        _filtered(staff, filters).where(Claim.state.in_(states))
+        .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state)
+    )
+    return dict(db.session.execute(query).all())
+
+
+# --- Actions --------------------------------------------------------------------------------------
+
+def take_up(claim: Claim, staff: CnsStaff) -> None:
+    now = clock.now()
+    move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id},
+         unfrozen=True)
+    claim.events.append(ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
+    audit.record(audit.CLAIM_TAKEN_UP, patient_id=claim.patient_id, claim_id=claim.id)
+
+
+def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
+    if claim.retained_by_id is not None:  # the patient erased their account: nobody can answer
+        raise ClaimConflict(claim.id)
+    now = clock.now()
+    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
+    claim.events.append(ClaimEvent(
+        kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: sharing.MAX_MESSAGE]
+    ))
+    sharing.notify(claim.patient_id, NoticeKind.INFO_REQUESTED, claim=claim)
+    audit.record(audit.CLAIM_INFO_REQUESTED, patient_id=claim.patient_id, claim_id=claim.id)
+
+
+def iban_is_new(claim: Claim) -> bool:
+    """Whether the patient's bank account changed within IBAN_HOLD_HOURS.
+
+    Someone who took over an account would change the IBAN and have claims paid there at once:
+    such a claim waits for staff to check the account is the patient's."""
+    patient = claim.patient
+    changed = patient.iban_changed_at if patient is not None else None
+    return changed is not None and clock.now() - changed < current_app.config["IBAN_HOLD"]
+
+
+def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | None = None,
+           reason: str | None = None, iban_checked: bool = False) -> Statement:
+    """Accept the computed amount, or another one with a reason; issues the statement.
+
+    `iban_checked`: the agent confirmed that a recently changed bank account is the patient's."""
+    amount = claim.computed_cents if amount_cents is None else amount_cents
+    adjusted = amount != claim.computed_cents
+    if not 0 <= amount <= claim.total_cents:
+        raise ValueError("amount")
+    if adjusted and not (reason or "").strip():
+        raise ValueError("reason")
+    held = iban_is_new(claim)
+    if held and not iban_checked:
+        raise ValueError("iban_checked")
+    now = clock.now()
+    move(claim, (ClaimState.IN_REVIEW,), {
+        "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
+        "adjustment_reason": reason.strip() if adjusted else None,
+    }, version=version, unfrozen=True)
+    claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
+                                   message=reason.strip() if adjusted else None))
+    statement = _statement(claim, now)
+    forget_closed_counts()
+    sharing.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
+    audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
+                 adjusted=adjusted)
+    if held:
+        audit.record(audit.IBAN_CHANGE_CONFIRMED, patient_id=claim.patient_id, claim_id=claim.id)
+    return statement
+
+
+def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: str = "") -> None:
+    if reason not in REJECTION_REASONS:
+        raise ValueError("reason")
+    if reason == "other" and not note.strip():
+        raise ValueError("note")
+    now = clock.now()
+    move(claim, (ClaimState.IN_REVIEW,), {
+        "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
+        "rejection_reason": reason, "rejection_note": note.strip()[: sharing.MAX_MESSAGE] or None,
+    }, version=version, unfrozen=True)
+    claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
+                                   message=note.strip() or None))
+    sharing.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
+    forget_closed_counts()
+    audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
+                 reason=reason)
+
+
+def payment_date(decided: date) -> date:
+    day, left = decided, PAYMENT_DELAY_BUSINESS_DAYS
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def _statement(claim: Claim, now: datetime) -> Statement:
+    invoice = claim.invoice
+    amounts = invoices.reimbursement_of(invoice)
+    statement = Statement(
+        claim_id=claim.id, number=f"D{now.year}-{claim.id:08d}", issued_at=now, payment_date=payment_date(now.date()),
+        billed_cents=claim.total_cents, reimbursed_cents=claim.reimbursed_cents,
+        adjustment_cents=claim.reimbursed_cents - amounts.reimbursed_cents,
+    )
+    for position, (line, computed) in enumerate(zip(invoice.lines, amounts.lines, strict=True), start=1):
+        tariff = line.act.fee_cents * line.quantity
+        statement.lines.append(StatementLine(
+            position=position, provider_code=invoice.provider_code, act_code=line.act_code, quantity=line.quantity,
+            billed_cents=line.total_cents, tariff_cents=tariff,
+            participation_cents=tariff - computed.reimbursed_cents, reimbursed_cents=computed.reimbursed_cents,
+        ))
+    db.session.add(statement)
+    return statement
+
+
+# --- Paper invoices -------------------------------------------------------------------------------
+
+def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None]:
+    """Create the claim of a posted paper invoice from its scanned QR code.
+
+    Returns (claim, None), or (None, reason) with reason one of: invalid, not_paper,
+    voided, scope, iban. A second scan of the same invoice returns its existing claim.
+    """
+    claim, reason, _created = receive_paper(payload, staff)
+    return claim, reason
+
+
+def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None, bool]:
+    """intake_paper, also telling whether the claim is new (the page says which)."""
+    invoice = invoices.invoice_from_payload(payload)
+    if invoice is None:
+        return None, "invalid", False
+    if invoice.channel != Channel.PAPER_QR:
+        return None, "not_paper", False
+    if invoice.voided_at is not None:
+        return None, "voided", False
+    patient = invoice.patient
+    if patient is None:  # an erased patient's invoice survives only with its kept claim
+        kept = sharing.active_claim_of(invoice.id)
+        if kept is None or staff.fund_scope not in (Fund.CNS, kept.fund):
+            return None, "invalid", False
+        return kept, None, False
+    if staff.fund_scope not in (Fund.CNS, patient.fund):
+        return None, "scope", False
+    if not patient.iban:
+        return None, "iban", False
+    claim, created = sharing.new_claim(patient, invoice, channel=Channel.PAPER_QR)
+    if not created:
+        return claim, None, False
+    now = claim.shared_at
+    claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
+    audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id)
+    return claim, None, True

@@ -1,0 +1,330 @@
+"""Claims from the patient's side: sharing invoices with the fund (by hand or
+automatically), withdrawing, answering the fund's questions, reporting a wrong invoice.
+
+Every function adds its change, its history step and its audit row to the caller's
+transaction; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from portal import audit
+from portal.accounts import guardians, security_alerts
+from portal.core import clock
+from portal.documents import uploads
+from portal.extensions import db
+from portal.invoicing import invoices
+from portal.models import (
+    Account,
+    Channel,
+    Claim,
+    ClaimEvent,
+    ClaimState,
+    ConsentReceipt,
+    Fund,
+    Invoice,
+    InvoiceReport,
+    NoticeKind,
+    Notification,
+    Patient,
+)
+
+MANUAL = "manual"
+AUTOMATIC = "automatic"
+MAX_MESSAGE = 2000
+
+
+class ClaimConflict(Exception):
+    """Someone else changed the claim first (another agent, another tab)."""
+
+
+def new_reference() -> str:
+    # Short enough to read out on the phone, random so references reveal no volumes.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "R-" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+# --- Which invoices can be shared ---------------------------------------------------------
+
+def active_claim_of(invoice_id: int) -> Claim | None:
+    return db.session.scalar(
+        db.select(Claim).where(Claim.invoice_id == invoice_id, Claim.state != ClaimState.WITHDRAWN)
+    )
+
+
+def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str | None:
+    """None when the patient may share the invoice, else a reason key (see templates)."""
+    if invoice.voided_at is not None:
+        return "voided"
+    if invoice.expires_at <= clock.now():
+        return "expired"
+    if invoice.channel != Channel.DIGITAL:
+        return "paper"
+    if not invoice.is_paid_on_site or not invoice.is_payer_patient:
+        return "paper"
+    if claimed is None:
+        claimed = active_claim_of(invoice.id) is not None
+    if claimed:
+        return "shared"
+    return None
+
+
+def claimed_invoice_ids(invoice_ids: list[int]) -> set[int]:
+    """Of these invoices, the ones with a live claim (one query for a whole list page)."""
+    if not invoice_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            db.select(Claim.invoice_id).where(Claim.invoice_id.in_(invoice_ids), Claim.state != ClaimState.WITHDRAWN)
+        )
+    )
+
+
+def recipients(patient: Patient) -> list[str]:
+    """Who receives a shared invoice: CNS always; it passes other funds' claims on to them."""
+    return [Fund.CNS] if patient.fund == Fund.CNS else [Fund.CNS, patient.fund]
+
+
+# --- Sharing ---------------------------------------------------------------------------------
+
+def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method: str = MANUAL) -> list[Claim]:
+    """Create one claim per invoice the patient chose; invoices already shared return
+    their existing claim, so a double click or a second tab changes nothing.
+
+    Raises ValueError("iban") when the patient has no bank account to credit, and
+    ValueError("not_shareable") when an invoice is not theirs or not eligible.
+    """
+    if not patient.iban:
+        raise ValueError("iban")
+    claims = []
+    for invoice in chosen:
+        if invoice.patient_id != patient.id:
+            raise ValueError("not_shareable")
+        existing = active_claim_of(invoice.id)
+        if existing is not None:
+            claims.append(existing)
+            continue
+        if why_not_shareable(invoice, claimed=False) is not None:
+            raise ValueError("not_shareable")
+        claims.append(_create(patient, invoice, by=by, method=method))
+    return claims
+
+
+def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Claim, bool]:
+    """A claim for the invoice, or the live claim it already has.
+
+    The unique index on live claims decides between two requests racing for one invoice:
+    the loser's insert fails inside a savepoint and it returns the winner's claim.
+    Returns (claim, created).
+    """
+    now = clock.now()
+    claim = Claim(
+        reference=new_reference(), invoice_id=invoice.id, patient_id=patient.id, doctor_id=invoice.doctor_id,
+        fund=patient.fund, channel=channel, state=ClaimState.SHARED, iban=patient.iban,
+        total_cents=invoice.total_cents, computed_cents=invoices.reimbursement_of(invoice).reimbursed_cents,
+        shared_at=now, received_at=now,
+    )
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(claim)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = active_claim_of(invoice.id)
+        if existing is None:
+            raise
+        return existing, False
+    savepoint.commit()
+    return claim, True
+
+
+def _create(patient: Patient, invoice: Invoice, *, by: Account | None, method: str) -> Claim:
+    claim, created = new_claim(patient, invoice, channel=Channel.DIGITAL)
+    if not created:
+        return claim
+    claim.events.append(ClaimEvent(kind="shared", at=claim.shared_at, actor_role="patient"))
+    db.session.add(ConsentReceipt(
+        claim_id=claim.id, patient_id=patient.id, account_id=by.id if by else None, method=method,
+        recipient_fund=patient.fund, invoice_number=invoice.number, given_at=claim.shared_at,
+    ))
+    audit.record(
+        audit.CLAIM_SHARED, actor=by, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id, method=method
+    )
+    return claim
+
+
+def auto_share(invoice: Invoice) -> Claim | None:
+    """Called as the doctor issues an invoice: share it at once if the patient asked for
+    that and it is eligible; the patient is told by a notice."""
+    patient = invoice.patient
+    if patient.account is not None and patient.account.status == "suspended":
+        return None  # consent withdrawn: nothing goes to the fund until the patient restores it
+    if not patient.is_auto_share or not patient.iban or why_not_shareable(invoice, claimed=False):
+        return None
+    claim = _create(patient, invoice, by=None, method=AUTOMATIC)
+    notify(patient.id, NoticeKind.SENT_AUTOMATICALLY, claim=claim, invoice=invoice)
+    return claim
+
+
+def set_auto_share(patient: Patient, enabled: bool, *, by: Account) -> None:
+    if patient.is_auto_share != enabled:
+        patient.is_auto_share = enabled
+        audit.record(audit.AUTO_SHARE_CHANGED, actor=by, patient_id=patient.id, enabled=enabled)
+
+
+def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
+    """Record the patient's own bank account (already validated by the form)."""
+    if patient.iban != iban:
+        patient.iban = iban
+        # Claims paid to an account this new wait for staff to check it (review.iban_is_new).
+        patient.iban_changed_at = clock.now()
+        audit.record(audit.BANK_ACCOUNT_CHANGED, actor=by, patient_id=patient.id)
+        security_alerts.announce(by, patient, "bank_account_changed")
+
+
+# --- After sharing ----------------------------------------------------------------------------
+
+def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
+         unfrozen: bool = False) -> None:
+    """Change a claim's state with one conditional UPDATE, so that of two concurrent
+    requests exactly one wins; the loser gets ClaimConflict.
+
+    `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
+    UPDATE, so a freeze and a take-up racing each other cannot both succeed.
+    """
+    conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
+    if version is not None:
+        conditions.append(Claim.version == version)
+    if unfrozen:
+        conditions.append(Claim.frozen_at.is_(None))
+    result = db.session.execute(
+        update(Claim).where(*conditions).values(version=Claim.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ClaimConflict(claim.id)
+    db.session.refresh(claim)
+
+
+def withdraw(claim: Claim, *, by: Account) -> None:
+    """Possible until an agent takes the claim up."""
+    now = clock.now()
+    move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
+    claim.events.append(ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
+    from portal.claims import review  # review builds on this module
+
+    review.forget_closed_counts()
+    audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
+
+
+def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None,
+           filename: str | None = None) -> None:
+    """The patient answers the fund's question; the claim goes back to the agent.
+
+    `document` is checked and stored encrypted; raises uploads.RejectedUpload if refused.
+    """
+    stored = kind = None
+    if document is not None:  # an empty file is refused, not silently dropped
+        content, kind = uploads.clean(document, filename)
+        stored = uploads.store(content)
+    now = clock.now()
+    try:
+        move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW})
+    except ClaimConflict:
+        uploads.delete(stored)
+        raise
+    claim.events.append(ClaimEvent(
+        kind="info_answered", at=now, actor_role="patient", message=message[:MAX_MESSAGE],
+        document_name=stored, document_type=kind,
+    ))
+    audit.record(
+        audit.CLAIM_INFO_ANSWERED, actor=by, patient_id=claim.patient_id, claim_id=claim.id,
+        **({"document": kind} if kind else {}),
+    )
+
+
+def open_question(claim: Claim) -> ClaimEvent | None:
+    """The fund's last question, while it waits for an answer."""
+    if claim.state != ClaimState.INFO_REQUESTED:
+        return None
+    return next((event for event in reversed(claim.events) if event.kind == "info_requested"), None)
+
+
+# --- Reports of a wrong invoice ---------------------------------------------------------------
+
+def report_invoice(invoice: Invoice, message: str, *, by: Account, form_token: str | None = None) -> InvoiceReport:
+    report = InvoiceReport(
+        invoice_id=invoice.id, doctor_id=invoice.doctor_id, patient_id=invoice.patient_id,
+        message=message[:MAX_MESSAGE], created_at=clock.now(), form_token=form_token or None,
+    )
+    db.session.add(report)
+    db.session.flush()
+    audit.record(audit.INVOICE_REPORTED, actor=by, patient_id=invoice.patient_id, invoice_id=invoice.id,
+                 report_id=report.id)
+    return report
+
+
+def open_reports(doctor_id: int) -> list[InvoiceReport]:
+    # The doctor's list shows each report's invoice and patient: load them in the same query.
+    return list(db.session.scalars(
+        db.select(InvoiceReport).where(InvoiceReport.doctor_id == doctor_id, InvoiceReport.closed_at.is_(None))
+        .options(joinedload(InvoiceReport.invoice).joinedload(Invoice.patient))
+        .order_by(InvoiceReport.created_at)
+    ))
+
+
+def open_report_count(doctor_id: int) -> int:
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(InvoiceReport)
+        .where(InvoiceReport.doctor_id == doctor_id, InvoiceReport.closed_at.is_(None))
+    ) or 0
+
+
+def close_reports(invoice: Invoice, replacement: Invoice | None = None) -> None:
+    """The doctor has dealt with the reports on this invoice (voided it, maybe reissued)."""
+    reports = db.session.scalars(
+        db.select(InvoiceReport).where(InvoiceReport.invoice_id == invoice.id, InvoiceReport.closed_at.is_(None))
+    ).all()
+    for report in reports:
+        report.closed_at = clock.now()
+        audit.record(
+            audit.INVOICE_REPORT_CLOSED, patient_id=invoice.patient_id, report_id=report.id,
+            **({"replacement_id": replacement.id} if replacement else {}),
+        )
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+def notify(patient_id: int | None, kind: str, *, claim: Claim | None = None,
+           invoice: Invoice | None = None) -> Notification | None:
+    if patient_id is None:  # an erased patient's kept claim: there is no space left to tell
+        return None
+    notice = Notification(
+        patient_id=patient_id, kind=kind, claim_id=claim.id if claim else None,
+        invoice_id=invoice.id if invoice else (claim.invoice_id if claim else None), created_at=clock.now(),
+    )
+    db.session.add(notice)
+    return notice
+
+
+def unread_count(patient_ids: list[int]) -> int:
+    if not patient_ids:
+        return 0
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Notification)
+        .where(Notification.patient_id.in_(patient_ids), Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(patient_id: int, *, at: datetime | None = None) -> None:
+    db.session.execute(
+        update(Notification).where(Notification.patient_id == patient_id, Notification.read_at.is_(None))
+        .values(read_at=at or clock.now()).execution_options(synchronize_session=False)
+    )
+    guardians.notices_read(patient_id)

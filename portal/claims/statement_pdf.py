@@ -1,0 +1,71 @@
+"""The reimbursement statement ("décompte") as a PDF, with the same content as its page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import gettext as _
+
+from portal.core import pdf
+from portal.models import Claim, Statement
+
+
+@dataclass(frozen=True)
+class Totals:
+    billed_cents: int
+    tariff_cents: int
+    participation_cents: int
+    computed_cents: int  # what the lines give before any adjustment by the agent
+    adjustment_cents: int
+    reimbursed_cents: int
+
+
+def totals(statement: Statement) -> Totals:
+    return Totals(
+        billed_cents=statement.billed_cents,
+        tariff_cents=sum(line.tariff_cents for line in statement.lines),
+        participation_cents=sum(line.participation_cents for line in statement.lines),
+        computed_cents=sum(line.reimbursed_cents for line in statement.lines),
+        adjustment_cents=statement.adjustment_cents,
+        reimbursed_cents=statement.reimbursed_cents,
+    )
+
+
+def _euros(cents: int) -> str:
+    return format_decimal(cents / 100, format="#,##0.00") + " €"
+
+
+def render(claim: Claim, statement: Statement, language: str) -> bytes:
+    sums = totals(statement)
+    with force_locale(language):
+        document = pdf.Document(_("Reimbursement statement %(number)s", number=statement.number))
+        document.fact(_("Claim reference"), claim.reference)
+        document.fact(_("Patient"), claim.patient.full_name)
+        document.fact(_("Invoice"), _("%(number)s of %(date)s", number=claim.invoice.number,
+                                       date=format_date(claim.invoice.service_date, "long")))
+        document.fact(_("Issued on"), format_date(statement.issued_at, "long"))
+        document.fact(_("Payment date"), format_date(statement.payment_date, "long"))
+        document.fact(_("Paid into"), _("the account ending in %(digits)s", digits=claim.iban[-4:]))
+        document.heading(_("Acts"))
+        document.set_font("DejaVu", "", 8)
+        headings = (_("Provider code"), _("Act code"), _("Quantity"), _("Amount billed"), _("Fund tariff"),
+                    _("Personal share"), _("Reimbursed"))
+        with document.table(col_widths=(30, 20, 18, 30, 30, 30, 32), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT",
+                            "RIGHT", "RIGHT", "RIGHT")) as table:
+            table.row(headings)
+            for line in statement.lines:
+                table.row((line.provider_code, line.act_code, str(line.quantity), _euros(line.billed_cents),
+                           _euros(line.tariff_cents), _euros(line.participation_cents), _euros(line.reimbursed_cents)))
+            table.row((_("Total"), "", "", _euros(sums.billed_cents), _euros(sums.tariff_cents),
+                       _euros(sums.participation_cents), _euros(sums.computed_cents)))
+        document.ln(2)
+        if statement.adjustment_cents:
+            document.fact(_("Adjustment"), _euros(statement.adjustment_cents))
+            document.paragraph(_("Reason: %(reason)s", reason=claim.adjustment_reason or ""))
+        document.fact(_("Total reimbursed"), _euros(statement.reimbursed_cents))
+        document.paragraph(
+            _("The health fund transfers this amount on %(date)s.", date=format_date(statement.payment_date, "long")),
+            size=9,
+        )
+    return document.render()

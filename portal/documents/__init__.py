@@ -1,0 +1,1 @@
+"""Documents people upload: checked, re-encoded, stored encrypted."""

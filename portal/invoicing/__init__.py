@@ -1,0 +1,1 @@
+"""Invoices: the nomenclature, the rules a draft meets, issuing, numbering, the reimbursement arithmetic, the invoice PDF."""

@@ -1,0 +1,310 @@
+"""Invoices: the channel rule, the reimbursement arithmetic, issuing and voiding.
+
+Money is integer cents everywhere; rates are Decimal and rounding is half-up per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.activation.codes import ensure_doctor_may_issue, is_minor
+from portal.core import clock, identity
+from portal.extensions import db
+from portal.invoicing import nomenclature
+from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
+
+RETENTION_YEARS = 2
+MAX_QUANTITY = 99
+
+
+def add_years(moment, years: int):
+    """The same day `years` later (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient: bool) -> str:
+    """Which kind of invoice the doctor issues (DOMAIN.md, "Invoices")."""
+    if not doctor_is_digital or not payer_is_patient:
+        return Channel.PAPER
+    return Channel.DIGITAL if paid_on_site else Channel.PAPER_QR
+
+
+def rate_for(patient: Patient, service_date: date) -> Decimal:
+    return nomenclature.MINOR_RATE if is_minor(patient, service_date) else nomenclature.ADULT_RATE
+
+
+def _share(cents: int, rate: Decimal) -> int:
+    return int((Decimal(cents) * rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    code: str
+    quantity: int
+    unit_fee_cents: int
+    total_cents: int
+    reimbursed_cents: int
+
+
+@dataclass(frozen=True)
+class Reimbursement:
+    """What the fund is expected to pay back and what the patient keeps paying."""
+
+    rate: Decimal
+    is_minor: bool
+    lines: list[LineAmounts]
+    total_cents: int
+    reimbursed_cents: int
+
+    @property
+    def personal_share_cents(self) -> int:
+        return self.total_cents - self.reimbursed_cents
+
+    @property
+    def rate_percent(self) -> int:
+        return int(self.rate * 100)
+
+
+def reimbursement(patient: Patient, service_date: date, lines: list[tuple[str, int, int]]) -> Reimbursement:
+    """`lines` are (act code, quantity, unit fee in cents); views, PDFs and claims call this."""
+    rate = rate_for(patient, service_date)
+    amounts = []
+    for code, quantity, unit in lines:
+        total = unit * quantity
+        amounts.append(LineAmounts(code, quantity, unit, total, _share(total, rate)))
+    return Reimbursement(
+        rate=rate,
+        is_minor=rate == nomenclature.MINOR_RATE,
+        lines=amounts,
+        total_cents=sum(a.total_cents for a in amounts),
+        reimbursed_cents=sum(a.reimbursed_cents for a in amounts),
+    )
+
+
+def birth_date_of(invoice: Invoice) -> date:
+    # A kept invoice of an erased patient has no patient: the matricule printed on it holds the birth date.
+    return invoice.patient.birth_date if invoice.patient else identity.matricule_birth_date(invoice.patient_matricule)
+
+
+def reimbursement_of(invoice: Invoice) -> Reimbursement:
+    patient = invoice.patient or Patient(birth_date=birth_date_of(invoice))  # transient, never added
+    return reimbursement(
+        patient, invoice.service_date, [(line.act_code, line.quantity, line.unit_fee_cents) for line in invoice.lines]
+    )
+
+
+@dataclass
+class Draft:
+    """An invoice as the doctor fills it in, checked before anything is saved."""
+
+    patient: Patient | None = None
+    service_date: date | None = None
+    paid_on_site: bool = True
+    payer_is_patient: bool = True
+    lines: list[tuple[nomenclature.CatalogueEntry, int]] = field(default_factory=list)
+    # The doctor's own voided invoice for the same patient that this one corrects.
+    replaces: Invoice | None = None
+    # The token of the form it came from (portal.forms.OnceForm), kept with the invoice.
+    form_token: str | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def oldest_service_date(today: date) -> date:
+    return add_years(today, -RETENTION_YEARS)
+
+
+def issue(doctor: Doctor, draft: Draft) -> Invoice:
+    """Save a checked draft; amounts come from the nomenclature, never from the browser."""
+    ensure_doctor_may_issue(doctor)  # a doctor who left issues nothing, whatever session they hold
+    if draft.errors or draft.patient is None or not draft.lines:
+        raise ValueError("draft has errors")
+    now = clock.now()
+    channel = channel_for(
+        doctor_is_digital=doctor.is_digital_participant,
+        paid_on_site=draft.paid_on_site,
+        payer_is_patient=draft.payer_is_patient,
+    )
+    invoice = Invoice(
+        doctor_id=doctor.id,
+        patient_id=draft.patient.id,
+        provider_code=doctor.provider_code,
+        patient_matricule=draft.patient.matricule,
+        service_date=draft.service_date,
+        issued_at=now,
+        channel=channel,
+        is_paid_on_site=draft.paid_on_site,
+        paid_at=now if draft.paid_on_site else None,
+        is_payer_patient=draft.payer_is_patient,
+        total_cents=0,
+        expires_at=add_years(now, RETENTION_YEARS),
+        form_token=draft.form_token or None,
+    )
+    replaced = draft.replaces
+    if replaced is not None:
+        if replaced.doctor_id != doctor.id or replaced.patient_id != draft.patient.id or replaced.voided_at is None:
+            raise ValueError("only a voided invoice of the same doctor and patient can be replaced")
+        invoice.replaces_id = replaced.id
+    for position, (act, quantity) in enumerate(draft.lines, start=1):
+        invoice.lines.append(
+            InvoiceLine(position=position, act_id=act.id, act_code=act.code, quantity=quantity,
+                        unit_fee_cents=act.fee_cents, total_cents=act.fee_cents * quantity)
+        )
+    invoice.total_cents = sum(line.total_cents for line in invoice.lines)
+    invoice.number = _save_with_number(doctor, invoice)
+    audit.record(audit.INVOICE_ISSUED, patient_id=invoice.patient_id, invoice_id=invoice.id, channel=channel)
+    from portal.claims import sharing  # claims builds on invoices; imported here to avoid a cycle
+
+    if replaced is not None:
+        sharing.close_reports(replaced, invoice)
+    sharing.auto_share(invoice)
+    return invoice
+
+
+def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
+    # Numbers run per doctor and year; two invoices saved at once may pick the same
+    # number, so the unique constraint decides and the loser takes the next one.
+    year = invoice.issued_at.year
+    for _attempt in range(5):
+        last = db.session.scalar(
+            db.select(db.func.max(Invoice.number)).where(
+                Invoice.doctor_id == doctor.id, Invoice.number.like(f"{year}-%")
+            )
+        )
+        invoice.number = f"{year}-{int(last.split('-')[1]) + 1 if last else 1:06d}"
+        savepoint = db.session.begin_nested()
+        try:
+            db.session.add(invoice)
+            db.session.flush()
+        except IntegrityError:
+            savepoint.rollback()
+            if invoice.form_token and db.session.scalar(
+                db.select(Invoice.id).where(Invoice.form_token == invoice.form_token)
+            ):
+                raise  # the same form was issued meanwhile: not a clash of numbers
+            continue
+        savepoint.commit()
+        return invoice.number
+    raise RuntimeError("could not number the invoice")
+
+
+def can_void(invoice: Invoice) -> bool:
+    return invoice.voided_at is None and not is_submitted(invoice)
+
+
+def is_submitted(invoice: Invoice) -> bool:
+    """Shared with the fund: from then on the invoice belongs to the claim."""
+    from portal.claims import sharing
+
+    return sharing.active_claim_of(invoice.id) is not None
+
+
+def void(invoice: Invoice, reason: str) -> bool:
+    if not can_void(invoice):
+        return False
+    invoice.voided_at = clock.now()
+    invoice.void_reason = reason
+    audit.record(audit.INVOICE_VOIDED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    return True
+
+
+def state_of(invoice: Invoice) -> str:
+    if invoice.voided_at:
+        return "voided"
+    if invoice.expires_at <= clock.now():
+        return "expired"
+    return "issued"
+
+
+# Paper invoices carry a signed reference so CNS staff can pull the invoice up by scanning.
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="invoice-qr")
+
+
+def qr_payload(invoice: Invoice) -> str:
+    return "LUINV:" + _serializer().dumps([invoice.id, invoice.provider_code, invoice.number])
+
+
+def invoice_from_payload(payload: str) -> Invoice | None:
+    """The invoice a scanned payload names, or None if it is forged, altered or foreign."""
+    payload = (payload or "").strip()
+    if not payload.startswith("LUINV:") or len(payload) > 300:
+        return None
+    try:
+        invoice_id, provider_code, number = _serializer().loads(payload[6:])
+    except (BadSignature, ValueError, TypeError):
+        return None
+    invoice = db.session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+    if invoice is None or invoice.provider_code != provider_code or invoice.number != number:
+        return None
+    return invoice
+
+
+
+@dataclass
+class Filters:
+    state: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    doctor_id: int | None = None
+    channel: str | None = None
+
+
+PAGE_SIZE = 20
+
+
+def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
+    """One page of invoices, newest service first; returns (invoices, has_next)."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    if doctor_id is not None:  # the doctor's list names each invoice's patient
+        query = db.select(Invoice).options(joinedload(Invoice.patient))
+    else:  # the patient's list names the doctor and computes the reimbursement from the lines
+        query = db.select(Invoice).options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
+    if patient_id is not None:
+        query = query.where(Invoice.patient_id == patient_id)
+    if doctor_id is not None:
+        query = query.where(Invoice.doctor_id == doctor_id)
+    if filters.doctor_id:
+        query = query.where(Invoice.doctor_id == filters.doctor_id)
+    if filters.channel:
+        query = query.where(Invoice.channel == filters.channel)
+    if filters.date_from:
+        query = query.where(Invoice.service_date >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Invoice.service_date <= filters.date_to)
+    now = clock.now()
+    if filters.state == "voided":
+        query = query.where(Invoice.voided_at.is_not(None))
+    elif filters.state == "expired":
+        query = query.where(Invoice.voided_at.is_(None), Invoice.expires_at <= now)
+    elif filters.state == "issued":
+        query = query.where(Invoice.voided_at.is_(None), Invoice.expires_at > now)
+    page = max(page, 1)
+    rows = db.session.scalars(
+        query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def doctors_of(patient_id: int) -> list[Doctor]:
+    return list(
+        db.session.scalars(
+            db.select(Doctor).where(Doctor.id.in_(db.select(Invoice.doctor_id).where(Invoice.patient_id == patient_id)))
+            .order_by(Doctor.name)
+        )
+    )

@@ -1,0 +1,1 @@
+"""A patient's data-protection rights: what the portal holds (declarations), access, export, rectification, restriction, erasure, retention."""

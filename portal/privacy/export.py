@@ -1,0 +1,135 @@
+"""The portable export (rights of access and portability): everything the portal holds
+about one patient, in one ZIP.
+
+The ZIP holds data.json (collected in portal/privacy/export_data.py, schema in
+docs/export-schema.md), CSV files and PDFs (portal/privacy/export_files.py) and an HL7 FHIR R5
+Bundle (portal/privacy/fhir_export.py). It is built on request, stored encrypted and offered for
+an hour through a link whose token is kept only as a hash.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+from portal import audit
+from portal.activation import codes
+from portal.core import clock
+from portal.documents import uploads
+from portal.extensions import db
+from portal.models import Account, DataExport, DataRequest, DataRequestKind, Patient
+from portal.privacy import export_data, export_files, fhir_export, rights
+
+SCHEMA_VERSION = "1.0"
+EXPORT_LINK_MINUTES = 60
+
+
+def gather(patient: Patient, language: str) -> dict:
+    """data.json: the whole of what the portal holds about `patient`."""
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": export_data.iso(clock.now()),
+        "language": language,
+        "patient": {"matricule": patient.matricule, "name": patient.full_name},
+    }
+    for group, collect in export_data.GATHER.items():
+        data[group] = collect(patient, language)
+    return data
+
+
+def build_zip(patient: Patient, language: str) -> bytes:
+    data = gather(patient, language)
+    files = {"data.json": json.dumps(data, ensure_ascii=False, indent=2).encode()}
+    files.update(export_files.csv_files(data))
+    files["fhir-bundle.json"] = json.dumps(fhir_export.bundle(data), ensure_ascii=False, indent=2).encode()
+    files.update(export_files.documents(patient, export_data.patient_claims(patient), language))
+    return export_files.zip_of(files, clock.now())
+
+
+# --- The export's life: made on request, downloaded within the hour, then gone ---------------
+
+def _remove(rows) -> None:
+    for row in rows:
+        uploads.delete(row.file_name)
+        db.session.delete(row)
+
+
+# Files of the exports a new one replaces: deleted once the replacement is committed.
+REPLACED_FILES = "export_replaced_files"
+
+
+def create(patient: Patient, *, by: Account, language: str, form_token: str | None = None) -> tuple[DataExport, str]:
+    """Build and store a new export, replacing the patient's older ones; returns it with
+    its link token (shown once, kept only as a hash).
+
+    The caller commits, then calls `delete_replaced`: until the commit the older export
+    keeps its file (a transaction that fails keeps the older export whole), and the new file
+    takes its place only with the commit (portal.uploads)."""
+    content = build_zip(patient, language)
+    replaced = list(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
+    now = clock.now()
+    token = codes.new_token()
+    made = DataExport(
+        patient_id=patient.id, token_hash=codes.digest(token), file_name=uploads.store(content),
+        created_at=now, expires_at=now + timedelta(minutes=EXPORT_LINK_MINUTES),
+    )
+    for row in replaced:
+        db.session.delete(row)
+    db.session.add(made)
+    db.session.add(DataRequest(
+        reference=rights.new_reference(), patient_id=patient.id, kind=DataRequestKind.EXPORT, state="done",
+        created_at=now, closed_at=now, form_token=form_token or None,
+    ))
+    db.session.flush()
+    audit.record(audit.EXPORT_CREATED, actor=by, patient_id=patient.id, export_id=made.id)
+    db.session.info.setdefault(REPLACED_FILES, []).extend(row.file_name for row in replaced)
+    return made, token
+
+
+def delete_replaced() -> None:
+    """After the commit of `create`: the files of the exports it replaced."""
+    for name in db.session.info.pop(REPLACED_FILES, []):
+        uploads.delete(name)
+
+
+def find(token: str, patient: Patient) -> DataExport | None:
+    """The export behind a link, if it is this patient's (expired or not)."""
+    if not codes.normalise(token) or len(token) > 100:
+        return None
+    return db.session.scalar(
+        db.select(DataExport).where(DataExport.token_hash == codes.digest(token), DataExport.patient_id == patient.id)
+    )
+
+
+def is_live(made: DataExport) -> bool:
+    return made.expires_at > clock.now()
+
+
+def live_for(patient: Patient) -> DataExport | None:
+    return db.session.scalar(
+        db.select(DataExport).where(DataExport.patient_id == patient.id, DataExport.expires_at > clock.now())
+        .order_by(DataExport.created_at.desc()).limit(1)
+    )
+
+
+def matches(made: DataExport, token: str | None) -> bool:
+    return bool(token) and secrets.compare_digest(made.token_hash, codes.digest(token))
+
+
+def download(made: DataExport, *, by: Account) -> bytes | None:
+    """The ZIP's bytes, noted as downloaded; None if its file is gone. The caller commits."""
+    try:
+        content = uploads.load(made.file_name)
+    except (FileNotFoundError, ValueError):
+        return None
+    made.downloaded_at = clock.now()
+    audit.record(audit.EXPORT_DOWNLOADED, actor=by, patient_id=made.patient_id, export_id=made.id)
+    return content
+
+
+def purge_expired() -> int:
+    """Delete exports whose link has expired, with their files; for the retention command."""
+    expired = db.session.scalars(db.select(DataExport).where(DataExport.expires_at <= clock.now())).all()
+    _remove(expired)
+    return len(expired)

@@ -1,0 +1,1 @@
+"""The role blueprints: thin views over the domain (parse the form, call one operation, render)."""

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField, SubmitField, TelField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from portal.core import clock
+from portal.core.forms import BaseForm, OnceForm
+from portal.core.identity import ADULT_AGE, InvalidIdentifier, age_on, matricule_birth_date, validate_matricule
+from portal.web.auth.forms import ContactCode, NewPasswordRules, SixDigits
+
+
+class Matricule:
+    def __call__(self, form, field):
+        try:
+            field.data = validate_matricule(field.data or "")
+        except InvalidIdentifier as exc:
+            raise ValidationError(_l("Enter a valid 13-digit national identification number.")) from exc
+
+
+class Mobile:
+    def __call__(self, form, field):
+        compact = (field.data or "").replace(" ", "").replace("-", "").replace(".", "")
+        digits = compact[1:] if compact.startswith("+") else compact
+        if not (8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit()):
+            raise ValidationError(_l("Enter a mobile number such as +352 621 123 456."))
+        field.data = compact
+
+
+class PlausibleBirthDate:
+    """Nobody alive was born before 1900, and nobody tomorrow."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date(1900, 1, 1) <= field.data <= clock.today():
+            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
+
+
+class TypedCodeForm(BaseForm):
+    code = StringField(
+        _l("Activation code"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("The code printed under the QR code, for example ABCD-EFGH-…"),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class BirthDateForm(BaseForm):
+    birth_date = DateField(
+        _l("Your date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class ContactCodeForm(BaseForm):
+    contact_code = StringField(
+        _l("Code we sent you"), validators=[DataRequired(), ContactCode()],
+        description=_l("6 digits, valid for 10 minutes."),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class ResendForm(BaseForm):
+    submit = SubmitField(_l("Send a new code"))
+
+
+class ChoosePasswordForm(BaseForm):
+    new_password = PasswordField(
+        _l("Choose a password"),
+        validators=[DataRequired(), NewPasswordRules(lambda form: form.rule_context)],
+        description=_l("At least 12 characters. A few unrelated words make a strong, memorable password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Continue"))
+
+    rule_context: tuple = ("", ())
+
+
+class AuthenticatorForm(BaseForm):
+    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), SixDigits()])
+    submit = SubmitField(_l("Confirm"))
+
+
+class AcceptTermsForm(BaseForm):
+    accept = BooleanField(_l("I have read and accept these terms of use."))
+    submit = SubmitField(_l("Accept and finish"))
+
+
+class IdentityRequestForm(OnceForm):
+    matricule = StringField(_l("National identification number"), validators=[DataRequired(), Matricule()])
+    surname = StringField(_l("Surname"), validators=[DataRequired(), Length(max=100)])
+    given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    birth_date = DateField(
+        _l("Date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
+    )
+    mobile = TelField(_l("Mobile number"), validators=[DataRequired(), Mobile()])
+    email = EmailField(_l("E-mail (optional)"), validators=[Optional(), Email(), Length(max=254)])
+    document = FileField(
+        _l("Photo or scan of your identity card or passport"),
+        validators=[FileRequired(message=_l("Choose a file."))],
+        description=_l("JPEG, PNG or PDF, at most 5 MB."),
+    )
+    consent = BooleanField(
+        _l("I agree that CNS staff use this document only to check my identity; it is deleted once they decide."),
+        validators=[DataRequired(message=_l("Tick the box to send the request."))],
+    )
+    submit = SubmitField(_l("Send the request"))
+
+    def validate_birth_date(self, field):
+        # The terms of use are for adults; a child's space is opened by a parent (README:
+        # "Children"). The matricule begins with the birth date, so it is checked as well as
+        # the typed date: a false date must not get a child past this.
+        today = clock.today()
+        births = [field.data]
+        if self.matricule.data and not self.matricule.errors:
+            births.append(matricule_birth_date(self.matricule.data))
+        if any(age_on(birth, today) < ADULT_AGE for birth in births if birth):
+            raise ValidationError(_l(
+                "Only adults can ask for an account of their own. For a child under 18, a parent asks the "
+                "child's doctor for an activation code and opens the child's space from their own account."
+            ))

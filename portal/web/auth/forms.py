@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from portal.accounts import passwords
+from portal.core.forms import BaseForm
+
+
+class NewPasswordRules:
+    """Checks a new password against the rules; `context` gives the login and names."""
+
+    def __init__(self, context=lambda form: ("", ())):
+        self.context = context
+
+    def __call__(self, form, field):
+        login, names = self.context(form)
+        errors = passwords.problems(field.data or "", login=login, names=names)
+        if errors:
+            raise ValidationError(" ".join(str(error) for error in errors))
+
+
+class SixDigits:
+    def __call__(self, form, field):
+        value = (field.data or "").replace(" ", "")
+        if len(value) != 6 or not value.isascii() or not value.isdigit():
+            raise ValidationError(_l("Enter the 6-digit code shown in your authenticator app."))
+        field.data = value
+
+
+def new_password_fields(context=lambda form: ("", ())):
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), NewPasswordRules(context)],
+        description=_l("At least 12 characters. A few unrelated words make a strong, memorable password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+    return new, confirm
+
+
+class LoginForm(BaseForm):
+    login = StringField(
+        _l("Login"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l(
+            "Patients: your 13-digit national identification number. Doctors: your provider code. CNS staff: your staff id."
+        ),
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Continue"))
+
+
+class CodeForm(BaseForm):
+    code = StringField(_l("One-time code"), validators=[DataRequired(), SixDigits()])
+    submit = SubmitField(_l("Sign in"))
+
+
+class RecoveryForm(BaseForm):
+    code = StringField(_l("Recovery code"), validators=[DataRequired(), Length(max=32)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class EnrolForm(BaseForm):
+    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), SixDigits()])
+    submit = SubmitField(_l("Confirm"))
+
+
+class UnlockForm(BaseForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Unlock"))
+
+
+class ForgotForm(BaseForm):
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(
+        _l("One-time code or recovery code"),
+        validators=[DataRequired(), Length(max=32)],
+        description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class ContactCode:
+    def __call__(self, form, field):
+        value = "".join((field.data or "").split())
+        if len(value) != 6 or not value.isascii() or not value.isdigit():
+            raise ValidationError(_l("Enter the 6-digit code we sent you by text message or e-mail."))
+        field.data = value
+
+
+class ResetConfirmForm(BaseForm):
+    """The second step of a reset: the code sent to the register's contact, and the new password."""
+
+    code = StringField(_l("Code we sent you"), validators=[DataRequired(), ContactCode()])
+    new_password, confirm = new_password_fields(lambda form: form.rule_context)
+    submit = SubmitField(_l("Set the new password"))
+
+    rule_context: tuple = ("", ())
+
+
+class StepUpForm(BaseForm):
+    """For a change that moves money or identity: the password and a current code again (auth.stepup)."""
+
+    password = PasswordField(_l("Your password"), validators=[Length(max=1024)])
+    code = StringField(
+        _l("One-time code"), validators=[Length(max=16)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
+
+
+class PasswordChangeForm(BaseForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(
+        _l("One-time code"), validators=[DataRequired(), Length(max=16)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
+    new_password, confirm = new_password_fields(lambda form: form.rule_context)
+    submit = SubmitField(_l("Change the password"))
+
+    rule_context: tuple = ("", ())
+
+
+class NewPasswordForm(BaseForm):
+    """The first sign-in with a password an operator gave: the person chooses their own."""
+
+    new_password, confirm = new_password_fields(lambda form: form.rule_context)
+    submit = SubmitField(_l("Set the new password"))
+
+    rule_context: tuple = ("", ())
+    given_hash: str | None = None  # the hash of the password the operator gave
+
+    def validate_new_password(self, field):
+        # The operator saw that password: keeping it would keep it known to someone else.
+        if self.given_hash and passwords.verify_password(self.given_hash, field.data or ""):
+            raise ValidationError(_l("Choose a password other than the one you were given."))
+
+
+class TermsForm(BaseForm):
+    accept = BooleanField(_l("I have read and accept these terms of use."))
+    submit = SubmitField(_l("Accept and continue"))
+    refuse = SubmitField(_l("I do not accept"))
+
+
+class ConfirmForm(BaseForm):
+    """A button that only needs the CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,266 @@
+"""Signing in (password, then code), enrolment, recovery, unlocking, signing out."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, flash, g, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal import accounts, audit
+from portal.accounts import passwords, reset, sessions, signin, totp
+from portal.core import htmx
+from portal.extensions import db, limiter
+from portal.web.access import PUBLIC, allow, home_for
+from portal.web.auth.blueprint import bp
+from portal.web.auth.forms import (
+    CodeForm,
+    EnrolForm,
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    RecoveryForm,
+    ResetConfirmForm,
+    UnlockForm,
+)
+
+FAILED = _l("The login, password or code is not correct, or the account is temporarily locked.")
+
+
+def _limit(name: str):
+    # One budget per address for every page under one setting: codes guessed on the code,
+    # recovery and enrolment pages add up, as do attempts on sign-in, unlock and reset.
+    return limiter.shared_limit(lambda: current_app.config[name], scope=name, methods=["POST"])
+
+
+def _after_signin(next_target: str | None) -> Response:
+    return htmx.redirect(sessions.safe_next(next_target, home_for(current_user)))
+
+
+def _second_factor_passed(account, method: str) -> Response:
+    """Finish signing in, unless the password is still the one an operator gave: then the
+    person chooses their own first (auth.new_password), and the sign-in finishes there."""
+    if account.credential.is_password_temporary:
+        signin.move_pending("new_password", method=method)
+        db.session.commit()
+        return htmx.redirect(url_for("auth.new_password"))
+    next_target = signin.finish(account, method)
+    db.session.commit()
+    return _after_signin(next_target)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return htmx.redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        account = signin.check_password(form.login.data, form.password.data)
+        if account is None:
+            db.session.commit()
+            flash(str(FAILED), "error")
+            return render_template("auth/login.html", form=form), 200
+        next_target = request.args.get("next")
+        signin.begin_pending(account)
+        if next_target:
+            session["next"] = sessions.safe_next(next_target, "")
+        db.session.commit()
+        return htmx.redirect(url_for(f"auth.{session['signin']['stage']}"))  # each stage has its page
+    if request.args.get("expired"):
+        flash(_("Your session has ended. Please sign in again."), "info")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def code():
+    account = signin.pending_account("code")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if signin.check_code(account, form.code.data):
+            return _second_factor_passed(account, "totp")
+        db.session.commit()
+        flash(str(FAILED), "error")
+    return render_template("auth/code.html", form=form)
+
+
+@bp.route("/login/recovery", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def recovery():
+    account = signin.pending_account("code")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    form = RecoveryForm()
+    if form.validate_on_submit():
+        if signin.check_recovery_code(account, form.code.data):
+            flash(_("You signed in with a recovery code. Each code works only once."), "info")
+            return _second_factor_passed(account, "recovery_code")
+        db.session.commit()
+        flash(str(FAILED), "error")
+    return render_template("auth/recovery.html", form=form)
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def new_password():
+    account = signin.pending_account("new_password")
+    # Reached before the code only by an account without an authenticator (signin._first_stage).
+    if (
+        account is None
+        or not account.credential.is_password_temporary
+        or (account.credential.totp_secret and not signin.pending_method())
+    ):
+        return htmx.redirect(url_for("auth.login"))
+    form = NewPasswordForm()
+    form.rule_context = (account.login, accounts.name_parts(account))
+    form.given_hash = account.credential.password_hash
+    if form.validate_on_submit():
+        accounts.replace_temporary_password(account, form.new_password.data)
+        if signin.pending_method():
+            return _second_factor_passed(account, signin.pending_method())
+        signin.move_pending("enrol")
+        db.session.commit()
+        return htmx.redirect(url_for("auth.enrol"))
+    g.no_store = True
+    return render_template("auth/new_password.html", form=form, login=account.login)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def enrol():
+    account = signin.pending_account("enrol")
+    if account is None:
+        return htmx.redirect(url_for("auth.login"))
+    credential = account.credential
+    if not credential.totp_pending_secret:
+        credential.totp_pending_secret = totp.encrypt(totp.new_secret())
+        db.session.commit()
+    secret = totp.decrypt(credential.totp_pending_secret)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        if totp.matching_step(secret, form.code.data) is not None:
+            codes = accounts.set_authenticator(account, secret)
+            totp.consume_code(credential, form.code.data)
+            next_target = signin.finish(account, "enrolment")
+            db.session.commit()
+            g.no_store = True
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, next=sessions.safe_next(next_target, home_for(account))
+            )
+        form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
+    g.no_store = True
+    return render_template("auth/enrol.html", form=form, secret=secret)
+
+
+@bp.get("/login/enrol/qr.svg")
+@allow(PUBLIC)
+def enrol_qr():
+    account = signin.pending_account("enrol")
+    if account is None or not account.credential.totp_pending_secret:
+        return Response(status=404)
+    secret = totp.decrypt(account.credential.totp_pending_secret)
+    svg = totp.qr_svg(totp.provisioning_uri(secret, account.login))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/account/recovery-codes.txt")
+@allow(PUBLIC)
+def recovery_codes_download():
+    # The codes come back from the page that showed them: the server never stored them
+    # in clear, so it cannot produce them again.
+    codes = [c for c in request.form.getlist("codes") if len(c) <= 16 and c.replace("-", "").isalnum()]
+    login = current_user.login if current_user.is_authenticated else ""
+    body = _("Recovery codes for the medical invoices portal %(login)s. Each works once.", login=login)
+    text = body + "\n\n" + "\n".join(codes[: totp.RECOVERY_CODE_COUNT]) + "\n"
+    return Response(
+        text,
+        mimetype="text/plain",
+        headers={"Content-Disposition": 'attachment; filename="recovery-codes.txt"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def unlock():
+    row = g.get("user_session")
+    if row is None:
+        return htmx.redirect(url_for("auth.login", next=request.args.get("next")))
+    target = sessions.safe_next(request.args.get("next"), home_for(row.account))
+    if row.locked_at is None:
+        return htmx.redirect(target)
+    form = UnlockForm()
+    if form.validate_on_submit():
+        account = row.account
+        if signin.is_locked(account.credential):
+            passwords.verify_password(None, form.password.data)
+            audit.record(audit.SIGNIN_FAILED, actor=account, stage="unlock", reason="locked")
+        elif passwords.verify_password(account.credential.password_hash, form.password.data):
+            sessions.unlock(row)
+            account.credential.failed_attempts = 0
+            audit.record(audit.SESSION_UNLOCKED, actor=account)
+            db.session.commit()
+            return htmx.redirect(target)
+        else:
+            signin.register_failure(account, "unlock", "wrong")
+        db.session.commit()
+        flash(_("The password is not correct."), "error")
+    return render_template("auth/unlock.html", form=form, account=row.account)
+
+
+@bp.post("/logout")
+@allow(PUBLIC)
+def logout():
+    row = g.get("user_session")
+    if row is not None:
+        audit.record(audit.SIGNED_OUT, actor=row.account, reason="user")
+        sessions.end_current("logout")
+        db.session.commit()
+    flash(_("You have signed out."), "info")
+    return htmx.redirect(url_for("public.home"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("SIGNIN_RATE_LIMIT")
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        outcome = reset.begin(form.login.data, form.code.data, language=str(get_locale()))
+        db.session.commit()
+        if outcome == reset.SENT:
+            return htmx.redirect(url_for("auth.forgot_confirm"))
+        if outcome == reset.NO_CONTACT:
+            return render_template("auth/forgot_no_contact.html")
+        flash(str(FAILED), "error")
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/forgot/confirm", methods=["GET", "POST"])
+@allow(PUBLIC)
+@_limit("CODE_RATE_LIMIT")
+def forgot_confirm():
+    found = reset.pending()
+    if found is None:
+        return htmx.redirect(url_for("auth.forgot"))
+    account, _patient = found
+    form = ResetConfirmForm()
+    form.rule_context = (account.login, accounts.name_parts(account))
+    if form.validate_on_submit():
+        if reset.finish(form.code.data, form.new_password.data):
+            db.session.commit()
+            flash(_("Your password has been changed. Please sign in with it."), "success")
+            return htmx.redirect(url_for("auth.login"))
+        db.session.commit()
+        form.code.errors.append(_("This code is not correct or no longer valid."))
+    g.no_store = True
+    return render_template("auth/forgot_confirm.html", form=form, destination=reset.destination())

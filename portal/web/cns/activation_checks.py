@@ -1,0 +1,67 @@
+"""CNS staff confirm the activations the register cannot reach (no mobile, no e-mail), and may
+waive the wait of a re-activation once they have checked with the person."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, audit
+from portal.accounts import reactivation
+from portal.activation import codes
+from portal.core import htmx
+from portal.extensions import db
+from portal.web.access import allow, refuse
+from portal.web.cns.blueprint import bp
+from portal.web.cns.forms import ActivationCheckForm, WaiveWaitForm
+
+
+@bp.get("/activation-checks")
+@allow("cns")
+def activation_checks():
+    staff = accounts.profile(current_user)
+    waiting = codes.awaiting_staff(staff)
+    scheduled = reactivation.scheduled(staff)
+    html = render_template("cns/activation_checks.html", waiting=waiting, scheduled=scheduled,
+                           check_form=ActivationCheckForm(), waive_form=WaiveWaitForm())
+    for code in waiting:  # staff read names and matricules
+        audit.record(audit.PATIENT_LOOKED_UP, patient_id=code.patient_id, purpose="activation_check")
+    for _row, person in scheduled:
+        audit.record(audit.PATIENT_LOOKED_UP, patient_id=person.id, purpose="reactivation")
+    db.session.commit()
+    return html
+
+
+@bp.post("/activation-checks/<int:code_id>/confirm")
+@allow("cns")
+def confirm_activation_check(code_id: int):
+    staff = accounts.profile(current_user)
+    code = codes.awaiting_staff_visible(code_id, staff)
+    if code is None:
+        refuse("code", code_id)
+    if not ActivationCheckForm().validate_on_submit():
+        flash(_("Confirm that you checked the person and wrote to them."), "error")
+    elif codes.confirm_by_staff(code, staff):
+        db.session.commit()
+        flash(_("Confirmed: the person can now finish the activation with the same code."), "success")
+    else:
+        flash(_("This code can no longer be confirmed: it was confirmed, used, revoked or has expired."), "error")
+    return htmx.redirect(url_for("cns.activation_checks"))
+
+
+@bp.post("/reactivations/<int:reactivation_id>/waive")
+@allow("cns")
+def waive_reactivation(reactivation_id: int):
+    staff = accounts.profile(current_user)
+    row = reactivation.scheduled_visible(reactivation_id, staff)
+    if row is None:
+        refuse("reactivation", reactivation_id)
+    if not WaiveWaitForm().validate_on_submit():
+        flash(_("Confirm that you checked with the person."), "error")
+    elif reactivation.waive(row, staff):
+        db.session.commit()
+        flash(_("The new password and authenticator work from the person's next sign-in."), "success")
+    else:
+        flash(_("This re-activation was cancelled or has already been applied."), "error")
+    return htmx.redirect(url_for("cns.activation_checks"))

@@ -1,0 +1,308 @@
+"""CNS staff work the claims queue: filter, open a claim, take it up and decide."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from flask import Response, abort, flash, g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal import accounts, audit
+from portal.claims import review
+from portal.claims.sharing import ClaimConflict
+from portal.core import htmx
+from portal.core.identity import age_on
+from portal.documents import uploads
+from portal.extensions import db
+from portal.invoicing import invoices
+from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
+from portal.web.access import allow, refuse
+from portal.web.cns.blueprint import bp
+from portal.web.cns.forms import (
+    REJECTION_LABELS,
+    STATE_CHOICES,
+    AcceptForm,
+    ClaimRejectForm,
+    InfoRequestForm,
+    QueueFilterForm,
+    TakeUpForm,
+    cents,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+KEYSET_LIMIT = 2**62  # beyond any date or amount; keeps garbage out of the database
+FILTER_NAMES = ("state", "fund", "date_from", "date_to", "doctor", "amount_min", "amount_max", "channel", "sort")
+
+
+# --- The queue ------------------------------------------------------------------------------------
+
+@bp.get("/claims")
+@allow("cns")
+def claims():
+    staff = accounts.profile(current_user)
+    form = QueueFilterForm(request.args)
+    if staff.fund_scope != Fund.CNS:
+        del form.fund  # a fund's agents only ever see their own fund
+    form.validate()
+    filters = _filters(form)
+    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort))
+    # Only the filters travel on into the links (never `after`, never a stray parameter).
+    args = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name) is not None}
+    return htmx.render(
+        "cns/claims.html", "cns/_queue.html", form=form, rows=rows, counts=review.counts(staff, filters),
+        filters=filters, args=args, next_after=_keyset_text(next_keyset), is_first=not request.args.get("after"),
+        state_labels=dict(STATE_CHOICES),
+    )
+
+
+def _filters(form: QueueFilterForm) -> review.QueueFilters:
+    """The filters from the valid fields; an invalid field is shown with its error and ignored."""
+
+    def valid(field):
+        return None if field is None or field.errors else (field.data or None)
+
+    doctor_id = None
+    if valid(form.doctor):
+        doctor_id = db.session.scalar(db.select(Doctor.id).where(Doctor.provider_code == form.doctor.data))
+        if doctor_id is None:
+            form.doctor.errors.append(_("No doctor has this provider code."))
+            doctor_id = -1  # an unknown doctor matches no claim, rather than every claim
+    return review.QueueFilters(
+        state=valid(form.state), fund=valid(getattr(form, "fund", None)), channel=valid(form.channel),
+        date_from=valid(form.date_from), date_to=valid(form.date_to), doctor_id=doctor_id,
+        amount_min_cents=cents(valid(form.amount_min)), amount_max_cents=cents(valid(form.amount_max)),
+        sort=form.sort.data if not form.sort.errors else "oldest",
+    )
+
+
+def _keyset_text(keyset: tuple | None) -> str | None:
+    """`after=<value>:<id>`; a date is written as microseconds since 1970 so it needs no escaping."""
+    if keyset is None:
+        return None
+    value, last_id = keyset
+    if isinstance(value, datetime):
+        value = (value - EPOCH) // timedelta(microseconds=1)
+    return f"{value}:{last_id}"
+
+
+def _keyset(text: str, sort: str) -> tuple | None:
+    """The keyset from the query string; anything malformed means the first page."""
+    try:
+        value, last_id = (int(part) for part in text.split(":"))
+        if not (abs(value) < KEYSET_LIMIT and 0 < last_id < KEYSET_LIMIT):
+            return None
+        column, _descending = review.SORTS.get(sort, review.SORTS["oldest"])
+        if column.key == "shared_at":
+            value = EPOCH + timedelta(microseconds=value)
+    except (ValueError, OverflowError):
+        return None
+    return value, last_id
+
+
+# --- One claim --------------------------------------------------------------------------------------
+
+def _staff() -> CnsStaff:
+    return accounts.profile(current_user)
+
+
+def _visible(claim_id: int, staff: CnsStaff) -> Claim:
+    claim = review.visible_claim(claim_id, staff)
+    if claim is None:
+        refuse("claim", claim_id)
+    if claim.retained_by_id is not None and claim.state not in review.DECIDABLE_AFTER_ERASURE:
+        # Kept after an erasure and decided (or waiting for an answer nobody can give): read-only.
+        flash(_("This claim is kept by legal obligation after the patient's erasure: it can no longer be changed."), "error")
+        abort(_back(claim))
+    if claim.frozen_at is not None:  # restricted by the patient: no action, no document, until lifted
+        flash(_("The patient has frozen this claim: nobody may work on it until they lift the freeze."), "error")
+        abort(_back(claim))
+    return claim
+
+
+def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
+    """The claim with all the page shows, in three queries instead of one per row."""
+    claim = db.session.scalar(review.scoped(
+        db.select(Claim).where(Claim.id == claim_id).options(
+            joinedload(Claim.invoice).options(
+                joinedload(Invoice.doctor), joinedload(Invoice.patient),
+                selectinload(Invoice.lines).joinedload(InvoiceLine.act),
+            ),
+            joinedload(Claim.statement), joinedload(Claim.decided_by),
+            selectinload(Claim.events).joinedload(ClaimEvent.staff),
+        ),
+        staff,
+    ).execution_options(populate_existing=True))
+    if claim is None:
+        refuse("claim", claim_id)
+    return claim
+
+
+def masked_iban(iban: str | None) -> str:
+    """Country, check digits and the last four characters: enough to recognise the account."""
+    if not iban:  # an erased patient's claim, once paid
+        return _("Removed after payment")
+    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+
+
+def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
+    invoice = claim.invoice
+    version = {"version": claim.version}
+    amount = Decimal(claim.computed_cents) / 100
+    forms = {
+        "take_up_form": TakeUpForm(formdata=None),
+        "accept_form": AcceptForm(formdata=None, amount=amount, **version),
+        "reject_form": ClaimRejectForm(formdata=None, **version),
+        "info_form": InfoRequestForm(formdata=None, **version),
+        **forms,
+    }
+    return render_template(
+        "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        age=age_on(invoices.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
+        iban_is_new=review.iban_is_new(claim),
+        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
+    )
+
+
+@bp.get("/claims/<int:claim_id>")
+@allow("cns")
+def claim(claim_id: int):
+    staff = _staff()
+    claim = _loaded(claim_id, staff)
+    audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
+    html = _page(claim, staff)  # rendered before the commit, which would expire what was loaded
+    db.session.commit()
+    return html
+
+
+@bp.get("/claims/<int:claim_id>/documents/<int:event_id>")
+@allow("cns")
+def claim_document(claim_id: int, event_id: int):
+    claim = _visible(claim_id, _staff())
+    event = db.session.get(ClaimEvent, event_id)
+    if event is None or event.claim_id != claim.id:
+        refuse("event", event_id)
+    if not event.document_name:
+        abort(404)
+    try:
+        content = uploads.load(event.document_name)
+    except (FileNotFoundError, ValueError):  # removed by retention meanwhile: nothing to show
+        abort(404)
+    mimetype = event.document_type  # read before the commit, which expires the event
+    audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id, document=True)
+    db.session.commit()
+    g.no_store = True
+    return uploads.send(content, mimetype, f"claim-{claim_id}-document-{event_id}")
+
+
+# --- Decisions ------------------------------------------------------------------------------------
+# Each decision names the version the agent saw; review.* raises ClaimConflict when the claim
+# moved on meanwhile (another agent, another tab), and the first decision stands.
+
+def _back(claim: Claim) -> Response:
+    return htmx.redirect(url_for("cns.claim", claim_id=claim.id))
+
+
+def _conflict(claim: Claim) -> Response:
+    db.session.rollback()
+    flash(_("Another agent has already decided this claim, or it changed since you opened it. "
+            "Here is its current state."), "error")
+    return _back(claim)
+
+
+def _refused(claim: Claim, staff: CnsStaff, name: str, form):
+    """Show the page again with the field errors; nothing was saved."""
+    if form.version.errors:  # not a person's typing: a form from an older page or a forged one
+        return _conflict(claim)
+    db.session.rollback()
+    return _page(_loaded(claim.id, staff), staff, **{name: form}), 400
+
+
+@bp.post("/claims/<int:claim_id>/take-up")
+@allow("cns")
+def take_up_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    if not TakeUpForm().validate_on_submit():
+        abort(400)
+    try:
+        review.take_up(claim, staff)
+    except ClaimConflict:
+        db.session.rollback()
+        flash(_("Another agent has already taken up this claim."), "error")
+        return _back(claim)
+    db.session.commit()
+    flash(_("You have taken up claim %(reference)s.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/accept")
+@allow("cns")
+def accept_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "accept_form", form)
+    try:
+        review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
+                      reason=form.reason.data or "", iban_checked=form.iban_checked.data)
+    except ClaimConflict:
+        return _conflict(claim)
+    except ValueError as problem:
+        messages = {
+            "amount": (form.amount, _("The amount must be between 0 and the invoice total.")),
+            "reason": (form.reason, _("Give the reason for an amount different from the computed one.")),
+            "iban_checked": (form.iban_checked, _("The bank account was changed recently: check that it belongs "
+                                                  "to the patient, then tick the box.")),
+        }
+        if problem.args[0] not in messages:
+            raise
+        field, message = messages[problem.args[0]]
+        field.errors.append(message)
+        return _refused(claim, staff, "accept_form", form)
+    db.session.commit()
+    flash(_("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/reject")
+@allow("cns")
+def reject_claim(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = ClaimRejectForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "reject_form", form)
+    try:
+        review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
+    except ClaimConflict:
+        return _conflict(claim)
+    except ValueError as problem:
+        if problem.args[0] != "note":
+            raise
+        form.note.errors.append(_("Explain the reason to the patient."))
+        return _refused(claim, staff, "reject_form", form)
+    db.session.commit()
+    flash(_("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference), "success")
+    return _back(claim)
+
+
+@bp.post("/claims/<int:claim_id>/request-info")
+@allow("cns")
+def request_info(claim_id: int):
+    staff = _staff()
+    claim = _visible(claim_id, staff)
+    form = InfoRequestForm()
+    if not form.validate_on_submit():
+        return _refused(claim, staff, "info_form", form)
+    try:
+        review.request_info(claim, staff, form.question.data, version=form.version.data)
+    except ClaimConflict:
+        return _conflict(claim)
+    db.session.commit()
+    flash(_("Your question was sent to the patient."), "success")
+    return _back(claim)

@@ -1,0 +1,109 @@
+"""The fund's register of data-protection requests; staff answer correction requests."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+from flask_login import current_user
+from wtforms import RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal import accounts
+from portal.core import htmx
+from portal.core.forms import BaseForm
+from portal.core.numbers import page_number
+from portal.extensions import db
+from portal.models import DataRequestKind
+from portal.privacy import rights
+from portal.web.access import allow, refuse
+from portal.web.cns.blueprint import bp
+
+KIND_LABELS = {
+    DataRequestKind.CORRECTION: _l("Correction"),
+    DataRequestKind.ERASURE: _l("Erasure"),
+    DataRequestKind.RESTRICTION: _l("Restriction"),
+    DataRequestKind.OBJECTION: _l("Objection"),
+    DataRequestKind.WITHDRAWAL: _l("Withdrawal of consent"),
+    DataRequestKind.EXPORT: _l("Export"),
+}
+# "Open" is also a button elsewhere (a verb): the context keeps the two translations apart.
+STATE_LABELS = {"open": lazy_pgettext("request state", "Open"), "done": _l("Done"), "refused": _l("Refused")}
+
+
+class RegisterFilterForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    kind = SelectField(_l("Kind"), choices=[("", _l("All kinds")), *KIND_LABELS.items()], default="")
+    state = SelectField(_l("State"), choices=[("", _l("All states")), *STATE_LABELS.items()], default="")
+    submit = SubmitField(_l("Filter"))
+
+
+class AnswerForm(BaseForm):
+    state = RadioField(
+        _l("Decision"), choices=[("done", _l("Corrected (or nothing needed correcting)")), ("refused", _l("Refused"))],
+        validators=[DataRequired(message=_l("Choose a decision."))],
+    )
+    answer = TextAreaField(
+        _l("Answer to the patient"),
+        validators=[DataRequired(message=_l("Write the answer the patient will read.")),
+                    Length(max=rights.MAX_ANSWER, message=_l("Write at most 2000 characters."))],
+        description=_l("The patient reads it on their personal-data page. At most 2000 characters."),
+    )
+    submit = SubmitField(_l("Send the answer"))
+
+
+def _page_number() -> int:
+    return page_number(request.args.get("page"))
+
+
+@bp.get("/data-requests")
+@allow("cns")
+def data_requests():
+    staff = accounts.profile(current_user)
+    form = RegisterFilterForm(request.args)
+    form.validate()
+    kind = form.kind.data if not form.kind.errors else None
+    state = form.state.data if not form.state.errors else None
+    page = _page_number()
+    rows, has_next = rights.register(staff, kind=kind or None, state=state or None, page=page)
+    return render_template("cns/data_requests.html", form=form, rows=rows, page=page, has_next=has_next,
+                           kind_labels=KIND_LABELS, state_labels=STATE_LABELS)
+
+
+@bp.route("/data-requests/<int:request_id>", methods=["GET", "POST"])
+@allow("cns")
+def data_request(request_id: int):
+    staff = accounts.profile(current_user)
+    found = rights.visible_request(request_id, staff)
+    if found is None:
+        refuse("request", request_id)
+    filed, patient = found
+    form = AnswerForm()
+    if request.method == "POST":
+        if not rights.can_answer(filed):
+            flash(_("This request has already been answered; its answer stands."), "error")
+            return htmx.redirect(url_for("cns.data_request", request_id=filed.id))
+        if form.validate_on_submit():
+            try:
+                rights.answer(filed, staff, form.answer.data, state=form.state.data)
+            except rights.NotAllowed:
+                db.session.rollback()
+                flash(_("This request has already been answered; its answer stands."), "error")
+            else:
+                db.session.commit()
+                flash(_("Your answer to request %(reference)s was sent to the patient.", reference=filed.reference),
+                      "success")
+            return htmx.redirect(url_for("cns.data_request", request_id=filed.id))
+    else:
+        rights.record_view(filed)
+    registry_field, text = rights.correction_parts(filed)
+    html = render_template(
+        "cns/data_request.html", filed=filed, patient=patient, form=form, kind_labels=KIND_LABELS,
+        state_labels=STATE_LABELS, field_label=rights.REGISTRY_FIELDS.get(registry_field), text=text,
+        restriction=rights.restriction_parts(filed), is_answerable=rights.can_answer(filed),
+    )
+    db.session.commit()  # the view's audit row, after rendering (a commit expires what was loaded)
+    return html, 400 if form.errors else 200

@@ -1,0 +1,70 @@
+"""CNS staff confirm the parental links doctors asked for and the register does not hold."""
+
+from __future__ import annotations
+
+from flask import abort, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, audit
+from portal.accounts import guardian_register
+from portal.core import htmx
+from portal.extensions import db
+from portal.models import GuardianRequest
+from portal.web.access import allow, refuse
+from portal.web.cns.blueprint import bp
+from portal.web.cns.forms import GuardianConfirmForm, GuardianRefuseForm
+
+
+def _request(request_id: int) -> GuardianRequest:
+    filed = guardian_register.visible(request_id, accounts.profile(current_user))
+    if filed is None:
+        refuse("request", request_id)
+    return filed
+
+
+@bp.get("/guardian-requests")
+@allow("cns")
+def guardian_requests():
+    pending = guardian_register.pending_requests(accounts.profile(current_user))
+    html = render_template("cns/guardian_requests.html", pending=pending, confirm_form=GuardianConfirmForm(),
+                           refuse_form=GuardianRefuseForm())
+    for filed in pending:  # staff read the child's and the parent's names and birth dates
+        audit.record(audit.GUARDIAN_REQUEST_VIEWED, patient_id=filed.child_patient_id, request_id=filed.id)
+    db.session.commit()
+    return html
+
+
+@bp.post("/guardian-requests/<int:request_id>/confirm")
+@allow("cns")
+def confirm_guardian_request(request_id: int):
+    filed = _request(request_id)
+    form = GuardianConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Confirm that you checked the family document."), "error")
+        return htmx.redirect(url_for("cns.guardian_requests"))
+    return _decide(filed, confirmed=True)
+
+
+@bp.post("/guardian-requests/<int:request_id>/refuse")
+@allow("cns")
+def refuse_guardian_request(request_id: int):
+    filed = _request(request_id)
+    if not GuardianRefuseForm().validate_on_submit():
+        abort(400)
+    return _decide(filed, confirmed=False)
+
+
+def _decide(filed: GuardianRequest, *, confirmed: bool):
+    try:
+        guardian_register.decide(filed, accounts.profile(current_user), confirmed=confirmed)
+    except guardian_register.RequestAlreadyDecided:
+        db.session.rollback()
+        flash(_("Someone already decided this request."), "error")
+        return htmx.redirect(url_for("cns.guardian_requests"))
+    db.session.commit()
+    if confirmed:
+        flash(_("The link is in the register: the doctor can now issue the child's code."), "success")
+    else:
+        flash(_("The link was refused."), "success")
+    return htmx.redirect(url_for("cns.guardian_requests"))

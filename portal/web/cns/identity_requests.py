@@ -1,0 +1,102 @@
+"""CNS staff check self-service identity requests."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import accounts, audit
+from portal.activation import requests
+from portal.core import clock, htmx
+from portal.core.identity import ADULT_AGE, age_on
+from portal.documents import uploads
+from portal.extensions import db
+from portal.models import IdentityRequest, Patient
+from portal.web.access import allow, refuse
+from portal.web.cns.blueprint import bp
+from portal.web.cns.forms import ApproveForm, RejectForm
+
+
+def _request(request_id: int) -> IdentityRequest:
+    filed = requests.visible(request_id, accounts.profile(current_user))
+    if filed is None:
+        refuse("request", request_id)
+    return filed
+
+
+@bp.get("/identity-requests")
+@allow("cns")
+def identity_requests():
+    staff = accounts.profile(current_user)
+    return render_template(
+        "cns/identity_requests.html", pending=requests.pending_queue(staff), decided=requests.recently_decided(staff)
+    )
+
+
+@bp.get("/identity-requests/<int:request_id>")
+@allow("cns")
+def identity_request(request_id: int):
+    filed = _request(request_id)
+    registry = db.session.get(Patient, filed.patient_id) if filed.patient_id else None
+    audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id)
+    db.session.commit()
+    age = age_on(registry.birth_date, clock.today()) if registry else None
+    return render_template(
+        "cns/identity_request.html", filed=filed, registry=registry, age=age, adult_age=ADULT_AGE,
+        approve_form=ApproveForm(), reject_form=RejectForm(),
+    )
+
+
+@bp.get("/identity-requests/<int:request_id>/document")
+@allow("cns")
+def identity_request_document(request_id: int):
+    filed = _request(request_id)
+    if not filed.document_name:
+        abort(404)
+    content = uploads.load(filed.document_name)
+    media_type = filed.document_type  # read before the commit, which expires the request
+    audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id, document=True)
+    db.session.commit()
+    g.no_store = True
+    return uploads.send(content, media_type, f"identity-request-{request_id}")
+
+
+def _commit_then_delete(document: str | None) -> None:
+    # In this order: if the commit fails, the request stays pending with its document,
+    # and an agent can still look at it and decide again.
+    db.session.commit()
+    uploads.delete(document)
+
+
+@bp.post("/identity-requests/<int:request_id>/approve")
+@allow("cns")
+def approve_identity_request(request_id: int):
+    filed = _request(request_id)
+    if not ApproveForm().validate_on_submit():
+        abort(400)
+    document = filed.document_name
+    if requests.approve(filed, accounts.profile(current_user)):
+        _commit_then_delete(document)
+        flash(_("Request approved: an activation code has been sent."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This request was already decided, or nobody in the register matches it."), "error")
+    return htmx.redirect(url_for("cns.identity_requests"))
+
+
+@bp.post("/identity-requests/<int:request_id>/reject")
+@allow("cns")
+def reject_identity_request(request_id: int):
+    filed = _request(request_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        abort(400)
+    document = filed.document_name
+    if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
+        _commit_then_delete(document)
+        flash(_("Request rejected; the applicant sees the reason."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This request was already decided."), "error")
+    return htmx.redirect(url_for("cns.identity_requests"))

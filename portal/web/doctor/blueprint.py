@@ -1,0 +1,5 @@
+"""The doctor's space: the blueprint every module of this package adds its routes to."""
+
+from flask import Blueprint
+
+bp = Blueprint("doctor", __name__, url_prefix="/doctor")

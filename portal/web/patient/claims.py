@@ -1,0 +1,224 @@
+"""The patient follows their claims: where each one is, the fund's questions, withdrawing,
+and the reimbursement statement."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, render_template, request, url_for
+from flask_babel import format_timedelta, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.file import FileField
+from sqlalchemy.orm import aliased, joinedload
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal import audit
+from portal.accounts import guardians
+from portal.activation.requests import UPLOAD_MESSAGES
+from portal.claims import sharing, statement_pdf, timeline
+from portal.core import htmx
+from portal.core.forms import BaseForm
+from portal.core.numbers import page_number
+from portal.documents import uploads
+from portal.extensions import db
+from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
+from portal.web.access import allow, refuse
+from portal.web.patient.blueprint import bp
+
+PAGE_SIZE = 20
+
+FUND_NAMES = {
+    "CNS": _l("the CNS (National Health Fund)"),
+    "CMFEP": _l("the CMFEP (health fund of state civil servants)"),
+    "CMFEC": _l("the CMFEC (health fund of municipal civil servants)"),
+    "EMCFL": _l("the EMCFL (health fund of the railway staff)"),
+}
+
+# The states and reasons in words; keys come from ClaimState and review.REJECTION_REASONS.
+STATE_WORDS = {
+    ClaimState.SHARED: _l("Sent, waiting for review"),
+    ClaimState.IN_REVIEW: _l("Under review"),
+    ClaimState.INFO_REQUESTED: _l("Information requested"),
+    ClaimState.ACCEPTED: _l("Accepted"),
+    ClaimState.REJECTED: _l("Rejected"),
+    ClaimState.WITHDRAWN: _l("Withdrawn"),
+}
+REJECTION_SENTENCES = {
+    "not_covered": _l("The health insurance does not cover these acts."),
+    "duplicate": _l("This invoice had already been submitted to the health fund."),
+    "not_insured": _l("You were not insured with the health fund on the date of service."),
+    "incomplete": _l("The claim is incomplete."),
+    "other": _l("Another reason, explained in the note below."),
+}
+
+
+class AnswerForm(BaseForm):
+    message = TextAreaField(
+        _l("Your answer"),
+        validators=[DataRequired(message=_l("Write your answer.")), Length(max=sharing.MAX_MESSAGE)],
+        description=_l("At most 2,000 characters."),
+    )
+    document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
+    submit = SubmitField(_l("Send my answer"))
+
+
+class WithdrawForm(BaseForm):
+    submit = SubmitField(_l("Withdraw this claim"))
+
+
+def _patient() -> Patient:
+    patient = guardians.acting_patient(current_user)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _own(claim_id: int, *options) -> Claim:
+    """The claim, if it belongs to the space the patient is in; 404 otherwise (also for
+    another patient's claim, so its existence is not revealed)."""
+    claim = db.session.scalar(db.select(Claim).where(Claim.id == claim_id).options(*options))
+    if claim is None or claim.patient_id != _patient().id:
+        refuse("claim", claim_id)
+    return claim
+
+
+@bp.get("/claims", endpoint="claims")
+@allow("patient")
+def claims_list():
+    patient = _patient()
+    page = page_number(request.args.get("page"))
+    rows = db.session.scalars(
+        db.select(Claim).where(Claim.patient_id == patient.id)
+        .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
+        .order_by(Claim.shared_at.desc(), Claim.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    return htmx.render(
+        "patient/claims.html", "patient/_claim_rows.html", rows=rows[:PAGE_SIZE], page=page,
+        has_next=len(rows) > PAGE_SIZE, person=patient, state_words=STATE_WORDS,
+    )
+
+
+def _detail(claim_id: int) -> tuple[Claim, ConsentReceipt | None, Patient | None]:
+    """The claim with all its page shows, in one query: the invoice, the steps, the
+    statement, the consent receipt and the person whose account gave consent (a parent in
+    a child's space has their own registry record)."""
+    giver = aliased(Patient)
+    row = db.session.execute(
+        db.select(Claim, ConsentReceipt, giver).where(Claim.id == claim_id)
+        .outerjoin(ConsentReceipt, ConsentReceipt.claim_id == Claim.id)
+        .outerjoin(giver, giver.account_id == ConsentReceipt.account_id)
+        .options(joinedload(Claim.invoice), joinedload(Claim.doctor), joinedload(Claim.statement),
+                 joinedload(Claim.events))
+    ).unique().first()
+    if row is None or row[0].patient_id != _patient().id:
+        refuse("claim", claim_id)
+    return row[0], row[1], row[2]
+
+
+def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | None,
+                answer_form: AnswerForm | None = None) -> str:
+    patient = claim.patient
+    return render_template(
+        "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=format_timedelta,
+        receipt=receipt, giver=giver, patient=patient, recipients=[FUND_NAMES[f] for f in sharing.recipients(patient)],
+        question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
+        is_withdrawable=claim.state == ClaimState.SHARED, state_words=STATE_WORDS, fund_names=FUND_NAMES,
+        rejection=REJECTION_SENTENCES.get(claim.rejection_reason or "", REJECTION_SENTENCES["other"]),
+    )
+
+
+@bp.get("/claims/<int:claim_id>", endpoint="claim")
+@allow("patient")
+def claim_detail(claim_id: int):
+    claim, receipt, giver = _detail(claim_id)
+    audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
+    html = _claim_page(claim, receipt, giver)
+    # Committed after rendering: a commit expires the loaded rows and would load them again.
+    db.session.commit()
+    return html
+
+
+@bp.post("/claims/<int:claim_id>/withdraw", endpoint="withdraw_claim")
+@allow("patient")
+def withdraw_claim(claim_id: int):
+    claim = _own(claim_id)
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    try:
+        sharing.withdraw(claim, by=current_user)
+    except sharing.ClaimConflict:
+        db.session.refresh(claim)
+        if claim.state == ClaimState.WITHDRAWN:  # a double click, or a second tab
+            flash(_("This claim was already withdrawn."), "success")
+        else:
+            flash(_("An agent has already started reviewing this claim, so it can no longer be withdrawn."), "error")
+    else:
+        db.session.commit()
+        flash(_("Your claim was withdrawn. You can send the invoice again later."), "success")
+    return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/answer", endpoint="answer_claim")
+@allow("patient")
+def answer_claim(claim_id: int):
+    claim, receipt, giver = _detail(claim_id)
+    if claim.state != ClaimState.INFO_REQUESTED:
+        flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
+        return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+    form = AnswerForm()
+    if form.validate_on_submit():
+        upload = form.document.data
+        # One byte more than allowed, so an oversized file is recognised without reading it all.
+        document = upload.read(uploads.MAX_BYTES + 1) if upload and upload.filename else None
+        try:
+            sharing.answer(claim, form.message.data, by=current_user, document=document,
+                          filename=upload.filename if document else None)
+        except uploads.RejectedUpload as refused:
+            form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
+        except sharing.ClaimConflict:
+            flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
+            return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+        else:
+            db.session.commit()
+            flash(_("Thank you: your answer was sent to the health fund."), "success")
+            return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+    # Only a refused answer gets here (a refused document included): 400 with the field's error.
+    if htmx.is_partial():
+        return render_template("patient/_claim_answer.html", claim=claim, question=sharing.open_question(claim),
+                               answer_form=form), 400
+    return _claim_page(claim, receipt, giver, form), 400
+
+
+def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
+    claim = _own(
+        claim_id, joinedload(Claim.statement).selectinload(Statement.lines), joinedload(Claim.invoice),
+    )
+    if claim.statement is None:
+        abort(404)
+    return claim, claim.statement
+
+
+@bp.get("/claims/<int:claim_id>/statement", endpoint="statement")
+@allow("patient")
+def statement(claim_id: int):
+    claim, found = _statement_of(claim_id)
+    audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id)
+    html = render_template("patient/statement.html", claim=claim, statement=found,
+                           totals=statement_pdf.totals(found))
+    db.session.commit()
+    return html
+
+
+@bp.get("/claims/<int:claim_id>/statement.pdf", endpoint="statement_pdf")
+@allow("patient")
+def statement_pdf_download(claim_id: int):
+    claim, found = _statement_of(claim_id)
+    audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id, document="pdf")
+    content = statement_pdf.render(claim, found, str(get_locale() or "fr"))
+    name = f"statement-{found.number}.pdf"  # read before the commit, which expires the statement
+    db.session.commit()
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+    })

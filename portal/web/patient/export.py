@@ -1,0 +1,112 @@
+"""The portable export, requested and downloaded from "Manage my personal data"."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Response, abort, flash, render_template, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts import guardians
+from portal.core import clock, htmx
+from portal.core.forms import OnceForm, sent_before
+from portal.extensions import db, limiter
+from portal.models import DataRequest
+from portal.privacy import export
+from portal.web.access import allow, refuse
+from portal.web.patient.blueprint import bp
+
+# The link's token is shown once and stored only as a hash, so the page can offer the link
+# again only from the browser that asked: the signed session cookie keeps it for the hour.
+SESSION_KEY = "export_token"
+
+
+class ExportForm(OnceForm):
+    """The button that prepares an export: a second click while the first one builds the ZIP
+    prepares no second export."""
+
+
+def _person():
+    person = guardians.acting_patient(current_user)
+    if person is None:
+        abort(404)
+    return person
+
+
+def _limit_key() -> str:
+    # Building the ZIP renders every PDF, so it is lightly limited per signed-in session.
+    # The limiter runs before the session is loaded: key on a digest of the session cookie.
+    sid = session.get("sid") or ""
+    return "export:" + hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _language(person) -> str:
+    account = person.account
+    return (account.preferred_language if account else None) or str(get_locale() or "fr")
+
+
+@bp.post("/my-data/export")
+@allow("patient")
+@limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
+def export_request():
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    person = _person()
+    if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
+        # The same click again: the first answer carries the link. This one leaves the session
+        # cookie alone, so it cannot overwrite the cookie that holds the link.
+        return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+    _made, token = export.create(person, by=current_user, language=_language(person), form_token=form.sent_token)
+    db.session.commit()
+    export.delete_replaced()
+    session[SESSION_KEY] = token
+    flash(_("Your export is ready. Download it below: the link works for one hour."), "success")
+    return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+
+
+@bp.get("/my-data/export/<token>")
+@allow("patient")
+def export_download(token: str):
+    made = export.find(token, _person())
+    if made is None:
+        refuse("export")  # the token is a secret: never written to the trail
+    if not export.is_live(made):
+        return render_template(
+            "errors/error.html", code=410, title=_("This download link has expired"),
+            message=_("For your safety, an export can be downloaded for one hour only. "
+                      "Request a new one on the page “Manage my personal data”."),
+        ), 410
+    content = export.download(made, by=current_user)
+    if content is None:
+        abort(404)
+    db.session.commit()
+    name = f"my-data-{clock.today().isoformat()}.zip"
+    return Response(content, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+def _export_section() -> dict | None:
+    """What the export section of the page shows: the live export, and its link if this
+    browser asked for it. A callable, so the query runs only where the section is shown."""
+    if not getattr(current_user, "is_authenticated", False) or current_user.role != "patient":
+        return None
+    person = guardians.acting_patient(current_user)
+    made = export.live_for(person) if person is not None else None
+    if made is None:
+        return None
+    token = session.get(SESSION_KEY)
+    return {
+        "export": made,
+        "url": url_for("patient.export_download", token=token) if export.matches(made, token) else None,
+    }
+
+
+@bp.app_context_processor
+def _inject():
+    return {"my_data_export": _export_section, "export_form": ExportForm}

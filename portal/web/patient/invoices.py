@@ -1,0 +1,135 @@
+"""The patient reads their invoices (or a child's, in the child's space)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, abort, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import or_
+from sqlalchemy.orm import joinedload
+from wtforms import SelectField
+from wtforms.validators import Optional
+
+from portal import audit
+from portal.accounts import guardians
+from portal.claims import sharing
+from portal.core import htmx
+from portal.core.numbers import page_number, whole_number
+from portal.extensions import db
+from portal.invoicing import invoice_pdf, invoices
+from portal.models import Claim, ClaimState, Invoice, InvoiceReport
+from portal.web.access import allow, refuse
+from portal.web.doctor.forms import InvoiceFilterForm
+from portal.web.patient.blueprint import bp
+
+
+class PatientFilterForm(InvoiceFilterForm):
+    doctor = SelectField(_l("Doctor"), choices=[], validators=[Optional()], validate_choice=False)
+
+
+def _patient():
+    patient = guardians.acting_patient(current_user)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+@bp.get("/invoices", endpoint="invoices")
+@allow("patient")
+def invoices_list():
+    patient = _patient()
+    form = PatientFilterForm(request.args)
+    doctors = invoices.doctors_of(patient.id)
+    form.doctor.choices = [("", str(_l("All")))] + [(str(d.id), d.name) for d in doctors]
+    form.validate()
+    doctor = request.args.get("doctor", "")
+    filters = invoices.Filters(
+        state=form.state.data or None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        doctor_id=whole_number(doctor),
+    )
+    page = page_number(request.args.get("page"))
+    rows, has_next = invoices.listing(patient_id=patient.id, filters=filters, page=page)
+    claimed = sharing.claimed_invoice_ids([row.id for row in rows])
+    # Why each invoice cannot be shared (None: it can), decided for the whole page at once.
+    reasons = {row.id: sharing.why_not_shareable(row, claimed=row.id in claimed) for row in rows}
+    return htmx.render(
+        "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
+        has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=invoices.reimbursement_of,
+        reasons=reasons,
+    )
+
+
+def _own(invoice_id: int) -> Invoice:
+    """The invoice, if it belongs to the space the patient is in; 404 otherwise."""
+    invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.doctor), joinedload(Invoice.lines)])
+    if invoice is None or invoice.patient_id != _patient().id:
+        refuse("invoice", invoice_id)
+    return invoice
+
+
+def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
+    """The invoice with what its page shows, in one query: the doctor, the lines, the live
+    claim and when an open report was made; 404 unless it belongs to the space."""
+    reported = (
+        db.select(InvoiceReport.created_at)
+        .where(InvoiceReport.invoice_id == Invoice.id, InvoiceReport.closed_at.is_(None))
+        .order_by(InvoiceReport.created_at.desc()).limit(1).scalar_subquery()
+    )
+    row = db.session.execute(
+        db.select(Invoice, Claim, reported).where(Invoice.id == invoice_id)
+        .outerjoin(Claim, (Claim.invoice_id == Invoice.id) & (Claim.state != ClaimState.WITHDRAWN))
+        .options(joinedload(Invoice.doctor), joinedload(Invoice.lines))
+    ).unique().first()
+    if row is None or row[0].patient_id != _patient().id:
+        refuse("invoice", invoice_id)
+    return row[0], row[1], row[2]
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@allow("patient")
+def invoice(invoice_id: int):
+    invoice, claim, reported_at = _shown(invoice_id)
+    # Rendered before the commit, which would expire everything the page has loaded.
+    html = render_template(
+        "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        state=invoices.state_of(invoice), claim=claim,
+        reason=sharing.why_not_shareable(invoice, claimed=claim is not None), reported_at=reported_at,
+        **_relatives(invoice),
+    )
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    db.session.commit()
+    return html
+
+
+def _relatives(invoice: Invoice) -> dict:
+    """The voided invoice this one corrects, and the correction that replaced it."""
+    relatives = db.session.scalars(db.select(Invoice).where(
+        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
+    )).all()
+    return {
+        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
+        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
+    }
+
+
+@bp.get("/invoices/<int:invoice_id>.pdf")
+@allow("patient")
+def invoice_pdf_download(invoice_id: int):
+    invoice = _own(invoice_id)
+    if invoices.state_of(invoice) == "expired":
+        abort(404)
+    # Rendered before the commit, which would expire the invoice and load it all again.
+    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
+    name = f"invoice-{invoice.number}.pdf"
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
+    db.session.commit()
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+    })
+
+

@@ -1,0 +1,48 @@
+"""The patient's notices: the page that lists (and reads) them, and the polled counter."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from portal.accounts import guardians
+from portal.claims import sharing
+from portal.core import htmx
+from portal.core.numbers import page_number
+from portal.extensions import db
+from portal.models import Notification
+from portal.web.access import allow
+from portal.web.patient.blueprint import bp
+
+PAGE_SIZE = 20
+
+
+@bp.get("/notifications", endpoint="notifications")
+@allow("patient")
+def notifications_list():
+    patient = guardians.acting_patient(current_user)
+    if patient is None:
+        abort(404)
+    page = page_number(request.args.get("page"))
+    rows = db.session.scalars(
+        db.select(Notification).where(Notification.patient_id == patient.id)
+        .options(joinedload(Notification.claim))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    # Opening the page reads the notices, as in a mail client. The rows loaded above keep
+    # their unread mark for this rendering (the UPDATE does not touch loaded objects).
+    sharing.mark_read(patient.id)
+    html = htmx.render(
+        "patient/notifications.html", "patient/_notification_rows.html", rows=rows[:PAGE_SIZE], page=page,
+        has_next=len(rows) > PAGE_SIZE, person=patient,
+    )
+    db.session.commit()
+    return html
+
+
+@bp.get("/notifications/count", endpoint="notification_count")
+@allow("patient", background=True)  # polling is not activity: it must not keep an idle session open
+def notification_count():
+    return render_template("patient/_notification_count.html")

@@ -1,0 +1,185 @@
+"""The patient shares invoices with the fund, keeps their bank account and the
+"send automatically" setting, and tells a doctor an invoice is wrong."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from portal.accounts import stepup
+from portal.claims import sharing
+from portal.core import htmx, identity
+from portal.core.forms import BaseForm, OnceForm, sent_before
+from portal.core.numbers import whole_number
+from portal.extensions import db
+from portal.invoicing import invoices
+from portal.models import Invoice, InvoiceReport
+from portal.web.access import allow, refuse
+from portal.web.auth.forms import StepUpForm
+from portal.web.patient.blueprint import bp
+from portal.web.patient.invoices import _own, _patient
+
+MAX_CHOSEN = 100
+
+
+class ShareForm(BaseForm):
+    submit = SubmitField(_l("Share with my health fund"))
+
+
+def _valid_iban(form, field):
+    try:
+        field.data = identity.validate_iban(field.data)
+    except identity.InvalidIdentifier as exc:
+        raise ValidationError(_l("Enter a valid IBAN, for example LU28 0019 4006 4475 0000.")) from exc
+
+
+class BankAccountForm(StepUpForm):
+    iban = StringField(
+        _l("IBAN"), validators=[DataRequired(message=_l("Enter your IBAN.")), Length(max=42), _valid_iban],
+        description=_l("Your own account, in your name: the fund pays reimbursements only there."),
+    )
+    submit = SubmitField(_l("Save the bank account"))
+
+
+class SettingsForm(BaseForm):
+    auto_share = BooleanField(
+        _l("Send automatically"),
+        description=_l("Every new invoice that can be sent from the portal goes to the health fund as soon as "
+                       "the doctor issues it. You receive a notice each time. You can switch this off at any time."),
+    )
+    submit = SubmitField(_l("Save the setting"))
+
+
+class ReportForm(OnceForm):
+    message = TextAreaField(
+        _l("What is wrong with this invoice?"),
+        validators=[DataRequired(message=_l("Describe the error.")),
+                    Length(max=1000, message=_l("Write at most 1000 characters."))],
+        description=_l("Your doctor reads this message. Do not add health details the invoice does not need."),
+    )
+    submit = SubmitField(_l("Send to the doctor"))
+
+
+def masked_iban(iban: str | None) -> str:
+    """The IBAN with only the country, check digits and last four digits readable."""
+    if not iban:
+        return ""
+    hidden = iban[:4] + "•" * (len(iban) - 8) + iban[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+
+
+def _chosen(values: list[str]) -> list[Invoice]:
+    """The invoices named in the request; any that is not in this space is a 404."""
+    ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
+    if not ids:
+        return []
+    found = db.session.scalars(
+        db.select(Invoice).where(Invoice.id.in_(ids))
+        .options(selectinload(Invoice.lines), selectinload(Invoice.doctor))
+        .order_by(Invoice.service_date.desc(), Invoice.id.desc())
+    ).all()
+    patient = _patient()
+    foreign = sorted(set(ids) - {invoice.id for invoice in found if invoice.patient_id == patient.id})
+    if foreign:
+        refuse("invoice", foreign[0])
+    return list(found)
+
+
+@bp.route("/invoices/share", methods=["GET", "POST"])
+@allow("patient")
+def share():
+    patient = _patient()
+    form = ShareForm()
+    chosen = _chosen(request.form.getlist("invoice") if request.method == "POST" else request.args.getlist("invoice"))
+    if not chosen:
+        flash(_("Select at least one invoice to share."), "error")
+        return htmx.redirect(url_for("patient.invoices"))
+    claimed = sharing.claimed_invoice_ids([invoice.id for invoice in chosen])
+    reasons = {invoice.id: sharing.why_not_shareable(invoice, claimed=invoice.id in claimed) for invoice in chosen}
+    eligible = [invoice for invoice in chosen if reasons[invoice.id] is None]
+    if form.validate_on_submit():
+        if not eligible:
+            flash(_("These invoices have already been shared or cannot be sent from the portal."), "error")
+            return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
+        try:
+            shared = sharing.share(patient, eligible, by=current_user)
+        except ValueError:
+            # No bank account, or an invoice changed in the meantime: show the page again.
+            db.session.rollback()
+            return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
+        db.session.commit()
+        flash(ngettext("%(num)d invoice has been shared with your health fund.",
+                       "%(num)d invoices have been shared with your health fund.", len(shared)), "success")
+        return htmx.redirect(url_for("patient.claims"))
+    here = url_for("patient.share", invoice=[invoice.id for invoice in chosen])
+    return render_template(
+        "patient/share.html", form=form, patient=patient, eligible=eligible,
+        refused=[(invoice, reasons[invoice.id]) for invoice in chosen if reasons[invoice.id] is not None],
+        amounts_of=invoices.reimbursement_of, recipients=sharing.recipients(patient),
+        iban=masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
+    ), 400 if request.method == "POST" else 200
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only back into the patient's own pages, never to another site.
+    if target and target.startswith("/patient/") and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/bank-account", methods=["GET", "POST"])
+@allow("patient")
+def bank_account():
+    patient = _patient()
+    form = BankAccountForm()
+    next_url = _safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        # Money goes where this says: a session alone (a copied cookie) is not enough.
+        problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data, stage="bank_account")
+        if problem is None:
+            sharing.set_iban(patient, form.iban.data, by=current_user)
+            db.session.commit()
+            flash(_("Your bank account has been saved."), "success")
+            return htmx.redirect(next_url or url_for("patient.bank_account"))
+        db.session.commit()  # a failure counts, like a failed sign-in
+        stepup.add_error(form, problem)
+    return render_template(
+        "patient/bank_account.html", form=form, patient=patient, iban=masked_iban(patient.iban),
+        next_url=next_url,
+    ), 400 if form.errors else 200
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@allow("patient")
+def settings():
+    patient = _patient()
+    form = SettingsForm()
+    if form.validate_on_submit():
+        sharing.set_auto_share(patient, bool(form.auto_share.data), by=current_user)
+        db.session.commit()
+        flash(_("Your setting has been saved."), "success")
+        return htmx.redirect(url_for("patient.settings"))
+    if request.method == "GET":
+        form.auto_share.data = patient.is_auto_share
+    return render_template("patient/settings.html", form=form, patient=patient), 400 if form.errors else 200
+
+
+@bp.route("/invoices/<int:invoice_id>/report", methods=["GET", "POST"])
+@allow("patient")
+def report_invoice(invoice_id: int):
+    invoice = _own(invoice_id)
+    form = ReportForm()
+    if form.validate_on_submit():
+        # The same form sent again has nothing more to do.
+        if sent_before(InvoiceReport, form.sent_token, invoice_id=invoice.id) is None:
+            sharing.report_invoice(invoice, form.message.data, by=current_user, form_token=form.sent_token)
+            db.session.commit()
+        flash(_("Your message has been sent to %(doctor)s.", doctor=invoice.doctor.name), "success")
+        return htmx.redirect(url_for("patient.invoice", invoice_id=invoice.id))
+    return render_template("patient/report.html", form=form, invoice=invoice), 400 if form.errors else 200

@@ -1,0 +1,34 @@
+"""The patient's space (their own, or a child's a parent opened)."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+
+from portal.accounts import guardians, reactivation
+from portal.core import htmx
+from portal.core.forms import BaseForm
+from portal.core.numbers import whole_number
+from portal.extensions import db
+from portal.web.access import allow, refuse
+from portal.web.patient.blueprint import bp
+
+
+@bp.get("/")
+@allow("patient")
+def home():
+    return render_template("patient/home.html", person=guardians.acting_patient(current_user),
+                           reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
+
+
+@bp.post("/space")
+@allow("patient")
+def switch_space():
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    choice = request.form.get("space", "")
+    target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
+    if guardians.switch(current_user, target) is None:
+        refuse("patient", target if target and target > 0 else None)  # not one of their children
+    db.session.commit()
+    return htmx.redirect(url_for("patient.home"))

@@ -1,0 +1,66 @@
+"""Values every template can use."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import get_locale
+
+LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
+
+
+def language_url(code: str) -> str:
+    """The current page in another language (a plain link: works without JavaScript)."""
+    args = request.args.to_dict(flat=False) if request.method == "GET" else {}
+    args["lang"] = [code]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
+def inject() -> dict:
+    return {
+        "current_language": str(get_locale() or "fr"),
+        "language_names": LANGUAGE_NAMES,
+        "language_url": language_url,
+        "user_session": g.get("user_session"),
+        "demo_mode": current_app.config["DEMO_MODE"],
+        "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
+        "home_url": _home_url(),
+        "spaces": _spaces(),
+        "unread_notices": unread_notices,
+    }
+
+
+def unread_notices() -> int | None:
+    """For a signed-in patient: unread notices in their spaces. A callable, so the count is
+    asked only where a template shows the counter; it comes with the spaces' own query."""
+    account, row = g.get("account"), g.get("user_session")
+    if account is None or account.role != "patient" or row is None or row.locked_at is not None:
+        return None
+    from portal.accounts import guardians
+
+    return guardians.unread_count(account)
+
+
+def _spaces() -> dict | None:
+    """For a parent: their own space and their children's, for the account menu."""
+    account = g.get("account")
+    if account is None or account.role != "patient" or g.get("user_session") is None:
+        return None
+    from portal.accounts import guardians
+
+    children = guardians.children_of(account)
+    if not children:
+        return None
+    return {"children": children, "current": guardians.acting_patient(account)}
+
+
+def _home_url() -> str:
+    account = g.get("account")
+    return url_for(f"{account.role}.home") if account is not None else url_for("public.home")
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(inject)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
