@@ -2,7 +2,7 @@
 nomenclature load | purge. Thin wrappers: the rules live in the domain modules they call.
 
 Every command that reads or writes the portal's tables is a `data_command`: it checks the
-schema first, and a refusal (portal.refused) becomes a message and a non-zero exit, never a
+schema first, and a refusal (portal.core.refused) becomes a message and a non-zero exit, never a
 traceback, with nothing written.
 """
 
@@ -17,7 +17,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
-from portal.accounts import operators, registry_import, terms
+from portal import demo
+from portal.accounts import registry_import, terms, totp
+from portal.professionals import operators
 from portal.core import schema
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -60,7 +62,6 @@ def _refuse_in_production() -> None:
 def demo_command(as_json: bool) -> None:
     """Apply migrations and load the demo data (idempotent)."""
     _refuse_in_production()
-    from portal import demo
 
     upgrade()
     created = demo.seed()
@@ -92,7 +93,6 @@ def demo_command(as_json: bool) -> None:
 def totp_command(secret: str) -> None:
     """Print the current one-time code for a (demo) TOTP secret."""
     _refuse_in_production()
-    from portal.accounts import totp
 
     try:
         click.echo(totp.code_for(secret.replace(" ", "")))

@@ -5,13 +5,28 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from portal import accounts
 from portal.accounts import terms, totp
+from portal.claims import qr, review, sharing
+from portal.core import clock
 from portal.core.identity import make_iban, make_matricule
 from portal.extensions import db
-from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Fund, Patient, Role
+from portal.invoicing import invoices, nomenclature
+from portal.models import (
+    Account,
+    AccountStatus,
+    CnsStaff,
+    Credential,
+    Doctor,
+    Fund,
+    GuardianLink,
+    Invoice,
+    Patient,
+    RegistryGuardian,
+    Role,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +88,6 @@ def _account(role: Role, login: str, password: str) -> Account:
 def _link_child() -> None:
     """The register names Anne as her daughter Léa's guardian, and Anne holds Léa's space,
     as a parent who activated a child's code would."""
-    from portal.models import GuardianLink, RegistryGuardian
 
     mother, child = (
         db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(*PATIENTS[i][2:4])))
@@ -153,11 +167,7 @@ def _invoices() -> None:
 
     The clock is set back to each date in turn, so that timelines read like real ones.
     """
-    from datetime import datetime, time, timedelta
 
-    from portal.core import clock
-    from portal.invoicing import invoices, nomenclature
-    from portal.models import Invoice
 
     if db.session.scalar(db.select(db.func.count()).select_from(Invoice)):
         return
@@ -184,18 +194,14 @@ def _invoices() -> None:
 
 def _claim(invoice, patient: Patient, staff: CnsStaff, state: str) -> None:
     """Walk one claim to `state` through the same steps patients and agents take."""
-    from datetime import timedelta
 
-    from portal.claims import review, sharing
-    from portal.core import clock
-    from portal.invoicing import invoices
 
     def later(**delta) -> None:
         clock.freeze(clock.now() + timedelta(**delta))
 
     later(hours=5)
     if state == "paper_received":
-        claim, _ = review.intake_paper(invoices.qr_payload(invoice), staff)
+        claim, _ = review.intake_paper(qr.qr_payload(invoice), staff)
         later(days=2)
         review.take_up(claim, staff)
         return

@@ -22,6 +22,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
 from portal import create_app  # noqa: E402
+from portal.claims import states  # noqa: E402
 from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
@@ -158,9 +159,8 @@ def _release_clock():
 @pytest.fixture(autouse=True)
 def _fresh_counts():
     """The staff queue caches closed-claim counts per worker; each test starts without them."""
-    from portal.claims import review
 
-    review.forget_closed_counts()
+    states.forget_closed_counts()
 
 
 @pytest.fixture(autouse=True)

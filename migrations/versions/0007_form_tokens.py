@@ -15,7 +15,7 @@ down_revision = '0006'
 branch_labels = None
 depends_on = None
 
-# The rows a form creates keep the token the page drew for it (portal.forms.OnceForm).
+# The rows a form creates keep the token the page drew for it (portal.core.forms.OnceForm).
 TABLES = ('invoice', 'invoice_report', 'data_request', 'identity_request')
 
 

@@ -1,6 +1,6 @@
 """Blocking an account for its safety, and lifting the block.
 
-A block ends every session at once and stops every sign-in (portal.auth.signin treats a blocked
+A block ends every session at once and stops every sign-in (portal.accounts.signin treats a blocked
 account like an unknown one). It is written as an AccountBlock row beside the status, so staff see
 who blocked it, why and when, and lifting it restores the status the account had before.
 """

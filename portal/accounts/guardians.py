@@ -8,8 +8,8 @@ from flask import g, session
 from sqlalchemy import Integer, cast, null, union_all
 
 from portal import audit
-from portal.activation.codes import is_minor
 from portal.core import clock
+from portal.core.identity import is_minor
 from portal.extensions import db
 from portal.models import Account, GuardianLink, Notification, Patient
 

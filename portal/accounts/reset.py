@@ -4,7 +4,7 @@ Doctors' logins are printed on their invoices, so the login proves nothing, and 
 phone (its authenticator) must not be enough either. The patient gives a current authenticator
 code (or a recovery code), and then a code sent to a contact the insurance register holds: the
 SIM or the mailbox, which a thief of the phone's apps does not have. Doctors and CNS staff are
-reset by an operator only (operator_accounts.reset_password).
+reset by an operator only (portal.professionals.operators.reset_password).
 
 The second code is bound to a random secret this browser's flow keeps in its (signed) cookie;
 the code is checked and the password set in one request, and the code is used up then, so a

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal import accounts, audit
 from portal.accounts import guardian_register, reactivation, security_alerts, sessions
 from portal.core import clock
-from portal.core.identity import ADULT_AGE, age_on
+from portal.core.identity import is_minor
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -76,8 +76,6 @@ def state(code: ActivationCode) -> str:
     return "pending"
 
 
-def is_minor(person: Patient, on: date | None = None) -> bool:
-    return age_on(person.birth_date, on or clock.today()) < ADULT_AGE
 
 
 def _revoke_pending(patient: Patient, reason: str) -> None:
@@ -262,7 +260,7 @@ def account_for(patient: Patient) -> Account:
 def redeem_for_self(code: ActivationCode) -> Account | None:
     """Claim the code for its patient, once the register's contact code (or staff) proved the
     person. A first activation starts from nothing; an account that already works keeps its
-    credentials, and what is chosen now waits (portal.reactivation)."""
+    credentials, and what is chosen now waits (portal.accounts.reactivation)."""
     if is_blocked(code.patient) or not claim(code):
         return None
     account = account_for(code.patient)

@@ -83,7 +83,7 @@ def file(form) -> IdentityRequest:
         db.session.flush()
     except IntegrityError:
         # Both copies got past the check at once: the unique token let one in; this one
-        # answers with it. (Signed-in forms never race here: see portal.auth.sessions.)
+        # answers with it. (Signed-in forms never race here: see portal.accounts.sessions.)
         savepoint.rollback()
         uploads.delete(filed.document_name)
         earlier = sent_before(IdentityRequest, token)

@@ -67,7 +67,7 @@ ACTIVATION_CONTACT_CODE_CHECKED = _declare("activation.contact_code_checked", ("
 ACTIVATION_STAFF_REQUESTED = _declare("activation.staff_requested", ("code_id",))
 ACTIVATION_STAFF_CONFIRMED = _declare("activation.staff_confirmed", ("code_id",))
 ACTIVATION_REFUSED_BLOCKED = _declare("activation.refused_blocked", ("code_id",))
-# A new activation of an account that already works (portal.reactivation): scheduled after the
+# A new activation of an account that already works (portal.accounts.reactivation): scheduled after the
 # wait, cancelled by the owner, the wait waived by staff, applied when due.
 REACTIVATION_SCHEDULED = _declare("reactivation.scheduled", ("reactivation_id", "effective_at"))
 REACTIVATION_CANCELLED = _declare("reactivation.cancelled", ("reactivation_id", "by"))
@@ -111,13 +111,13 @@ CONSENT_WITHDRAWN = _declare("consent.withdrawn")
 CONSENT_RESTORED = _declare("consent.restored")
 ACCOUNT_ERASED = _declare("account.erased", ("tombstone",))
 LOGS_PURGED = _declare("logs.purged", ("events",))
-# A code sent to a contact the register holds (portal.contact_codes): never the code itself.
+# A code sent to a contact the register holds (portal.accounts.contact_codes): never the code itself.
 CONTACT_CODE_SENT = _declare("contact_code.sent", ("purpose", "channel"))
 CONTACT_CODE_FAILED = _declare("contact_code.failed", ("purpose",))
-# A "this wasn't me" alert sent to the owner on every register contact (portal.security_alerts).
+# A "this wasn't me" alert sent to the owner on every register contact (portal.accounts.security_alerts).
 SECURITY_ALERT_SENT = _declare("security_alert.sent", ("kind", "contacts"))
 SECURITY_ALERT_USED = _declare("security_alert.used", ("kind",))
-# An account blocked for its safety, and the block lifted (portal.blocking).
+# An account blocked for its safety, and the block lifted (portal.accounts.blocking).
 ACCOUNT_BLOCKED = _declare("account.blocked", ("account_id", "source"))
 ACCOUNT_UNBLOCKED = _declare("account.unblocked", ("account_id",))
 # An operator gave a doctor's or staff member's account a new temporary password
@@ -127,14 +127,14 @@ ACCOUNT_PASSWORD_RESET = _declare("account.password_reset", ("account_id", "sess
 # that they checked it belongs to the patient.
 IBAN_CHANGE_CONFIRMED = _declare("claim.iban_change_confirmed", ("claim_id",))
 # A doctor asked for a parental link the register does not hold; CNS staff confirmed or
-# refused it after checking a family document (portal.guardian_register).
+# refused it after checking a family document (portal.accounts.guardian_register).
 GUARDIAN_LINK_REQUESTED = _declare("guardian.link_requested", ("request_id",))
 GUARDIAN_LINK_DECIDED = _declare("guardian.link_decided", ("request_id", "decision"))
 GUARDIAN_REQUEST_VIEWED = _declare("guardian.request_viewed", ("request_id",))
 # The IBAN of an erased patient's claim, removed once the claim was decided (paid or not).
 CLAIM_IBAN_REMOVED = _declare("claim.iban_removed", ("claim_id",))
 # A doctor or agent who left: the account closed, every session ended, the doctor's pending
-# activation codes revoked (portal.operator_accounts.deactivate). `by` is "operator" or "staff".
+# activation codes revoked (portal.professionals.operators.deactivate). `by` is "operator" or "staff".
 ACCOUNT_DEACTIVATED = _declare("account.deactivated", ("account_id", "by", "sessions", "codes"))
 # An operator granted or withdrew a CNS agent's administration (publishing terms, blocking accounts).
 ADMINISTRATOR_GRANTED = _declare("staff.administrator_granted", ("account_id",))

@@ -15,11 +15,10 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.claims import sharing
-from portal.claims.sharing import ClaimConflict, move
+from portal.claims import qr, reimbursement, states
+from portal.claims.states import ClaimConflict, move
 from portal.core import clock
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import (
     Channel,
     Claim,
@@ -134,31 +133,26 @@ def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, in
     The open states are the queue's work, a few thousand rows reached through the queue
     index: counted exactly on every request. Decided and withdrawn claims are nearly all of
     the table (hundreds of thousands at national scale) and only inform: their counts may be
-    up to CLOSED_COUNTS_SECONDS old, per scope and filters, in each worker.
+    up to states.CLOSED_COUNTS_SECONDS old, per scope and filters, in each worker.
     """
     base = filters or QueueFilters()
     without_state = QueueFilters(**{**base.__dict__, "state": None, "sort": "oldest"})
     found = _count_by_state(staff, without_state, ClaimState.OPEN)
     key = (staff.fund_scope, tuple(sorted(without_state.__dict__.items())))
-    cached = _closed_counts.get(key)
+    cached = states.closed_counts.get(key)
     now = monotonic()
-    if cached is None or now - cached[0] > CLOSED_COUNTS_SECONDS:
+    if cached is None or now - cached[0] > states.CLOSED_COUNTS_SECONDS:
         closed = tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)
         cached = (now, _count_by_state(staff, without_state, closed))
-        if len(_closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
-            _closed_counts.clear()
-        _closed_counts[key] = cached
+        if len(states.closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
+            states.closed_counts.clear()
+        states.closed_counts[key] = cached
     found.update(cached[1])
     return {state: found.get(state, 0) for state in ClaimState.ALL}
 
 
-CLOSED_COUNTS_SECONDS = 60
-_closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
 
 
-def forget_closed_counts() -> None:
-    """After this worker closes a claim: its own next page shows the new counts at once."""
-    _closed_counts.clear()
 
 
 def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
@@ -185,9 +179,9 @@ def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) 
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(
-        kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: sharing.MAX_MESSAGE]
+        kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: states.MAX_MESSAGE]
     ))
-    sharing.notify(claim.patient_id, NoticeKind.INFO_REQUESTED, claim=claim)
+    states.notify(claim.patient_id, NoticeKind.INFO_REQUESTED, claim=claim)
     audit.record(audit.CLAIM_INFO_REQUESTED, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -223,8 +217,8 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
-    forget_closed_counts()
-    sharing.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
+    states.forget_closed_counts()
+    states.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
                  adjusted=adjusted)
     if held:
@@ -240,12 +234,12 @@ def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: st
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
-        "rejection_reason": reason, "rejection_note": note.strip()[: sharing.MAX_MESSAGE] or None,
+        "rejection_reason": reason, "rejection_note": note.strip()[: states.MAX_MESSAGE] or None,
     }, version=version, unfrozen=True)
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
-    sharing.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
-    forget_closed_counts()
+    states.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
+    states.forget_closed_counts()
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
                  reason=reason)
 
@@ -261,7 +255,7 @@ def payment_date(decided: date) -> date:
 
 def _statement(claim: Claim, now: datetime) -> Statement:
     invoice = claim.invoice
-    amounts = invoices.reimbursement_of(invoice)
+    amounts = reimbursement.reimbursement_of(invoice)
     statement = Statement(
         claim_id=claim.id, number=f"D{now.year}-{claim.id:08d}", issued_at=now, payment_date=payment_date(now.date()),
         billed_cents=claim.total_cents, reimbursed_cents=claim.reimbursed_cents,
@@ -292,7 +286,7 @@ def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | Non
 
 def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None, bool]:
     """intake_paper, also telling whether the claim is new (the page says which)."""
-    invoice = invoices.invoice_from_payload(payload)
+    invoice = qr.invoice_from_payload(payload)
     if invoice is None:
         return None, "invalid", False
     if invoice.channel != Channel.PAPER_QR:
@@ -301,7 +295,7 @@ def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | No
         return None, "voided", False
     patient = invoice.patient
     if patient is None:  # an erased patient's invoice survives only with its kept claim
-        kept = sharing.active_claim_of(invoice.id)
+        kept = states.active_claim_of(invoice.id)
         if kept is None or staff.fund_scope not in (Fund.CNS, kept.fund):
             return None, "invalid", False
         return kept, None, False
@@ -309,7 +303,7 @@ def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | No
         return None, "scope", False
     if not patient.iban:
         return None, "iban", False
-    claim, created = sharing.new_claim(patient, invoice, channel=Channel.PAPER_QR)
+    claim, created = states.new_claim(patient, invoice, channel=Channel.PAPER_QR)
     if not created:
         return claim, None, False
     now = claim.shared_at

@@ -7,19 +7,14 @@ transaction; the caller commits once.
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
-
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.accounts import guardians, security_alerts
+from portal.accounts import security_alerts
+from portal.claims import states
 from portal.core import clock
 from portal.documents import uploads
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import (
     Account,
     Channel,
@@ -31,31 +26,19 @@ from portal.models import (
     Invoice,
     InvoiceReport,
     NoticeKind,
-    Notification,
     Patient,
 )
 
 MANUAL = "manual"
 AUTOMATIC = "automatic"
-MAX_MESSAGE = 2000
 
 
-class ClaimConflict(Exception):
-    """Someone else changed the claim first (another agent, another tab)."""
 
 
-def new_reference() -> str:
-    # Short enough to read out on the phone, random so references reveal no volumes.
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "R-" + "".join(secrets.choice(alphabet) for _ in range(10))
 
 
 # --- Which invoices can be shared ---------------------------------------------------------
 
-def active_claim_of(invoice_id: int) -> Claim | None:
-    return db.session.scalar(
-        db.select(Claim).where(Claim.invoice_id == invoice_id, Claim.state != ClaimState.WITHDRAWN)
-    )
 
 
 def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str | None:
@@ -69,7 +52,7 @@ def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str |
     if not invoice.is_paid_on_site or not invoice.is_payer_patient:
         return "paper"
     if claimed is None:
-        claimed = active_claim_of(invoice.id) is not None
+        claimed = states.active_claim_of(invoice.id) is not None
     if claimed:
         return "shared"
     return None
@@ -106,7 +89,7 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     for invoice in chosen:
         if invoice.patient_id != patient.id:
             raise ValueError("not_shareable")
-        existing = active_claim_of(invoice.id)
+        existing = states.active_claim_of(invoice.id)
         if existing is not None:
             claims.append(existing)
             continue
@@ -116,36 +99,10 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     return claims
 
 
-def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Claim, bool]:
-    """A claim for the invoice, or the live claim it already has.
-
-    The unique index on live claims decides between two requests racing for one invoice:
-    the loser's insert fails inside a savepoint and it returns the winner's claim.
-    Returns (claim, created).
-    """
-    now = clock.now()
-    claim = Claim(
-        reference=new_reference(), invoice_id=invoice.id, patient_id=patient.id, doctor_id=invoice.doctor_id,
-        fund=patient.fund, channel=channel, state=ClaimState.SHARED, iban=patient.iban,
-        total_cents=invoice.total_cents, computed_cents=invoices.reimbursement_of(invoice).reimbursed_cents,
-        shared_at=now, received_at=now,
-    )
-    savepoint = db.session.begin_nested()
-    try:
-        db.session.add(claim)
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = active_claim_of(invoice.id)
-        if existing is None:
-            raise
-        return existing, False
-    savepoint.commit()
-    return claim, True
 
 
 def _create(patient: Patient, invoice: Invoice, *, by: Account | None, method: str) -> Claim:
-    claim, created = new_claim(patient, invoice, channel=Channel.DIGITAL)
+    claim, created = states.new_claim(patient, invoice, channel=Channel.DIGITAL)
     if not created:
         return claim
     claim.events.append(ClaimEvent(kind="shared", at=claim.shared_at, actor_role="patient"))
@@ -168,7 +125,7 @@ def auto_share(invoice: Invoice) -> Claim | None:
     if not patient.is_auto_share or not patient.iban or why_not_shareable(invoice, claimed=False):
         return None
     claim = _create(patient, invoice, by=None, method=AUTOMATIC)
-    notify(patient.id, NoticeKind.SENT_AUTOMATICALLY, claim=claim, invoice=invoice)
+    states.notify(patient.id, NoticeKind.SENT_AUTOMATICALLY, claim=claim, invoice=invoice)
     return claim
 
 
@@ -190,36 +147,15 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
 
 # --- After sharing ----------------------------------------------------------------------------
 
-def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
-         unfrozen: bool = False) -> None:
-    """Change a claim's state with one conditional UPDATE, so that of two concurrent
-    requests exactly one wins; the loser gets ClaimConflict.
-
-    `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
-    UPDATE, so a freeze and a take-up racing each other cannot both succeed.
-    """
-    conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
-    if version is not None:
-        conditions.append(Claim.version == version)
-    if unfrozen:
-        conditions.append(Claim.frozen_at.is_(None))
-    result = db.session.execute(
-        update(Claim).where(*conditions).values(version=Claim.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise ClaimConflict(claim.id)
-    db.session.refresh(claim)
 
 
 def withdraw(claim: Claim, *, by: Account) -> None:
     """Possible until an agent takes the claim up."""
     now = clock.now()
-    move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
+    states.move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
     claim.events.append(ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
-    from portal.claims import review  # review builds on this module
 
-    review.forget_closed_counts()
+    states.forget_closed_counts()
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -235,12 +171,12 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
         stored = uploads.store(content)
     now = clock.now()
     try:
-        move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW})
-    except ClaimConflict:
+        states.move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW})
+    except states.ClaimConflict:
         uploads.delete(stored)
         raise
     claim.events.append(ClaimEvent(
-        kind="info_answered", at=now, actor_role="patient", message=message[:MAX_MESSAGE],
+        kind="info_answered", at=now, actor_role="patient", message=message[:states.MAX_MESSAGE],
         document_name=stored, document_type=kind,
     ))
     audit.record(
@@ -261,7 +197,7 @@ def open_question(claim: Claim) -> ClaimEvent | None:
 def report_invoice(invoice: Invoice, message: str, *, by: Account, form_token: str | None = None) -> InvoiceReport:
     report = InvoiceReport(
         invoice_id=invoice.id, doctor_id=invoice.doctor_id, patient_id=invoice.patient_id,
-        message=message[:MAX_MESSAGE], created_at=clock.now(), form_token=form_token or None,
+        message=message[:states.MAX_MESSAGE], created_at=clock.now(), form_token=form_token or None,
     )
     db.session.add(report)
     db.session.flush()
@@ -301,30 +237,7 @@ def close_reports(invoice: Invoice, replacement: Invoice | None = None) -> None:
 
 # --- Notifications ------------------------------------------------------------------------------
 
-def notify(patient_id: int | None, kind: str, *, claim: Claim | None = None,
-           invoice: Invoice | None = None) -> Notification | None:
-    if patient_id is None:  # an erased patient's kept claim: there is no space left to tell
-        return None
-    notice = Notification(
-        patient_id=patient_id, kind=kind, claim_id=claim.id if claim else None,
-        invoice_id=invoice.id if invoice else (claim.invoice_id if claim else None), created_at=clock.now(),
-    )
-    db.session.add(notice)
-    return notice
 
 
-def unread_count(patient_ids: list[int]) -> int:
-    if not patient_ids:
-        return 0
-    return db.session.scalar(
-        db.select(db.func.count()).select_from(Notification)
-        .where(Notification.patient_id.in_(patient_ids), Notification.read_at.is_(None))
-    ) or 0
 
 
-def mark_read(patient_id: int, *, at: datetime | None = None) -> None:
-    db.session.execute(
-        update(Notification).where(Notification.patient_id == patient_id, Notification.read_at.is_(None))
-        .values(read_at=at or clock.now()).execution_options(synchronize_session=False)
-    )
-    guardians.notices_read(patient_id)

@@ -99,7 +99,7 @@ def sent_before(model, token: str | None, **owner):
 
     `owner` names who the row must belong to (patient_id=…): a token found on someone else's
     row came from a page this person was never shown, and the request is refused (400).
-    Two submissions of one signed-in account run one after the other (portal.auth.sessions),
+    Two submissions of one signed-in account run one after the other (portal.accounts.sessions),
     so the first has committed by the time the second asks."""
     if not token:
         return None

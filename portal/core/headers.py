@@ -23,7 +23,7 @@ CSP = "; ".join(
     ]
 )
 
-# Files under /static are answered before Flask runs (portal.assets): these headers alone.
+# Files under /static are answered before Flask runs (portal.core.assets): these headers alone.
 STATIC_FILES = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

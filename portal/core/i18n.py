@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask, current_app, request, session
 from flask_babel import format_currency, format_date, format_datetime, refresh
 from flask_login import current_user
@@ -37,7 +39,6 @@ def remember_choice() -> None:
 def money(cents: int | None) -> str:
     if cents is None:
         return ""
-    from decimal import Decimal
 
     return format_currency(Decimal(cents) / 100, "EUR")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from stdnum import iban as stdnum_iban
 from stdnum import luhn, verhoeff
 from stdnum.exceptions import ValidationError
+
+from portal.core import clock
 
 
 class InvalidIdentifier(ValueError):
@@ -71,3 +74,11 @@ ADULT_AGE = 18
 def age_on(birth: date, day: date) -> int:
     """Whole years lived on `day`."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+class Born(Protocol):
+    birth_date: date
+
+
+def is_minor(person: Born, on: date | None = None) -> bool:
+    return age_on(person.birth_date, on or clock.today()) < ADULT_AGE

@@ -28,7 +28,7 @@ DPI = 150  # small print on a scanned card or letter stays legible
 # is drawn smaller, down to about this many pixels (rounded up to whole ones), instead of at its size.
 PAGE_PIXELS = 3_000_000
 # The stacked picture: 8 pages of A4 are 17 million pixels. Under Pillow's decompression-bomb
-# limit (portal.uploads, 40 million), so the stored PNG can be decoded again; at most 90 MB in RGB.
+# limit (portal.documents.uploads, 40 million), so the stored PNG can be decoded again; at most 90 MB in RGB.
 CANVAS_PIXELS = 30_000_000
 GAP = 8  # pixels of grey between two pages, so staff see where one ends
 GAP_COLOUR = (160, 160, 160)

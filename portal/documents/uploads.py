@@ -25,6 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portal.core import pdf_render
+from portal.extensions import db
+from portal.models import ClaimEvent, DataExport, IdentityRequest
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = {"image/jpeg": "JPEG", "image/png": "PNG"}  # what is stored: a PDF is stored as its PNG
@@ -117,7 +119,6 @@ def store(content: bytes) -> str:
 
     The file takes its place when the current transaction commits (see the module's notes).
     """
-    from portal.extensions import db
 
     sweep()
     name = secrets.token_hex(16)
@@ -160,9 +161,6 @@ def _drop_uncommitted(session: Session, transaction) -> None:
 
 
 def _referenced(name: str) -> bool:
-    from portal.extensions import db
-    from portal.models import ClaimEvent, DataExport, IdentityRequest
-
     return any(
         db.session.scalar(db.select(column).where(column == name).limit(1)) is not None
         for column in (IdentityRequest.document_name, ClaimEvent.document_name, DataExport.file_name)

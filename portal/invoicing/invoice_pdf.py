@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
 
+from portal.claims import qr, reimbursement
 from portal.core import pdf
-from portal.invoicing import invoices, nomenclature
+from portal.invoicing import nomenclature
 from portal.models import Channel, Invoice
 
 
@@ -15,7 +16,7 @@ def _euros(cents: int) -> str:
 
 
 def render(invoice: Invoice, language: str) -> bytes:
-    amounts = invoices.reimbursement_of(invoice)
+    amounts = reimbursement.reimbursement_of(invoice)
     with force_locale(language):
         document = pdf.Document(_("Invoice %(number)s", number=invoice.number))
         document.fact(_("Doctor"), f"{invoice.doctor.name} ({invoice.provider_code})")
@@ -40,6 +41,6 @@ def render(invoice: Invoice, language: str) -> bytes:
         if invoice.voided_at:
             document.heading(_("This invoice was voided."))
         if invoice.channel != Channel.PAPER:
-            document.qr(invoices.qr_payload(invoice), size_mm=40)
+            document.qr(qr.qr_payload(invoice), size_mm=40)
         document.paragraph(_("Kept in the portal until %(date)s.", date=format_date(invoice.expires_at, "long")), size=9)
     return document.render()

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
-from portal.activation.codes import ensure_doctor_may_issue, is_minor
-from portal.core import clock, identity
+from portal.activation.codes import ensure_doctor_may_issue
+from portal.claims import sharing, states
+from portal.core import clock
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
@@ -39,68 +38,18 @@ def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient
     return Channel.DIGITAL if paid_on_site else Channel.PAPER_QR
 
 
-def rate_for(patient: Patient, service_date: date) -> Decimal:
-    return nomenclature.MINOR_RATE if is_minor(patient, service_date) else nomenclature.ADULT_RATE
 
 
-def _share(cents: int, rate: Decimal) -> int:
-    return int((Decimal(cents) * rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True)
-class LineAmounts:
-    code: str
-    quantity: int
-    unit_fee_cents: int
-    total_cents: int
-    reimbursed_cents: int
 
 
-@dataclass(frozen=True)
-class Reimbursement:
-    """What the fund is expected to pay back and what the patient keeps paying."""
-
-    rate: Decimal
-    is_minor: bool
-    lines: list[LineAmounts]
-    total_cents: int
-    reimbursed_cents: int
-
-    @property
-    def personal_share_cents(self) -> int:
-        return self.total_cents - self.reimbursed_cents
-
-    @property
-    def rate_percent(self) -> int:
-        return int(self.rate * 100)
 
 
-def reimbursement(patient: Patient, service_date: date, lines: list[tuple[str, int, int]]) -> Reimbursement:
-    """`lines` are (act code, quantity, unit fee in cents); views, PDFs and claims call this."""
-    rate = rate_for(patient, service_date)
-    amounts = []
-    for code, quantity, unit in lines:
-        total = unit * quantity
-        amounts.append(LineAmounts(code, quantity, unit, total, _share(total, rate)))
-    return Reimbursement(
-        rate=rate,
-        is_minor=rate == nomenclature.MINOR_RATE,
-        lines=amounts,
-        total_cents=sum(a.total_cents for a in amounts),
-        reimbursed_cents=sum(a.reimbursed_cents for a in amounts),
-    )
 
 
-def birth_date_of(invoice: Invoice) -> date:
-    # A kept invoice of an erased patient has no patient: the matricule printed on it holds the birth date.
-    return invoice.patient.birth_date if invoice.patient else identity.matricule_birth_date(invoice.patient_matricule)
 
 
-def reimbursement_of(invoice: Invoice) -> Reimbursement:
-    patient = invoice.patient or Patient(birth_date=birth_date_of(invoice))  # transient, never added
-    return reimbursement(
-        patient, invoice.service_date, [(line.act_code, line.quantity, line.unit_fee_cents) for line in invoice.lines]
-    )
 
 
 @dataclass
@@ -114,7 +63,7 @@ class Draft:
     lines: list[tuple[nomenclature.CatalogueEntry, int]] = field(default_factory=list)
     # The doctor's own voided invoice for the same patient that this one corrects.
     replaces: Invoice | None = None
-    # The token of the form it came from (portal.forms.OnceForm), kept with the invoice.
+    # The token of the form it came from (portal.core.forms.OnceForm), kept with the invoice.
     form_token: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
@@ -165,8 +114,6 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
     invoice.total_cents = sum(line.total_cents for line in invoice.lines)
     invoice.number = _save_with_number(doctor, invoice)
     audit.record(audit.INVOICE_ISSUED, patient_id=invoice.patient_id, invoice_id=invoice.id, channel=channel)
-    from portal.claims import sharing  # claims builds on invoices; imported here to avoid a cycle
-
     if replaced is not None:
         sharing.close_reports(replaced, invoice)
     sharing.auto_share(invoice)
@@ -206,9 +153,8 @@ def can_void(invoice: Invoice) -> bool:
 
 def is_submitted(invoice: Invoice) -> bool:
     """Shared with the fund: from then on the invoice belongs to the claim."""
-    from portal.claims import sharing
 
-    return sharing.active_claim_of(invoice.id) is not None
+    return states.active_claim_of(invoice.id) is not None
 
 
 def void(invoice: Invoice, reason: str) -> bool:
@@ -228,28 +174,10 @@ def state_of(invoice: Invoice) -> str:
     return "issued"
 
 
-# Paper invoices carry a signed reference so CNS staff can pull the invoice up by scanning.
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="invoice-qr")
 
 
-def qr_payload(invoice: Invoice) -> str:
-    return "LUINV:" + _serializer().dumps([invoice.id, invoice.provider_code, invoice.number])
 
 
-def invoice_from_payload(payload: str) -> Invoice | None:
-    """The invoice a scanned payload names, or None if it is forged, altered or foreign."""
-    payload = (payload or "").strip()
-    if not payload.startswith("LUINV:") or len(payload) > 300:
-        return None
-    try:
-        invoice_id, provider_code, number = _serializer().loads(payload[6:])
-    except (BadSignature, ValueError, TypeError):
-        return None
-    invoice = db.session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
-    if invoice is None or invoice.provider_code != provider_code or invoice.number != number:
-        return None
-    return invoice
 
 
 
@@ -267,7 +195,6 @@ PAGE_SIZE = 20
 
 def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
     """One page of invoices, newest service first; returns (invoices, has_next)."""
-    from sqlalchemy.orm import joinedload, selectinload
 
     if doctor_id is not None:  # the doctor's list names each invoice's patient
         query = db.select(Invoice).options(joinedload(Invoice.patient))

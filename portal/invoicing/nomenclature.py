@@ -28,8 +28,6 @@ KEY_LETTER_VALUES = {
     "K": Decimal("0.8600"),  # technical acts
 }
 
-ADULT_RATE = Decimal("0.88")  # outpatient doctor acts, insured persons of 18 and over
-MINOR_RATE = Decimal("1.00")  # insured persons under 18 on the date of service
 
 
 def fee_cents(key_letter: str, coefficient: Decimal) -> int:

@@ -78,7 +78,7 @@ class IdentityRequest(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
-    # The token of the form that filed it (portal.forms.OnceForm): sent twice, it is one request.
+    # The token of the form that filed it (portal.core.forms.OnceForm): sent twice, it is one request.
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     def __repr__(self) -> str:

@@ -213,7 +213,7 @@ class InvoiceReport(db.Model):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The token of the form that sent it (portal.forms.OnceForm): sent twice, it is one report.
+    # The token of the form that sent it (portal.core.forms.OnceForm): sent twice, it is one report.
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     invoice: Mapped[Invoice] = relationship()

@@ -72,7 +72,7 @@ class Invoice(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # A corrected invoice names the voided one it replaces (after a patient's report).
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"), index=True)
-    # The token of the form that issued it: the same form sent twice issues one invoice (portal.forms.OnceForm).
+    # The token of the form that issued it: the same form sent twice issues one invoice (portal.core.forms.OnceForm).
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     doctor: Mapped[Doctor] = relationship()

@@ -49,7 +49,7 @@ class DataRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
-    # The token of the form that filed it (portal.forms.OnceForm): sent twice, it is one request.
+    # The token of the form that filed it (portal.core.forms.OnceForm): sent twice, it is one request.
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     answered_by: Mapped[CnsStaff | None] = relationship()

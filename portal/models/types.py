@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from portal.core import clock
+
 
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as UTC and always returns them aware.
@@ -33,7 +35,6 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    from portal.core import clock
 
     return clock.now()
 

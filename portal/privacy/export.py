@@ -65,7 +65,7 @@ def create(patient: Patient, *, by: Account, language: str, form_token: str | No
 
     The caller commits, then calls `delete_replaced`: until the commit the older export
     keeps its file (a transaction that fails keeps the older export whole), and the new file
-    takes its place only with the commit (portal.uploads)."""
+    takes its place only with the commit (portal.documents.uploads)."""
     content = build_zip(patient, language)
     replaced = list(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
     now = clock.now()

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.accounts import sessions
+from portal.accounts import sessions, terms
 from portal.core import htmx, i18n
 from portal.core.numbers import MAX_ID
-from portal.extensions import db
+from portal.extensions import db, login_manager
 from portal.models import AccountStatus
 
 PUBLIC = "public"
@@ -67,11 +67,8 @@ def guard():
         return outcome
     i18n.remember_choice()
 
-    if current_user.is_authenticated and not view.before_terms:
-        from portal.accounts import terms
-
-        if terms.needs_decision(current_user):
-            return htmx.redirect(url_for("auth.terms_accept", next=sessions.current_path()))
+    if current_user.is_authenticated and not view.before_terms and terms.needs_decision(current_user):
+        return htmx.redirect(url_for("auth.terms_accept", next=sessions.current_path()))
 
     if PUBLIC in rules:
         return None
@@ -141,7 +138,6 @@ def home_for(account) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from portal.extensions import login_manager
 
     login_manager.request_loader(lambda _request: g.get("account"))
     app.before_request(guard)

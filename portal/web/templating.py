@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
 
+from portal.accounts import guardians
+
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
 
 
@@ -37,7 +39,6 @@ def unread_notices() -> int | None:
     account, row = g.get("account"), g.get("user_session")
     if account is None or account.role != "patient" or row is None or row.locked_at is not None:
         return None
-    from portal.accounts import guardians
 
     return guardians.unread_count(account)
 
@@ -47,7 +48,6 @@ def _spaces() -> dict | None:
     account = g.get("account")
     if account is None or account.role != "patient" or g.get("user_session") is None:
         return None
-    from portal.accounts import guardians
 
     children = guardians.children_of(account)
     if not children:

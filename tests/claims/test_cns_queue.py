@@ -8,10 +8,9 @@ import pytest
 from flask import current_app
 from flask import url_for as flask_url_for
 
-from portal.claims import review
+from portal.claims import qr, review
 from portal.core import clock
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import Fund
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import count_queries
@@ -106,7 +105,7 @@ def test_doctor_filter_takes_a_provider_code(office):
 def test_paper_claims_are_found_by_channel(office, make_invoice):
     client, made, people = office
     invoice = make_invoice(people["patient"], people["doctor"], paid_on_site=False)
-    claim, _ = review.intake_paper(invoices.qr_payload(invoice), people["staff"].profile)
+    claim, _ = review.intake_paper(qr.qr_payload(invoice), people["staff"].profile)
     db.session.commit()
     response = client.get(url_for("cns.claims", channel="paper_qr"))
     assert references(response) == [claim.reference]

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from portal.claims import review, sharing, timeline
+from portal.claims import qr, reimbursement, review, sharing, states, timeline
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, ClaimState, ConsentReceipt, Fund, NoticeKind, Notification
@@ -25,7 +25,7 @@ def test_sharing_creates_one_claim_with_consent_and_audit(cast, make_invoice):
 
     assert claim.state == ClaimState.SHARED
     assert claim.iban == patient.profile.iban
-    assert claim.computed_cents == invoices.reimbursement_of(invoice).reimbursed_cents
+    assert claim.computed_cents == reimbursement.reimbursement_of(invoice).reimbursed_cents
     receipt = db.session.scalar(db.select(ConsentReceipt).where(ConsentReceipt.claim_id == claim.id))
     assert (receipt.method, receipt.recipient_fund, receipt.account_id) == ("manual", Fund.CNS, patient.account.id)
     assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "claim.shared")).patient_id == patient.profile.id
@@ -71,7 +71,7 @@ def test_withdrawn_invoice_can_be_shared_again_but_not_after_take_up(cast, make_
     (second,) = sharing.share(patient.profile, [claim.invoice], by=patient.account)
     assert second.id != claim.id
     review.take_up(second, staff.profile)
-    with pytest.raises(sharing.ClaimConflict):
+    with pytest.raises(states.ClaimConflict):
         sharing.withdraw(second, by=patient.account)
     assert not invoices.can_void(second.invoice)
 
@@ -107,7 +107,7 @@ def test_a_decision_on_a_stale_version_is_refused(cast, make_claim):
     claim = make_claim(patient, doctor, staff, state="in_review")
     seen = claim.version
     review.reject(claim, staff.profile, version=seen, reason="duplicate")
-    with pytest.raises(sharing.ClaimConflict):
+    with pytest.raises(states.ClaimConflict):
         review.accept(claim, staff.profile, version=seen)
 
 
@@ -152,7 +152,7 @@ def test_keyset_pages_cover_every_claim_once(cast, make_claim, monkeypatch):
 def test_paper_qr_intake_creates_one_claim_and_refuses_tampering(cast, make_invoice):
     patient, doctor, staff = cast
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    payload = invoices.qr_payload(paper)
+    payload = qr.qr_payload(paper)
     claim, problem = review.intake_paper(payload, staff.profile)
     assert problem is None and claim.channel == "paper_qr"
     again, problem = review.intake_paper(payload, staff.profile)
@@ -160,7 +160,7 @@ def test_paper_qr_intake_creates_one_claim_and_refuses_tampering(cast, make_invo
     tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
     assert review.intake_paper(tampered, staff.profile) == (None, "invalid")
     digital = make_invoice(patient, doctor)
-    assert review.intake_paper(invoices.qr_payload(digital), staff.profile) == (None, "not_paper")
+    assert review.intake_paper(qr.qr_payload(digital), staff.profile) == (None, "not_paper")
 
 
 def test_automatic_sending_shares_new_eligible_invoices_with_a_notice(cast, make_invoice):
@@ -168,13 +168,13 @@ def test_automatic_sending_shares_new_eligible_invoices_with_a_notice(cast, make
     sharing.set_auto_share(patient.profile, True, by=patient.account)
     digital = make_invoice(patient, doctor)
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    assert sharing.active_claim_of(digital.id).state == ClaimState.SHARED
-    assert sharing.active_claim_of(paper.id) is None
+    assert states.active_claim_of(digital.id).state == ClaimState.SHARED
+    assert states.active_claim_of(paper.id) is None
     notice = db.session.scalar(db.select(Notification).where(Notification.patient_id == patient.profile.id))
     assert (notice.kind, notice.invoice_id) == (NoticeKind.SENT_AUTOMATICALLY, digital.id)
-    assert sharing.unread_count([patient.profile.id]) == 1
-    sharing.mark_read(patient.profile.id)
-    assert sharing.unread_count([patient.profile.id]) == 0
+    assert states.unread_count([patient.profile.id]) == 1
+    states.mark_read(patient.profile.id)
+    assert states.unread_count([patient.profile.id]) == 0
 
 
 def test_timeline_reaches_paid_on_the_payment_date(cast, make_claim):
@@ -241,18 +241,18 @@ def test_staff_cannot_move_a_frozen_claim_even_if_their_page_is_stale(cast, make
     for claim in (waiting, reviewed):
         claim.frozen_at = clock.now()  # the patient froze it after the agent loaded the claim
     db.session.flush()
-    with pytest.raises(sharing.ClaimConflict):
+    with pytest.raises(states.ClaimConflict):
         review.take_up(waiting, staff.profile)
-    with pytest.raises(sharing.ClaimConflict):
+    with pytest.raises(states.ClaimConflict):
         review.accept(reviewed, staff.profile, version=reviewed.version)
-    with pytest.raises(sharing.ClaimConflict):
+    with pytest.raises(states.ClaimConflict):
         review.request_info(reviewed, staff.profile, "Any question?", version=reviewed.version)
 
 
 def test_scanning_an_erased_patients_paper_invoice_opens_the_kept_claim(cast, make_invoice):
     patient, doctor, staff = cast
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    payload = invoices.qr_payload(paper)
+    payload = qr.qr_payload(paper)
     claim, _ = review.intake_paper(payload, staff.profile)
     claim.patient_id = paper.patient_id = None  # what erasure leaves of a submitted claim
     db.session.flush()
@@ -262,7 +262,7 @@ def test_scanning_an_erased_patients_paper_invoice_opens_the_kept_claim(cast, ma
     unclaimed.patient_id = None
     db.session.flush()
     db.session.expire_all()
-    assert review.intake_paper(invoices.qr_payload(unclaimed), staff.profile) == (None, "invalid")
+    assert review.intake_paper(qr.qr_payload(unclaimed), staff.profile) == (None, "invalid")
 
 
 def test_open_counts_are_exact_and_closed_ones_may_lag_another_worker(cast, make_claim):
@@ -274,5 +274,5 @@ def test_open_counts_are_exact_and_closed_ones_may_lag_another_worker(cast, make
     db.session.flush()
     lagging = review.counts(staff.profile)
     assert (lagging[ClaimState.IN_REVIEW], lagging[ClaimState.ACCEPTED]) == (0, 0)
-    review.forget_closed_counts()  # what this worker's own decisions do, and what 60 s do
+    states.forget_closed_counts()  # what this worker's own decisions do, and what 60 s do
     assert review.counts(staff.profile)[ClaimState.ACCEPTED] == 1

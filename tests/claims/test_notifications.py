@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.claims import sharing
+from portal.claims import sharing, states
 from portal.core import clock
 from portal.extensions import db
 from portal.models import GuardianLink, Notification
@@ -81,7 +81,7 @@ def test_the_page_lists_notices_in_words_and_marks_them_read(patient_client, peo
     asked = make_claim(patient, doctor, staff, state="info_requested")
     rejected = make_claim(patient, doctor, staff, state="rejected")
     sharing.set_auto_share(patient.profile, True, by=patient.account)
-    automatic = sharing.active_claim_of(make_invoice(patient, doctor).id)
+    automatic = states.active_claim_of(make_invoice(patient, doctor).id)
     db.session.commit()
 
     response = patient_client.get("/patient/notifications?lang=en")

@@ -7,6 +7,7 @@ import io
 import pytest
 import qrcode
 
+from portal.claims import qr
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, Fund
@@ -42,7 +43,7 @@ def test_the_form_offers_a_text_field_and_a_photo(intake):
 
 def test_a_genuine_code_creates_one_claim_and_a_second_scan_opens_it(intake):
     patient, _, paper, client = intake
-    payload = invoices.qr_payload(paper)
+    payload = qr.qr_payload(paper)
     first = client.post(url_for("cns.paper_intake"), data={"payload": payload})
     (claim,) = claims_of(paper)
     assert first.status_code == 303 and first.headers["Location"] == url_for("cns.claim", claim_id=claim.id)
@@ -65,7 +66,7 @@ def _error(response, field: str = "payload") -> str:
 
 def test_a_tampered_or_foreign_code_is_refused(intake):
     _, _, paper, client = intake
-    payload = invoices.qr_payload(paper)
+    payload = qr.qr_payload(paper)
     tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
     for text in (tampered, "LUINV:' OR 1=1 --", "https://example.com", "x" * 900):
         assert "not a valid invoice code" in _error(client.post(url_for("cns.paper_intake"), data={"payload": text}))
@@ -75,24 +76,24 @@ def test_a_tampered_or_foreign_code_is_refused(intake):
 def test_each_refusal_says_why(intake, make_invoice, make_patient, make_staff, app):
     patient, doctor, paper, client = intake
     digital = make_invoice(patient, doctor)
-    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(digital)})
+    response = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(digital)})
     assert "not a paper invoice with a QR code" in _error(response)
 
     voided = make_invoice(patient, doctor, paid_on_site=False)
     invoices.void(voided, "wrong act")
     db.session.commit()
-    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(voided)})
+    response = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(voided)})
     assert "voided" in _error(response)
 
     outsider = english_client(app, make_staff(fund=Fund.CMFEP))
-    response = outsider.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(paper)})
+    response = outsider.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(paper)})
     assert "another health fund" in _error(response)
 
     no_bank = make_patient()
     no_bank.profile.iban = None
     db.session.commit()
     unpaid = make_invoice(no_bank, doctor, paid_on_site=False)
-    response = client.post(url_for("cns.paper_intake"), data={"payload": invoices.qr_payload(unpaid)})
+    response = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(unpaid)})
     assert "no bank account on record" in _error(response)
     assert claims_of(paper) == [] and claims_of(voided) == [] and claims_of(unpaid) == []
 
@@ -102,7 +103,7 @@ def test_each_refusal_says_why(intake, make_invoice, make_patient, make_staff, a
 @pytest.mark.parametrize("format", ["PNG", "JPEG"])
 def test_a_photo_of_the_code_creates_the_claim(intake, format):
     _, _, paper, client = intake
-    photo = (io.BytesIO(qr_picture(invoices.qr_payload(paper), format)), f"scan.{format.lower()}")
+    photo = (io.BytesIO(qr_picture(qr.qr_payload(paper), format)), f"scan.{format.lower()}")
     response = client.post(url_for("cns.paper_intake"), data={"photo": photo}, content_type="multipart/form-data")
     (claim,) = claims_of(paper)
     assert response.status_code == 303 and response.headers["Location"] == url_for("cns.claim", claim_id=claim.id)

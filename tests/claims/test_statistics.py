@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.claims import review, statistics
+from portal.claims import qr, review, statistics
 from portal.core import clock
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import AuditEvent, Fund
 from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
 from tests.fixtures.clients import page, text_of
@@ -35,7 +34,7 @@ def figures(app, make_patient, make_doctor, make_staff, make_claim, make_invoice
     clock.freeze(T0 + timedelta(days=6))
     make_claim(patient, doctor)  # still waiting
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    review.intake_paper(invoices.qr_payload(paper), staff.profile)
+    review.intake_paper(qr.qr_payload(paper), staff.profile)
     db.session.commit()
     clock.freeze(T0 + timedelta(days=400))  # long ago: outside the period looked at
     make_claim(patient, doctor)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from portal.claims import review, sharing
+from portal.claims import qr, review, sharing, states
 from portal.core import clock
 from portal.core.identity import make_matricule
 from portal.demo import PATIENTS, STAFF
@@ -66,12 +66,12 @@ def claim_in_review(app, matricule: str = ANNE, staff_id: str = CNS_AGENT) -> Ma
 def qr_payload(app, invoice_id: int) -> str:
     """What a hand scanner types when it reads the QR code printed on the invoice."""
     with app.app_context():
-        return invoices.qr_payload(db.session.get(Invoice, invoice_id))
+        return qr.qr_payload(db.session.get(Invoice, invoice_id))
 
 
 def claim_of_invoice(app, invoice_id: int) -> Made | None:
     with app.app_context():
-        claim = sharing.active_claim_of(invoice_id)
+        claim = states.active_claim_of(invoice_id)
         return None if claim is None else Made(claim.id, claim.reference)
 
 

@@ -16,11 +16,11 @@ from sqlalchemy import func
 
 from portal.accounts import consent, guardian_register, terms
 from portal.activation import codes
+from portal.claims import qr
 from portal.core import clock
 from portal.core.identity import make_iban
 from portal.documents import uploads
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import (
     ActivationCode,
     ActivationFlow,
@@ -379,7 +379,7 @@ def change_password(world):
 
 def paper_intake(world):
     invoice = new_invoice(world["patient"], world["doctor"], paid_on_site=False)
-    return Case("/cns/paper-intake", {"payload": invoices.qr_payload(invoice)}, role="cns", effects={
+    return Case("/cns/paper-intake", {"payload": qr.qr_payload(invoice)}, role="cns", effects={
         "claims": rows(Claim),
         "audit claim.paper_received": audited("claim.paper_received"),
     })

@@ -16,7 +16,7 @@ from flask import current_app
 
 from portal import audit
 from portal.activation import codes
-from portal.claims import sharing
+from portal.claims import sharing, states
 from portal.core import clock
 from portal.extensions import db
 from portal.models import ClaimEvent
@@ -47,7 +47,7 @@ def snapshot() -> dict[str, set[str]]:
 
 
 def stored_files() -> set[str]:
-    """The stored files, placed or still waiting for their transaction (portal.uploads)."""
+    """The stored files, placed or still waiting for their transaction (portal.documents.uploads)."""
     found = set()
     for name in ("uploads", "uploads-pending"):
         folder = Path(current_app.instance_path) / name
@@ -165,7 +165,7 @@ def test_an_invoice_shared_automatically_that_fails_at_its_notice_is_not_issued(
     patient.profile.is_auto_share = True
     db.session.commit()
     browser = sign_in_committed(faulty_app, doctor, lang="en")
-    step = LastStep(monkeypatch, sharing, "notify")
+    step = LastStep(monkeypatch, states, "notify")
     data = {
         "matricule": patient.profile.matricule, "service_date": clock.today().isoformat(),
         "lines-0-code": "C1", "lines-0-quantity": "1", "paid_on_site": "yes", "payer_is_patient": "yes",

@@ -7,6 +7,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
+from portal.claims import qr
 from portal.core import clock
 from portal.extensions import db
 from portal.invoicing import invoices
@@ -54,23 +55,23 @@ def test_the_pdf_holds_the_invoice_and_a_signed_qr(patient_client, make_invoice,
         assert expected in text, expected
     image = next(iter(reader.pages[0].images)).image
     payload = zxingcpp.read_barcodes(image.convert("L"))[0].text
-    assert invoices.invoice_from_payload(payload) == invoice
+    assert qr.invoice_from_payload(payload) == invoice
     events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed")).all()
     assert any(e.data.get("document") == "pdf" for e in events)
 
 
 def test_tampered_or_foreign_payloads_are_refused(make_invoice, people, app):
     invoice = make_invoice(people["patient"], people["doctor"])
-    payload = invoices.qr_payload(invoice)
-    assert invoices.invoice_from_payload(payload) == invoice
+    payload = qr.qr_payload(invoice)
+    assert qr.invoice_from_payload(payload) == invoice
     forged = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
-    assert invoices.invoice_from_payload(forged) is None
-    assert invoices.invoice_from_payload("LUINV:" + "x" * 40) is None
-    assert invoices.invoice_from_payload("https://example.org/") is None
+    assert qr.invoice_from_payload(forged) is None
+    assert qr.invoice_from_payload("LUINV:" + "x" * 40) is None
+    assert qr.invoice_from_payload("https://example.org/") is None
     from itsdangerous import URLSafeSerializer
 
     foreign = URLSafeSerializer("another-portal-key", salt="invoice-qr").dumps([invoice.id, invoice.provider_code, invoice.number])
-    assert invoices.invoice_from_payload("LUINV:" + foreign) is None
+    assert qr.invoice_from_payload("LUINV:" + foreign) is None
 
 
 def test_another_patients_invoice_is_404(app, make_invoice, make_patient, people):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from portal.claims import reimbursement
 from portal.invoicing import invoices, nomenclature
 from portal.models import Channel, Patient
 
@@ -55,7 +56,7 @@ TURNS_18 = Patient(birth_date=date(2008, 3, 10))
     ],
 )
 def test_reimbursement(patient, service, lines, total, refund):
-    result = invoices.reimbursement(patient, service, lines)
+    result = reimbursement.reimbursement(patient, service, lines)
     assert result.total_cents == total
     assert result.reimbursed_cents == refund
     assert result.personal_share_cents == total - refund

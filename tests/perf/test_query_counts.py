@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.claims import review
+from portal.claims import states
 from portal.core import clock
 from portal.extensions import db
 from tests.conftest import rolled_back
@@ -54,7 +54,7 @@ def _visit(app, connection, w: world.World, page: Page) -> Visit:
             if page.prepare:
                 page.prepare(w, client)
             url = page.url(w)
-        review.forget_closed_counts()  # the worst case: the queue's cached counts are cold
+        states.forget_closed_counts()  # the worst case: the queue's cached counts are cold
         with count_queries() as statements:
             response = client.get(url, headers=page.headers)
         if page.cleanup:

@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 from portal import audit
 from portal.accounts import guardian_register, security_alerts, terms
 from portal.activation import codes
-from portal.claims import sharing
+from portal.claims import sharing, states
 from portal.core import clock
 from portal.documents import uploads
 from portal.extensions import db
@@ -215,8 +215,8 @@ def grow(w: World, n: int = 30) -> None:
                     mobile="+352621123456")
         _identity_request(other.profile.matricule, other.profile.surname, other.profile.birth_date)
         rights.request_correction(w.patient.profile, "name", f"Correction {i}.", by=w.patient.account)
-        sharing.notify(w.patient.profile.id, NoticeKind.STATEMENT_AVAILABLE, claim=accepted)
-        sharing.notify(w.child.profile.id, NoticeKind.SENT_AUTOMATICALLY, claim=childs)
+        states.notify(w.patient.profile.id, NoticeKind.STATEMENT_AVAILABLE, claim=accepted)
+        states.notify(w.child.profile.id, NoticeKind.SENT_AUTOMATICALLY, claim=childs)
         for actor in (w.doctor.account, w.staff.account):
             audit.record(audit.INVOICE_VIEWED, actor=actor, patient_id=w.patient.profile.id,
                          invoice_id=w.ids["unshared"])

@@ -25,10 +25,10 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from portal.accounts import blocking, guardian_register, security_alerts
 from portal.activation import codes
+from portal.claims import qr
 from portal.core.errors import CSRF_MESSAGE, MESSAGES
 from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import IdentityRequest, OutboxMessage
 from portal.privacy import rights
 from tests.conftest import make_app
@@ -97,7 +97,7 @@ def session_row_id(client) -> str:
 def backdated_token(app, client, age_seconds: int) -> str:
     """The client's own CSRF secret, signed `age_seconds` ago, as a page loaded then carried it.
 
-    Flask-WTF dates its tokens with itsdangerous's clock, not portal.clock, so the token is
+    Flask-WTF dates its tokens with itsdangerous's clock, not portal.core.clock, so the token is
     signed with an older timestamp instead of moving the portal's clock."""
     with client.session_transaction() as session:
         secret = session["csrf_token"]
@@ -198,7 +198,7 @@ def world(people, make_patient):
         "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
         "guardian_refuse": guardian_requests[1].id, "activation_check": check.id, "reactivation": returning.id,
-    }, extra={"token": token, "paper_payload": invoices.qr_payload(paper), "newcomer": newcomer.profile.matricule,
+    }, extra={"token": token, "paper_payload": qr.qr_payload(paper), "newcomer": newcomer.profile.matricule,
                      "newcomer_birth": newcomer.profile.birth_date.isoformat(),
                      "alert_token": re.search(r"/not-me/(\S+)", alert.body)[1]})
 

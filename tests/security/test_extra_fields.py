@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from portal.claims import qr
 from portal.core import clock
 from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import ActivationCode, Claim, ClaimState, DataRequest, Fund, Invoice, Statement
 from portal.web.cns import forms as cns_forms
 from portal.web.cns.data_requests import AnswerForm as DataRequestAnswerForm
@@ -255,7 +255,7 @@ def _data_request(w):
 
 def _paper_intake(w):
     paper = new_invoice(w.victim, w.doctor, paid_on_site=False)
-    return Form(w.agent, "cns.paper_intake", {}, {"payload": invoices.qr_payload(paper)}, cns_forms.PaperIntakeForm)
+    return Form(w.agent, "cns.paper_intake", {}, {"payload": qr.qr_payload(paper)}, cns_forms.PaperIntakeForm)
 
 
 def _approve_identity(w):

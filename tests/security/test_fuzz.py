@@ -29,6 +29,7 @@ from flask import g
 from hypothesis import HealthCheck, given, settings
 
 from portal.accounts import consent, terms
+from portal.claims import qr
 from portal.core import clock
 from portal.extensions import db
 from portal.invoicing import invoices
@@ -302,7 +303,7 @@ def world(app, people, make_patient, make_doctor, make_invoice, make_claim, issu
         "service_date": [(today - timedelta(days=3)).isoformat(), today.isoformat()],
         "date_from": [(today - timedelta(days=30)).isoformat()],
         "date_to": [today.isoformat()],
-        "payload": [invoices.qr_payload(paper), "LUINV:forged"],
+        "payload": [qr.qr_payload(paper), "LUINV:forged"],
         "invoice": [str(free.id), str(other_invoice.id)],
         "space": ["self", str(other_patient.profile.id)],
         "codes": ["ABCD-EFGH-JKMN"],

@@ -27,12 +27,12 @@ from wtforms import Form as PlainForm
 
 import portal
 from portal.activation import codes
+from portal.claims import qr
 from portal.core import clock
 from portal.core.forms import BaseForm
 from portal.core.identity import make_iban
 from portal.documents import uploads
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import (
     ActivationCode,
     Claim,
@@ -243,7 +243,7 @@ FORMS = [
          lambda d: {"version": str(d.ask.version), "question": "Please send the prescription."},
          {"version": "version", "question": "text"}),
     Form("paper intake", "cns", lambda d: "/cns/paper-intake",
-         lambda d: {"payload": invoices.qr_payload(d.paper)}, {"payload": "text"}),
+         lambda d: {"payload": qr.qr_payload(d.paper)}, {"payload": "text"}),
     Form("answer to a correction", "cns", lambda d: f"/cns/data-requests/{d.correction.id}",
          lambda d: {"state": "done", "answer": "Your name is corrected in the register."},
          {"state": "choice", "answer": "text"}),

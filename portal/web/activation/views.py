@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, abort, current_app, flash, g, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -304,7 +305,6 @@ def _step_terms(flow: ActivationFlow):
         return htmx.redirect(url_for("patient.home"))
     if form.is_submitted():
         form.accept.errors.append(_("Tick the box to accept the terms of use."))
-    from flask_babel import get_locale
 
     body = terms.render(version.text(str(get_locale())))
     return render_template("activation/terms.html", form=form, version=version, body=body)

@@ -2,7 +2,7 @@
 account, and the list of blocks in force, which is how a "this wasn't me" alert reaches staff.
 
 Only administrators (portal.cns.admin) reach it; the rules of each act live in
-portal.operator_accounts and portal.blocking, shared with the operator's commands.
+portal.professionals.operators and portal.accounts.blocking, shared with the operator's commands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from portal import audit
 from portal.accounts import blocking
-from portal.accounts.operators import AccountRefused, deactivate, resume, suspend
+from portal.professionals.operators import AccountRefused, deactivate, resume, suspend
 from portal.core import htmx
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Role

@@ -11,13 +11,12 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import accounts, audit
-from portal.claims import review
-from portal.claims.sharing import ClaimConflict
+from portal.claims import reimbursement, review
+from portal.claims.states import ClaimConflict
 from portal.core import htmx
 from portal.core.identity import age_on
 from portal.documents import uploads
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
@@ -160,8 +159,8 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         **forms,
     }
     return render_template(
-        "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        age=age_on(invoices.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
+        "cns/claim.html", claim=claim, invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
+        age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
         iban_is_new=review.iban_is_new(claim),
         state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
     )

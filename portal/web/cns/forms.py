@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput, TextInput
 
+from portal.activation.requests import REJECTION_REASONS
 from portal.claims import review
 from portal.claims.statistics import MAX_PERIOD_YEARS, Period
 from portal.core.forms import BaseForm
@@ -53,7 +54,6 @@ class RejectForm(BaseForm):
     submit = SubmitField(_l("Reject"))
 
     def __init__(self, *args, **kwargs):
-        from portal.activation.requests import REJECTION_REASONS
 
         super().__init__(*args, **kwargs)
         self.reason.choices = list(REJECTION_REASONS.items())

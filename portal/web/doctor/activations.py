@@ -6,12 +6,13 @@ from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit
-from portal.accounts import guardian_register
+from portal.accounts import guardian_register, totp
 from portal.activation import codes
-from portal.core import htmx, links, pdf
+from portal.core import htmx, identity, links, pdf
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
 from portal.web.access import allow, refuse
@@ -67,7 +68,7 @@ def activations():
         patient=patient,
         not_found=not_found,
         form=form,
-        is_minor=codes.is_minor(patient) if patient else False,
+        is_minor=identity.is_minor(patient) if patient else False,
         issued=_issued_codes(),
         state_of=codes.state,
         revoke_form=RevokeForm(),
@@ -78,7 +79,7 @@ def activations():
 
 def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | None:
     """For a child, the parent must be an adult with an active account; adds field errors."""
-    if not codes.is_minor(patient):
+    if not identity.is_minor(patient):
         return None
     guardian = None
     if form.guardian_matricule.errors:
@@ -87,7 +88,7 @@ def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | 
         pass
     elif not form.guardian_matricule.data:
         form.guardian_matricule.errors.append(_("A child's code needs the parent's national identification number."))
-    elif (guardian := _find(form.guardian_matricule.data)) is None or codes.is_minor(guardian):
+    elif (guardian := _find(form.guardian_matricule.data)) is None or identity.is_minor(guardian):
         form.guardian_matricule.errors.append(_("No adult insured person has this number."))
     elif guardian.account is None or not guardian.account.is_active:
         form.guardian_matricule.errors.append(_("The parent must activate their own account first."))
@@ -130,7 +131,7 @@ def issue_activation():
             "doctor/activations.html",
             lookup=LookupForm(formdata=None, matricule=form.matricule.data, birth_date=form.birth_date.data),
             patient=patient,
-            not_found=patient is None, form=form, is_minor=bool(patient and codes.is_minor(patient)),
+            not_found=patient is None, form=form, is_minor=bool(patient and identity.is_minor(patient)),
             issued=_issued_codes(), state_of=codes.state, revoke_form=RevokeForm(),
         ), 400
     code, token = codes.issue(
@@ -161,9 +162,7 @@ def _letter(code: ActivationCode, token: str) -> dict:
 
 
 def _qr_markup(data: str):
-    from markupsafe import Markup
 
-    from portal.accounts import totp
 
     svg = totp.qr_svg(data).decode()
     svg = svg[svg.index("<svg") :]

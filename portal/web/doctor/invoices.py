@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit
+from portal.claims import reimbursement
 from portal.core import clock, htmx
 from portal.core.forms import sent_before
 from portal.core.numbers import page_number, whole_number
@@ -82,7 +83,7 @@ def _preview(draft: invoices.Draft) -> dict:
     )
     amounts = None
     if draft.patient and draft.service_date and draft.lines:
-        amounts = invoices.reimbursement(
+        amounts = reimbursement.reimbursement(
             draft.patient, draft.service_date, [(act.code, qty, act.fee_cents) for act, qty in draft.lines]
         )
     return {"channel": channel, "amounts": amounts, "doctor": doctor, "draft": draft}
@@ -197,7 +198,7 @@ def _own(invoice_id: int) -> Invoice:
 def invoice(invoice_id: int):
     invoice = _own(invoice_id)
     page = render_template(
-        "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
         **_links(invoice),
     )
@@ -242,6 +243,6 @@ def void_invoice(invoice_id: int):
     if not form.errors:
         flash(_("This invoice can no longer be voided."), "error")
     return render_template(
-        "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **_links(invoice),
     ), 400

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 from portal import audit
 from portal.accounts import guardians
 from portal.activation.requests import UPLOAD_MESSAGES
-from portal.claims import sharing, statement_pdf, timeline
+from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx
 from portal.core.forms import BaseForm
 from portal.core.numbers import page_number
@@ -56,7 +56,7 @@ REJECTION_SENTENCES = {
 class AnswerForm(BaseForm):
     message = TextAreaField(
         _l("Your answer"),
-        validators=[DataRequired(message=_l("Write your answer.")), Length(max=sharing.MAX_MESSAGE)],
+        validators=[DataRequired(message=_l("Write your answer.")), Length(max=states.MAX_MESSAGE)],
         description=_l("At most 2,000 characters."),
     )
     document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
@@ -148,7 +148,7 @@ def withdraw_claim(claim_id: int):
         abort(400)
     try:
         sharing.withdraw(claim, by=current_user)
-    except sharing.ClaimConflict:
+    except states.ClaimConflict:
         db.session.refresh(claim)
         if claim.state == ClaimState.WITHDRAWN:  # a double click, or a second tab
             flash(_("This claim was already withdrawn."), "success")
@@ -177,7 +177,7 @@ def answer_claim(claim_id: int):
                           filename=upload.filename if document else None)
         except uploads.RejectedUpload as refused:
             form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
-        except sharing.ClaimConflict:
+        except states.ClaimConflict:
             flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
             return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
         else:

@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.privacy import erasure
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
+from portal.web.patient.claims import STATE_WORDS
 
 # Typed by the patient in their language, so nobody erases their account by a stray click.
 CONFIRMATION_WORD = _l("ERASE")
@@ -120,7 +121,6 @@ def erase():
     elif not own and form.is_submitted():
         abort(403)
     kept = erasure.kept_claims(person) if own else []
-    from portal.web.patient.claims import STATE_WORDS  # here: that module imports this blueprint's views first
 
     return render_template(
         "patient/erase.html", form=form, person=person, own=own, kept=kept, state_words=STATE_WORDS,

@@ -15,7 +15,7 @@ from wtforms.validators import Optional
 
 from portal import audit
 from portal.accounts import guardians
-from portal.claims import sharing
+from portal.claims import reimbursement, sharing
 from portal.core import htmx
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
@@ -59,7 +59,7 @@ def invoices_list():
     reasons = {row.id: sharing.why_not_shareable(row, claimed=row.id in claimed) for row in rows}
     return htmx.render(
         "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
-        has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=invoices.reimbursement_of,
+        has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=reimbursement.reimbursement_of,
         reasons=reasons,
     )
 
@@ -96,7 +96,7 @@ def invoice(invoice_id: int):
     invoice, claim, reported_at = _shown(invoice_id)
     # Rendered before the commit, which would expire everything the page has loaded.
     html = render_template(
-        "patient/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
+        "patient/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), claim=claim,
         reason=sharing.why_not_shareable(invoice, claimed=claim is not None), reported_at=reported_at,
         **_relatives(invoice),

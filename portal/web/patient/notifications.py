@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from portal.accounts import guardians
-from portal.claims import sharing
+from portal.claims import states
 from portal.core import htmx
 from portal.core.numbers import page_number
 from portal.extensions import db
@@ -33,7 +33,7 @@ def notifications_list():
     ).all()
     # Opening the page reads the notices, as in a mail client. The rows loaded above keep
     # their unread mark for this rendering (the UPDATE does not touch loaded objects).
-    sharing.mark_read(patient.id)
+    states.mark_read(patient.id)
     html = htmx.render(
         "patient/notifications.html", "patient/_notification_rows.html", rows=rows[:PAGE_SIZE], page=page,
         has_next=len(rows) > PAGE_SIZE, person=patient,

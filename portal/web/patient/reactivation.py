@@ -1,4 +1,4 @@
-"""The owner cancels a new activation of their account while it waits (portal.reactivation)."""
+"""The owner cancels a new activation of their account while it waits (portal.accounts.reactivation)."""
 
 from __future__ import annotations
 

@@ -13,12 +13,11 @@ from wtforms import BooleanField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.accounts import stepup
-from portal.claims import sharing
+from portal.claims import reimbursement, sharing
 from portal.core import htmx, identity
 from portal.core.forms import BaseForm, OnceForm, sent_before
 from portal.core.numbers import whole_number
 from portal.extensions import db
-from portal.invoicing import invoices
 from portal.models import Invoice, InvoiceReport
 from portal.web.access import allow, refuse
 from portal.web.auth.forms import StepUpForm
@@ -121,7 +120,7 @@ def share():
     return render_template(
         "patient/share.html", form=form, patient=patient, eligible=eligible,
         refused=[(invoice, reasons[invoice.id]) for invoice in chosen if reasons[invoice.id] is not None],
-        amounts_of=invoices.reimbursement_of, recipients=sharing.recipients(patient),
+        amounts_of=reimbursement.reimbursement_of, recipients=sharing.recipients(patient),
         iban=masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
     ), 400 if request.method == "POST" else 200
 

@@ -1,4 +1,4 @@
-"""/block: "block my account" for its owner (portal.owner_block). Works without JavaScript."""
+"""/block: "block my account" for its owner (portal.accounts.owner_block). Works without JavaScript."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The "this wasn't me" link of a security alert (portal.security_alerts): one button blocks the
+"""The "this wasn't me" link of a security alert (portal.accounts.security_alerts): one button blocks the
 account at once and ends its sessions; CNS staff see the block in their list of blocked accounts."""
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from portal.accounts import terms
 from portal.extensions import db
+from portal.models import OutboxMessage
 from portal.web.access import PUBLIC, allow
 from portal.web.public.blueprint import bp
 
@@ -71,7 +72,6 @@ def outbox():
     """Demo mode only: the SMS and e-mails the portal would have sent."""
     if not current_app.config["DEMO_MODE"]:
         abort(404)
-    from portal.models import OutboxMessage
 
     messages = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50)).all()
     return render_template("public/outbox.html", messages=messages)

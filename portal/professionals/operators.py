@@ -6,7 +6,8 @@ import re
 import secrets
 
 from portal import accounts, audit
-from portal.accounts import sessions, signin
+from portal.accounts import blocking, sessions, signin
+from portal.activation import codes
 from portal.core.forms import CONTROL_CHARACTERS
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -147,7 +148,6 @@ def _account(login: str | Account) -> Account:
 
 def suspend(login: str | Account, reason: str, *, source: str = "operator", by: Account | None = None) -> bool:
     """Block the account at once (every session ends); False when a block was already in force."""
-    from portal.accounts import blocking
 
     problems = reason_problems(reason)
     if problems:
@@ -163,7 +163,6 @@ def suspend(login: str | Account, reason: str, *, source: str = "operator", by: 
 
 def resume(login: str | Account, reason: str, *, by: Account | None = None) -> bool:
     """Lift the block in force; False when there was none."""
-    from portal.accounts import blocking
 
     problems = reason_problems(reason)
     if problems:
@@ -176,8 +175,6 @@ def deactivate(login: str | Account, reason: str, *, by: Account | None = None) 
 
     What they issued stays: patients keep the invoices already issued. The doctor's activation
     codes not yet redeemed are revoked, since the doctor who vouched for them is gone."""
-    from portal.accounts import blocking
-    from portal.activation import codes
 
     problems = reason_problems(reason)
     if problems:

@@ -1,0 +1,128 @@
+"""A claim's life, shared by both sides: creating it, moving it from state to state (one
+conditional UPDATE, so that of two concurrent requests exactly one wins), and the notices the
+patient reads about it.
+
+Every function adds its change to the caller's transaction; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts import guardians
+from portal.claims import reimbursement
+from portal.core import clock
+from portal.extensions import db
+from portal.models import Claim, ClaimState, Invoice, Notification, Patient
+
+MAX_MESSAGE = 2000
+
+
+class ClaimConflict(Exception):
+    """Someone else changed the claim first (another agent, another tab)."""
+
+
+def new_reference() -> str:
+    # Short enough to read out on the phone, random so references reveal no volumes.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "R-" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def active_claim_of(invoice_id: int) -> Claim | None:
+    return db.session.scalar(
+        db.select(Claim).where(Claim.invoice_id == invoice_id, Claim.state != ClaimState.WITHDRAWN)
+    )
+
+
+def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Claim, bool]:
+    """A claim for the invoice, or the live claim it already has.
+
+    The unique index on live claims decides between two requests racing for one invoice:
+    the loser's insert fails inside a savepoint and it returns the winner's claim.
+    Returns (claim, created).
+    """
+    now = clock.now()
+    claim = Claim(
+        reference=new_reference(), invoice_id=invoice.id, patient_id=patient.id, doctor_id=invoice.doctor_id,
+        fund=patient.fund, channel=channel, state=ClaimState.SHARED, iban=patient.iban,
+        total_cents=invoice.total_cents, computed_cents=reimbursement.reimbursement_of(invoice).reimbursed_cents,
+        shared_at=now, received_at=now,
+    )
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(claim)
+        db.session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = active_claim_of(invoice.id)
+        if existing is None:
+            raise
+        return existing, False
+    savepoint.commit()
+    return claim, True
+
+
+def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
+         unfrozen: bool = False) -> None:
+    """Change a claim's state with one conditional UPDATE, so that of two concurrent
+    requests exactly one wins; the loser gets ClaimConflict.
+
+    `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
+    UPDATE, so a freeze and a take-up racing each other cannot both succeed.
+    """
+    conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
+    if version is not None:
+        conditions.append(Claim.version == version)
+    if unfrozen:
+        conditions.append(Claim.frozen_at.is_(None))
+    result = db.session.execute(
+        update(Claim).where(*conditions).values(version=Claim.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ClaimConflict(claim.id)
+    db.session.refresh(claim)
+
+
+def notify(patient_id: int | None, kind: str, *, claim: Claim | None = None,
+           invoice: Invoice | None = None) -> Notification | None:
+    if patient_id is None:  # an erased patient's kept claim: there is no space left to tell
+        return None
+    notice = Notification(
+        patient_id=patient_id, kind=kind, claim_id=claim.id if claim else None,
+        invoice_id=invoice.id if invoice else (claim.invoice_id if claim else None), created_at=clock.now(),
+    )
+    db.session.add(notice)
+    return notice
+
+
+def unread_count(patient_ids: list[int]) -> int:
+    if not patient_ids:
+        return 0
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Notification)
+        .where(Notification.patient_id.in_(patient_ids), Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(patient_id: int, *, at: datetime | None = None) -> None:
+    db.session.execute(
+        update(Notification).where(Notification.patient_id == patient_id, Notification.read_at.is_(None))
+        .values(read_at=at or clock.now()).execution_options(synchronize_session=False)
+    )
+    guardians.notices_read(patient_id)
+
+
+CLOSED_COUNTS_SECONDS = 60
+
+
+closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+
+def forget_closed_counts() -> None:
+    """After this worker closes a claim: its own next page shows the new counts at once."""
+    closed_counts.clear()
