@@ -19,13 +19,13 @@ from flask_migrate import upgrade
 
 from portal import demo
 from portal.accounts import registry_import, terms, totp
-from portal.professionals import operators
 from portal.core import schema
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.models import Fund, Role
 from portal.privacy import retention
+from portal.professionals import operators
 
 MAX_PROBLEMS_SHOWN = 50
 

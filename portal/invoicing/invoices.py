@@ -1,6 +1,8 @@
-"""Invoices: the channel rule, the reimbursement arithmetic, issuing and voiding.
+"""Invoices: the channel rule, the rules a draft meets, issuing (which may share the invoice
+with the fund at once) and voiding, numbering, and the lists doctors and patients read.
 
-Money is integer cents everywhere; rates are Decimal and rounding is half-up per line.
+Money is integer cents everywhere. What the fund pays back is computed in
+portal/claims/reimbursement.py.
 """
 
 from __future__ import annotations

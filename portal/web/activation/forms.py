@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField, SubmitField, TelField
@@ -9,33 +7,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from portal.core import clock
 from portal.core.forms import BaseForm, OnceForm
-from portal.core.identity import ADULT_AGE, InvalidIdentifier, age_on, matricule_birth_date, validate_matricule
-from portal.web.auth.forms import ContactCode, NewPasswordRules, SixDigits
-
-
-class Matricule:
-    def __call__(self, form, field):
-        try:
-            field.data = validate_matricule(field.data or "")
-        except InvalidIdentifier as exc:
-            raise ValidationError(_l("Enter a valid 13-digit national identification number.")) from exc
-
-
-class Mobile:
-    def __call__(self, form, field):
-        compact = (field.data or "").replace(" ", "").replace("-", "").replace(".", "")
-        digits = compact[1:] if compact.startswith("+") else compact
-        if not (8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit()):
-            raise ValidationError(_l("Enter a mobile number such as +352 621 123 456."))
-        field.data = compact
-
-
-class PlausibleBirthDate:
-    """Nobody alive was born before 1900, and nobody tomorrow."""
-
-    def __call__(self, form, field):
-        if field.data is not None and not date(1900, 1, 1) <= field.data <= clock.today():
-            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
+from portal.core.identity import ADULT_AGE, age_on, matricule_birth_date
+from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, PlausibleBirthDate, SixDigits
 
 
 class TypedCodeForm(BaseForm):

@@ -6,27 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from portal.accounts import passwords
 from portal.core.forms import BaseForm
-
-
-class NewPasswordRules:
-    """Checks a new password against the rules; `context` gives the login and names."""
-
-    def __init__(self, context=lambda form: ("", ())):
-        self.context = context
-
-    def __call__(self, form, field):
-        login, names = self.context(form)
-        errors = passwords.problems(field.data or "", login=login, names=names)
-        if errors:
-            raise ValidationError(" ".join(str(error) for error in errors))
-
-
-class SixDigits:
-    def __call__(self, form, field):
-        value = (field.data or "").replace(" ", "")
-        if len(value) != 6 or not value.isascii() or not value.isdigit():
-            raise ValidationError(_l("Enter the 6-digit code shown in your authenticator app."))
-        field.data = value
+from portal.web.forms import ContactCode, NewPasswordRules, SixDigits
 
 
 def new_password_fields(context=lambda form: ("", ())):
@@ -84,12 +64,6 @@ class ForgotForm(BaseForm):
     submit = SubmitField(_l("Continue"))
 
 
-class ContactCode:
-    def __call__(self, form, field):
-        value = "".join((field.data or "").split())
-        if len(value) != 6 or not value.isascii() or not value.isdigit():
-            raise ValidationError(_l("Enter the 6-digit code we sent you by text message or e-mail."))
-        field.data = value
 
 
 class ResetConfirmForm(BaseForm):
@@ -102,14 +76,6 @@ class ResetConfirmForm(BaseForm):
     rule_context: tuple = ("", ())
 
 
-class StepUpForm(BaseForm):
-    """For a change that moves money or identity: the password and a current code again (auth.stepup)."""
-
-    password = PasswordField(_l("Your password"), validators=[Length(max=1024)])
-    code = StringField(
-        _l("One-time code"), validators=[Length(max=16)],
-        description=_l("The 6-digit code your authenticator app shows now."),
-    )
 
 
 class PasswordChangeForm(BaseForm):

@@ -15,10 +15,10 @@ from flask_login import current_user
 
 from portal import audit
 from portal.accounts import blocking
-from portal.professionals.operators import AccountRefused, deactivate, resume, suspend
 from portal.core import htmx
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Role
+from portal.professionals.operators import AccountRefused, deactivate, resume, suspend
 from portal.web.access import allow, refuse
 from portal.web.cns import admin
 from portal.web.cns.blueprint import bp

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
 from portal.core.forms import BaseForm, OnceForm
-from portal.web.activation.forms import Matricule, Mobile, PlausibleBirthDate
+from portal.web.forms import InvoiceFilterForm, Matricule, Mobile, PlausibleBirthDate
 
 DOCUMENT_CHOICES = [
     ("identity_card", _l("Identity card")),
@@ -100,17 +100,6 @@ class InvoiceForm(OnceForm):
     submit = SubmitField(_l("Issue the invoice"))
 
 
-class InvoiceFilterForm(Form):
-    """Filters of invoice lists (GET, nothing changes, so no CSRF token)."""
-
-    state = SelectField(
-        _l("State"),
-        choices=[("", _l("All")), ("issued", _l("Issued")), ("voided", _l("Voided")), ("expired", _l("Expired"))],
-        validators=[Optional()],
-    )
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
-    submit = SubmitField(_l("Filter"))
 
 
 class DoctorInvoiceFilterForm(InvoiceFilterForm):

@@ -22,7 +22,7 @@ from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
 from portal.web.access import allow, refuse
-from portal.web.doctor.forms import InvoiceFilterForm
+from portal.web.forms import InvoiceFilterForm
 from portal.web.patient.blueprint import bp
 
 

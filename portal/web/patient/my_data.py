@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.models import Claim, DataRequest, Patient
 from portal.privacy import data_access, rights
 from portal.web.access import allow, refuse
-from portal.web.auth.forms import StepUpForm
+from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
 from portal.web.patient.sharing import masked_iban
 from portal.web.templating import LANGUAGE_NAMES

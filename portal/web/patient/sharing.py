@@ -20,7 +20,7 @@ from portal.core.numbers import whole_number
 from portal.extensions import db
 from portal.models import Invoice, InvoiceReport
 from portal.web.access import allow, refuse
-from portal.web.auth.forms import StepUpForm
+from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
 from portal.web.patient.invoices import _own, _patient
 

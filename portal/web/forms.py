@@ -1,0 +1,99 @@
+"""Form pieces several blueprints share: identifiers, contact codes, password rules,
+the step-up form, the invoice filters. Each blueprint's own forms sit in its package."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    Form,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import Length, Optional, ValidationError
+
+from portal.accounts import passwords
+from portal.core import clock
+from portal.core.forms import BaseForm
+from portal.core.identity import InvalidIdentifier, validate_matricule
+
+
+class Matricule:
+    def __call__(self, form, field):
+        try:
+            field.data = validate_matricule(field.data or "")
+        except InvalidIdentifier as exc:
+            raise ValidationError(_l("Enter a valid 13-digit national identification number.")) from exc
+
+
+class Mobile:
+    def __call__(self, form, field):
+        compact = (field.data or "").replace(" ", "").replace("-", "").replace(".", "")
+        digits = compact[1:] if compact.startswith("+") else compact
+        if not (8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit()):
+            raise ValidationError(_l("Enter a mobile number such as +352 621 123 456."))
+        field.data = compact
+
+
+class PlausibleBirthDate:
+    """Nobody alive was born before 1900, and nobody tomorrow."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date(1900, 1, 1) <= field.data <= clock.today():
+            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
+
+
+class NewPasswordRules:
+    """Checks a new password against the rules; `context` gives the login and names."""
+
+    def __init__(self, context=lambda form: ("", ())):
+        self.context = context
+
+    def __call__(self, form, field):
+        login, names = self.context(form)
+        errors = passwords.problems(field.data or "", login=login, names=names)
+        if errors:
+            raise ValidationError(" ".join(str(error) for error in errors))
+
+
+class SixDigits:
+    def __call__(self, form, field):
+        value = (field.data or "").replace(" ", "")
+        if len(value) != 6 or not value.isascii() or not value.isdigit():
+            raise ValidationError(_l("Enter the 6-digit code shown in your authenticator app."))
+        field.data = value
+
+
+class ContactCode:
+    def __call__(self, form, field):
+        value = "".join((field.data or "").split())
+        if len(value) != 6 or not value.isascii() or not value.isdigit():
+            raise ValidationError(_l("Enter the 6-digit code we sent you by text message or e-mail."))
+        field.data = value
+
+
+class StepUpForm(BaseForm):
+    """For a change that moves money or identity: the password and a current code again (auth.stepup)."""
+
+    password = PasswordField(_l("Your password"), validators=[Length(max=1024)])
+    code = StringField(
+        _l("One-time code"), validators=[Length(max=16)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
+
+
+class InvoiceFilterForm(Form):
+    """Filters of invoice lists (GET, nothing changes, so no CSRF token)."""
+
+    state = SelectField(
+        _l("State"),
+        choices=[("", _l("All")), ("issued", _l("Issued")), ("voided", _l("Voided")), ("expired", _l("Expired"))],
+        validators=[Optional()],
+    )
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    submit = SubmitField(_l("Filter"))
