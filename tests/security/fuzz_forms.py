@@ -367,12 +367,7 @@ def _multipart(pairs, boundary: bytes, *, escape: bool) -> bytes:
 EDGE_IDS = (0, 1, 2**31 - 1, 2**31, 2**53 + 1, 2**63, 10**30)
 
 
-@st.composite
-def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str, list]):
-    """One request to `target`; `good` holds plausible values per field name (real
-    matricules, versions, dates) so that some requests get past validation, and `ids` the
-    real object ids per path parameter."""
-    strings: list[str] = []
+def _path(draw, target: Target, ids: dict[str, list], strings: list[str]) -> str:
     path = target.rule
     for name, converter in target.arguments.items():
         if converter == "int":
@@ -383,7 +378,10 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
             strings.append(chosen)
             value = quote(chosen.encode("utf-8", "surrogatepass"), safe="")
         path = re.sub(rf"<(?:[^<>]*:)?{name}>", value, path)
+    return path
 
+
+def _pairs(draw, target: Target, good: dict[str, list[str]]) -> list:
     pairs = []
     for item in target.fields:
         key = re.sub(r"-\d+-", "-N-", item.name)
@@ -396,17 +394,20 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
                            max_size=3))
     if draw(st.booleans()):
         pairs = draw(st.permutations(pairs))
-    strings += [text for pair in pairs for text in (_text(pair[0]), _text(pair[1])) if text]
-    strings += [pair[1].filename for pair in pairs if isinstance(pair[1], Upload) and isinstance(pair[1].filename, str)]
+    return pairs
 
+
+def _query(draw, target: Target, good: dict[str, list[str]]) -> list:
     query = []
     for name in target.query_names:
         if draw(st.booleans()):
             query.append((name, draw(st.one_of(st.sampled_from(good.get(name) or ["1"]), text_values()))))
     if draw(st.integers(0, 9)) == 0:
         query.append(("lang", draw(st.one_of(st.sampled_from(["en", "de", "fr", "xx"]), text_values()))))
-    strings += [value for _name, value in query if isinstance(value, str)]
+    return query
 
+
+def _htmx_headers(draw) -> dict[str, str]:
     headers = {}
     if draw(st.integers(0, 3)) == 0:
         headers["HX-Request"] = "true"
@@ -416,28 +417,50 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
             current = draw(st.one_of(st.sampled_from(["http://localhost/patient/", "//evil.example/x", ""]),
                                      st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)))
             headers["HX-Current-URL"] = current
+    return headers
+
+
+def _body(draw, pairs) -> tuple[bytes, str | None]:
+    shape = draw(st.sampled_from(["urlencoded"] * 6 + ["multipart"] * 2 + ["raw", "json", "empty"]))
+    if any(isinstance(value, Upload) for _name, value in pairs) and shape == "urlencoded":
+        shape = "multipart"
+    if shape == "urlencoded":
+        return _urlencoded(pairs).encode(), "application/x-www-form-urlencoded"
+    if shape == "multipart":
+        boundary = secrets.token_hex(12).encode()
+        body = _multipart(pairs, boundary, escape=draw(st.integers(0, 4)) > 0)
+        return body, f"multipart/form-data; boundary={boundary.decode()}"
+    if shape == "raw":
+        return _raw_form(pairs), "application/x-www-form-urlencoded"
+    if shape == "json":
+        # No page of the portal sends JSON; Flask-WTF would still read it as form data.
+        document = {name: draw(json_values()) for name, _value in pairs}
+        return json.dumps(document).encode(), "application/json"
+    return b"", None
+
+
+@st.composite
+def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str, list]):
+    """One request to `target`; `good` holds plausible values per field name (real
+    matricules, versions, dates) so that some requests get past validation, and `ids` the
+    real object ids per path parameter."""
+    strings: list[str] = []
+    path = _path(draw, target, ids, strings)
+
+    pairs = _pairs(draw, target, good)
+    strings += [text for pair in pairs for text in (_text(pair[0]), _text(pair[1])) if text]
+    strings += [pair[1].filename for pair in pairs if isinstance(pair[1], Upload) and isinstance(pair[1].filename, str)]
+
+    query = _query(draw, target, good)
+    strings += [value for _name, value in query if isinstance(value, str)]
+
+    headers = _htmx_headers(draw)
 
     body = content_type = None
     if target.method == "GET":
         query += pairs
     else:
-        shape = draw(st.sampled_from(["urlencoded"] * 6 + ["multipart"] * 2 + ["raw", "json", "empty"]))
-        if any(isinstance(value, Upload) for _name, value in pairs) and shape == "urlencoded":
-            shape = "multipart"
-        if shape == "urlencoded":
-            body, content_type = _urlencoded(pairs).encode(), "application/x-www-form-urlencoded"
-        elif shape == "multipart":
-            boundary = secrets.token_hex(12).encode()
-            body = _multipart(pairs, boundary, escape=draw(st.integers(0, 4)) > 0)
-            content_type = f"multipart/form-data; boundary={boundary.decode()}"
-        elif shape == "raw":
-            body, content_type = _raw_form(pairs), "application/x-www-form-urlencoded"
-        elif shape == "json":
-            # No page of the portal sends JSON; Flask-WTF would still read it as form data.
-            document = {name: draw(json_values()) for name, _value in pairs}
-            body, content_type = json.dumps(document).encode(), "application/json"
-        else:
-            body, content_type = b"", None
+        body, content_type = _body(draw, pairs)
     # A server refuses a request line beyond a few kilobytes (gunicorn: 4094 bytes) before
     # the portal sees it; a longer query string tests nothing but the test's patience.
     query = [(name, value[:6000]) for name, value in query]
