@@ -163,17 +163,27 @@ def targets(app) -> list[Target]:
         }
         query_names = tuple(dict.fromkeys(_ARG_READ.findall(sources)))
         if "POST" in rule.methods:
-            forms = _posted_forms(levels)
-            fields = [f for form in forms for f in fields_of(form)]
-            fields += [Field(name, "text") for name in dict.fromkeys(_FORM_READ.findall(sources))]
-            found.append(Target(rule.endpoint, "POST", rule.rule, arguments, _unique(fields), query_names,
-                                tuple(form.__name__ for form in forms)))
+            found.append(_post_target(rule, arguments, levels, sources, query_names))
         if "GET" in rule.methods and "request.args" in sources:
-            forms = [globals_[name] for name in _FROM_ARGS.findall(sources) if _is_form(globals_.get(name))]
-            fields = [f for form in forms for f in fields_of(form)] + [Field(name, "text") for name in query_names]
-            found.append(Target(rule.endpoint, "GET", rule.rule, arguments, _unique(fields), (),
-                                tuple(form.__name__ for form in forms)))
+            found.append(_get_target(rule, arguments, globals_, sources, query_names))
     return found
+
+
+def _post_target(rule, arguments: dict[str, str], levels, sources: str, query_names: tuple[str, ...]) -> Target:
+    """The posted form's fields, and any field the view reads from request.form itself."""
+    forms = _posted_forms(levels)
+    fields = [f for form in forms for f in fields_of(form)]
+    fields += [Field(name, "text") for name in dict.fromkeys(_FORM_READ.findall(sources))]
+    return Target(rule.endpoint, "POST", rule.rule, arguments, _unique(fields), query_names,
+                  tuple(form.__name__ for form in forms))
+
+
+def _get_target(rule, arguments: dict[str, str], globals_: dict, sources: str, query_names: tuple[str, ...]) -> Target:
+    """The fields of the forms built from request.args, and the names the view reads from it."""
+    forms = [globals_[name] for name in _FROM_ARGS.findall(sources) if _is_form(globals_.get(name))]
+    fields = [f for form in forms for f in fields_of(form)] + [Field(name, "text") for name in query_names]
+    return Target(rule.endpoint, "GET", rule.rule, arguments, _unique(fields), (),
+                  tuple(form.__name__ for form in forms))
 
 
 def _unique(fields: list[Field]) -> tuple[Field, ...]:
