@@ -356,18 +356,7 @@ class Dataset:
         number = ids.next(f"number:{doctor_id}:{year}")
         voided = rng.random() < 0.01
         rate = 100 if is_minor(person.birth, service) else 88
-        lines = [self._consultation(rng, category, service)]
-        extra = rng.random()
-        for _ in range(2 if extra < 0.1 else 1 if extra < 0.35 else 0):
-            lines.append(self._act(rng, "dentistry" if category == "dentistry" else "technical", service))
-        total = computed = 0
-        line_rows = []
-        for position, (act, quantity) in enumerate(lines, start=1):
-            line_total = act.fee_cents * quantity
-            share = (line_total * rate + 50) // 100
-            total += line_total
-            computed += share
-            line_rows.append((position, act, quantity, line_total, share))
+        total, computed, line_rows = _priced(self._lines(rng, category, service), rate)
         expires = add_two_years(issued)
         yield "invoice", (
             f"{invoice_id}\t{year}-{number:06d}\t{doctor_id}\t{self._patient_id(patient_index)}\t{provider_code}\t"
@@ -386,16 +375,29 @@ class Dataset:
                                              person.account_id, "patient", patient_id, {"invoice_id": invoice_id})
         if voided or expires <= clock.now or person.iban is None:
             return
+        shared = self._shared_at(rng, person, channel, issued, share_rate)
+        if shared is not None:
+            yield from self._claim(rng, invoice_id, f"{year}-{number:06d}", patient_index, doctor_id,
+                                   channel, shared, total, computed, line_rows, provider_code)
+
+    def _lines(self, rng: random.Random, category: str, service: date) -> list[tuple[Act, int]]:
+        """A consultation, sometimes with one or two acts more."""
+        lines = [self._consultation(rng, category, service)]
+        extra = rng.random()
+        for _ in range(2 if extra < 0.1 else 1 if extra < 0.35 else 0):
+            lines.append(self._act(rng, "dentistry" if category == "dentistry" else "technical", service))
+        return lines
+
+    def _shared_at(self, rng: random.Random, person: Person, channel: str, issued: int,
+                   share_rate: float) -> int | None:
+        """When the patient shares the invoice, or the fund receives it on paper; None if not (yet)."""
         if channel == "digital" and (person.auto_share or rng.random() < share_rate):
             delay = 1 if person.auto_share else int(rng.expovariate(1 / (2 * DAY))) + 600
-            if issued + delay < clock.now:
-                yield from self._claim(rng, invoice_id, f"{year}-{number:06d}", patient_index, doctor_id,
-                                       "digital", issued + delay, total, computed, line_rows, provider_code)
-        elif channel == "paper_qr" and rng.random() < 0.5:
+            return issued + delay if issued + delay < self.clock.now else None
+        if channel == "paper_qr" and rng.random() < 0.5:
             received = issued + int(rng.uniform(2 * DAY, 10 * DAY))
-            if received < clock.now:
-                yield from self._claim(rng, invoice_id, f"{year}-{number:06d}", patient_index, doctor_id,
-                                       "paper_qr", received, total, computed, line_rows, provider_code)
+            return received if received < self.clock.now else None
+        return None
 
     def _patient_id(self, patient_index: int) -> int:
         return patient_index + 1
@@ -435,14 +437,7 @@ class Dataset:
         # Bench patients' claims draw from the bench agents only, so their stream is the same at every size.
         agents = len(self.staff) if patient_index >= common.BENCH_USERS else min(len(self.staff), common.BENCH_USERS)
         staff_id, staff_account = self.staff[rng.randrange(agents)]
-        room = max(clock.now - shared - 60, 60)
-        taken = decided = withdrawn = None
-        if state == "withdrawn":
-            withdrawn = shared + min(int(rng.uniform(HOUR, DAY)), room)
-        elif state != "shared":
-            taken = shared + min(int(rng.uniform(HOUR, 4 * DAY)), room // 2)
-            if state in ("accepted", "rejected"):
-                decided = taken + min(int(rng.uniform(600, 2 * DAY)), max((clock.now - taken) // 2, 1))
+        taken, decided, withdrawn = self._timeline(rng, state, shared)
         version = {"shared": 1, "withdrawn": 2, "in_review": 2}.get(state, 3)
         reimbursed = computed if state == "accepted" else 0 if state == "rejected" else None
         rejection = rng.choice(REJECTIONS) if state == "rejected" else None
@@ -452,21 +447,8 @@ class Dataset:
             f"{clock.ts(shared)}\t{clock.ts(shared)}\t{clock.ts(taken)}\t{staff_id if taken else N}\t"
             f"{clock.ts(decided)}\t{staff_id if decided else N}\t{clock.ts(withdrawn)}\t{N}\t{N}"
         )
-        first = "shared" if channel == "digital" else "paper_received"
-        yield "claim_event", self._event(claim_id, first, shared, "patient" if channel == "digital" else "cns",
-                                         None if channel == "digital" else staff_id)
-        if channel == "digital":
-            method = "automatic" if person.auto_share else "manual"
-            yield "consent_receipt", (f"{ids.next('consent_receipt')}\t{claim_id}\t{patient_id}\t"
-                                      f"{_opt(person.account_id if method == 'manual' else None)}\t{method}\t"
-                                      f"{person.fund}\t{invoice_number}\t{clock.ts(shared)}")
-            yield "audit_event", self._audit(shared, "claim.shared", person.account_id, "patient", patient_id,
-                                             {"claim_id": claim_id, "invoice_id": invoice_id, "method": method})
-            if method == "automatic":
-                yield "notification", self._notice(rng, patient_id, "auto_shared", claim_id, invoice_id, shared)
-        else:
-            yield "audit_event", self._audit(shared, "claim.paper_received", staff_account, "cns", patient_id,
-                                             {"claim_id": claim_id, "invoice_id": invoice_id})
+        yield from self._filed(rng, claim_id, invoice_id, invoice_number, patient_index, channel, shared,
+                               (staff_id, staff_account))
         if withdrawn:
             yield "claim_event", self._event(claim_id, "withdrawn", withdrawn, "patient", None)
             yield "audit_event", self._audit(withdrawn, "claim.withdrawn", person.account_id, "patient", patient_id,
@@ -490,6 +472,41 @@ class Dataset:
             yield "audit_event", self._audit(decided, "claim.decided", staff_account, "cns", patient_id, data)
         if state == "accepted":
             yield from self._statement(claim_id, decided, total, computed, line_rows, provider_code)
+
+    def _timeline(self, rng: random.Random, state: str, shared: int) -> tuple[int | None, int | None, int | None]:
+        """When staff took the claim up, decided it, or the patient withdrew it."""
+        now = self.clock.now
+        room = max(now - shared - 60, 60)
+        taken = decided = withdrawn = None
+        if state == "withdrawn":
+            withdrawn = shared + min(int(rng.uniform(HOUR, DAY)), room)
+        elif state != "shared":
+            taken = shared + min(int(rng.uniform(HOUR, 4 * DAY)), room // 2)
+            if state in ("accepted", "rejected"):
+                decided = taken + min(int(rng.uniform(600, 2 * DAY)), max((now - taken) // 2, 1))
+        return taken, decided, withdrawn
+
+    def _filed(self, rng, claim_id, invoice_id, invoice_number, patient_index, channel, shared, staff):
+        """The claim's first event: shared by the patient (with its consent receipt) or received on paper."""
+        clock, ids = self.clock, self.ids
+        person = self.patients[patient_index]
+        patient_id = self._patient_id(patient_index)
+        staff_id, staff_account = staff
+        first = "shared" if channel == "digital" else "paper_received"
+        yield "claim_event", self._event(claim_id, first, shared, "patient" if channel == "digital" else "cns",
+                                         None if channel == "digital" else staff_id)
+        if channel == "digital":
+            method = "automatic" if person.auto_share else "manual"
+            yield "consent_receipt", (f"{ids.next('consent_receipt')}\t{claim_id}\t{patient_id}\t"
+                                      f"{_opt(person.account_id if method == 'manual' else None)}\t{method}\t"
+                                      f"{person.fund}\t{invoice_number}\t{clock.ts(shared)}")
+            yield "audit_event", self._audit(shared, "claim.shared", person.account_id, "patient", patient_id,
+                                             {"claim_id": claim_id, "invoice_id": invoice_id, "method": method})
+            if method == "automatic":
+                yield "notification", self._notice(rng, patient_id, "auto_shared", claim_id, invoice_id, shared)
+        else:
+            yield "audit_event", self._audit(shared, "claim.paper_received", staff_account, "cns", patient_id,
+                                             {"claim_id": claim_id, "invoice_id": invoice_id})
 
     def _statement(self, claim_id, decided, total, computed, line_rows, provider_code):
         clock, ids = self.clock, self.ids
@@ -518,6 +535,19 @@ class Dataset:
     def _audit(self, at, event, actor, role, patient_id, data) -> str:
         return (f"{self.ids.next('audit_event')}\t{self.clock.ts(at)}\t{event}\t{_opt(actor)}\t"
                 f"{role if actor is not None else N}\t{N}\t{patient_id}\t{json.dumps(data, separators=(',', ':'))}")
+
+
+def _priced(lines: list[tuple[Act, int]], rate: int) -> tuple[int, int, list[tuple]]:
+    """The invoice's total, the fund's share at `rate` percent, and each line with its own."""
+    total = computed = 0
+    line_rows = []
+    for position, (act, quantity) in enumerate(lines, start=1):
+        line_total = act.fee_cents * quantity
+        share = (line_total * rate + 50) // 100
+        total += line_total
+        computed += share
+        line_rows.append((position, act, quantity, line_total, share))
+    return total, computed, line_rows
 
 
 def _cumulative(rng: random.Random, count: int) -> list[float]:

@@ -213,31 +213,37 @@ def summarise(samples: list[Sample], phases: list[PhaseResult]) -> list[dict]:
     for sample in ordered:
         by_page.setdefault(sample.page, []).append(sample)
         busy[sample.phase] = busy.get(sample.phase, 0.0) + sample.seconds
-    rows = []
-    for page, found in by_page.items():
-        latencies = sorted(s.seconds for s in found)
-        spent: dict[int, float] = {}
-        for sample in found:
-            spent[sample.phase] = spent.get(sample.phase, 0.0) + sample.seconds
-        time_on_page = sum(phases[i].seconds * spent[i] / busy[i] for i in spent if i >= 0 and busy[i])
-        queries = [s.queries for s in found if s.queries is not None]
-        rows.append({
-            "page": page,
-            "phase": ", ".join(dict.fromkeys(phases[i].title for i in spent if i >= 0)) or "sign-in",
-            "requests": len(found),
-            "errors": sum(not s.ok for s in found),
-            "statuses": sorted({s.status for s in found}),
-            "p50_ms": percentile(latencies, 0.50) * 1000,
-            "p95_ms": percentile(latencies, 0.95) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "mean_ms": statistics.fmean(latencies) * 1000,
-            "rps": len(found) / time_on_page if time_on_page else None,
-            "wire_bytes": int(statistics.median(s.wire_bytes for s in found)),
-            "body_bytes": int(statistics.median(s.body_bytes for s in found)),
-            "queries_median": statistics.median(queries) if queries else None,
-            "queries_max": max(queries) if queries else None,
-        })
-    return rows
+    return [_page_row(page, found, phases, busy) for page, found in by_page.items()]
+
+
+def _page_row(page: str, found: list[Sample], phases: list[PhaseResult], busy: dict[int, float]) -> dict:
+    latencies = sorted(s.seconds for s in found)
+    spent: dict[int, float] = {}
+    for sample in found:
+        spent[sample.phase] = spent.get(sample.phase, 0.0) + sample.seconds
+    time_on_page = _time_on_page(spent, phases, busy)
+    queries = [s.queries for s in found if s.queries is not None]
+    return {
+        "page": page,
+        "phase": ", ".join(dict.fromkeys(phases[i].title for i in spent if i >= 0)) or "sign-in",
+        "requests": len(found),
+        "errors": sum(not s.ok for s in found),
+        "statuses": sorted({s.status for s in found}),
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "rps": len(found) / time_on_page if time_on_page else None,
+        "wire_bytes": int(statistics.median(s.wire_bytes for s in found)),
+        "body_bytes": int(statistics.median(s.body_bytes for s in found)),
+        "queries_median": statistics.median(queries) if queries else None,
+        "queries_max": max(queries) if queries else None,
+    }
+
+
+def _time_on_page(spent: dict[int, float], phases: list[PhaseResult], busy: dict[int, float]) -> float:
+    """Each phase's seconds, in the share this page's requests took of the phase's busy time."""
+    return sum(phases[i].seconds * spent[i] / busy[i] for i in spent if i >= 0 and busy[i])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,132 +31,68 @@ def _is_view(row: dict) -> bool:
 def verdicts(run: dict) -> list[tuple[str, str, str]]:
     pages = [row for row in run["load"]["pages"] if not row["page"].startswith("floor")]
     floor = next((row for row in run["load"]["pages"] if row["page"].startswith("floor")), None)
-    out = []
-
-    slow = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_view(r) and r["p95_ms"] > P95_PAGE_MS]
-    out.append((f"p95 ≤ {P95_PAGE_MS} ms for every list and detail page at 8 clients",
-                "met" if not slow else "not met", "; ".join(slow) or "all within"))
-    slow_pdf = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_pdf(r["page"]) and r["p95_ms"] > P95_PDF_MS]
-    out.append((f"PDFs ≤ {P95_PDF_MS} ms (p95)", "met" if not slow_pdf else "not met", "; ".join(slow_pdf) or "all within"))
-
+    out = _latency_verdicts(pages)
     if floor and floor["rps"]:
-        low = [f"{r['page']} ({r['rps'] / floor['rps']:.0%})" for r in pages
-               if not r["page"].startswith("sign-in") and r["rps"] and r["rps"] / floor["rps"] < FLOOR_SHARE]
-        out.append((f"every page ≥ {FLOOR_SHARE:.0%} of the floor's throughput", "met" if not low else "not met",
-                    "; ".join(low) or f"floor {floor['rps']:.0f} req/s"))
-
-    scaling = run.get("scaling")
-    if scaling and scaling.get("ratios"):
-        over = [f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items() if ratio > SCALING]
-        detail = "; ".join(f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items())
-        out.append((f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows",
-                    "met" if not over else "not met", detail))
-    else:
-        out.append((f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows", "not measured",
-                    "needs both data sets: run with --size large"))
-
-    counted = [r for r in pages if r["queries_max"] is not None and not r["page"].startswith("sign-in")]
-    over = [f"{r['page']} ({r['queries_max']})" for r in counted if r["queries_max"] > QUERY_BUDGET
-            and "POST" not in r["page"]]
-    actions = [f"{r['page']} {r['queries_max']}" for r in counted if "POST" in r["page"]]
-    out.append((f"at most {QUERY_BUDGET} SQL queries per page (X-Query-Count, largest seen)",
-                "met" if counted and not over else "not met" if over else "not measured",
-                ("; ".join(over) or "every page within") + (f" (form submissions, not pages: {'; '.join(actions)})"
-                                                            if actions else "")))
-
-    visit = run["load"]["first_visit"]
-    small = visit["total_bytes"] <= FIRST_VISIT_BYTES and not visit["foreign"]
-    out.append(("first visit to the sign-in page ≤ 60 KB compressed, no other host", "met" if small else "not met",
-                f"{visit['total_bytes'] / 1024:.1f} KB in {1 + len(visit['assets'])} requests; "
-                f"other hosts: {', '.join(visit['foreign']) or 'none'}"))
+        out.append(_floor_verdict(pages, floor))
+    out.append(_scaling_verdict(run.get("scaling")))
+    out.append(_query_verdict(pages))
+    out.append(_first_visit_verdict(run["load"]["first_visit"]))
     out.append(("sign-in costs one argon2 verification", "measured",
                 f"one verification: {run['argon2_ms']:.0f} ms (median of {run['argon2_repeat']}, RFC 9106 low-memory "
                 f"profile: 64 MiB, 3 passes, 4 lanes)"))
     return out
 
 
+def _latency_verdicts(pages: list[dict]) -> list[tuple[str, str, str]]:
+    slow = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_view(r) and r["p95_ms"] > P95_PAGE_MS]
+    slow_pdf = [f"{r['page']} ({_ms(r['p95_ms'])} ms)" for r in pages if _is_pdf(r["page"]) and r["p95_ms"] > P95_PDF_MS]
+    return [
+        (f"p95 ≤ {P95_PAGE_MS} ms for every list and detail page at 8 clients",
+         "met" if not slow else "not met", "; ".join(slow) or "all within"),
+        (f"PDFs ≤ {P95_PDF_MS} ms (p95)", "met" if not slow_pdf else "not met", "; ".join(slow_pdf) or "all within"),
+    ]
+
+
+def _floor_verdict(pages: list[dict], floor: dict) -> tuple[str, str, str]:
+    low = [f"{r['page']} ({r['rps'] / floor['rps']:.0%})" for r in pages
+           if not r["page"].startswith("sign-in") and r["rps"] and r["rps"] / floor["rps"] < FLOOR_SHARE]
+    return (f"every page ≥ {FLOOR_SHARE:.0%} of the floor's throughput", "met" if not low else "not met",
+            "; ".join(low) or f"floor {floor['rps']:.0f} req/s")
+
+
+def _scaling_verdict(scaling: dict | None) -> tuple[str, str, str]:
+    target = f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows"
+    if not (scaling and scaling.get("ratios")):
+        return (target, "not measured", "needs both data sets: run with --size large")
+    over = [f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items() if ratio > SCALING]
+    detail = "; ".join(f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items())
+    return (target, "met" if not over else "not met", detail)
+
+
+def _query_verdict(pages: list[dict]) -> tuple[str, str, str]:
+    counted = [r for r in pages if r["queries_max"] is not None and not r["page"].startswith("sign-in")]
+    over = [f"{r['page']} ({r['queries_max']})" for r in counted if r["queries_max"] > QUERY_BUDGET
+            and "POST" not in r["page"]]
+    actions = [f"{r['page']} {r['queries_max']}" for r in counted if "POST" in r["page"]]
+    return (f"at most {QUERY_BUDGET} SQL queries per page (X-Query-Count, largest seen)",
+            "met" if counted and not over else "not met" if over else "not measured",
+            ("; ".join(over) or "every page within") + (f" (form submissions, not pages: {'; '.join(actions)})"
+                                                        if actions else ""))
+
+
+def _first_visit_verdict(visit: dict) -> tuple[str, str, str]:
+    small = visit["total_bytes"] <= FIRST_VISIT_BYTES and not visit["foreign"]
+    return ("first visit to the sign-in page ≤ 60 KB compressed, no other host", "met" if small else "not met",
+            f"{visit['total_bytes'] / 1024:.1f} KB in {1 + len(visit['assets'])} requests; "
+            f"other hosts: {', '.join(visit['foreign']) or 'none'}")
+
+
 def results_md(run: dict) -> str:
-    load, machine, data = run["load"], run["machine"], run["data"]
-    floor = next((row for row in load["pages"] if row["page"].startswith("floor")), None)
-    floor_rps = floor["rps"] if floor else None
-    opts = load["options"]
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Written by `{run['command']}` on {run['date']}. Timing figures live here, not in tests.",
-        "",
-        "## Machine and set-up",
-        "",
-        f"- CPU: {machine['cpu']} — {machine['nproc']} cores (nproc); memory {machine['memory_gb']:.1f} GB",
-        f"- {machine['postgres']}; Redis {machine['redis']}; Python {machine['python']}",
-        f"- Portal: gunicorn, {run['workers']} sync workers per instance × {run['instances']} instance(s), "
-        "production configuration (PORTAL_ENV=production, PostgreSQL, Redis, one trusted proxy played by the driver)",
-        f"- Load: {opts['concurrency']} concurrent clients, {opts['duration']:g} s per page after a {opts['warmup']:g} s "
-        "warm-up, loopback only; every virtual user signed in through the forms with its own account",
-        f"- Data: **{data['size']}** — " + ", ".join(f"{count:,} {table}" for table, count in data["rows"].items()
-                                                     if table in ("patient", "doctor", "invoice", "invoice_line",
-                                                                  "claim", "statement", "notification",
-                                                                  "audit_event")),
-        f"  (generated in {data['seconds']:.0f} s)",
-        "",
-        "## Pages",
-        "",
-        "Throughput is requests per second with all clients on that page; × floor compares it with the bare "
-        f"Flask + Jinja page of the same size ({load['floor_bytes']:,} bytes of HTML). Bytes: as transferred / "
-        "decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
-        "",
-        "| page | p50 ms | p95 ms | p99 ms | req/s | × floor | SQL queries | bytes | requests | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    # Sign-in first, then the pages in the order they ran, the floor last.
-    for row in sorted(load["pages"], key=lambda r: (r["page"].startswith("floor"), not r["page"].startswith("sign-in"))):
-        ratio = f"{row['rps'] / floor_rps:.2f}" if row["rps"] and floor_rps else "–"
-        queries = "–" if row["queries_max"] is None else f"{row['queries_median']:g} / {row['queries_max']}"
-        rps = f"{row['rps']:.1f}" if row["rps"] else "–"
-        lines.append(
-            f"| {row['page']} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {rps} | {ratio} | "
-            f"{queries} | {row['wire_bytes']:,} / {row['body_bytes']:,} | {row['requests']} | {row['errors']} |"
-        )
-    phases = load["phases"]
-    floor_cpu = [p["driver_cpu"] for p in phases if p["role"] == "floor"]
-    portal_cpu = [p["driver_cpu"] for p in phases if p["role"] != "floor"]
-    lines += [
-        "",
-        "Sign-in rows are the virtual users' own sign-ins (a few requests each), not a throughput phase. "
-        f"The floor, measured after each role's pages: {', '.join(f'{v:.0f}' for v in load['floor_rps'])} req/s. "
-        "The driver shares the machine: it used "
-        f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floor, "
-        f"{sum(portal_cpu) / max(len(portal_cpu), 1):.0%} on average during the portal's pages.",
-        "",
-    ]
-    scaling = run.get("scaling")
-    lines += ["## Data size: 10,000 against 1,000,000 rows", ""]
-    if scaling and scaling.get("ratios"):
-        lines += [
-            "The portal's own functions for each page (the queries its view runs), median of 30 calls on a warm cache:",
-            "",
-            "| page | " + " | ".join(f"{m['database']} ({m['rows']['invoices']:,} invoices, {m['rows']['claims']:,} "
-                                     "claims) ms" for m in scaling["runs"]) + " | ratio |",
-            "|---|" + "---:|" * (len(scaling["runs"]) + 1),
-        ]
-        for title, ratio in scaling["ratios"].items():
-            cells = " | ".join(f"{m['pages'][title]['median_ms']:.2f}" for m in scaling["runs"])
-            lines.append(f"| {title} | {cells} | ×{ratio:.2f} |")
-        lines += ["", "Plans at the large size: [EXPLAIN.md](EXPLAIN.md).", ""]
-    else:
-        lines += ["Not measured in this run: it needs the large data set (`--size large`).", ""]
-    visit = load["first_visit"]
-    lines += [
-        "## First visit to the sign-in page",
-        "",
-        f"{visit['total_bytes'] / 1024:.1f} KB transferred (headers included) in {1 + len(visit['assets'])} requests; "
-        f"the page itself {visit['page_bytes']:,} bytes ({visit['page_encoding'] or 'uncompressed'}); other hosts: "
-        f"{', '.join(visit['foreign']) or 'none'}.",
-        "",
-        "| asset | bytes | encoding | Cache-Control |",
-        "|---|---:|---|---|",
-    ]
-    lines += [f"| {a['url']} | {a['bytes']:,} | {a['encoding'] or '–'} | {a['cache'] or '–'} |" for a in visit["assets"]]
+    load, data, opts = run["load"], run["data"], run["load"]["options"]
+    lines = _setup_md(run)
+    lines += _pages_md(load)
+    lines += _scaling_md(run.get("scaling"))
+    lines += _first_visit_md(load["first_visit"])
     lines += [
         "",
         "## Argon2",
@@ -176,6 +112,103 @@ def results_md(run: dict) -> str:
                   f"this run used the {data['size']} data set and {opts['concurrency']} clients."]
     lines.append("")
     return "\n".join(lines)
+
+
+def _setup_md(run: dict) -> list[str]:
+    machine, data, opts = run["machine"], run["data"], run["load"]["options"]
+    return [
+        "# Benchmark results",
+        "",
+        f"Written by `{run['command']}` on {run['date']}. Timing figures live here, not in tests.",
+        "",
+        "## Machine and set-up",
+        "",
+        f"- CPU: {machine['cpu']} — {machine['nproc']} cores (nproc); memory {machine['memory_gb']:.1f} GB",
+        f"- {machine['postgres']}; Redis {machine['redis']}; Python {machine['python']}",
+        f"- Portal: gunicorn, {run['workers']} sync workers per instance × {run['instances']} instance(s), "
+        "production configuration (PORTAL_ENV=production, PostgreSQL, Redis, one trusted proxy played by the driver)",
+        f"- Load: {opts['concurrency']} concurrent clients, {opts['duration']:g} s per page after a {opts['warmup']:g} s "
+        "warm-up, loopback only; every virtual user signed in through the forms with its own account",
+        f"- Data: **{data['size']}** — " + ", ".join(f"{count:,} {table}" for table, count in data["rows"].items()
+                                                     if table in ("patient", "doctor", "invoice", "invoice_line",
+                                                                  "claim", "statement", "notification",
+                                                                  "audit_event")),
+        f"  (generated in {data['seconds']:.0f} s)",
+        "",
+    ]
+
+
+def _pages_md(load: dict) -> list[str]:
+    floor = next((row for row in load["pages"] if row["page"].startswith("floor")), None)
+    floor_rps = floor["rps"] if floor else None
+    lines = [
+        "## Pages",
+        "",
+        "Throughput is requests per second with all clients on that page; × floor compares it with the bare "
+        f"Flask + Jinja page of the same size ({load['floor_bytes']:,} bytes of HTML). Bytes: as transferred / "
+        "decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
+        "",
+        "| page | p50 ms | p95 ms | p99 ms | req/s | × floor | SQL queries | bytes | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    # Sign-in first, then the pages in the order they ran, the floor last.
+    for row in sorted(load["pages"], key=lambda r: (r["page"].startswith("floor"), not r["page"].startswith("sign-in"))):
+        lines.append(_page_row(row, floor_rps))
+    phases = load["phases"]
+    floor_cpu = [p["driver_cpu"] for p in phases if p["role"] == "floor"]
+    portal_cpu = [p["driver_cpu"] for p in phases if p["role"] != "floor"]
+    lines += [
+        "",
+        "Sign-in rows are the virtual users' own sign-ins (a few requests each), not a throughput phase. "
+        f"The floor, measured after each role's pages: {', '.join(f'{v:.0f}' for v in load['floor_rps'])} req/s. "
+        "The driver shares the machine: it used "
+        f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floor, "
+        f"{sum(portal_cpu) / max(len(portal_cpu), 1):.0%} on average during the portal's pages.",
+        "",
+    ]
+    return lines
+
+
+def _page_row(row: dict, floor_rps: float | None) -> str:
+    ratio = f"{row['rps'] / floor_rps:.2f}" if row["rps"] and floor_rps else "–"
+    queries = "–" if row["queries_max"] is None else f"{row['queries_median']:g} / {row['queries_max']}"
+    rps = f"{row['rps']:.1f}" if row["rps"] else "–"
+    return (
+        f"| {row['page']} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {rps} | {ratio} | "
+        f"{queries} | {row['wire_bytes']:,} / {row['body_bytes']:,} | {row['requests']} | {row['errors']} |"
+    )
+
+
+def _scaling_md(scaling: dict | None) -> list[str]:
+    lines = ["## Data size: 10,000 against 1,000,000 rows", ""]
+    if not (scaling and scaling.get("ratios")):
+        return lines + ["Not measured in this run: it needs the large data set (`--size large`).", ""]
+    lines += [
+        "The portal's own functions for each page (the queries its view runs), median of 30 calls on a warm cache:",
+        "",
+        "| page | " + " | ".join(f"{m['database']} ({m['rows']['invoices']:,} invoices, {m['rows']['claims']:,} "
+                                 "claims) ms" for m in scaling["runs"]) + " | ratio |",
+        "|---|" + "---:|" * (len(scaling["runs"]) + 1),
+    ]
+    for title, ratio in scaling["ratios"].items():
+        cells = " | ".join(f"{m['pages'][title]['median_ms']:.2f}" for m in scaling["runs"])
+        lines.append(f"| {title} | {cells} | ×{ratio:.2f} |")
+    return lines + ["", "Plans at the large size: [EXPLAIN.md](EXPLAIN.md).", ""]
+
+
+def _first_visit_md(visit: dict) -> list[str]:
+    lines = [
+        "## First visit to the sign-in page",
+        "",
+        f"{visit['total_bytes'] / 1024:.1f} KB transferred (headers included) in {1 + len(visit['assets'])} requests; "
+        f"the page itself {visit['page_bytes']:,} bytes ({visit['page_encoding'] or 'uncompressed'}); other hosts: "
+        f"{', '.join(visit['foreign']) or 'none'}.",
+        "",
+        "| asset | bytes | encoding | Cache-Control |",
+        "|---|---:|---|---|",
+    ]
+    return lines + [f"| {a['url']} | {a['bytes']:,} | {a['encoding'] or '–'} | {a['cache'] or '–'} |"
+                    for a in visit["assets"]]
 
 
 def explain_md(run: dict) -> str:
@@ -204,8 +237,7 @@ def results_svg(run: dict) -> str:
     label_w, bar_w, row_h, top = 300, 300, 22, 60
     width = label_w + 2 * bar_w + 80
     height = top + row_h * len(pages) + 50
-    max_ms = max([P95_PDF_MS * 1.2] + [r["p95_ms"] for r in pages if not math.isnan(r["p95_ms"])])
-    max_ratio = max([1.0] + [r["rps"] / floor_rps for r in pages if r["rps"] and floor_rps])
+    max_ms, max_ratio = _axis_ends(pages, floor_rps)
     x1, x2 = label_w, label_w + bar_w + 40
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -220,23 +252,10 @@ def results_svg(run: dict) -> str:
     for i, row in enumerate(pages):
         y = top + i * row_h
         out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(row["page"])}</text>')
-        # Form submissions have no latency target of their own: grey, without a target line.
-        target = P95_PDF_MS if _is_pdf(row["page"]) else P95_PAGE_MS if _is_view(row) else None
         if not math.isnan(row["p95_ms"]):
-            w = bar_w * row["p95_ms"] / max_ms
-            colour = "#757575" if target is None else "#2e7d32" if row["p95_ms"] <= target else "#c62828"
-            out.append(f'<rect x="{x1}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
-            out.append(f'<text x="{x1 + w + 4:.1f}" y="{y + 15}">{row["p95_ms"]:.0f}</text>')
-            if target is not None:
-                tx = x1 + bar_w * target / max_ms
-                out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" stroke="#000" '
-                           'stroke-dasharray="3,2"/>')
+            out += _latency_bar(row, x1, y, bar_w, max_ms, row_h)
         if row["rps"] and floor_rps:
-            ratio = row["rps"] / floor_rps
-            w = bar_w * ratio / max_ratio
-            colour = "#1565c0" if ratio >= FLOOR_SHARE else "#c62828"
-            out.append(f'<rect x="{x2}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
-            out.append(f'<text x="{x2 + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>')
+            out += _throughput_bar(row["rps"] / floor_rps, x2, y, bar_w, max_ratio, row_h)
     bottom = top + row_h * len(pages)
     tx = x2 + bar_w * FLOOR_SHARE / max_ratio
     out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#000" stroke-dasharray="3,2"/>')
@@ -245,6 +264,35 @@ def results_svg(run: dict) -> str:
                    f'({run["load"]["floor_bytes"]:,} bytes of HTML)</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _axis_ends(pages: list[dict], floor_rps: float | None) -> tuple[float, float]:
+    """The latency and the throughput ratio at the right end of each panel."""
+    max_ms = max([P95_PDF_MS * 1.2] + [r["p95_ms"] for r in pages if not math.isnan(r["p95_ms"])])
+    max_ratio = max([1.0] + [r["rps"] / floor_rps for r in pages if r["rps"] and floor_rps])
+    return max_ms, max_ratio
+
+
+def _latency_bar(row: dict, x: int, y: int, bar_w: int, max_ms: float, row_h: int) -> list[str]:
+    """The row's p95 bar (`bar_w` pixels for `max_ms`) and its target line."""
+    # Form submissions have no latency target of their own: grey, without a target line.
+    target = P95_PDF_MS if _is_pdf(row["page"]) else P95_PAGE_MS if _is_view(row) else None
+    w = bar_w * row["p95_ms"] / max_ms
+    colour = "#757575" if target is None else "#2e7d32" if row["p95_ms"] <= target else "#c62828"
+    out = [f'<rect x="{x}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>',
+           f'<text x="{x + w + 4:.1f}" y="{y + 15}">{row["p95_ms"]:.0f}</text>']
+    if target is not None:
+        tx = x + bar_w * target / max_ms
+        out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" stroke="#000" '
+                   'stroke-dasharray="3,2"/>')
+    return out
+
+
+def _throughput_bar(ratio: float, x: int, y: int, bar_w: int, max_ratio: float, row_h: int) -> list[str]:
+    w = bar_w * ratio / max_ratio
+    colour = "#1565c0" if ratio >= FLOOR_SHARE else "#c62828"
+    return [f'<rect x="{x}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>',
+            f'<text x="{x + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>']
 
 
 def write(run: dict, folder: Path) -> None:

@@ -26,26 +26,33 @@ def _memory(memory: list, warmup_seconds: float) -> dict:
     warm = next((sample for sample in memory if sample[0] >= warmup_seconds), memory[-1])
     end = memory[-1]
     seen = {pid for _t, _load, workers in memory for pid in workers}
-    rows = []
-    for pid, end_kb in sorted(end[2].items()):
-        warm_kb = warm[2].get(pid)
-        after = [workers[pid] for t, _load, workers in memory if t >= warm[0] and workers.get(pid)]
-        growth = (end_kb - warm_kb) if warm_kb and end_kb else None
-        rows.append({"pid": pid, "warm_kb": warm_kb, "end_kb": end_kb, "growth_kb": growth,
-                     "growth_pct": round(100 * growth / warm_kb, 1) if growth is not None else None,
-                     "max_kb": max(after) if after else None})
-    warm_total = sum(warm[2].get(pid) or 0 for pid in end[2])
-    end_total = sum(kb or 0 for kb in end[2].values())
     return {
         "sample_seconds": [round(t) for t, _load, _workers in memory],
         "load_average": [round(load, 2) for _t, load, _workers in memory],
         "series_kb": {str(pid): [workers.get(pid) for _t, _load, workers in memory] for pid in sorted(seen)},
         "warm_at_s": round(warm[0]), "end_at_s": round(end[0]),
-        "workers": rows,
-        "total": {"warm_kb": warm_total, "end_kb": end_total, "growth_kb": end_total - warm_total,
-                  "growth_pct": round(100 * (end_total - warm_total) / warm_total, 1) if warm_total else None},
+        "workers": [_worker(memory, warm, pid, end_kb) for pid, end_kb in sorted(end[2].items())],
+        "total": _total(warm, end),
         "workers_seen": len(seen), "workers_at_end": len(end[2]),
     }
+
+
+def _worker(memory: list, warm: list, pid, end_kb: int | None) -> dict:
+    """One worker's RSS after the warm-up, at the end and at its largest in between."""
+    warm_kb = warm[2].get(pid)
+    after = [workers[pid] for t, _load, workers in memory if t >= warm[0] and workers.get(pid)]
+    growth = (end_kb - warm_kb) if warm_kb and end_kb else None
+    return {"pid": pid, "warm_kb": warm_kb, "end_kb": end_kb, "growth_kb": growth,
+            "growth_pct": round(100 * growth / warm_kb, 1) if growth is not None else None,
+            "max_kb": max(after) if after else None}
+
+
+def _total(warm: list, end: list) -> dict:
+    """All the workers alive at the end: their RSS after the warm-up and at the end."""
+    warm_total = sum(warm[2].get(pid) or 0 for pid in end[2])
+    end_total = sum(kb or 0 for kb in end[2].values())
+    return {"warm_kb": warm_total, "end_kb": end_total, "growth_kb": end_total - warm_total,
+            "growth_pct": round(100 * (end_total - warm_total) / warm_total, 1) if warm_total else None}
 
 
 def summarise(run: dict, plan, *, warmup_minutes: float) -> dict:

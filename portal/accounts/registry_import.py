@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import email_validator
@@ -144,6 +145,19 @@ RULES = {
 
 
 def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, list[Problem]]:
+    values, problems = _values(row, clear)
+    dated = "matricule" in values and "birth_date" in values
+    if dated and values["birth_date"] != matricule_birth_date(values["matricule"]):
+        problems.append(Problem(row.line, "birth_date", "does not match the birth date in the matricule"))
+    guardians, found = _named_guardians(row, values)
+    problems.extend(found)
+    if problems:
+        return None, problems
+    return Entry(row.line, values.pop("matricule"), values, guardians=guardians), []
+
+
+def _values(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[dict[str, object], list[Problem]]:
+    """Each column's cell through its rule; a blank cell is kept out, or None when cleared."""
     values: dict[str, object] = {}
     problems = []
     for column, rule in RULES.items():
@@ -158,10 +172,12 @@ def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, li
             values[column] = rule(cell)
         except ValueError as error:
             problems.append(Problem(row.line, column, str(error)))
-    dated = "matricule" in values and "birth_date" in values
-    if dated and values["birth_date"] != matricule_birth_date(values["matricule"]):
-        problems.append(Problem(row.line, "birth_date", "does not match the birth date in the matricule"))
+    return values, problems
+
+
+def _named_guardians(row: csv_input.Row, values: dict[str, object]) -> tuple[list[str] | None, list[Problem]]:
     guardians = None
+    problems = []
     if cell := row.cells.get("guardians", ""):
         try:
             guardians = _guardians(cell)
@@ -171,9 +187,7 @@ def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, li
         problems.append(Problem(row.line, "guardians", "only a person under 18 has guardians in the register"))
     if guardians and values.get("matricule") in guardians:
         problems.append(Problem(row.line, "guardians", "a person cannot be their own guardian"))
-    if problems:
-        return None, problems
-    return Entry(row.line, values.pop("matricule"), values, guardians=guardians), []
+    return guardians, problems
 
 
 def _compare(entries: list[Entry]) -> None:
@@ -238,9 +252,7 @@ def _check_guardians(entries: list[Entry]) -> None:
     problems = []
     for entry in entries:
         for matricule in entry.guardians or ():
-            birth = in_file[matricule].values.get("birth_date") if matricule in in_file else None
-            if birth is None and matricule in stored:
-                birth = stored[matricule].birth_date
+            birth = _birth_date(matricule, in_file, stored)
             if birth is None:
                 problems.append(Problem(entry.line, "guardians", f"{matricule} is neither in this file nor in the register"))
             elif age_on(birth, clock.today()) < ADULT_AGE:
@@ -250,6 +262,13 @@ def _check_guardians(entries: list[Entry]) -> None:
     for entry in entries:
         if entry.guardians is not None and set(entry.guardians) != _registered(entry.patient):
             entry.fields.append("guardians")
+
+
+def _birth_date(matricule: str, in_file: dict[str, Entry], stored: dict[str, Patient]) -> date | None:
+    birth = in_file[matricule].values.get("birth_date") if matricule in in_file else None
+    if birth is None and matricule in stored:
+        birth = stored[matricule].birth_date
+    return birth
 
 
 def _registered(child: Patient | None) -> set[str]:

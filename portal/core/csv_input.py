@@ -92,6 +92,13 @@ def _header(cells: list[str], line: int, columns: tuple[str, ...], required: tup
     names = [cell.strip().lower() for cell in cells]
     while names and not names[-1]:
         names.pop()
+    problems = _header_problems(names, line, columns, required)
+    if problems:
+        raise CsvRefused(*problems)
+    return names
+
+
+def _header_problems(names: list[str], line: int, columns: tuple[str, ...], required: tuple[str, ...]) -> list[str]:
     problems = []
     unknown = [name or "(blank)" for name in names if name not in columns]
     if unknown:
@@ -102,9 +109,7 @@ def _header(cells: list[str], line: int, columns: tuple[str, ...], required: tup
     missing = [name for name in required if name not in names]
     if missing:
         problems.append(f"line {line}: missing column {', '.join(missing)}")
-    if problems:
-        raise CsvRefused(*problems)
-    return names
+    return problems
 
 
 def _row(table: Table, line: int, cells: list[str]) -> None:

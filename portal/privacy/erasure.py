@@ -274,28 +274,38 @@ def _pseudonymise(pid: int, aid: int, reference: str, identifiers: list[str]) ->
     ))).all()
     touched = 0
     for row in rows:
-        data = dict(row.data or {})
-        own_action = row.actor_account_id == aid or (row.actor_account_id is None and row.patient_id == pid)
-        changed = False
-        if row.patient_id == pid:
-            row.patient_id = None
-            data["subject"] = reference
-            for key in _DESCRIPTIVE_KEYS:
-                data.pop(key, None)
-            changed = True
-        if row.actor_account_id == aid:
-            row.actor_account_id = None
-            data["actor"] = reference
-            changed = True
-        if own_action and row.ip is not None:
-            row.ip = None
-            changed = True
-        for key, value in list(data.items()):
-            names_id = key.endswith(_ID_SUFFIXES) and value in ((pid,) if key.endswith("patient_id") else (aid,))
-            if names_id or (isinstance(value, str) and value in identifiers):
-                del data[key]
-                changed = True
-        if changed:
-            row.data = data
-            touched += 1
+        touched += _pseudonymise_row(row, pid, aid, reference, identifiers)
     return touched
+
+
+def _pseudonymise_row(row: AuditEvent, pid: int, aid: int, reference: str, identifiers: list[str]) -> bool:
+    data = dict(row.data or {})
+    own_action = row.actor_account_id == aid or (row.actor_account_id is None and row.patient_id == pid)
+    changed = False
+    if row.patient_id == pid:
+        row.patient_id = None
+        data["subject"] = reference
+        for key in _DESCRIPTIVE_KEYS:
+            data.pop(key, None)
+        changed = True
+    if row.actor_account_id == aid:
+        row.actor_account_id = None
+        data["actor"] = reference
+        changed = True
+    if own_action and row.ip is not None:
+        row.ip = None
+        changed = True
+    changed = _drop_identifiers(data, pid, aid, identifiers) or changed
+    if changed:
+        row.data = data
+    return changed
+
+
+def _drop_identifiers(data: dict, pid: int, aid: int, identifiers: list[str]) -> bool:
+    dropped = False
+    for key, value in list(data.items()):
+        names_id = key.endswith(_ID_SUFFIXES) and value in ((pid,) if key.endswith("patient_id") else (aid,))
+        if names_id or (isinstance(value, str) and value in identifiers):
+            del data[key]
+            dropped = True
+    return dropped

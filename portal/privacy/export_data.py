@@ -108,11 +108,7 @@ def _account(patient: Patient, _language: str) -> dict:
     ).all()
     return {
         "sign_in": _sign_in(account),
-        "recovery_codes": {
-            "issued": len(recovery),
-            "left": sum(1 for used_at, _created in recovery if used_at is None),
-            "issued_at": iso(max((created for _used, created in recovery), default=None)),
-        },
+        "recovery_codes": _recovery_codes(recovery),
         "sessions": [
             {
                 "started_at": iso(row.created_at), "last_activity_at": iso(row.last_activity_at),
@@ -132,22 +128,38 @@ def _account(patient: Patient, _language: str) -> dict:
             }
             for code in activations
         ],
-        "children": [
-            {
-                "name": link.child.full_name, "matricule": link.child.matricule,
-                "linked_at": iso(link.created_at), "ended_at": iso(link.ended_at), "ended_reason": link.ended_reason,
-            }
-            for link in links if link.parent_account_id == account_id
-        ],
-        "guardians": [
-            {
-                "name": parents[link.parent_account_id].full_name if link.parent_account_id in parents else None,
-                "linked_at": iso(link.created_at), "ended_at": iso(link.ended_at), "ended_reason": link.ended_reason,
-            }
-            for link in links if link.child_patient_id == patient.id
-        ],
+        "children": _children(links, account_id),
+        "guardians": _guardians(links, patient.id, parents),
         "security_events": [{"at": iso(at), "event": event} for at, event in security],
     }
+
+
+def _recovery_codes(recovery) -> dict:
+    return {
+        "issued": len(recovery),
+        "left": sum(1 for used_at, _created in recovery if used_at is None),
+        "issued_at": iso(max((created for _used, created in recovery), default=None)),
+    }
+
+
+def _children(links: list[GuardianLink], account_id: int) -> list[dict]:
+    return [
+        {
+            "name": link.child.full_name, "matricule": link.child.matricule,
+            "linked_at": iso(link.created_at), "ended_at": iso(link.ended_at), "ended_reason": link.ended_reason,
+        }
+        for link in links if link.parent_account_id == account_id
+    ]
+
+
+def _guardians(links: list[GuardianLink], patient_id: int, parents: dict) -> list[dict]:
+    return [
+        {
+            "name": parents[link.parent_account_id].full_name if link.parent_account_id in parents else None,
+            "linked_at": iso(link.created_at), "ended_at": iso(link.ended_at), "ended_reason": link.ended_reason,
+        }
+        for link in links if link.child_patient_id == patient_id
+    ]
 
 
 def _terms(patient: Patient, _language: str) -> list[dict]:

@@ -163,17 +163,27 @@ def targets(app) -> list[Target]:
         }
         query_names = tuple(dict.fromkeys(_ARG_READ.findall(sources)))
         if "POST" in rule.methods:
-            forms = _posted_forms(levels)
-            fields = [f for form in forms for f in fields_of(form)]
-            fields += [Field(name, "text") for name in dict.fromkeys(_FORM_READ.findall(sources))]
-            found.append(Target(rule.endpoint, "POST", rule.rule, arguments, _unique(fields), query_names,
-                                tuple(form.__name__ for form in forms)))
+            found.append(_post_target(rule, arguments, levels, sources, query_names))
         if "GET" in rule.methods and "request.args" in sources:
-            forms = [globals_[name] for name in _FROM_ARGS.findall(sources) if _is_form(globals_.get(name))]
-            fields = [f for form in forms for f in fields_of(form)] + [Field(name, "text") for name in query_names]
-            found.append(Target(rule.endpoint, "GET", rule.rule, arguments, _unique(fields), (),
-                                tuple(form.__name__ for form in forms)))
+            found.append(_get_target(rule, arguments, globals_, sources, query_names))
     return found
+
+
+def _post_target(rule, arguments: dict[str, str], levels, sources: str, query_names: tuple[str, ...]) -> Target:
+    """The posted form's fields, and any field the view reads from request.form itself."""
+    forms = _posted_forms(levels)
+    fields = [f for form in forms for f in fields_of(form)]
+    fields += [Field(name, "text") for name in dict.fromkeys(_FORM_READ.findall(sources))]
+    return Target(rule.endpoint, "POST", rule.rule, arguments, _unique(fields), query_names,
+                  tuple(form.__name__ for form in forms))
+
+
+def _get_target(rule, arguments: dict[str, str], globals_: dict, sources: str, query_names: tuple[str, ...]) -> Target:
+    """The fields of the forms built from request.args, and the names the view reads from it."""
+    forms = [globals_[name] for name in _FROM_ARGS.findall(sources) if _is_form(globals_.get(name))]
+    fields = [f for form in forms for f in fields_of(form)] + [Field(name, "text") for name in query_names]
+    return Target(rule.endpoint, "GET", rule.rule, arguments, _unique(fields), (),
+                  tuple(form.__name__ for form in forms))
 
 
 def _unique(fields: list[Field]) -> tuple[Field, ...]:
@@ -367,12 +377,7 @@ def _multipart(pairs, boundary: bytes, *, escape: bool) -> bytes:
 EDGE_IDS = (0, 1, 2**31 - 1, 2**31, 2**53 + 1, 2**63, 10**30)
 
 
-@st.composite
-def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str, list]):
-    """One request to `target`; `good` holds plausible values per field name (real
-    matricules, versions, dates) so that some requests get past validation, and `ids` the
-    real object ids per path parameter."""
-    strings: list[str] = []
+def _path(draw, target: Target, ids: dict[str, list], strings: list[str]) -> str:
     path = target.rule
     for name, converter in target.arguments.items():
         if converter == "int":
@@ -383,7 +388,10 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
             strings.append(chosen)
             value = quote(chosen.encode("utf-8", "surrogatepass"), safe="")
         path = re.sub(rf"<(?:[^<>]*:)?{name}>", value, path)
+    return path
 
+
+def _pairs(draw, target: Target, good: dict[str, list[str]]) -> list:
     pairs = []
     for item in target.fields:
         key = re.sub(r"-\d+-", "-N-", item.name)
@@ -396,17 +404,20 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
                            max_size=3))
     if draw(st.booleans()):
         pairs = draw(st.permutations(pairs))
-    strings += [text for pair in pairs for text in (_text(pair[0]), _text(pair[1])) if text]
-    strings += [pair[1].filename for pair in pairs if isinstance(pair[1], Upload) and isinstance(pair[1].filename, str)]
+    return pairs
 
+
+def _query(draw, target: Target, good: dict[str, list[str]]) -> list:
     query = []
     for name in target.query_names:
         if draw(st.booleans()):
             query.append((name, draw(st.one_of(st.sampled_from(good.get(name) or ["1"]), text_values()))))
     if draw(st.integers(0, 9)) == 0:
         query.append(("lang", draw(st.one_of(st.sampled_from(["en", "de", "fr", "xx"]), text_values()))))
-    strings += [value for _name, value in query if isinstance(value, str)]
+    return query
 
+
+def _htmx_headers(draw) -> dict[str, str]:
     headers = {}
     if draw(st.integers(0, 3)) == 0:
         headers["HX-Request"] = "true"
@@ -416,28 +427,50 @@ def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str
             current = draw(st.one_of(st.sampled_from(["http://localhost/patient/", "//evil.example/x", ""]),
                                      st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)))
             headers["HX-Current-URL"] = current
+    return headers
+
+
+def _body(draw, pairs) -> tuple[bytes, str | None]:
+    shape = draw(st.sampled_from(["urlencoded"] * 6 + ["multipart"] * 2 + ["raw", "json", "empty"]))
+    if any(isinstance(value, Upload) for _name, value in pairs) and shape == "urlencoded":
+        shape = "multipart"
+    if shape == "urlencoded":
+        return _urlencoded(pairs).encode(), "application/x-www-form-urlencoded"
+    if shape == "multipart":
+        boundary = secrets.token_hex(12).encode()
+        body = _multipart(pairs, boundary, escape=draw(st.integers(0, 4)) > 0)
+        return body, f"multipart/form-data; boundary={boundary.decode()}"
+    if shape == "raw":
+        return _raw_form(pairs), "application/x-www-form-urlencoded"
+    if shape == "json":
+        # No page of the portal sends JSON; Flask-WTF would still read it as form data.
+        document = {name: draw(json_values()) for name, _value in pairs}
+        return json.dumps(document).encode(), "application/json"
+    return b"", None
+
+
+@st.composite
+def requests_for(draw, target: Target, good: dict[str, list[str]], ids: dict[str, list]):
+    """One request to `target`; `good` holds plausible values per field name (real
+    matricules, versions, dates) so that some requests get past validation, and `ids` the
+    real object ids per path parameter."""
+    strings: list[str] = []
+    path = _path(draw, target, ids, strings)
+
+    pairs = _pairs(draw, target, good)
+    strings += [text for pair in pairs for text in (_text(pair[0]), _text(pair[1])) if text]
+    strings += [pair[1].filename for pair in pairs if isinstance(pair[1], Upload) and isinstance(pair[1].filename, str)]
+
+    query = _query(draw, target, good)
+    strings += [value for _name, value in query if isinstance(value, str)]
+
+    headers = _htmx_headers(draw)
 
     body = content_type = None
     if target.method == "GET":
         query += pairs
     else:
-        shape = draw(st.sampled_from(["urlencoded"] * 6 + ["multipart"] * 2 + ["raw", "json", "empty"]))
-        if any(isinstance(value, Upload) for _name, value in pairs) and shape == "urlencoded":
-            shape = "multipart"
-        if shape == "urlencoded":
-            body, content_type = _urlencoded(pairs).encode(), "application/x-www-form-urlencoded"
-        elif shape == "multipart":
-            boundary = secrets.token_hex(12).encode()
-            body = _multipart(pairs, boundary, escape=draw(st.integers(0, 4)) > 0)
-            content_type = f"multipart/form-data; boundary={boundary.decode()}"
-        elif shape == "raw":
-            body, content_type = _raw_form(pairs), "application/x-www-form-urlencoded"
-        elif shape == "json":
-            # No page of the portal sends JSON; Flask-WTF would still read it as form data.
-            document = {name: draw(json_values()) for name, _value in pairs}
-            body, content_type = json.dumps(document).encode(), "application/json"
-        else:
-            body, content_type = b"", None
+        body, content_type = _body(draw, pairs)
     # A server refuses a request line beyond a few kilobytes (gunicorn: 4094 bytes) before
     # the portal sees it; a longer query string tests nothing but the test's patience.
     query = [(name, value[:6000]) for name, value in query]

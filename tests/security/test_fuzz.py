@@ -105,21 +105,30 @@ def problems_with(response, request: FuzzRequest, *, endpoint: str, allowed: boo
         echoed = next((w for w in (unescaped_echo(s, body) for s in request.strings) if w), None)
         if echoed:
             found["unescaped_reflections"] = repr(echoed)
-    if 300 <= status < 400:
-        if not response.headers.get("Location"):
-            found["improper"] = "a redirect without a Location"
-    elif response.headers.get("HX-Redirect") or status == 204:
-        pass
-    elif mimetype == "text/html":
-        partial = (request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")) or endpoint in FRAGMENTS
-        if not partial and not body.lstrip().lower().startswith("<!doctype html"):
-            found["improper"] = "an HTML answer that is not a whole page"
-    elif mimetype not in FILE_TYPES:
-        found["improper"] = f"an answer of type {mimetype}"
+    improper = _improper(response, request, endpoint=endpoint, body=body)
+    if improper:
+        found["improper"] = improper
     # An htmx request is redirected with 200 and HX-Redirect (to sign in, or to the terms).
     if not allowed and 200 <= status < 300 and not response.headers.get("HX-Redirect"):
         found["unauthorised_2xx"] = f"status {status}"
     return found
+
+
+def _improper(response, request: FuzzRequest, *, endpoint: str, body: str) -> str | None:
+    """What is wrong with the answer's form: a redirect, a page, a fragment or a file."""
+    status, mimetype = response.status_code, response.mimetype
+    if 300 <= status < 400:
+        return None if response.headers.get("Location") else "a redirect without a Location"
+    if response.headers.get("HX-Redirect") or status == 204:
+        return None
+    if mimetype == "text/html":
+        partial = (request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")) or endpoint in FRAGMENTS
+        if not partial and not body.lstrip().lower().startswith("<!doctype html"):
+            return "an HTML answer that is not a whole page"
+        return None
+    if mimetype not in FILE_TYPES:
+        return f"an answer of type {mimetype}"
+    return None
 
 
 class Fuzzer:

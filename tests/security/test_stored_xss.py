@@ -59,15 +59,7 @@ def live_parts(document: BeautifulSoup, payload: str) -> list[str]:
     problems = []
     for element in document.find_all(True):
         for name, raw in element.attrs.items():
-            value = _text(raw)
-            if name.lower().startswith("on"):
-                problems.append(f"<{element.name} {name}=…> event handler")
-            if name.lower() in LINK_ATTRIBUTES and value.strip().lower().startswith(("javascript:", "data:text/html")):
-                problems.append(f"<{element.name} {name}={value!r}>")
-            if name.lower().startswith(("hx-", "data-hx-")) and value in planted_values:
-                problems.append(f"<{element.name} {name}={value!r}> htmx attribute from the payload")
-            if name.lower() == "srcdoc":
-                problems.append(f"<{element.name} srcdoc>")
+            problems += _live_attribute(element.name, name, _text(raw), planted_values)
         if element.name == "script" and (element.get_text(strip=True) or not element.get("src", "").startswith("/static/")):
             problems.append(f"inline or foreign <script>: {str(element)[:80]}")
     for name, attrs in planted:
@@ -76,6 +68,19 @@ def live_parts(document: BeautifulSoup, payload: str) -> list[str]:
         for element in document.find_all(name):
             if all(_text(element.get(key, "")) == value for key, value in attrs.items()):
                 problems.append(f"<{name} {attrs}> from the payload is an element")
+    return problems
+
+
+def _live_attribute(tag: str, name: str, value: str, planted_values: set[str]) -> list[str]:
+    problems = []
+    if name.lower().startswith("on"):
+        problems.append(f"<{tag} {name}=…> event handler")
+    if name.lower() in LINK_ATTRIBUTES and value.strip().lower().startswith(("javascript:", "data:text/html")):
+        problems.append(f"<{tag} {name}={value!r}>")
+    if name.lower().startswith(("hx-", "data-hx-")) and value in planted_values:
+        problems.append(f"<{tag} {name}={value!r}> htmx attribute from the payload")
+    if name.lower() == "srcdoc":
+        problems.append(f"<{tag} srcdoc>")
     return problems
 
 
