@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from portal import claims, clock
 from portal.extensions import db
 from portal.models import GuardianLink, Notification
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import count_queries
-
-
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
 
 
 def _child(make_patient, parent, *, birth=date(2016, 4, 1), given_name="Léa"):

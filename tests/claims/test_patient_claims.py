@@ -16,13 +16,6 @@ from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
 
 
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
-
-
 def test_every_state_and_reason_has_words():
     assert set(STATE_WORDS) == set(ClaimState.ALL)
     assert set(REJECTION_SENTENCES) == set(review.REJECTION_REASONS)

@@ -5,22 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from flask import current_app
-from flask import url_for as flask_url_for
 
 from portal import claims, clock, invoices
 from portal.extensions import db
 from portal.identity import format_iban, make_iban
 from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, GuardianLink, NoticeKind, Notification
-from tests.fixtures.clients import page, sign_in, step_up, text_of
+from tests.fixtures.clients import page, sign_in, step_up, text_of, url_for
 from tests.fixtures.queries import count_queries
 
 VALID_IBAN = make_iban("LU", "0019400644750000")
-
-
-def url_for(endpoint: str, **values) -> str:
-    with current_app.test_request_context():
-        return flask_url_for(endpoint, **values)
 
 
 def own_queries(client, url: str) -> int:
