@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from portal import clock, data_access, retention
 from portal.extensions import db
-from portal.models import AuditEvent, GuardianLink
+from portal.models import AuditEvent
 from tests.fixtures.clients import page, signed_in_as
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 
@@ -73,11 +73,9 @@ def test_another_patients_rows_never_show(english_patient_client, people, make_p
     assert not any(e.event.data == {"claim_id": 99} for e in _entries(people))
 
 
-def test_a_parent_acting_in_a_childs_space_shows_as_a_parent(app, make_patient):
+def test_a_parent_acting_in_a_childs_space_shows_as_a_parent(app, make_patient, make_child):
     parent = make_patient(given_name="Anne", surname="Schmit")
-    child = make_patient(given_name="Léa", surname="Schmit", birth=date(2012, 6, 2))
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Léa", surname="Schmit", birth=date(2012, 6, 2))
     _add(child.profile.id, actor=parent.account.id, role="patient")
     _add(child.profile.id, "statement.viewed", actor=child.account.id, role="patient", statement_id=1)
     child_view = [(row[1], row[2]) for row in _rows(signed_in_as(app, child, lang="en"))]

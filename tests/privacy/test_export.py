@@ -20,7 +20,6 @@ from portal.models import (
     AuditEvent,
     DataExport,
     DataRequest,
-    GuardianLink,
     IdentityRequest,
     Patient,
     RecoveryCode,
@@ -186,11 +185,9 @@ def page_of(html: str):
     return BeautifulSoup(html, "html.parser")
 
 
-def test_a_parent_exports_the_childs_space(app, cast, make_patient):
+def test_a_parent_exports_the_childs_space(app, cast, make_child):
     parent, doctor, _staff = cast
-    child = make_patient(birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
     client = _signed_in(app, parent)
     assert client.post("/patient/space", data={"space": str(child.profile.id)}).status_code == 303
     data = json.loads(_zip(_download(client, app, parent)).read("data.json"))
@@ -237,14 +234,13 @@ COVERED = {
 
 
 @pytest.fixture
-def everything(app, cast, make_claim, make_invoice, make_patient, issue_code):
+def everything(app, cast, make_claim, make_invoice, make_child, issue_code):
     """A patient with at least one row in every table the export covers."""
     patient, doctor, staff = cast
     recovery_codes = accounts.set_authenticator(patient.account, patient.secret)
     version = terms.publish({"fr": "Texte", "de": "Text", "en": "Text"})
     terms.decide(patient.account, version, accepted=True)
-    child = make_patient(birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
-    db.session.add(GuardianLink(parent_account_id=patient.account.id, child_patient_id=child.profile.id))
+    child = make_child(patient, birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
     issue_code(patient.profile, doctor.profile)
     db.session.add(IdentityRequest(
         reference="secret-status-page-reference", matricule=patient.profile.matricule, surname="Kremer",

@@ -7,7 +7,6 @@ from datetime import date
 
 from portal import personal_data, privacy, terms
 from portal.extensions import db
-from portal.models import GuardianLink
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 
@@ -95,11 +94,9 @@ def test_a_patient_who_refused_the_terms_still_reaches_the_page_and_its_rights(a
     assert "refused" in text_of(client.get("/patient/my-data?lang=en"))
 
 
-def test_a_parent_sees_the_childs_data_in_the_childs_space(app, make_patient):
+def test_a_parent_sees_the_childs_data_in_the_childs_space(app, make_patient, make_child):
     parent = make_patient(given_name="Anne", surname="Schmit")
-    child = make_patient(given_name="Léa", surname="Schmit", birth=date(2015, 6, 2), with_account=False)
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Léa", surname="Schmit", birth=date(2015, 6, 2), with_account=False)
     client = app.test_client()
     sign_in(client, parent)
     client.post("/patient/space", data={"space": str(child.profile.id)})
