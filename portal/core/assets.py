@@ -3,6 +3,15 @@
 Each file in static/ is hashed and compressed once, at start-up, from its contents: a fresh
 clone needs no build step, and every instance behind the load balancer computes the same URLs.
 Templates link `asset_url('css/portal.css')` → /static/css/portal.<hash>.css.
+
+Why not a library: Flask-Static-Digest fingerprints and compresses only through a `flask digest
+compile` step that writes copies and a manifest into static/, then leaves serving to Flask's static
+route (with its `Vary: Cookie`, see StaticFiles) or a proxy. WhiteNoise serves files from a WSGI
+middleware, but hashed names come from Django's collectstatic and the .br/.gz files from its own
+compress command, both build steps writing files; without them it serves plain names with its own
+cache and CORS headers. Flask-Assets bundles into output files and, by default, marks versions with
+a query string. None computes names and compressed bodies in memory at start-up, so this module
+does; Flask-Compress (a library) still compresses the dynamic pages below.
 """
 
 from __future__ import annotations

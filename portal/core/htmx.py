@@ -1,9 +1,15 @@
-"""Everything about htmx requests and responses, in one place."""
+"""Everything about htmx requests and responses, in one place.
+
+htmx-flask gives the request details (`request.htmx`, `.boosted`, `.current_url`) and writes the
+HX-Redirect header (`make_response(redirect=...)`); it has no fragment-or-page choice, no 303 for
+requests without htmx and no `Vary: HX-Request`, so those stay here.
+"""
 
 from __future__ import annotations
 
 from flask import Response, render_template, request
 from flask import redirect as flask_redirect
+from htmx_flask import make_response
 
 
 def is_partial() -> bool:
@@ -19,9 +25,7 @@ def render(template: str, fragment: str | None = None, /, **context) -> str:
 def redirect(location: str, code: int = 303) -> Response:
     """Redirect a full page with 303; tell htmx to load a new page instead of swapping one in."""
     if getattr(request, "htmx", False):
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = location
-        return response
+        return make_response(redirect=location)  # 200, empty body
     return flask_redirect(location, code)
 
 

@@ -10,13 +10,7 @@ from pypdf import PdfReader
 from portal.activation import codes
 from portal.extensions import db
 from portal.models import ActivationCode
-from tests.fixtures.clients import page, sign_in, text_of
-
-
-def _doctor_client(app, doctor):
-    client = app.test_client()
-    sign_in(client, doctor)
-    return client
+from tests.fixtures.clients import page, signed_in_as, text_of
 
 
 def _issue(client, patient, **extra):
@@ -39,7 +33,7 @@ def test_lookup_confirms_a_typed_birth_date_and_never_shows_it(app, make_doctor,
     from flask_babel import format_date
 
     doctor, patient = make_doctor(), make_patient(with_account=False)
-    client = _doctor_client(app, doctor)
+    client = signed_in_as(app, doctor)
     response = client.get(_lookup(patient) + "&lang=en")
     assert patient.profile.full_name in text_of(response)
     with app.test_request_context("/?lang=en"):
@@ -58,14 +52,14 @@ def test_lookup_confirms_a_typed_birth_date_and_never_shows_it(app, make_doctor,
 
 
 def test_lookup_of_an_unknown_or_invalid_number(app, make_doctor):
-    client = _doctor_client(app, make_doctor())
+    client = signed_in_as(app, make_doctor())
     response = client.get("/doctor/activations?matricule=1234&birth_date=1980-01-01&lang=en")
     assert page(response).select_one("#matricule-error")
 
 
 def test_issuing_shows_a_letter_with_a_qr_code_that_decodes_to_the_link(app, make_doctor, make_patient):
     doctor, patient = make_doctor(), make_patient(with_account=False)
-    client = _doctor_client(app, doctor)
+    client = signed_in_as(app, doctor)
     response = _issue(client, patient)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     document = page(response)
@@ -91,18 +85,18 @@ def test_issuing_shows_a_letter_with_a_qr_code_that_decodes_to_the_link(app, mak
 
 def test_the_pdf_needs_the_token_and_the_issuing_doctor(app, make_doctor, make_patient):
     doctor, other, patient = make_doctor(), make_doctor(), make_patient(with_account=False)
-    client = _doctor_client(app, doctor)
+    client = signed_in_as(app, doctor)
     token = page(_issue(client, patient)).select_one('input[name="token"]')["value"]
     code = db.session.scalar(db.select(ActivationCode))
     assert client.post(f"/doctor/activations/{code.id}/letter.pdf", data={"token": "WRONG"}).status_code == 404
-    stranger = _doctor_client(app, other)
+    stranger = signed_in_as(app, other)
     assert stranger.post(f"/doctor/activations/{code.id}/letter.pdf", data={"token": token}).status_code == 404
     assert stranger.post(f"/doctor/activations/{code.id}/revoke").status_code == 404
 
 
 def test_the_doctor_sees_and_revokes_codes(app, make_doctor, make_patient):
     doctor, patient = make_doctor(), make_patient(with_account=False)
-    client = _doctor_client(app, doctor)
+    client = signed_in_as(app, doctor)
     _issue(client, patient)
     code = db.session.scalar(db.select(ActivationCode))
     listing = text_of(client.get("/doctor/activations?lang=en"))
@@ -115,7 +109,7 @@ def test_the_doctor_sees_and_revokes_codes(app, make_doctor, make_patient):
 
 def test_the_identity_check_is_required(app, make_doctor, make_patient):
     doctor, patient = make_doctor(), make_patient(with_account=False)
-    client = _doctor_client(app, doctor)
+    client = signed_in_as(app, doctor)
     response = _issue(client, patient, identity_checked="", document_last4="12")
     assert response.status_code == 400
     document = page(response)

@@ -14,15 +14,8 @@ def _later(**delta):
     clock.freeze(clock.now() + timedelta(**delta))
 
 
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client, people["patient"]
-
-
 def test_a_patient_session_locks_after_one_minute_idle(patient_client):
-    client, _ = patient_client
+    client = patient_client
     _later(seconds=59)
     assert client.get("/patient/invoices").status_code == 200
     _later(seconds=61)
@@ -40,8 +33,8 @@ def test_doctors_lock_later_than_patients(app, people):
     assert client.get("/doctor/").headers["Location"].startswith("/unlock")
 
 
-def test_unlock_asks_for_the_password_only_and_returns_to_the_page(patient_client):
-    client, patient = patient_client
+def test_unlock_asks_for_the_password_only_and_returns_to_the_page(patient_client, people):
+    client, patient = patient_client, people["patient"]
     _later(seconds=61)
     client.get("/patient/invoices")
     response = client.post("/unlock?next=/patient/invoices", data={"password": "wrong password entirely"})
@@ -52,7 +45,7 @@ def test_unlock_asks_for_the_password_only_and_returns_to_the_page(patient_clien
 
 
 def test_htmx_requests_on_a_locked_session_get_hx_redirect(patient_client):
-    client, _ = patient_client
+    client = patient_client
     _later(seconds=61)
     response = client.get("/patient/invoices", headers={"HX-Request": "true"})
     assert response.headers["HX-Redirect"] == "/unlock?next=/patient/invoices"
@@ -60,7 +53,7 @@ def test_htmx_requests_on_a_locked_session_get_hx_redirect(patient_client):
 
 
 def test_polling_does_not_keep_the_session_alive(patient_client):
-    client, _ = patient_client
+    client = patient_client
     for _ in range(7):
         _later(seconds=10)
         client.get("/session/status", headers={"HX-Request": "true"})
@@ -69,7 +62,7 @@ def test_polling_does_not_keep_the_session_alive(patient_client):
 
 
 def test_the_poll_warns_shortly_before_the_lock(patient_client):
-    client, _ = patient_client
+    client = patient_client
     quiet = client.get("/session/status?lang=en", headers={"HX-Request": "true"})
     assert b"session-warning" not in quiet.data
     _later(seconds=45)
@@ -81,7 +74,7 @@ def test_the_poll_warns_shortly_before_the_lock(patient_client):
 
 
 def test_a_locked_poll_redirects_the_page(patient_client):
-    client, _ = patient_client
+    client = patient_client
     _later(seconds=61)
     response = client.get("/session/status", headers={"HX-Request": "true"})
     assert response.headers["HX-Redirect"].startswith("/unlock")
@@ -179,7 +172,7 @@ def test_a_suspended_account_loses_its_sessions(app, people, app_ctx):
 
 
 def test_a_lock_found_by_the_poll_returns_to_the_page_on_screen(patient_client):
-    client, patient = patient_client
+    client = patient_client
     _later(seconds=61)
     response = client.get(
         "/session/status",
@@ -213,8 +206,8 @@ def test_an_expired_session_sends_htmx_to_the_sign_in_page(app, people, limit):
     assert full_page.status_code == 303 and full_page.headers["Location"].startswith("/login")
 
 
-def test_unlocking_after_a_form_sent_while_locked_lands_on_a_page(patient_client):
-    client, patient = patient_client
+def test_unlocking_after_a_form_sent_while_locked_lands_on_a_page(patient_client, people):
+    client, patient = patient_client, people["patient"]
     _later(seconds=61)
     # The form's address answers POST only: it cannot be where unlocking leads back.
     response = client.post("/account/sessions/end-others")
@@ -242,8 +235,8 @@ def test_signing_in_again_after_a_form_sent_on_an_ended_session_lands_on_a_page(
     assert client.get(response.headers["Location"]).status_code == 200
 
 
-def test_an_htmx_form_sent_while_locked_returns_to_the_page_on_screen(patient_client):
-    client, patient = patient_client
+def test_an_htmx_form_sent_while_locked_returns_to_the_page_on_screen(patient_client, people):
+    client, patient = patient_client, people["patient"]
     _later(seconds=61)
     response = client.post(
         "/session/keepalive",

@@ -7,21 +7,15 @@ import pytest
 from portal.accounts import blocking
 from portal.extensions import db
 from portal.models import AccountBlock, AccountStatus, AuditEvent, Fund
-from tests.fixtures.clients import in_english, page, sign_in, text_of
+from tests.fixtures.clients import in_english, page, signed_in_as, text_of
 
 ADMIN_ROUTES = ("cns.admin_accounts", "cns.admin_block", "cns.admin_unblock", "cns.admin_deactivate")
-
-
-def browser(app, person):
-    client = app.test_client()
-    sign_in(client, person)
-    return in_english(client)
 
 
 @pytest.fixture
 def administrator(app, make_staff):
     person = make_staff(administrator=True)
-    return browser(app, person), person
+    return in_english(signed_in_as(app, person)), person
 
 
 def test_every_administrators_route_is_listed_here(app):
@@ -33,7 +27,7 @@ def test_every_administrators_route_is_listed_here(app):
 @pytest.mark.parametrize("fund", [Fund.CNS, Fund.CMFEP, Fund.CMFEC, Fund.EMCFL])
 def test_an_agent_who_is_not_an_administrator_is_refused_everywhere(app, people, make_staff, fund):
     agent = make_staff(fund=fund)
-    client = browser(app, agent)
+    client = in_english(signed_in_as(app, agent))
     target = people["patient"].account.id
     assert client.get(f"/cns/admin/accounts?login={people['patient'].login}").status_code == 403
     for action, data in (("block", {"block-reason": "x"}), ("unblock", {"unblock-reason": "x"}),
@@ -46,18 +40,18 @@ def test_an_agent_who_is_not_an_administrator_is_refused_everywhere(app, people,
 
 def test_an_agent_of_another_fund_flagged_administrator_is_still_refused(app, make_staff):
     agent = make_staff(fund=Fund.CMFEP, administrator=True)  # set behind the operator command's back
-    assert browser(app, agent).get("/cns/admin/accounts").status_code == 403
+    assert in_english(signed_in_as(app, agent)).get("/cns/admin/accounts").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["patient", "doctor"])
 def test_other_roles_are_refused(app, people, role):
-    assert browser(app, people[role]).get("/cns/admin/accounts").status_code == 403
+    assert in_english(signed_in_as(app, people[role])).get("/cns/admin/accounts").status_code == 403
 
 
 def test_an_administrator_blocks_and_unblocks_an_account(app, people, administrator):
     client, admin_person = administrator
     patient = people["patient"]
-    victim_browser = browser(app, patient)
+    victim_browser = in_english(signed_in_as(app, patient))
     home = client.get("/cns/")
     assert "/cns/admin/accounts" in home.get_data(as_text=True)
     found = client.get(f"/cns/admin/accounts?login={patient.login}")
@@ -105,7 +99,7 @@ def test_a_this_wasnt_me_block_reaches_the_list(people, administrator):
 def test_an_administrator_deactivates_a_doctor(app, people, administrator):
     client, _person = administrator
     doctor = people["doctor"]
-    doctor_browser = browser(app, doctor)
+    doctor_browser = in_english(signed_in_as(app, doctor))
     unconfirmed = client.post(f"/cns/admin/accounts/{doctor.account.id}/deactivate",
                               data={"deactivate-reason": "Retired."})
     assert unconfirmed.status_code == 400

@@ -12,8 +12,8 @@ from portal.claims import sharing
 from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
-from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
-from tests.fixtures.clients import page, text_of
+from tests.claims.test_cns_queue import MAX_QUERIES
+from tests.fixtures.clients import page, signed_in_as, text_of, url_for
 from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
 
@@ -23,7 +23,7 @@ CONFLICT = "Another agent has already decided this claim"
 @pytest.fixture
 def desk(app, make_patient, make_doctor, make_staff):
     patient, doctor, staff = make_patient(), make_doctor(), make_staff()
-    return patient, doctor, staff, english_client(app, staff)
+    return patient, doctor, staff, signed_in_as(app, staff, lang="en")
 
 
 def audits(name: str) -> list[AuditEvent]:
@@ -185,7 +185,7 @@ def test_asking_for_information_waits_for_the_patient(desk, make_claim):
 def test_a_stale_version_gets_the_conflict_message_and_the_first_decision_stands(desk, make_claim, make_staff, app):
     patient, doctor, staff, first = desk
     claim = make_claim(patient, doctor, staff, state="in_review")
-    second = english_client(app, make_staff())
+    second = signed_in_as(app, make_staff(), lang="en")
     seen = claim.version
     assert first.post(url_for("cns.reject_claim", claim_id=claim.id),
                       data={"version": seen, "reason": "duplicate"}).status_code == 303
@@ -227,7 +227,7 @@ def test_the_patients_document_is_served_to_staff_in_scope_only(desk, make_claim
     assert client.get(url_for("cns.claim_document", claim_id=claim.id, event_id=shared.id)).status_code == 404
     other = make_claim(patient, doctor)
     assert client.get(url_for("cns.claim_document", claim_id=other.id, event_id=answer.id)).status_code == 404
-    outsider = english_client(app, make_staff(fund=Fund.CMFEP))
+    outsider = signed_in_as(app, make_staff(fund=Fund.CMFEP), lang="en")
     assert outsider.get(link).status_code == 404
     assert outsider.get(url_for("cns.claim", claim_id=claim.id)).status_code == 404
     assert outsider.post(url_for("cns.take_up_claim", claim_id=other.id)).status_code == 404

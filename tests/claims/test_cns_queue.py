@@ -5,22 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import current_app
-from flask import url_for as flask_url_for
 
 from portal.claims import qr, review
 from portal.core import clock
 from portal.extensions import db
 from portal.models import Fund
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import page, signed_in_as, text_of, url_for
 from tests.fixtures.queries import count_queries
 
 MAX_QUERIES = 8
-
-
-def url_for(endpoint: str, **values) -> str:
-    with current_app.test_request_context():
-        return flask_url_for(endpoint, **values)
 
 
 @pytest.fixture
@@ -41,14 +34,8 @@ def office(app, make_patient, make_doctor, make_staff, make_claim):
         clock.freeze(start + timedelta(days=day))
         made[name] = make_claim(who, by, staff, state=state, acts=acts)
     clock.freeze(None)
-    return english_client(app, staff), made, {"patient": patient, "doctor": doctor, "dentist": dentist, "staff": staff}
-
-
-def english_client(app, person):
-    client = app.test_client()
-    sign_in(client, person)
-    client.get("/cns/?lang=en")  # the texts below are the English source strings
-    return client
+    cast = {"patient": patient, "doctor": doctor, "dentist": dentist, "staff": staff}
+    return signed_in_as(app, staff, lang="en"), made, cast
 
 
 def references(response) -> list[str]:
@@ -197,7 +184,7 @@ def test_the_queue_page_stays_within_the_query_budget(office):
 
 def test_fund_staff_see_only_their_fund(office, make_staff, app):
     _, made, _ = office
-    client = english_client(app, make_staff(fund=Fund.CMFEP))
+    client = signed_in_as(app, make_staff(fund=Fund.CMFEP), lang="en")
     response = client.get("/cns/claims?state=")
     assert references(response) == [made["cmfep"].reference]
     assert page(response).select_one("#fund") is None  # no fund to choose

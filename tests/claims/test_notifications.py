@@ -4,41 +4,25 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from portal.claims import sharing, states
 from portal.core import clock
 from portal.extensions import db
-from portal.models import GuardianLink, Notification
+from portal.models import Notification
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import count_queries
-
-
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
-
-
-def _child(make_patient, parent, *, birth=date(2016, 4, 1), given_name="Léa"):
-    child = make_patient(given_name=given_name, birth=birth, with_account=False)
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
-    return child
 
 
 def _counter(response):
     return page(response).find(id="notification-count")
 
 
-def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, people, make_patient, make_claim):
+def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, people, make_child, make_claim):
     parent, doctor, staff = people["patient"], people["doctor"], people["cns"]
     make_claim(parent, doctor, staff, state="accepted")
-    child = _child(make_patient, parent)
+    child = make_child(parent, given_name="Léa", birth=date(2016, 4, 1), with_account=False)
     make_claim(child, doctor, staff, state="accepted")
     make_claim(child, doctor, staff, state="info_requested")
-    grown_up = _child(make_patient, parent, birth=date(2000, 1, 1), given_name="Tom")
+    grown_up = make_child(parent, given_name="Tom", birth=date(2000, 1, 1), with_account=False)
     make_claim(grown_up, doctor, staff, state="accepted")  # the link ends at 18: not counted
     client = app.test_client()
     sign_in(client, parent)
@@ -104,9 +88,9 @@ def test_the_page_lists_notices_in_words_and_marks_them_read(patient_client, peo
     assert not again.select("ul.notices > li.is-new")
 
 
-def test_a_child_notice_is_read_in_the_childs_space(app, people, make_patient, make_claim):
+def test_a_child_notice_is_read_in_the_childs_space(app, people, make_child, make_claim):
     parent = people["patient"]
-    child = _child(make_patient, parent)
+    child = make_child(parent, given_name="Léa", birth=date(2016, 4, 1), with_account=False)
     claim = make_claim(child, people["doctor"], people["cns"], state="rejected")
     client = app.test_client()
     sign_in(client, parent)

@@ -11,15 +11,14 @@ from portal.claims import qr
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, Fund
-from tests.claims.test_cns_queue import english_client, url_for
-from tests.fixtures.clients import page, text_of
+from tests.fixtures.clients import page, signed_in_as, text_of, url_for
 
 
 @pytest.fixture
 def intake(app, make_patient, make_doctor, make_staff, make_invoice):
     patient, doctor, staff = make_patient(), make_doctor(), make_staff()
     paper = make_invoice(patient, doctor, paid_on_site=False)
-    return patient, doctor, paper, english_client(app, staff)
+    return patient, doctor, paper, signed_in_as(app, staff, lang="en")
 
 
 def claims_of(invoice) -> list[Claim]:
@@ -85,7 +84,7 @@ def test_each_refusal_says_why(intake, make_invoice, make_patient, make_staff, a
     response = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(voided)})
     assert "voided" in _error(response)
 
-    outsider = english_client(app, make_staff(fund=Fund.CMFEP))
+    outsider = signed_in_as(app, make_staff(fund=Fund.CMFEP), lang="en")
     response = outsider.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(paper)})
     assert "another health fund" in _error(response)
 

@@ -10,18 +10,11 @@ import pytest
 from portal.claims import review, sharing
 from portal.core import clock
 from portal.extensions import db
-from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund, GuardianLink
+from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund
 from portal.web.patient.claims import REJECTION_SENTENCES, STATE_WORDS
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
-
-
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
 
 
 def test_every_state_and_reason_has_words():
@@ -127,11 +120,9 @@ def test_another_patients_claim_is_not_found(patient_client, people, make_patien
     assert other.reference not in text_of(patient_client.get("/patient/claims"))
 
 
-def test_a_parent_sees_the_childs_claim_and_the_consent_they_gave(app, people, make_patient, make_invoice):
+def test_a_parent_sees_the_childs_claim_and_the_consent_they_gave(app, people, make_child, make_invoice):
     parent = people["patient"]
-    child = make_patient(given_name="Léa", birth=date(2016, 4, 1), with_account=False)
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Léa", birth=date(2016, 4, 1), with_account=False)
     (claim,) = sharing.share(child.profile, [make_invoice(child, people["doctor"])], by=parent.account)
     db.session.commit()
     client = app.test_client()

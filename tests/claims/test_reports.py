@@ -7,8 +7,7 @@ import pytest
 from portal.core import clock
 from portal.extensions import db
 from portal.models import Invoice, InvoiceReport
-from tests.claims.test_sharing import url_for
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import page, sign_in, text_of, url_for
 from tests.fixtures.queries import count_queries
 
 

@@ -5,24 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from flask import current_app
-from flask import url_for as flask_url_for
 
 from portal.claims import sharing
 from portal.core import clock
 from portal.core.identity import format_iban, make_iban
 from portal.extensions import db
 from portal.invoicing import invoices
-from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, GuardianLink, NoticeKind, Notification
-from tests.fixtures.clients import page, sign_in, step_up, text_of
+from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, NoticeKind, Notification
+from tests.fixtures.clients import page, sign_in, step_up, text_of, url_for
 from tests.fixtures.queries import count_queries
 
 VALID_IBAN = make_iban("LU", "0019400644750000")
-
-
-def url_for(endpoint: str, **values) -> str:
-    with current_app.test_request_context():
-        return flask_url_for(endpoint, **values)
 
 
 def own_queries(client, url: str) -> int:
@@ -232,10 +225,8 @@ def test_automatic_sending_shares_new_invoices(client, patient, doctor, make_inv
     assert len(_claims_of(patient)) == 1
 
 
-def test_in_a_childs_space_the_setting_is_the_childs(client, patient, doctor, make_patient, make_invoice):
-    child = make_patient(given_name="Léa", birth=date(2015, 6, 2), with_account=False)
-    db.session.add(GuardianLink(parent_account_id=patient.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+def test_in_a_childs_space_the_setting_is_the_childs(client, patient, doctor, make_child, make_invoice):
+    child = make_child(patient, given_name="Léa", birth=date(2015, 6, 2), with_account=False)
     assert client.post(url_for("patient.switch_space"), data={"space": str(child.profile.id)}).status_code == 303
     assert "Léa" in text_of(client.get(url_for("patient.settings", lang="en")))
     client.post(url_for("patient.settings"), data={"auto_share": "y"})

@@ -10,14 +10,7 @@ from pypdf import PdfReader
 from portal.claims import review
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.fixtures.clients import page, sign_in, text_of
-
-
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
+from tests.fixtures.clients import page, text_of
 
 
 @pytest.fixture

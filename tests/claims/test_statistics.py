@@ -10,8 +10,8 @@ from portal.claims import qr, review, statistics
 from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, Fund
-from tests.claims.test_cns_queue import MAX_QUERIES, english_client, url_for
-from tests.fixtures.clients import page, text_of
+from tests.claims.test_cns_queue import MAX_QUERIES
+from tests.fixtures.clients import page, signed_in_as, text_of, url_for
 from tests.fixtures.queries import count_queries
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -71,7 +71,7 @@ def test_percentiles_interpolate_like_postgresql():
 
 
 def test_the_page_shows_tables_charts_and_times_in_words(figures, app):
-    client = english_client(app, figures)
+    client = signed_in_as(app, figures, lang="en")
     url = url_for("cns.statistics", date_from="2026-05-01", date_to="2026-05-31")
     with count_queries() as statements:
         response = client.get(url)
@@ -100,7 +100,7 @@ def test_the_page_shows_tables_charts_and_times_in_words(figures, app):
 
 
 def test_the_default_period_is_the_last_ninety_days(figures, app):
-    client = english_client(app, figures)
+    client = signed_in_as(app, figures, lang="en")
     html = page(client.get(url_for("cns.statistics")))
     today = clock.today()
     assert html.select_one("#date_to")["value"] == today.isoformat()
@@ -119,7 +119,7 @@ def test_the_default_period_is_the_last_ninety_days(figures, app):
     ],
 )
 def test_an_invalid_period_is_refused_with_a_field_error(figures, app, query, field, message):
-    client = english_client(app, figures)
+    client = signed_in_as(app, figures, lang="en")
     response = client.get(url_for("cns.statistics", **query))
     assert response.status_code == 400
     error = page(response).select_one(f"#{field}-error")

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.invoicing import invoices, nomenclature
 from portal.models import AccountBlock, AccountStatus, ActivationCode, AuditEvent, Fund, Invoice, UserSession
 from tests.fixtures.cli import refused
-from tests.fixtures.clients import sign_in
+from tests.fixtures.clients import signed_in_as
 from tests.fixtures.invoices import new_invoice
 
 NEWCOMER = {"document_type": "passport", "document_last4": "AB12", "mobile": "+352 621 123 456",
@@ -27,15 +27,9 @@ def audited(name: str) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(AuditEvent).where(AuditEvent.event == name))
 
 
-def signed_in(app, person):
-    client = app.test_client()
-    sign_in(client, person)
-    return client
-
-
 def test_suspend_blocks_at_once_and_resume_lifts_it(runner, app, people):
     patient = people["patient"]
-    browser = signed_in(app, patient)
+    browser = signed_in_as(app, patient)
     result = run(runner, "suspend", patient.login, "--reason", "Lost phone, called the help desk.")
     assert result.exit_code == 0, result.output
     db.session.refresh(patient.account)
@@ -57,7 +51,7 @@ def test_suspend_blocks_at_once_and_resume_lifts_it(runner, app, people):
 
 def test_a_copied_cookie_of_a_blocked_account_gives_nothing_even_if_its_session_survived(runner, app, people):
     patient = people["patient"]
-    browser = signed_in(app, patient)
+    browser = signed_in_as(app, patient)
     assert run(runner, "suspend", patient.login, "--reason", "Stolen laptop.").exit_code == 0
     # A session the block somehow missed (a row written in a race): the status alone stops it.
     db.session.execute(db.update(UserSession).where(UserSession.account_id == patient.account.id)
@@ -94,7 +88,7 @@ def test_deactivating_a_doctor_closes_everything_but_keeps_the_invoices(runner, 
     pending, _token = codes.issue(newcomer.profile, doctor=doctor.profile, document_type="passport",
                                   document_last4="AB12", mobile="+352621123456")
     db.session.commit()
-    browser = signed_in(app, doctor)
+    browser = signed_in_as(app, doctor)
     result = run(runner, "deactivate", doctor.login, "--reason", "Retired on 30 November.")
     assert result.exit_code == 0, result.output
     assert "1 session(s) ended, 1 pending activation code(s) revoked" in result.output
@@ -105,7 +99,7 @@ def test_deactivating_a_doctor_closes_everything_but_keeps_the_invoices(runner, 
     assert browser.get("/doctor/").headers["Location"].startswith("/login")
     assert audited("account.deactivated") == 1
     # The patient still reads the invoice the doctor issued.
-    reader = signed_in(app, patient)
+    reader = signed_in_as(app, patient)
     assert reader.get(f"/patient/invoices/{invoice.id}").status_code == 200
     # Nor can the doctor sign in again.
     response = app.test_client().post("/login", data={"login": doctor.login, "password": doctor.password})
@@ -115,7 +109,7 @@ def test_deactivating_a_doctor_closes_everything_but_keeps_the_invoices(runner, 
 
 def test_deactivating_an_agent_ends_their_sessions_and_administration(runner, app, make_staff):
     agent = make_staff(administrator=True)
-    browser = signed_in(app, agent)
+    browser = signed_in_as(app, agent)
     assert run(runner, "deactivate", agent.login, "--reason", "Moved to another service.").exit_code == 0
     db.session.refresh(agent.profile)
     assert agent.profile.is_administrator is False
@@ -125,7 +119,7 @@ def test_deactivating_an_agent_ends_their_sessions_and_administration(runner, ap
 def test_a_deactivated_doctor_cannot_issue_codes_or_invoices_even_with_a_surviving_session(app, people, make_patient):
     doctor, patient = people["doctor"], people["patient"]
     newcomer = make_patient(with_account=False)
-    browser = signed_in(app, doctor)
+    browser = signed_in_as(app, doctor)
     # Closed behind the session's back (as if the session had survived deactivation).
     doctor.account.status = AccountStatus.CLOSED
     db.session.commit()

@@ -12,13 +12,6 @@ from portal.models import AuditEvent, Invoice
 from tests.fixtures.clients import page, sign_in, text_of
 
 
-@pytest.fixture
-def doctor_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["doctor"])
-    return client
-
-
 def _form(patient, **extra):
     data = {
         "matricule": patient.matricule, "service_date": clock.today().isoformat(),

@@ -3,7 +3,6 @@
 import io
 from datetime import timedelta
 
-import pytest
 import zxingcpp
 from pypdf import PdfReader
 
@@ -13,13 +12,6 @@ from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Invoice
 from tests.fixtures.clients import page, sign_in, text_of
-
-
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    return client
 
 
 def test_the_list_shows_total_refund_and_state(patient_client, make_invoice, people):

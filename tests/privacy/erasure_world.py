@@ -16,9 +16,10 @@ from portal.core import clock
 from portal.documents import uploads
 from portal.extensions import db
 from portal.messaging import notify
-from portal.models import DataExport, DataRequest, GuardianLink, IdentityRequest
+from portal.models import DataExport, DataRequest, IdentityRequest
 from tests.fixtures.activation import register_guardian
 from tests.fixtures.clients import sign_in
+from tests.fixtures.factories import new_child
 from tests.fixtures.images import png
 
 
@@ -80,8 +81,7 @@ def build(app, make_patient, make_doctor, make_staff, make_invoice, make_claim) 
     a.profile.mobile, a.profile.email = "+352691987654", "zoltan.quiggleford@example.lu"
     b = make_patient(given_name="Berta", surname="Nimmergut")
     b.profile.email = "berta.nimmergut@example.lu"
-    child = make_patient(given_name="Lina", surname="Brandenburger", birth=date(2016, 6, 1))
-    db.session.add(GuardianLink(parent_account_id=a.account.id, child_patient_id=child.profile.id))
+    child = new_child(a, given_name="Lina", surname="Brandenburger", birth=date(2016, 6, 1))
     version = terms.publish({"fr": "Conditions.", "de": "Bedingungen.", "en": "Terms."})
     for person in (a, b, child, doctor, staff):
         terms.decide(person.account, version, accepted=True)

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from portal.core import clock
 from portal.extensions import db
-from portal.models import AuditEvent, GuardianLink
+from portal.models import AuditEvent
 from portal.privacy import data_access, retention
-from tests.fixtures.clients import page, sign_in
+from tests.fixtures.clients import page, signed_in_as
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
-
-
-def _client(app, person, home):
-    client = app.test_client()
-    sign_in(client, person)
-    client.get(f"{home}?lang=en")
-    return client
-
-
-@pytest.fixture
-def patient_client(app, people):
-    return _client(app, people["patient"], "/patient/")
 
 
 def _rows(client, url="/patient/my-data/access-log"):
@@ -40,13 +26,13 @@ def _add(patient_id: int, event: str = "invoice.viewed", *, at=None, actor=None,
     return row
 
 
-def test_doctor_by_name_staff_by_reference_and_the_patient_as_you(app, patient_client, people, make_claim):
+def test_doctor_by_name_staff_by_reference_and_the_patient_as_you(app, english_patient_client, people, make_claim):
     patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
     claim = make_claim(patient, doctor)
-    _client(app, doctor, "/doctor/").get(f"/doctor/invoices/{claim.invoice_id}")
-    _client(app, staff, "/cns/").get(f"/cns/claims/{claim.id}")
-    patient_client.get(f"/patient/claims/{claim.id}")
-    rows = _rows(patient_client)
+    signed_in_as(app, doctor, lang="en").get(f"/doctor/invoices/{claim.invoice_id}")
+    signed_in_as(app, staff, lang="en").get(f"/cns/claims/{claim.id}")
+    english_patient_client.get(f"/patient/claims/{claim.id}")
+    rows = _rows(english_patient_client)
     who_what = [(row[1], row[2]) for row in rows]
     assert ("You", "Viewed a claim") in who_what
     assert (f"Staff of CNS, reference {staff.profile.staff_id}", "Viewed a claim") in who_what
@@ -58,7 +44,7 @@ def test_doctor_by_name_staff_by_reference_and_the_patient_as_you(app, patient_c
     assert why["Viewed an invoice"] == "Your care and its invoicing"
 
 
-def test_newest_first_and_only_the_last_thirteen_months(patient_client, people):
+def test_newest_first_and_only_the_last_thirteen_months(english_patient_client, people):
     pid = people["patient"].profile.id
     now = clock.now()
     cutoff = retention.months_before(now, 13)
@@ -69,7 +55,7 @@ def test_newest_first_and_only_the_last_thirteen_months(patient_client, people):
     assert {"invoice_id": 111} not in entries and {"invoice_id": 222} in entries
     dates = [e.event.occurred_at for e in _entries(people)]
     assert dates == sorted(dates, reverse=True)
-    assert len(_rows(patient_client)) == len(dates)
+    assert len(_rows(english_patient_client)) == len(dates)
 
 
 def _entries(people):
@@ -77,49 +63,47 @@ def _entries(people):
     return entries
 
 
-def test_another_patients_rows_never_show(patient_client, people, make_patient, make_claim):
+def test_another_patients_rows_never_show(english_patient_client, people, make_patient, make_claim):
     other = make_patient(given_name="Paul", surname="Hoffmann")
     make_claim(other, people["doctor"])
     _add(other.profile.id, "claim.viewed", actor=people["cns"].account.id, role="cns", claim_id=99)
     mine = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)
                              .where(AuditEvent.patient_id == people["patient"].profile.id))
-    assert len(_rows(patient_client)) == mine
+    assert len(_rows(english_patient_client)) == mine
     assert {e.event.patient_id for e in _entries(people)} <= {people["patient"].profile.id}
     assert not any(e.event.data == {"claim_id": 99} for e in _entries(people))
 
 
-def test_a_parent_acting_in_a_childs_space_shows_as_a_parent(app, make_patient):
+def test_a_parent_acting_in_a_childs_space_shows_as_a_parent(app, make_patient, make_child):
     parent = make_patient(given_name="Anne", surname="Schmit")
-    child = make_patient(given_name="Léa", surname="Schmit", birth=date(2012, 6, 2))
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Léa", surname="Schmit", birth=date(2012, 6, 2))
     _add(child.profile.id, actor=parent.account.id, role="patient")
     _add(child.profile.id, "statement.viewed", actor=child.account.id, role="patient", statement_id=1)
-    child_view = [(row[1], row[2]) for row in _rows(_client(app, child, "/patient/"))]
+    child_view = [(row[1], row[2]) for row in _rows(signed_in_as(app, child, lang="en"))]
     assert ("A parent", "Viewed an invoice") in child_view and ("You", "Viewed a reimbursement statement") in child_view
-    parent_client = _client(app, parent, "/patient/")
+    parent_client = signed_in_as(app, parent, lang="en")
     parent_client.post("/patient/space", data={"space": str(child.profile.id)})
     parent_view = [(row[1], row[2]) for row in _rows(parent_client)]
     assert ("You", "Viewed an invoice") in parent_view and ("Léa", "Viewed a reimbursement statement") in parent_view
 
 
-def test_pages_walk_every_entry_once_in_one_query_for_the_rows(patient_client, people):
+def test_pages_walk_every_entry_once_in_one_query_for_the_rows(english_patient_client, people):
     pid, start = people["patient"].profile.id, clock.now() - timedelta(days=10)
     for number in range(30):
         _add(pid, at=start + timedelta(minutes=number), actor=people["doctor"].account.id, role="doctor",
              invoice_id=number)
     seen, url = [], "/patient/my-data/access-log"
-    patient_client.get(url)
+    english_patient_client.get(url)
     with count_queries() as statements:
-        first = patient_client.get(url)
+        first = english_patient_client.get(url)
     assert len(statements) <= PAGE_BUDGET, statements
     assert sum("audit_event" in s and "doctor" in s for s in statements) == 1  # names joined, no N+1
     html = page(first)
     seen += html.select("table.access-log tbody tr")
     older = html.find("a", string="Older entries")
     assert older is not None
-    second = page(patient_client.get(older["href"]))
+    second = page(english_patient_client.get(older["href"]))
     seen += second.select("table.access-log tbody tr")
     assert second.find("a", string="Newest entries") and not second.find("a", string="Older entries")
     assert len(seen) >= 30
-    assert patient_client.get("/patient/my-data/access-log?before=garbage").status_code == 200
+    assert english_patient_client.get("/patient/my-data/access-log?before=garbage").status_code == 200

@@ -23,7 +23,6 @@ from portal.models import (
     AuditEvent,
     DataExport,
     DataRequest,
-    GuardianLink,
     IdentityRequest,
     Patient,
     RecoveryCode,
@@ -31,19 +30,13 @@ from portal.models import (
 )
 from portal.privacy import export, personal_data
 from portal.privacy.export_files import neutralise
-from tests.fixtures.clients import in_english, sign_in, text_of
+from tests.fixtures.clients import in_english, signed_in_as, text_of
 from tests.fixtures.factories import PASSWORD
 
 
 @pytest.fixture
 def cast(make_patient, make_doctor, make_staff):
     return make_patient(), make_doctor(), make_staff()
-
-
-def _signed_in(app, person):
-    client = app.test_client()
-    assert sign_in(client, person).status_code == 303
-    return in_english(client)
 
 
 def _request_export(client):
@@ -77,7 +70,7 @@ def _download(client, app, person):
 def test_the_patient_requests_an_export_and_downloads_the_zip(app, cast, make_claim):
     patient, doctor, staff = cast
     make_claim(patient, doctor, staff, state="accepted")
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
 
     response = _request_export(client)
     assert response.headers["Location"].endswith("/patient/my-data#export")
@@ -115,7 +108,7 @@ def test_the_patient_requests_an_export_and_downloads_the_zip(app, cast, make_cl
 
 def test_a_new_export_replaces_the_older_one(app, cast):
     patient, _doctor, _staff = cast
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     _request_export(client)
     with client.session_transaction() as cookie:
         first = cookie["export_token"]
@@ -128,7 +121,7 @@ def test_a_new_export_replaces_the_older_one(app, cast):
 def test_another_patients_link_is_not_found(app, cast, make_patient):
     owner, _doctor, _staff = cast
     token = _link_of(owner)
-    other = _signed_in(app, make_patient(given_name="Paul"))
+    other = in_english(signed_in_as(app, make_patient(given_name="Paul")))
     assert other.get(f"/patient/my-data/export/{token}").status_code == 404
     assert other.get("/patient/my-data/export/not-a-real-token").status_code == 404
 
@@ -136,7 +129,7 @@ def test_another_patients_link_is_not_found(app, cast, make_patient):
 def test_an_expired_link_is_refused_with_a_clear_page(app, cast):
     patient, _doctor, _staff = cast
     token = _link_of(patient)
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     made = db.session.scalar(db.select(DataExport).where(DataExport.patient_id == patient.profile.id))
     made.expires_at = clock.now() - timedelta(seconds=1)
     db.session.commit()
@@ -148,7 +141,7 @@ def test_an_expired_link_is_refused_with_a_clear_page(app, cast):
 
 def test_the_request_needs_the_form_token(app, cast, monkeypatch):
     patient, _doctor, _staff = cast
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     assert client.post("/patient/my-data/export").status_code == 400
     assert db.session.scalar(db.select(DataExport).where(DataExport.patient_id == patient.profile.id)) is None
@@ -156,7 +149,7 @@ def test_the_request_needs_the_form_token(app, cast, monkeypatch):
 
 def test_the_my_data_page_offers_the_download_after_the_request(app, cast):
     patient, _doctor, _staff = cast
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     _request_export(client)
     link = page_of(client.get("/patient/my-data").get_data(as_text=True)).select_one("#export a.button")
     assert link is not None and link["href"].startswith("/patient/my-data/export/")
@@ -191,12 +184,10 @@ def page_of(html: str):
     return BeautifulSoup(html, "html.parser")
 
 
-def test_a_parent_exports_the_childs_space(app, cast, make_patient):
+def test_a_parent_exports_the_childs_space(app, cast, make_child):
     parent, doctor, _staff = cast
-    child = make_patient(birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
-    client = _signed_in(app, parent)
+    child = make_child(parent, birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
+    client = in_english(signed_in_as(app, parent))
     assert client.post("/patient/space", data={"space": str(child.profile.id)}).status_code == 303
     data = json.loads(_zip(_download(client, app, parent)).read("data.json"))
     assert data["identity"]["given_name"] == "Léa"
@@ -242,14 +233,13 @@ COVERED = {
 
 
 @pytest.fixture
-def everything(app, cast, make_claim, make_invoice, make_patient, issue_code):
+def everything(app, cast, make_claim, make_invoice, make_child, issue_code):
     """A patient with at least one row in every table the export covers."""
     patient, doctor, staff = cast
     recovery_codes = accounts.set_authenticator(patient.account, patient.secret)
     version = terms.publish({"fr": "Texte", "de": "Text", "en": "Text"})
     terms.decide(patient.account, version, accepted=True)
-    child = make_patient(birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
-    db.session.add(GuardianLink(parent_account_id=patient.account.id, child_patient_id=child.profile.id))
+    child = make_child(patient, birth=clock.today().replace(year=clock.today().year - 8), given_name="Léa")
     issue_code(patient.profile, doctor.profile)
     db.session.add(IdentityRequest(
         reference="secret-status-page-reference", matricule=patient.profile.matricule, surname="Kremer",
@@ -263,7 +253,7 @@ def everything(app, cast, make_claim, make_invoice, make_patient, issue_code):
     db.session.add(DataRequest(reference="DP-TESTCORRECT", patient_id=patient.profile.id, kind="correction",
                                message="My surname is misspelt"))
     db.session.commit()
-    _signed_in(app, patient)  # a session row
+    in_english(signed_in_as(app, patient))  # a session row
     return {"patient": patient, "doctor": doctor, "staff": staff, "claim": claim, "child": child,
             "recovery_codes": recovery_codes, "matricule": patient.profile.matricule}
 
@@ -281,7 +271,7 @@ def test_every_exported_table_is_in_data_json(everything):
 
 def test_no_secret_leaves_in_the_export(app, everything):
     patient = everything["patient"]
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     archive = _zip(_download(client, app, patient))
     blob = "\n".join(
         archive.read(name).decode("utf-8", errors="replace") for name in archive.namelist() if not name.endswith(".pdf")
@@ -337,7 +327,7 @@ def test_csv_cells_from_people_are_neutralised(app, make_patient, make_doctor, m
     db.session.add(AuditEvent(event="invoice.viewed", actor_account_id=doctor.account.id, actor_role="doctor",
                               patient_id=patient.profile.id, data={"invoice_id": claim.invoice_id}))
     db.session.commit()
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     archive = _zip(_download(client, app, patient))
 
     assert _rows(archive, "invoices.csv")[0]["doctor"] == "'=HYPERLINK(\"http://evil.example\",\"Dr\")"
@@ -354,7 +344,7 @@ def test_the_pdfs_of_invoices_and_statements_are_in_the_zip(app, cast, make_clai
     expired = make_invoice(patient, doctor, days_ago=800)
     expired.expires_at = clock.now() - timedelta(days=1)
     db.session.commit()
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     archive = _zip(_download(client, app, patient))
     documents = sorted(name for name in archive.namelist() if name.startswith("documents/"))
     invoice_name = f"documents/invoice-{claim.invoice.provider_code}-{claim.invoice.number}.pdf"
@@ -371,7 +361,7 @@ def test_the_fhir_bundle_validates_and_holds_every_resource_type(app, everything
 
     patient, doctor, staff = everything["patient"], everything["doctor"], everything["staff"]
     make_claim(patient, doctor, staff, state="rejected")
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     data = json.loads(_zip(_download(client, app, patient)).read("fhir-bundle.json"))
 
     bundle = Bundle.model_validate(data)
@@ -433,11 +423,11 @@ def test_expired_exports_are_purged_with_their_files(app, cast):
 
 def test_requests_are_lightly_limited_per_session(app, cast, make_patient):
     patient, _doctor, _staff = cast
-    client = _signed_in(app, patient)
+    client = in_english(signed_in_as(app, patient))
     for _ in range(10):
         _request_export(client)
     assert client.post("/patient/my-data/export").status_code == 429
-    _request_export(_signed_in(app, make_patient(given_name="Paul")))
+    _request_export(in_english(signed_in_as(app, make_patient(given_name="Paul"))))
 
 
 def test_only_patients_may_ask(app, signed_in):

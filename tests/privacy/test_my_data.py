@@ -5,26 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from portal.accounts import terms
 from portal.extensions import db
-from portal.models import GuardianLink
 from portal.privacy import personal_data, rights
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 
 
-@pytest.fixture
-def patient_client(app, people):
-    client = app.test_client()
-    sign_in(client, people["patient"])
-    client.get("/patient/?lang=en")  # the texts below are the English source strings
-    return client
-
-
-def test_every_group_is_shown_in_order_with_purpose_source_recipients_and_retention(patient_client, people):
-    response = patient_client.get("/patient/my-data")
+def test_every_group_is_shown_in_order_with_purpose_source_recipients_and_retention(english_patient_client, people):
+    response = english_patient_client.get("/patient/my-data")
     assert response.status_code == 200
     html = page(response)
     assert len(html.find_all("h1")) == 1
@@ -42,9 +31,9 @@ def test_every_group_is_shown_in_order_with_purpose_source_recipients_and_retent
     assert html.find("a", href="https://cnpd.public.lu")
 
 
-def test_identity_contact_and_masked_bank_account(patient_client, people):
+def test_identity_contact_and_masked_bank_account(english_patient_client, people):
     patient = people["patient"].profile
-    html = page(patient_client.get("/patient/my-data"))
+    html = page(english_patient_client.get("/patient/my-data"))
     identity = html.select_one("section[aria-labelledby='group-identity']").get_text(" ")
     for expected in (patient.full_name, patient.matricule, "CNS", "+352621123456", "English"):
         assert expected in identity, expected
@@ -52,8 +41,8 @@ def test_identity_contact_and_masked_bank_account(patient_client, people):
     assert html.select_one("section[aria-labelledby='group-identity'] a[href^='/patient/bank-account']")
 
 
-def test_the_rights_each_have_a_heading_and_the_fragments_are_included(patient_client):
-    html = page(patient_client.get("/patient/my-data"))
+def test_the_rights_each_have_a_heading_and_the_fragments_are_included(english_patient_client):
+    html = page(english_patient_client.get("/patient/my-data"))
     for section in ("rectification", "restriction", "export", "consent", "erasure", "complaint"):
         assert html.select_one(f"section#{section} h2"), section
     links = {a["href"] for a in html.select("#rectification a")}
@@ -63,13 +52,13 @@ def test_the_rights_each_have_a_heading_and_the_fragments_are_included(patient_c
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
 
 
-def test_counts_lists_and_links_of_what_is_held(patient_client, people, make_claim, make_invoice):
+def test_counts_lists_and_links_of_what_is_held(english_patient_client, people, make_claim, make_invoice):
     patient, doctor = people["patient"], people["doctor"]
     claim = make_claim(patient, doctor)
     make_invoice(patient, doctor)
     rights.request_correction(patient.profile, "name", "My surname has an umlaut.", by=patient.account)
     db.session.commit()
-    response = patient_client.get("/patient/my-data")
+    response = english_patient_client.get("/patient/my-data")
     text = text_of(response)
     assert "2 invoices." in text and "1 claim." in text
     consents = page(response).select_one("section[aria-labelledby='group-consents'] table")
@@ -83,12 +72,12 @@ def test_counts_lists_and_links_of_what_is_held(patient_client, people, make_cla
         assert html.find("a", href=href), href
 
 
-def test_the_page_stays_within_the_query_budget(patient_client, people, make_claim):
+def test_the_page_stays_within_the_query_budget(english_patient_client, people, make_claim):
     for _ in range(3):
         make_claim(people["patient"], people["doctor"])
-    patient_client.get("/patient/my-data")
+    english_patient_client.get("/patient/my-data")
     with count_queries() as statements:
-        assert patient_client.get("/patient/my-data").status_code == 200
+        assert english_patient_client.get("/patient/my-data").status_code == 200
     assert len(statements) <= PAGE_BUDGET, statements
 
 
@@ -106,11 +95,9 @@ def test_a_patient_who_refused_the_terms_still_reaches_the_page_and_its_rights(a
     assert "refused" in text_of(client.get("/patient/my-data?lang=en"))
 
 
-def test_a_parent_sees_the_childs_data_in_the_childs_space(app, make_patient):
+def test_a_parent_sees_the_childs_data_in_the_childs_space(app, make_patient, make_child):
     parent = make_patient(given_name="Anne", surname="Schmit")
-    child = make_patient(given_name="Léa", surname="Schmit", birth=date(2015, 6, 2), with_account=False)
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Léa", surname="Schmit", birth=date(2015, 6, 2), with_account=False)
     client = app.test_client()
     sign_in(client, parent)
     client.post("/patient/space", data={"space": str(child.profile.id)})

@@ -7,7 +7,7 @@ import pytest
 from flask import render_template
 
 from portal.extensions import db
-from portal.models import AccountStatus, AuditEvent, Claim, DataRequest, GuardianLink
+from portal.models import AccountStatus, AuditEvent, Claim, DataRequest
 from tests.fixtures.clients import fresh_code, in_english, sign_in, text_of
 
 WITHDRAW = "/patient/my-data/withdraw"
@@ -111,11 +111,9 @@ def test_nothing_is_shared_automatically_while_consent_is_withdrawn(app, make_pa
 
 
 @pytest.fixture
-def parent_in_childs_space(app, make_patient):
+def parent_in_childs_space(app, make_patient, make_child):
     parent = make_patient(given_name="Paul")
-    child = make_patient(given_name="Lea", birth=date(2016, 3, 1), with_account=False)
-    db.session.add(GuardianLink(parent_account_id=parent.account.id, child_patient_id=child.profile.id))
-    db.session.commit()
+    child = make_child(parent, given_name="Lea", birth=date(2016, 3, 1), with_account=False)
     client = app.test_client()
     sign_in(client, parent)
     assert client.post("/patient/space", data={"space": str(child.profile.id)}).status_code == 303

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.messaging import notify
 from portal.models import Invoice
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import in_english, sign_in, text_of
+from tests.fixtures.clients import in_english, signed_in_as, text_of
 from tests.fixtures.invoices import new_invoice
 from tests.security.test_hostile_input import Probe
 
@@ -48,12 +48,6 @@ def probe(figures):
     sent = Probe()
     yield sent
     sent.report(figures)
-
-
-def signed_in(app, person):
-    client = app.test_client()
-    assert sign_in(client, person).status_code == 303
-    return in_english(client)
 
 
 def export_of(probe, client) -> zipfile.ZipFile:
@@ -105,7 +99,7 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
                       formula, formula, patient_id=patient.profile.id)
     db.session.commit()
 
-    agent, practice = signed_in(app, staff), signed_in(app, doctor)
+    agent, practice = in_english(signed_in_as(app, staff)), in_english(signed_in_as(app, doctor))
     response = probe.send(agent, "POST", f"/cns/claims/{accepted.id}/accept", hostile=False,
                           data={"version": accepted.version, "amount": "10.00", "reason": formula})
     assert response.status_code == 303, text_of(response)[:300]
@@ -117,7 +111,7 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
     assert response.status_code == 303, text_of(response)[:300]
     probe.send(practice, "GET", f"/doctor/invoices/{accepted.invoice_id}", hostile=False)  # an access-log row
 
-    found = tables(export_of(probe, signed_in(app, patient)))
+    found = tables(export_of(probe, in_english(signed_in_as(app, patient))))
     problems = runnable_cells(found)
     cells = sum(len(row) for rows in found.values() for row in rows)
     figures.add("security.csv.cells_checked", cells)
@@ -138,12 +132,12 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
 def test_amounts_stay_numbers_even_when_negative(app, make_patient, make_doctor, make_staff, probe):
     patient, doctor, staff = make_patient(), make_doctor(), make_staff()
     claim = new_claim(patient, doctor, staff, state="in_review", acts=(("C1", 2),))
-    agent = signed_in(app, staff)
+    agent = in_english(signed_in_as(app, staff))
     response = probe.send(agent, "POST", f"/cns/claims/{claim.id}/accept", hostile=False,
                           data={"version": claim.version, "amount": "10.00", "reason": "Only one visit is covered."})
     assert response.status_code == 303, text_of(response)[:300]
 
-    found = tables(export_of(probe, signed_in(app, patient)))
+    found = tables(export_of(probe, in_english(signed_in_as(app, patient))))
     numbers = [(name, column, cell) for name, rows in found.items() for row in rows
                for column, cell in row.items() if NUMBER_COLUMNS.fullmatch(column) and cell != ""]
     assert numbers and all(NUMERIC.fullmatch(cell) for _name, _column, cell in numbers), numbers

@@ -32,10 +32,10 @@ from portal.web.doctor import forms as doctor_forms
 from portal.web.patient import claims as patient_claims
 from portal.web.patient import my_data, sharing
 from tests.conftest import REFERENCE_TABLES
-from tests.fixtures.clients import in_english, sign_in, step_up, text_of
+from tests.fixtures.clients import in_english, sign_in, step_up, text_of, url_for
 from tests.fixtures.factories import new_patient
 from tests.fixtures.invoices import new_invoice
-from tests.security.test_object_access import World, url_for
+from tests.security.test_object_access import World
 
 # Columns filled with random values (references, tokens, stored file names): equal in
 # neither of two runs, whatever the form said.

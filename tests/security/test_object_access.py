@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pytest
-from flask import current_app
-from flask import url_for as flask_url_for
 from sqlalchemy import func, inspect, select
 
 from portal.accounts import guardian_register
@@ -33,7 +31,7 @@ from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
 from portal.privacy import export, rights
 from tests.fixtures.activation import awaiting_check, waiting_reactivation
 from tests.fixtures.claims import new_claim
-from tests.fixtures.clients import page, sign_in, text_of
+from tests.fixtures.clients import page, sign_in, text_of, url_for
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
 from tests.fixtures.images import png
 from tests.fixtures.invoices import new_invoice
@@ -162,11 +160,6 @@ class World:
             select(UserSession).where(UserSession.account_id == self.victim.account.id)
             .order_by(UserSession.created_at.desc())
         ).first()
-
-
-def url_for(endpoint: str, **values) -> str:
-    with current_app.test_request_context():
-        return flask_url_for(endpoint, **values)
 
 
 # --- Reading the database ------------------------------------------------------
