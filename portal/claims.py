@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -30,14 +31,15 @@ from portal.models import (
     Notification,
     Patient,
 )
+from portal.refused import Conflict, Refused
 
 MANUAL = "manual"
 AUTOMATIC = "automatic"
 MAX_MESSAGE = 2000
 
 
-class ClaimConflict(Exception):
-    """Someone else changed the claim first (another agent, another tab)."""
+class ClaimConflict(Conflict):
+    """Someone else changed the claim first (another agent, another tab); `subject_id` is the claim's."""
 
 
 def new_reference() -> str:
@@ -93,21 +95,21 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     """Create one claim per invoice the patient chose; invoices already shared return
     their existing claim, so a double click or a second tab changes nothing.
 
-    Raises ValueError("iban") when the patient has no bank account to credit, and
-    ValueError("not_shareable") when an invoice is not theirs or not eligible.
+    Refused on "iban" when the patient has no bank account to credit, and on "invoice" when
+    an invoice is not theirs or not eligible.
     """
     if not patient.iban:
-        raise ValueError("iban")
+        raise Refused.on("iban", "no bank account to credit")
     claims = []
     for invoice in chosen:
         if invoice.patient_id != patient.id:
-            raise ValueError("not_shareable")
+            raise Refused.on("invoice", "not the patient's invoice")
         existing = active_claim_of(invoice.id)
         if existing is not None:
             claims.append(existing)
             continue
         if why_not_shareable(invoice, claimed=False) is not None:
-            raise ValueError("not_shareable")
+            raise Refused.on("invoice", "this invoice cannot be shared")
         claims.append(_create(patient, invoice, by=by, method=method))
     return claims
 
@@ -187,12 +189,13 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
 # --- After sharing ----------------------------------------------------------------------------
 
 def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
-         unfrozen: bool = False) -> None:
+         unfrozen: bool = False, changed=None) -> None:
     """Change a claim's state with one conditional UPDATE, so that of two concurrent
     requests exactly one wins; the loser gets ClaimConflict.
 
     `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
     UPDATE, so a freeze and a take-up racing each other cannot both succeed.
+    `changed`: what the loser is told (ClaimConflict.message).
     """
     conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
     if version is not None:
@@ -204,7 +207,7 @@ def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int |
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise ClaimConflict(claim.id)
+        raise ClaimConflict(claim.id, message=changed)
     db.session.refresh(claim)
 
 
@@ -219,6 +222,9 @@ def withdraw(claim: Claim, *, by: Account) -> None:
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
+ANSWERED = _l("This question was already answered or withdrawn; nothing was sent.")
+
+
 def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None,
            filename: str | None = None) -> None:
     """The patient answers the fund's question; the claim goes back to the agent.
@@ -231,7 +237,7 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
         stored = uploads.store(content)
     now = clock.now()
     try:
-        move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW})
+        move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW}, changed=ANSWERED)
     except ClaimConflict:
         uploads.delete(stored)
         raise

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, flash, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from portal import htmx
+from portal.claims import ClaimConflict
 from portal.extensions import db
+from portal.refused import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,16 @@ def init_app(app: Flask) -> None:
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return response, code, {"Allow": ", ".join(error.valid_methods)}
         return response, code
+
+    @app.errorhandler(Conflict)
+    def changed_meanwhile(error: Conflict):
+        # The first change stands: nothing of this request is kept, and the person is shown
+        # the object as it is now, in their own space (/cns/claims/… or /patient/claims/…).
+        if error.message is None or not isinstance(error, ClaimConflict):
+            raise error  # not one the portal explains: an unexpected error, as before
+        db.session.rollback()
+        flash(error.message, "error")
+        return htmx.redirect(url_for(f"{request.blueprint}.claim", claim_id=error.subject_id))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):

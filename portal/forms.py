@@ -12,6 +12,7 @@ from wtforms import FieldList, FormField, HiddenField
 from wtforms.validators import Optional, Regexp
 
 from portal.extensions import db
+from portal.refused import Refused
 
 # Control characters nobody types (tabs and line breaks are fine). PostgreSQL refuses NUL in
 # text outright, and the others only hide what a text says: refused with a field error.
@@ -92,6 +93,31 @@ class OnceForm(BaseForm):
     def sent_token(self) -> str | None:
         """The token the page sent back; None for a post without one (taken as new)."""
         return (self.once.data or None) if self.once.raw_data else None
+
+
+def require_valid(form: BaseForm) -> BaseForm:
+    """A form that fails only when a person did not send it as the page offered it (a
+    button, a list of choices, an expired or forged post): it gets the plain 400 page."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
+def attach(form: BaseForm, refused: Refused) -> None:
+    """Put each problem a domain operation found on the field it names (by its name in the
+    form, `lines-0-code` for a field in a list), the others on the form as a whole: the one
+    place a domain error becomes form errors. The view chooses the status (a preview with
+    errors is still a 200)."""
+    fields = {field.name: field for field in _leaves(form)}
+    for name, messages in refused.fields.items():
+        field = fields.get(name) if name else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+    for field in form:  # a list keeps a copy of its entries' errors: take it again
+        if isinstance(field, FieldList):
+            field.errors = [entry.errors for entry in field.entries if entry.errors]
 
 
 def sent_before(model, token: str | None, **owner):

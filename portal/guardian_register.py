@@ -13,10 +13,11 @@ from sqlalchemy.orm import joinedload
 from portal import audit, clock
 from portal.extensions import db
 from portal.models import CnsStaff, Doctor, Fund, GuardianRequest, Patient, RegistryGuardian
+from portal.refused import Conflict
 
 
-class RequestAlreadyDecided(Exception):
-    pass
+class RequestAlreadyDecided(Conflict):
+    """Another agent decided the request first."""
 
 
 def holds(child: Patient, guardian: Patient) -> bool:

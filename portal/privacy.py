@@ -17,9 +17,10 @@ import email_validator
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
-from portal import audit, clock, security_alerts
+from portal import audit, clock, refused, security_alerts
 from portal.extensions import db
 from portal.models import Account, Claim, ClaimState, CnsStaff, DataRequest, DataRequestKind, Fund, Patient
+from portal.refused import Refused
 
 LANGUAGES = ("fr", "de", "en")
 # Registry data the patient cannot edit; a correction request names one of them.
@@ -34,7 +35,7 @@ MAX_REQUEST_MESSAGE = 1000
 MAX_ANSWER = 2000
 
 
-class NotAllowed(Exception):
+class NotAllowed(refused.NotAllowed):
     """The change does not apply to this record now (a decided claim, an answered request)."""
 
 
@@ -112,7 +113,7 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
 def request_correction(patient: Patient, registry_field: str, message: str, *, by: Account,
                        form_token: str | None = None) -> DataRequest:
     if registry_field not in REGISTRY_FIELDS:
-        raise ValueError("field")
+        raise Refused.on("registry_field", f"not a field of the register: {registry_field!r}")
     filed = _register(patient.id, DataRequestKind.CORRECTION, state="open",
                       message=f"{registry_field}: {message.strip()[:MAX_REQUEST_MESSAGE]}", form_token=form_token)
     audit.record(audit.DATA_REQUEST_FILED, actor=by, patient_id=patient.id, request_id=filed.id,

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
 
@@ -28,6 +29,7 @@ from portal.models import (
     Statement,
     StatementLine,
 )
+from portal.refused import Refused
 
 # Claims an erased patient had submitted that the fund must still decide (and pay): erasure
 # sends a claim waiting for an answer back to review, since nobody is left to answer.
@@ -168,19 +170,26 @@ def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, .
 
 # --- Actions --------------------------------------------------------------------------------------
 
+# What an agent whose decision came second is told; the claim page then shows the first one.
+TAKEN = _l("Another agent has already taken up this claim.")
+CHANGED = _l("Another agent has already decided this claim, or it changed since you opened it. "
+             "Here is its current state.")
+
+
 def take_up(claim: Claim, staff: CnsStaff) -> None:
     now = clock.now()
     move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id},
-         unfrozen=True)
+         unfrozen=True, changed=TAKEN)
     claim.events.append(ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_TAKEN_UP, patient_id=claim.patient_id, claim_id=claim.id)
 
 
 def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
     if claim.retained_by_id is not None:  # the patient erased their account: nobody can answer
-        raise ClaimConflict(claim.id)
+        raise ClaimConflict(claim.id, message=CHANGED)
     now = clock.now()
-    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
+    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True,
+         changed=CHANGED)
     claim.events.append(ClaimEvent(
         kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: claims.MAX_MESSAGE]
     ))
@@ -206,17 +215,18 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     amount = claim.computed_cents if amount_cents is None else amount_cents
     adjusted = amount != claim.computed_cents
     if not 0 <= amount <= claim.total_cents:
-        raise ValueError("amount")
+        raise Refused.on("amount", _l("The amount must be between 0 and the invoice total."))
     if adjusted and not (reason or "").strip():
-        raise ValueError("reason")
+        raise Refused.on("reason", _l("Give the reason for an amount different from the computed one."))
     held = iban_is_new(claim)
     if held and not iban_checked:
-        raise ValueError("iban_checked")
+        raise Refused.on("iban_checked", _l("The bank account was changed recently: check that it belongs "
+                                            "to the patient, then tick the box."))
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
         "adjustment_reason": reason.strip() if adjusted else None,
-    }, version=version, unfrozen=True)
+    }, version=version, unfrozen=True, changed=CHANGED)
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
@@ -231,14 +241,14 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
 
 def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: str = "") -> None:
     if reason not in REJECTION_REASONS:
-        raise ValueError("reason")
+        raise Refused.on("reason", f"not a rejection reason: {reason!r}")  # the form offers only these
     if reason == "other" and not note.strip():
-        raise ValueError("note")
+        raise Refused.on("note", _l("Explain the reason to the patient."))
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
         "rejection_reason": reason, "rejection_note": note.strip()[: claims.MAX_MESSAGE] or None,
-    }, version=version, unfrozen=True)
+    }, version=version, unfrozen=True, changed=CHANGED)
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     claims.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)

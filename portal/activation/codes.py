@@ -31,12 +31,13 @@ from portal.models import (
     Patient,
     Role,
 )
+from portal.refused import NotAllowed, Refused
 
 MAX_BIRTH_DATE_FAILURES = 3
 DOCUMENT_TYPES = ("identity_card", "passport", "residence_permit")
 
 
-class DoctorInactive(ValueError):
+class DoctorInactive(NotAllowed):
     """The doctor's account is closed (they left) or blocked: they vouch for nobody any more."""
 
 
@@ -107,10 +108,10 @@ def issue(
     if doctor is not None:
         ensure_doctor_may_issue(doctor)
     if doctor is not None and document_type not in DOCUMENT_TYPES:
-        raise ValueError("a doctor-issued code needs an identity check")
+        raise Refused.on("document_type", "a doctor-issued code needs an identity check")
     if doctor is not None and guardian is not None and not guardian_register.holds(patient, guardian):
         # A doctor's tick box proves no family tie: only the register (or CNS staff) does.
-        raise ValueError("a doctor may name only a guardian the register holds")
+        raise Refused.on("guardian", "a doctor may name only a guardian the register holds")
     _revoke_pending(patient, "replaced")
     token = new_token()
     now = clock.now()

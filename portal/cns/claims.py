@@ -25,8 +25,10 @@ from portal.cns.forms import (
 )
 from portal.cns.views import bp
 from portal.extensions import db
+from portal.forms import attach, require_valid
 from portal.identity import age_on
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
+from portal.refused import Refused
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEYSET_LIMIT = 2**62  # beyond any date or amount; keeps garbage out of the database
@@ -196,23 +198,17 @@ def claim_document(claim_id: int, event_id: int):
 
 # --- Decisions ------------------------------------------------------------------------------------
 # Each decision names the version the agent saw; review.* raises ClaimConflict when the claim
-# moved on meanwhile (another agent, another tab), and the first decision stands.
+# moved on meanwhile (another agent, another tab), and the first decision stands: portal.errors
+# answers it with the claim's page as it is now.
 
 def _back(claim: Claim) -> Response:
     return htmx.redirect(url_for("cns.claim", claim_id=claim.id))
 
 
-def _conflict(claim: Claim) -> Response:
-    db.session.rollback()
-    flash(_("Another agent has already decided this claim, or it changed since you opened it. "
-            "Here is its current state."), "error")
-    return _back(claim)
-
-
 def _refused(claim: Claim, staff: CnsStaff, name: str, form):
     """Show the page again with the field errors; nothing was saved."""
     if form.version.errors:  # not a person's typing: a form from an older page or a forged one
-        return _conflict(claim)
+        raise ClaimConflict(claim.id, message=review.CHANGED)
     db.session.rollback()
     return _page(_loaded(claim.id, staff), staff, **{name: form}), 400
 
@@ -222,14 +218,8 @@ def _refused(claim: Claim, staff: CnsStaff, name: str, form):
 def take_up_claim(claim_id: int):
     staff = _staff()
     claim = _visible(claim_id, staff)
-    if not TakeUpForm().validate_on_submit():
-        abort(400)
-    try:
-        review.take_up(claim, staff)
-    except ClaimConflict:
-        db.session.rollback()
-        flash(_("Another agent has already taken up this claim."), "error")
-        return _back(claim)
+    require_valid(TakeUpForm())
+    review.take_up(claim, staff)
     db.session.commit()
     flash(_("You have taken up claim %(reference)s.", reference=claim.reference), "success")
     return _back(claim)
@@ -246,19 +236,8 @@ def accept_claim(claim_id: int):
     try:
         review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
                       reason=form.reason.data or "", iban_checked=form.iban_checked.data)
-    except ClaimConflict:
-        return _conflict(claim)
-    except ValueError as problem:
-        messages = {
-            "amount": (form.amount, _("The amount must be between 0 and the invoice total.")),
-            "reason": (form.reason, _("Give the reason for an amount different from the computed one.")),
-            "iban_checked": (form.iban_checked, _("The bank account was changed recently: check that it belongs "
-                                                  "to the patient, then tick the box.")),
-        }
-        if problem.args[0] not in messages:
-            raise
-        field, message = messages[problem.args[0]]
-        field.errors.append(message)
+    except Refused as refused:
+        attach(form, refused)
         return _refused(claim, staff, "accept_form", form)
     db.session.commit()
     flash(_("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference), "success")
@@ -275,12 +254,8 @@ def reject_claim(claim_id: int):
         return _refused(claim, staff, "reject_form", form)
     try:
         review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
-    except ClaimConflict:
-        return _conflict(claim)
-    except ValueError as problem:
-        if problem.args[0] != "note":
-            raise
-        form.note.errors.append(_("Explain the reason to the patient."))
+    except Refused as refused:
+        attach(form, refused)
         return _refused(claim, staff, "reject_form", form)
     db.session.commit()
     flash(_("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference), "success")
@@ -295,10 +270,7 @@ def request_info(claim_id: int):
     form = InfoRequestForm()
     if not form.validate_on_submit():
         return _refused(claim, staff, "info_form", form)
-    try:
-        review.request_info(claim, staff, form.question.data, version=form.version.data)
-    except ClaimConflict:
-        return _conflict(claim)
+    review.request_info(claim, staff, form.question.data, version=form.version.data)
     db.session.commit()
     flash(_("Your question was sent to the patient."), "success")
     return _back(claim)

@@ -17,7 +17,7 @@ from portal import audit, claims, guardians, htmx, statement_pdf, timeline, uplo
 from portal.access import allow, refuse
 from portal.activation.requests import UPLOAD_MESSAGES
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
 from portal.numbers import page_number
 from portal.patient.views import bp
@@ -140,8 +140,7 @@ def claim_detail(claim_id: int):
 @allow("patient")
 def withdraw_claim(claim_id: int):
     claim = _own(claim_id)
-    if not WithdrawForm().validate_on_submit():
-        abort(400)
+    require_valid(WithdrawForm())
     try:
         claims.withdraw(claim, by=current_user)
     except claims.ClaimConflict:
@@ -173,9 +172,6 @@ def answer_claim(claim_id: int):
                           filename=upload.filename if document else None)
         except uploads.RejectedUpload as refused:
             form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
-        except claims.ClaimConflict:
-            flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
-            return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
         else:
             db.session.commit()
             flash(_("Thank you: your answer was sent to the health fund."), "success")

@@ -22,6 +22,7 @@ from portal.models import Invoice, InvoiceReport
 from portal.numbers import whole_number
 from portal.patient.invoices import _own, _patient
 from portal.patient.views import bp
+from portal.refused import Refused
 
 MAX_CHOSEN = 100
 
@@ -107,7 +108,7 @@ def share():
             return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
         try:
             shared = claims.share(patient, eligible, by=current_user)
-        except ValueError:
+        except Refused:
             # No bank account, or an invoice changed in the meantime: show the page again.
             db.session.rollback()
             return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
