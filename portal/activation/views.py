@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, g, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, g, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,6 +25,7 @@ from portal.activation.forms import (
 )
 from portal.auth import totp
 from portal.extensions import db, limiter
+from portal.forms import require_valid
 from portal.models import Account, ActivationCode, ActivationFlow, ContactCode, IdentityRequest
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
@@ -188,8 +189,7 @@ def resend_code():
     flow = flows.current()
     if flow is None or flow.step != "contact_code":
         return htmx.redirect(url_for("activation.start"))
-    if not ResendForm().validate_on_submit():
-        abort(400)
+    require_valid(ResendForm())
     if _sent_recently(flow):
         flash(_("We sent you a code less than a minute ago. Wait a moment before asking for another."), "error")
     else:

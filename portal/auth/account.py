@@ -13,6 +13,7 @@ from portal.auth import sessions, stepup
 from portal.auth.forms import ConfirmForm, PasswordChangeForm, TermsForm
 from portal.auth.views import bp
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.models import UserSession
 
 
@@ -46,8 +47,7 @@ def end_session(session_id: str):
 @bp.post("/account/sessions/end-others")
 @allow(SIGNED_IN)
 def end_other_sessions():
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_valid(ConfirmForm())
     count = sessions.end_all(current_user.id, "user", keep=g.user_session.id)
     if count:  # a second click finds nothing left to end, and the trail records nothing
         audit.record(audit.SESSIONS_REVOKED, count=count, scope="others")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
+from flask import flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from portal.access import allow, refuse
 from portal.cns.forms import GuardianConfirmForm, GuardianRefuseForm
 from portal.cns.views import bp
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.models import GuardianRequest
 
 
@@ -48,8 +49,7 @@ def confirm_guardian_request(request_id: int):
 @allow("cns")
 def refuse_guardian_request(request_id: int):
     filed = _request(request_id)
-    if not GuardianRefuseForm().validate_on_submit():
-        abort(400)
+    require_valid(GuardianRefuseForm())
     return _decide(filed, confirmed=False)
 
 

@@ -12,6 +12,7 @@ from portal.activation import requests
 from portal.cns.forms import ApproveForm, RejectForm
 from portal.cns.views import bp
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.identity import ADULT_AGE, age_on
 from portal.models import IdentityRequest, Patient
 
@@ -71,8 +72,7 @@ def _commit_then_delete(document: str | None) -> None:
 @allow("cns")
 def approve_identity_request(request_id: int):
     filed = _request(request_id)
-    if not ApproveForm().validate_on_submit():
-        abort(400)
+    require_valid(ApproveForm())
     document = filed.document_name
     if requests.approve(filed, accounts.profile(current_user)):
         _commit_then_delete(document)
@@ -87,9 +87,7 @@ def approve_identity_request(request_id: int):
 @allow("cns")
 def reject_identity_request(request_id: int):
     filed = _request(request_id)
-    form = RejectForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(RejectForm())
     document = filed.document_name
     if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
         _commit_then_delete(document)

@@ -14,6 +14,7 @@ from portal.activation import codes
 from portal.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
 from portal.doctor.views import bp
 from portal.extensions import db
+from portal.forms import require_valid
 from portal.models import ActivationCode, Patient
 
 
@@ -212,8 +213,7 @@ def _instructions() -> list[str]:
 @allow("doctor")
 def revoke_activation(code_id: int):
     code = _own_code(code_id)
-    if not RevokeForm().validate_on_submit():
-        abort(400)
+    require_valid(RevokeForm())
     codes.revoke(code, "doctor")
     db.session.commit()
     return htmx.redirect(url_for("doctor.activations"))

@@ -17,7 +17,7 @@ from portal import consent, erasure, guardians, htmx
 from portal.access import allow
 from portal.auth import sessions, stepup
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.patient.views import bp
 
 # Typed by the patient in their language, so nobody erases their account by a stray click.
@@ -58,8 +58,7 @@ def _own_person():
 
 
 def _valid_post() -> None:
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
 
 
 @bp.post("/my-data/withdraw")

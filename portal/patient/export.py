@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal import clock, export, guardians, htmx
 from portal.access import allow, refuse
 from portal.extensions import db, limiter
-from portal.forms import OnceForm, sent_before
+from portal.forms import OnceForm, require_valid, sent_before
 from portal.models import DataRequest
 from portal.patient.views import bp
 
@@ -49,9 +49,7 @@ def _language(person) -> str:
 @allow("patient")
 @limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
 def export_request():
-    form = ExportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ExportForm())
     person = _person()
     if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
         # The same click again: the first answer carries the link. This one leaves the session

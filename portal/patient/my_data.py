@@ -23,7 +23,7 @@ from portal.access import allow, refuse
 from portal.auth import stepup
 from portal.auth.forms import StepUpForm
 from portal.extensions import db
-from portal.forms import BaseForm, OnceForm, sent_before
+from portal.forms import BaseForm, OnceForm, require_valid, sent_before
 from portal.models import Claim, DataRequest, Patient
 from portal.patient.sharing import masked_iban
 from portal.patient.views import bp
@@ -155,9 +155,7 @@ def correction_request():
 @allow("patient", before_terms=True)
 def objection():
     person = _patient()
-    form = ObjectionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ObjectionForm())
     objects = bool(form.objects.data)
     if privacy.set_objection(person, objects, by=current_user):
         db.session.commit()
@@ -177,8 +175,7 @@ def _own_claim(claim_id: int) -> Claim:
 @allow("patient")
 def freeze_claim(claim_id: int):
     claim = _own_claim(claim_id)
-    if not RestrictionForm().validate_on_submit():
-        abort(400)
+    require_valid(RestrictionForm())
     try:
         privacy.freeze(claim, by=current_user)
     except privacy.NotAllowed:
@@ -197,8 +194,7 @@ def freeze_claim(claim_id: int):
 @allow("patient")
 def unfreeze_claim(claim_id: int):
     claim = _own_claim(claim_id)
-    if not RestrictionForm().validate_on_submit():
-        abort(400)
+    require_valid(RestrictionForm())
     try:
         privacy.unfreeze(claim, by=current_user)
     except privacy.NotAllowed:

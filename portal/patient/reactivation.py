@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import htmx, reactivation
 from portal.access import allow
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.patient.views import bp
 
 
 @bp.post("/reactivation/cancel")
 @allow("patient")
 def cancel_reactivation():
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
     pending = reactivation.waiting(current_user)
     if pending is not None and reactivation.cancel(pending, by="owner"):
         db.session.commit()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from portal import guardians, htmx, reactivation
 from portal.access import allow, refuse
 from portal.extensions import db
-from portal.forms import BaseForm
+from portal.forms import BaseForm, require_valid
 from portal.numbers import whole_number
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
@@ -24,8 +24,7 @@ def home():
 @bp.post("/space")
 @allow("patient")
 def switch_space():
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
     choice = request.form.get("space", "")
     target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
     if guardians.switch(current_user, target) is None:
