@@ -71,3 +71,16 @@ ADULT_AGE = 18
 def age_on(birth: date, day: date) -> int:
     """Whole years lived on `day`."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def is_minor_on(birth: date, day: date) -> bool:
+    """Under 18 on `day`: a child's account is a guardian's to open, and the fund pays back all."""
+    return age_on(birth, day) < ADULT_AGE
+
+
+def masked_iban(iban: str | None) -> str:
+    """The IBAN with only the country, check digits and last four digits readable, in groups of four."""
+    if not iban:
+        return ""
+    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))

@@ -23,9 +23,8 @@ import phonenumbers
 from portal import audit, clock, csv_input
 from portal.extensions import db
 from portal.identity import (
-    ADULT_AGE,
     InvalidIdentifier,
-    age_on,
+    is_minor_on,
     matricule_birth_date,
     validate_iban,
     validate_matricule,
@@ -166,7 +165,7 @@ def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, li
             guardians = _guardians(cell)
         except ValueError as error:
             problems.append(Problem(row.line, "guardians", str(error)))
-    if guardians and "birth_date" in values and age_on(values["birth_date"], clock.today()) >= ADULT_AGE:
+    if guardians and "birth_date" in values and not is_minor_on(values["birth_date"], clock.today()):
         problems.append(Problem(row.line, "guardians", "only a person under 18 has guardians in the register"))
     if guardians and values.get("matricule") in guardians:
         problems.append(Problem(row.line, "guardians", "a person cannot be their own guardian"))
@@ -242,7 +241,7 @@ def _check_guardians(entries: list[Entry]) -> None:
                 birth = stored[matricule].birth_date
             if birth is None:
                 problems.append(Problem(entry.line, "guardians", f"{matricule} is neither in this file nor in the register"))
-            elif age_on(birth, clock.today()) < ADULT_AGE:
+            elif is_minor_on(birth, clock.today()):
                 problems.append(Problem(entry.line, "guardians", f"{matricule} is under 18"))
     if problems:
         raise ImportRefused(*problems)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal import accounts, audit, clock, guardian_register, reactivation, security_alerts
 from portal.auth import sessions
 from portal.extensions import db
-from portal.identity import ADULT_AGE, age_on
+from portal.identity import is_minor_on
 from portal.models import (
     Account,
     AccountStatus,
@@ -77,7 +77,7 @@ def state(code: ActivationCode) -> str:
 
 
 def is_minor(person: Patient, on: date | None = None) -> bool:
-    return age_on(person.birth_date, on or clock.today()) < ADULT_AGE
+    return is_minor_on(person.birth_date, on or clock.today())
 
 
 def _revoke_pending(patient: Patient, reason: str) -> None:

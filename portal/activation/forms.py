@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from portal import clock
 from portal.auth.forms import ContactCode, NewPasswordRules, SixDigits
 from portal.forms import BaseForm, OnceForm
-from portal.identity import ADULT_AGE, InvalidIdentifier, age_on, matricule_birth_date, validate_matricule
+from portal.identity import InvalidIdentifier, is_minor_on, matricule_birth_date, validate_matricule
 
 
 class Matricule:
@@ -119,7 +119,7 @@ class IdentityRequestForm(OnceForm):
         births = [field.data]
         if self.matricule.data and not self.matricule.errors:
             births.append(matricule_birth_date(self.matricule.data))
-        if any(age_on(birth, today) < ADULT_AGE for birth in births if birth):
+        if any(is_minor_on(birth, today) for birth in births if birth):
             raise ValidationError(_l(
                 "Only adults can ask for an account of their own. For a child under 18, a parent asks the "
                 "child's doctor for an activation code and opens the child's space from their own account."

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal import accounts, audit, htmx, invoices, review, uploads
+from portal import accounts, audit, htmx, identity, invoices, review, uploads
 from portal.access import allow, refuse
 from portal.claims import ClaimConflict
 from portal.cns.forms import (
@@ -138,14 +138,6 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
     return claim
 
 
-def masked_iban(iban: str | None) -> str:
-    """Country, check digits and the last four characters: enough to recognise the account."""
-    if not iban:  # an erased patient's claim, once paid
-        return _("Removed after payment")
-    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
-    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
-
-
 def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     invoice = claim.invoice
     version = {"version": claim.version}
@@ -159,7 +151,9 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     }
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        age=age_on(invoices.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
+        age=age_on(invoices.birth_date_of(invoice), invoice.service_date),
+        # An erased patient's claim, once paid, has no IBAN left.
+        iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim),
         state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
     )

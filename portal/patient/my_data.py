@@ -18,14 +18,13 @@ from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from portal import data_access, guardians, htmx, privacy
+from portal import data_access, guardians, htmx, identity, privacy
 from portal.access import allow, refuse
 from portal.auth import stepup
 from portal.auth.forms import StepUpForm
 from portal.extensions import db
 from portal.forms import BaseForm, OnceForm, require_valid, sent_before
 from portal.models import Claim, DataRequest, Patient
-from portal.patient.sharing import masked_iban
 from portal.patient.views import bp
 from portal.templating import LANGUAGE_NAMES
 
@@ -92,7 +91,7 @@ def my_data():
     person = _patient()
     objection_form = ObjectionForm(formdata=None, objects=person.objects_to_statistics)
     return render_template(
-        "patient/my_data.html", person=person, data=data_access.overview(person), iban=masked_iban(person.iban),
+        "patient/my_data.html", person=person, data=data_access.overview(person), iban=identity.masked_iban(person.iban),
         objection_form=objection_form, groups=data_access.ABOUT, correction_fields=privacy.REGISTRY_FIELDS,
         correction_parts=privacy.correction_parts, restriction_parts=privacy.restriction_parts,
     )
