@@ -12,10 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, clock, identity, nomenclature
-from portal.activation.codes import ensure_doctor_may_issue, is_minor
+from portal.activation.codes import ensure_doctor_may_issue
 from portal.extensions import db
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
 from portal.refused import Refused
@@ -40,7 +41,7 @@ def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient
 
 
 def rate_for(patient: Patient, service_date: date) -> Decimal:
-    return nomenclature.MINOR_RATE if is_minor(patient, service_date) else nomenclature.ADULT_RATE
+    return nomenclature.MINOR_RATE if identity.is_minor_on(patient.birth_date, service_date) else nomenclature.ADULT_RATE
 
 
 def _share(cents: int, rate: Decimal) -> int:
@@ -224,6 +225,18 @@ def problems(doctor: Doctor, draft: Draft) -> dict[str, list[str]]:
     for name, messages in draft.errors.items():
         found.errors[name] = [*messages, *found.errors.get(name, [])]
     return found.errors
+
+
+def relatives(invoice: Invoice) -> dict[str, Invoice | None]:
+    """The voided invoice this one corrects ("replaces") and the correction that replaced it
+    ("replaced_by"), in one query."""
+    found = db.session.scalars(db.select(Invoice).where(
+        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
+    ).order_by(Invoice.id)).all()
+    return {
+        "replaces": next((other for other in found if other.id == invoice.replaces_id), None),
+        "replaced_by": next((other for other in found if other.replaces_id == invoice.id), None),
+    }
 
 
 def issue(doctor: Doctor, draft: Draft) -> Invoice:

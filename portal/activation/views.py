@@ -250,11 +250,7 @@ def _authenticator_secret(account: Account) -> str | None:
             reactivation.choose_authenticator(pending, totp.new_secret())
             db.session.commit()
         return totp.decrypt(pending.totp_secret)
-    credential = account.credential
-    if not credential.totp_pending_secret:
-        credential.totp_pending_secret = totp.encrypt(totp.new_secret())
-        db.session.commit()
-    return totp.decrypt(credential.totp_pending_secret)
+    return totp.pending_secret(account.credential)
 
 
 def _step_authenticator(flow: ActivationFlow):
@@ -269,11 +265,10 @@ def _step_authenticator(flow: ActivationFlow):
                 return _schedule(flow, account)
             if not flows.advance(flow, "terms"):
                 return _invalid()
-            recovery = accounts.set_authenticator(account, secret)
-            totp.consume_code(account.credential, form.code.data)
+            recovery = accounts.enrol_authenticator(account, secret, form.code.data)
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=recovery, next=url_for("activation.proceed"))
-        form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
+        form.code.errors.append(totp.NO_MATCH)
     return render_template("activation/authenticator.html", form=form, secret=secret)
 
 
@@ -333,7 +328,7 @@ def authenticator_qr():
         secret = totp.decrypt(stored) if stored else None
     if secret is None:
         return Response(status=404)
-    svg = totp.qr_svg(totp.provisioning_uri(secret, account.login))
+    svg = totp.enrolment_qr(secret, account.login)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

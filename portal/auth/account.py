@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import accounts, audit, htmx, terms
+from portal import accounts, audit, htmx, links, terms
 from portal.access import PUBLIC, SIGNED_IN, allow, home_for, refuse
 from portal.auth import sessions, stepup
 from portal.auth.forms import ConfirmForm, PasswordChangeForm, TermsForm
@@ -81,7 +81,7 @@ def change_password():
 @allow(SIGNED_IN, before_terms=True)
 def terms_accept():
     version = terms.current_version()
-    target = sessions.safe_next(request.args.get("next"), home_for(current_user))
+    target = links.safe_next(request.args.get("next"), home_for(current_user))
     if version is None or not terms.needs_decision(current_user):
         return htmx.redirect(target)
     form = TermsForm()

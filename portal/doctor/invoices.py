@@ -6,7 +6,6 @@ from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit, clock, htmx, invoice_pdf, invoices, nomenclature
@@ -181,22 +180,11 @@ def invoice(invoice_id: int):
     page = render_template(
         "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
-        **_links(invoice),
+        **invoices.relatives(invoice),
     )
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     db.session.commit()
     return page
-
-
-def _links(invoice: Invoice) -> dict:
-    """The voided invoice this one corrects, and the correction that replaced it (one query)."""
-    relatives = db.session.scalars(db.select(Invoice).where(
-        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
-    ).order_by(Invoice.id)).all()
-    return {
-        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
-        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
-    }
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -225,5 +213,5 @@ def void_invoice(invoice_id: int):
         flash(_("This invoice can no longer be voided."), "error")
     return render_template(
         "doctor/invoice.html", invoice=invoice, amounts=invoices.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **_links(invoice),
+        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **invoices.relatives(invoice),
     ), 400

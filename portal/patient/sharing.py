@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal import claims, htmx, identity, invoices
+from portal import claims, htmx, identity, invoices, links
 from portal.access import allow, refuse
 from portal.auth import stepup
 from portal.auth.forms import StepUpForm
@@ -65,14 +65,6 @@ class ReportForm(OnceForm):
     submit = SubmitField(_l("Send to the doctor"))
 
 
-def masked_iban(iban: str | None) -> str:
-    """The IBAN with only the country, check digits and last four digits readable."""
-    if not iban:
-        return ""
-    hidden = iban[:4] + "•" * (len(iban) - 8) + iban[-4:]
-    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
-
-
 def _chosen(values: list[str]) -> list[Invoice]:
     """The invoices named in the request; any that is not in this space is a 404."""
     ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
@@ -121,15 +113,8 @@ def share():
         "patient/share.html", form=form, patient=patient, eligible=eligible,
         refused=[(invoice, reasons[invoice.id]) for invoice in chosen if reasons[invoice.id] is not None],
         amounts_of=invoices.reimbursement_of, recipients=claims.recipients(patient),
-        iban=masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
+        iban=identity.masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
     ), 400 if request.method == "POST" else 200
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only back into the patient's own pages, never to another site.
-    if target and target.startswith("/patient/") and "//" not in target and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/bank-account", methods=["GET", "POST"])
@@ -137,7 +122,7 @@ def _safe_next(target: str | None) -> str | None:
 def bank_account():
     patient = _patient()
     form = BankAccountForm()
-    next_url = _safe_next(request.args.get("next"))
+    next_url = links.safe_next(request.args.get("next"), None, within="/patient/")
     if form.validate_on_submit():
         # Money goes where this says: a session alone (a copied cookie) is not enough.
         problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data, stage="bank_account")
@@ -149,7 +134,7 @@ def bank_account():
         db.session.commit()  # a failure counts, like a failed sign-in
         stepup.add_error(form, problem)
     return render_template(
-        "patient/bank_account.html", form=form, patient=patient, iban=masked_iban(patient.iban),
+        "patient/bank_account.html", form=form, patient=patient, iban=identity.masked_iban(patient.iban),
         next_url=next_url,
     ), 400 if form.errors else 200
 

@@ -87,3 +87,14 @@ def test_the_service_date_rule():
     assert invoices.service_date_problem(today + timedelta(days=1), today) is invoices.IN_THE_FUTURE
     assert invoices.service_date_problem(date(2024, 3, 1), today) is None
     assert invoices.service_date_problem(date(2024, 2, 29), today) is invoices.TOO_OLD
+
+
+def test_relatives_name_the_voided_invoice_and_its_correction(app_ctx, make_patient, make_doctor, make_invoice):
+    patient, doctor = make_patient(), make_doctor()
+    voided = make_invoice(patient, doctor)
+    alone = make_invoice(patient, doctor)
+    invoices.void(voided, "wrong act")
+    fixed = invoices.issue(doctor.profile, _draft(patient, replaces=voided))
+    assert invoices.relatives(voided) == {"replaces": None, "replaced_by": fixed}
+    assert invoices.relatives(fixed) == {"replaces": voided, "replaced_by": None}
+    assert invoices.relatives(alone) == {"replaces": None, "replaced_by": None}
