@@ -25,8 +25,9 @@ from portal.activation.forms import (
 )
 from portal.auth import totp
 from portal.extensions import db, limiter
-from portal.forms import require_valid
+from portal.forms import attach, require_valid
 from portal.models import Account, ActivationCode, ActivationFlow, ContactCode, IdentityRequest
+from portal.refused import Refused
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
 
@@ -340,8 +341,8 @@ def identity_request():
     if form.validate_on_submit():
         try:
             filed = requests.file(form)
-        except requests.UploadRefused as refused:
-            form.document.errors.append(refused.message)
+        except Refused as refused:
+            attach(form, refused)
         else:
             db.session.commit()
             return htmx.redirect(url_for("activation.request_status", reference=filed.reference))

@@ -15,12 +15,12 @@ from wtforms.validators import DataRequired, Length
 
 from portal import audit, claims, guardians, htmx, statement_pdf, timeline, uploads
 from portal.access import allow, refuse
-from portal.activation.requests import UPLOAD_MESSAGES
 from portal.extensions import db
-from portal.forms import BaseForm, require_valid
+from portal.forms import BaseForm, attach, require_valid
 from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
 from portal.numbers import page_number
 from portal.patient.views import bp
+from portal.refused import Refused
 
 PAGE_SIZE = 20
 
@@ -170,8 +170,8 @@ def answer_claim(claim_id: int):
         try:
             claims.answer(claim, form.message.data, by=current_user, document=document,
                           filename=upload.filename if document else None)
-        except uploads.RejectedUpload as refused:
-            form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
+        except Refused as refused:
+            attach(form, refused)
         else:
             db.session.commit()
             flash(_("Thank you: your answer was sent to the health fund."), "success")
