@@ -103,21 +103,21 @@ def require_valid(form: BaseForm) -> BaseForm:
     return form
 
 
-def attach(form: BaseForm, refused: Refused) -> None:
+def attach(form: BaseForm, refused: Refused, *, field: str | None = None) -> None:
     """Put each problem a domain operation found on the field it names (by its name in the
-    form, `lines-0-code` for a field in a list), the others on the form as a whole: the one
-    place a domain error becomes form errors. The view chooses the status (a preview with
-    errors is still a 200)."""
-    fields = {field.name: field for field in _leaves(form)}
+    form, `lines-0-code` for a field in a list), the others on `field`, else on the form as a
+    whole: the one place a domain error becomes form errors. The view chooses the status (a
+    preview with errors is still a 200)."""
+    by_name = {leaf.name: leaf for leaf in _leaves(form)}
     for name, messages in refused.fields.items():
-        field = fields.get(name) if name else None
-        if field is None:
+        target = by_name.get(name or field or "")
+        if target is None:
             form.form_errors.extend(messages)
         else:
-            field.errors = [*field.errors, *messages]
-    for field in form:  # a list keeps a copy of its entries' errors: take it again
-        if isinstance(field, FieldList):
-            field.errors = [entry.errors for entry in field.entries if entry.errors]
+            target.errors = [*target.errors, *messages]
+    for entry in form:  # a list keeps a copy of its entries' errors: take it again
+        if isinstance(entry, FieldList):
+            entry.errors = [sub.errors for sub in entry.entries if sub.errors]
 
 
 def sent_before(model, token: str | None, **owner):

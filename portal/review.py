@@ -287,39 +287,62 @@ def _statement(claim: Claim, now: datetime) -> Statement:
 
 # --- Paper invoices -------------------------------------------------------------------------------
 
+PAPER_PROBLEMS = {
+    "invalid": _l("This code is not a valid invoice code: it may be damaged or altered. Key the invoice in by hand."),
+    "not_paper": _l("This invoice is not a paper invoice with a QR code: the patient shares it from their space."),
+    "voided": _l("The doctor has voided this invoice; it cannot be reimbursed."),
+    "scope": _l("This invoice belongs to another health fund's insured person."),
+    "iban": _l("The insured person has no bank account on record: ask them to add one before the claim can be "
+               "taken in."),
+}
+
+
+class PaperRefused(Refused):
+    """A scanned code that makes no claim; `reason` is a key of PAPER_PROBLEMS. The problem names
+    no field: the page puts it on the field the code came in by (a photo or the scanner's text)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(PAPER_PROBLEMS[reason])
+
+
 def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None]:
     """Create the claim of a posted paper invoice from its scanned QR code.
 
     Returns (claim, None), or (None, reason) with reason one of: invalid, not_paper,
     voided, scope, iban. A second scan of the same invoice returns its existing claim.
     """
-    claim, reason, _created = receive_paper(payload, staff)
-    return claim, reason
+    try:
+        claim, _created = receive_paper(payload, staff)
+    except PaperRefused as refused:
+        return None, refused.reason
+    return claim, None
 
 
-def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None, bool]:
-    """intake_paper, also telling whether the claim is new (the page says which)."""
+def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim, bool]:
+    """The claim of a posted paper invoice, and whether it is new (the page says which);
+    PaperRefused when the code makes none."""
     invoice = invoices.invoice_from_payload(payload)
     if invoice is None:
-        return None, "invalid", False
+        raise PaperRefused("invalid")
     if invoice.channel != Channel.PAPER_QR:
-        return None, "not_paper", False
+        raise PaperRefused("not_paper")
     if invoice.voided_at is not None:
-        return None, "voided", False
+        raise PaperRefused("voided")
     patient = invoice.patient
     if patient is None:  # an erased patient's invoice survives only with its kept claim
         kept = claims.active_claim_of(invoice.id)
         if kept is None or staff.fund_scope not in (Fund.CNS, kept.fund):
-            return None, "invalid", False
-        return kept, None, False
+            raise PaperRefused("invalid")
+        return kept, False
     if staff.fund_scope not in (Fund.CNS, patient.fund):
-        return None, "scope", False
+        raise PaperRefused("scope")
     if not patient.iban:
-        return None, "iban", False
+        raise PaperRefused("iban")
     claim, created = claims.new_claim(patient, invoice, channel=Channel.PAPER_QR)
     if not created:
-        return claim, None, False
+        return claim, False
     now = claim.shared_at
     claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id)
-    return claim, None, True
+    return claim, True

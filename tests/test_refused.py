@@ -70,3 +70,13 @@ def test_require_valid_answers_400_for_a_form_that_fails(app):
     with app.test_request_context(method="POST", data={"choice": "yes"}):
         form = require_valid(_Choice())
         assert form.choice.data == "yes"
+
+
+def test_attach_puts_problems_without_a_field_where_the_view_says(app):
+    with app.test_request_context(method="POST", data={"amount": "12"}):
+        form = _Form()
+        form.validate()
+        attach(form, Refused("Not a valid code.", fields={"lines-0-code": ["Unknown act."]}), field="amount")
+        assert form.amount.errors == ["Not a valid code."]
+        assert form.lines[0].code.errors == ["Unknown act."]
+        assert form.form_errors == []
