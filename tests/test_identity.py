@@ -46,3 +46,31 @@ def test_iban_validation():
     assert validate_iban("LU28 0019 4006 4475 0000") == "LU280019400644750000"
     with pytest.raises(InvalidIdentifier):
         validate_iban("LU29 0019 4006 4475 0000")
+
+
+@pytest.mark.parametrize(("birth", "day", "age"), [
+    (date(2008, 5, 10), date(2026, 5, 9), 17),
+    (date(2008, 5, 10), date(2026, 5, 10), 18),
+    (date(2008, 2, 29), date(2026, 2, 28), 17),  # a leap-day birthday comes on 1 March
+    (date(2008, 2, 29), date(2026, 3, 1), 18),
+])
+def test_age_and_minority_on_a_day(birth, day, age):
+    from portal.core.identity import age_on, is_minor_on
+
+    assert age_on(birth, day) == age
+    assert is_minor_on(birth, day) is (age < 18)
+
+
+@pytest.mark.parametrize(("iban", "shown"), [
+    ("LU280019400644750000", "LU28 •••• •••• •••• 0000"),
+    ("DE89370400440532013000", "DE89 •••• •••• •••• ••30 00"),
+    (None, ""),
+    ("", ""),
+])
+def test_masked_iban_shows_country_check_digits_and_last_four(iban, shown):
+    from portal.core.identity import masked_iban
+
+    masked = masked_iban(iban)
+    assert masked == shown
+    if iban and len(iban) > 8:
+        assert iban[4:-4] not in masked.replace(" ", "")

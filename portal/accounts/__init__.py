@@ -79,6 +79,15 @@ def change_password(account: Account, new_password: str, *, keep_session: str | 
     return ended
 
 
+def enrol_authenticator(account: Account, secret: str, code: str) -> list[str]:
+    """The person typed `code` from the app that holds `secret` (totp.matching_step said so):
+    it becomes the account's authenticator, and that code is used up. Returns the recovery
+    codes to show once."""
+    codes = set_authenticator(account, secret)
+    totp.consume_code(account.credential, code)
+    return codes
+
+
 def set_authenticator(account: Account, secret: str) -> list[str]:
     """Make `secret` the account's authenticator; returns new recovery codes to show once."""
     credential = account.credential

@@ -12,12 +12,13 @@ from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.core import clock
+from portal.core.refused import Conflict
 from portal.extensions import db
 from portal.models import CnsStaff, Doctor, Fund, GuardianRequest, Patient, RegistryGuardian
 
 
-class RequestAlreadyDecided(Exception):
-    pass
+class RequestAlreadyDecided(Conflict):
+    """Another agent decided the request first."""
 
 
 def holds(child: Patient, guardian: Patient) -> bool:

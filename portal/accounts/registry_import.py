@@ -24,9 +24,8 @@ import phonenumbers
 from portal import audit
 from portal.core import clock, csv_input
 from portal.core.identity import (
-    ADULT_AGE,
     InvalidIdentifier,
-    age_on,
+    is_minor_on,
     matricule_birth_date,
     validate_iban,
     validate_matricule,
@@ -183,7 +182,7 @@ def _named_guardians(row: csv_input.Row, values: dict[str, object]) -> tuple[lis
             guardians = _guardians(cell)
         except ValueError as error:
             problems.append(Problem(row.line, "guardians", str(error)))
-    if guardians and "birth_date" in values and age_on(values["birth_date"], clock.today()) >= ADULT_AGE:
+    if guardians and "birth_date" in values and not is_minor_on(values["birth_date"], clock.today()):
         problems.append(Problem(row.line, "guardians", "only a person under 18 has guardians in the register"))
     if guardians and values.get("matricule") in guardians:
         problems.append(Problem(row.line, "guardians", "a person cannot be their own guardian"))
@@ -255,7 +254,7 @@ def _check_guardians(entries: list[Entry]) -> None:
             birth = _birth_date(matricule, in_file, stored)
             if birth is None:
                 problems.append(Problem(entry.line, "guardians", f"{matricule} is neither in this file nor in the register"))
-            elif age_on(birth, clock.today()) < ADULT_AGE:
+            elif is_minor_on(birth, clock.today()):
                 problems.append(Problem(entry.line, "guardians", f"{matricule} is under 18"))
     if problems:
         raise ImportRefused(*problems)

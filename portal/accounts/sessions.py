@@ -26,20 +26,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def safe_next(target: str | None, default: str) -> str:
-    """Only local paths are followed after sign-in, never another host.
-
-    Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
-    "/\t/evil.example" would become "//evil.example": any such character is refused.
-    """
-    if not target or any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target.rstrip("?")
-
-
 def current_path() -> str:
     """Where to come back to after signing in or unlocking.
 

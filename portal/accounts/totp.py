@@ -12,6 +12,7 @@ import qrcode
 import qrcode.image.svg
 from cryptography.fernet import Fernet
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, update
 
 from portal.core import clock
@@ -22,6 +23,7 @@ ISSUER = "Portail remboursement"
 STEP_SECONDS = 30
 TOLERANCE_STEPS = 1
 RECOVERY_CODE_COUNT = 10
+NO_MATCH = _l("This code does not match. Check the time on your phone and try again.")
 
 
 def _fernet() -> Fernet:
@@ -49,6 +51,22 @@ def qr_svg(data: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
+
+
+def pending_secret(credential: Credential) -> str:
+    """The secret an account is enrolling, drawn the first time it is asked for.
+
+    Saved at once: the page and its QR code (another request) must show the same secret, and
+    so must the page sent back with a wrong code."""
+    if not credential.totp_pending_secret:
+        credential.totp_pending_secret = encrypt(new_secret())
+        db.session.commit()
+    return decrypt(credential.totp_pending_secret)
+
+
+def enrolment_qr(secret: str, login: str) -> bytes:
+    """The QR code (SVG) an authenticator app scans to add the account."""
+    return qr_svg(provisioning_uri(secret, login))
 
 
 def current_step() -> int:

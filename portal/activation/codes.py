@@ -20,6 +20,7 @@ from portal import accounts, audit
 from portal.accounts import guardian_register, reactivation, security_alerts, sessions
 from portal.core import clock
 from portal.core.identity import is_minor
+from portal.core.refused import NotAllowed, Refused
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -37,7 +38,7 @@ MAX_BIRTH_DATE_FAILURES = 3
 DOCUMENT_TYPES = ("identity_card", "passport", "residence_permit")
 
 
-class DoctorInactive(ValueError):
+class DoctorInactive(NotAllowed):
     """The doctor's account is closed (they left) or blocked: they vouch for nobody any more."""
 
 
@@ -106,10 +107,10 @@ def issue(
     if doctor is not None:
         ensure_doctor_may_issue(doctor)
     if doctor is not None and document_type not in DOCUMENT_TYPES:
-        raise ValueError("a doctor-issued code needs an identity check")
+        raise Refused.on("document_type", "a doctor-issued code needs an identity check")
     if doctor is not None and guardian is not None and not guardian_register.holds(patient, guardian):
         # A doctor's tick box proves no family tie: only the register (or CNS staff) does.
-        raise ValueError("a doctor may name only a guardian the register holds")
+        raise Refused.on("guardian", "a doctor may name only a guardian the register holds")
     _revoke_pending(patient, "replaced")
     token = new_token()
     now = clock.now()

@@ -18,21 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.activation import codes
-from portal.core import clock, links, pdf_render
+from portal.core import clock, links
 from portal.core.forms import sent_before
 from portal.documents import uploads
 from portal.extensions import db
 from portal.messaging import notify
 from portal.models import CnsStaff, Fund, IdentityRequest, Patient
 
-UPLOAD_MESSAGES = {
-    "empty": _l("The file is empty."),
-    "size": _l("The file is larger than 5 MB."),
-    "type": _l("The file must be a JPEG or PNG photo or a PDF scan."),
-    "name": _l("The file name must not contain a folder path. Rename the file and try again."),
-    "encrypted": _l("The PDF is protected by a password or encryption. Save it without protection and send it again."),
-    "pages": _l("The PDF has more than %(pages)d pages. Send only the pages that are needed.", pages=pdf_render.MAX_PAGES),
-}
 REJECTION_REASONS = {
     "unreadable": _l("The document cannot be read."),
     "mismatch": _l("The document does not match the data you entered."),
@@ -40,12 +32,6 @@ REJECTION_REASONS = {
     "expired": _l("The document has expired."),
     "other": _l("Another reason (see the note)."),
 }
-
-
-class UploadRefused(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.message = str(UPLOAD_MESSAGES.get(key, UPLOAD_MESSAGES["type"]))
 
 
 def file(form) -> IdentityRequest:
@@ -58,10 +44,7 @@ def file(form) -> IdentityRequest:
     if earlier is not None:
         return earlier
     data = form.document.data.read(uploads.MAX_BYTES + 1)
-    try:
-        content, kind = uploads.clean(data, form.document.data.filename)
-    except uploads.RejectedUpload as rejected:
-        raise UploadRefused(rejected.args[0]) from rejected
+    content, kind = uploads.clean(data, form.document.data.filename)  # or RejectedUpload, on "document"
     patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))
     filed = IdentityRequest(
         reference=secrets.token_urlsafe(18),

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +19,7 @@ from portal import audit
 from portal.claims import qr, reimbursement, states
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -165,19 +167,26 @@ def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, .
 
 # --- Actions --------------------------------------------------------------------------------------
 
+# What an agent whose decision came second is told; the claim page then shows the first one.
+TAKEN = _l("Another agent has already taken up this claim.")
+CHANGED = _l("Another agent has already decided this claim, or it changed since you opened it. "
+             "Here is its current state.")
+
+
 def take_up(claim: Claim, staff: CnsStaff) -> None:
     now = clock.now()
     move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id},
-         unfrozen=True)
+         unfrozen=True, changed=TAKEN)
     claim.events.append(ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_TAKEN_UP, patient_id=claim.patient_id, claim_id=claim.id)
 
 
 def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
     if claim.retained_by_id is not None:  # the patient erased their account: nobody can answer
-        raise ClaimConflict(claim.id)
+        raise ClaimConflict(claim.id, message=CHANGED)
     now = clock.now()
-    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True)
+    move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True,
+         changed=CHANGED)
     claim.events.append(ClaimEvent(
         kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: states.MAX_MESSAGE]
     ))
@@ -203,17 +212,18 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     amount = claim.computed_cents if amount_cents is None else amount_cents
     adjusted = amount != claim.computed_cents
     if not 0 <= amount <= claim.total_cents:
-        raise ValueError("amount")
+        raise Refused.on("amount", _l("The amount must be between 0 and the invoice total."))
     if adjusted and not (reason or "").strip():
-        raise ValueError("reason")
+        raise Refused.on("reason", _l("Give the reason for an amount different from the computed one."))
     held = iban_is_new(claim)
     if held and not iban_checked:
-        raise ValueError("iban_checked")
+        raise Refused.on("iban_checked", _l("The bank account was changed recently: check that it belongs "
+                                            "to the patient, then tick the box."))
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
         "adjustment_reason": reason.strip() if adjusted else None,
-    }, version=version, unfrozen=True)
+    }, version=version, unfrozen=True, changed=CHANGED)
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
@@ -228,14 +238,14 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
 
 def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: str = "") -> None:
     if reason not in REJECTION_REASONS:
-        raise ValueError("reason")
+        raise Refused.on("reason", f"not a rejection reason: {reason!r}")  # the form offers only these
     if reason == "other" and not note.strip():
-        raise ValueError("note")
+        raise Refused.on("note", _l("Explain the reason to the patient."))
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
         "rejection_reason": reason, "rejection_note": note.strip()[: states.MAX_MESSAGE] or None,
-    }, version=version, unfrozen=True)
+    }, version=version, unfrozen=True, changed=CHANGED)
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     states.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
@@ -274,39 +284,62 @@ def _statement(claim: Claim, now: datetime) -> Statement:
 
 # --- Paper invoices -------------------------------------------------------------------------------
 
+PAPER_PROBLEMS = {
+    "invalid": _l("This code is not a valid invoice code: it may be damaged or altered. Key the invoice in by hand."),
+    "not_paper": _l("This invoice is not a paper invoice with a QR code: the patient shares it from their space."),
+    "voided": _l("The doctor has voided this invoice; it cannot be reimbursed."),
+    "scope": _l("This invoice belongs to another health fund's insured person."),
+    "iban": _l("The insured person has no bank account on record: ask them to add one before the claim can be "
+               "taken in."),
+}
+
+
+class PaperRefused(Refused):
+    """A scanned code that makes no claim; `reason` is a key of PAPER_PROBLEMS. The problem names
+    no field: the page puts it on the field the code came in by (a photo or the scanner's text)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(PAPER_PROBLEMS[reason])
+
+
 def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None]:
     """Create the claim of a posted paper invoice from its scanned QR code.
 
     Returns (claim, None), or (None, reason) with reason one of: invalid, not_paper,
     voided, scope, iban. A second scan of the same invoice returns its existing claim.
     """
-    claim, reason, _created = receive_paper(payload, staff)
-    return claim, reason
+    try:
+        claim, _created = receive_paper(payload, staff)
+    except PaperRefused as refused:
+        return None, refused.reason
+    return claim, None
 
 
-def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | None, bool]:
-    """intake_paper, also telling whether the claim is new (the page says which)."""
+def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim, bool]:
+    """The claim of a posted paper invoice, and whether it is new (the page says which);
+    PaperRefused when the code makes none."""
     invoice = qr.invoice_from_payload(payload)
     if invoice is None:
-        return None, "invalid", False
+        raise PaperRefused("invalid")
     if invoice.channel != Channel.PAPER_QR:
-        return None, "not_paper", False
+        raise PaperRefused("not_paper")
     if invoice.voided_at is not None:
-        return None, "voided", False
+        raise PaperRefused("voided")
     patient = invoice.patient
     if patient is None:  # an erased patient's invoice survives only with its kept claim
         kept = states.active_claim_of(invoice.id)
         if kept is None or staff.fund_scope not in (Fund.CNS, kept.fund):
-            return None, "invalid", False
-        return kept, None, False
+            raise PaperRefused("invalid")
+        return kept, False
     if staff.fund_scope not in (Fund.CNS, patient.fund):
-        return None, "scope", False
+        raise PaperRefused("scope")
     if not patient.iban:
-        return None, "iban", False
+        raise PaperRefused("iban")
     claim, created = states.new_claim(patient, invoice, channel=Channel.PAPER_QR)
     if not created:
-        return claim, None, False
+        return claim, False
     now = claim.shared_at
     claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id)
-    return claim, None, True
+    return claim, True

@@ -7,12 +7,14 @@ transaction; the caller commits once.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.accounts import security_alerts
 from portal.claims import states
 from portal.core import clock
+from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import (
@@ -80,21 +82,21 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     """Create one claim per invoice the patient chose; invoices already shared return
     their existing claim, so a double click or a second tab changes nothing.
 
-    Raises ValueError("iban") when the patient has no bank account to credit, and
-    ValueError("not_shareable") when an invoice is not theirs or not eligible.
+    Refused on "iban" when the patient has no bank account to credit, and on "invoice" when
+    an invoice is not theirs or not eligible.
     """
     if not patient.iban:
-        raise ValueError("iban")
+        raise Refused.on("iban", "no bank account to credit")
     claims = []
     for invoice in chosen:
         if invoice.patient_id != patient.id:
-            raise ValueError("not_shareable")
+            raise Refused.on("invoice", "not the patient's invoice")
         existing = states.active_claim_of(invoice.id)
         if existing is not None:
             claims.append(existing)
             continue
         if why_not_shareable(invoice, claimed=False) is not None:
-            raise ValueError("not_shareable")
+            raise Refused.on("invoice", "this invoice cannot be shared")
         claims.append(_create(patient, invoice, by=by, method=method))
     return claims
 
@@ -159,6 +161,9 @@ def withdraw(claim: Claim, *, by: Account) -> None:
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
+ANSWERED = _l("This question was already answered or withdrawn; nothing was sent.")
+
+
 def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None,
            filename: str | None = None) -> None:
     """The patient answers the fund's question; the claim goes back to the agent.
@@ -171,7 +176,7 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
         stored = uploads.store(content)
     now = clock.now()
     try:
-        states.move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW})
+        states.move(claim, (ClaimState.INFO_REQUESTED,), {"state": ClaimState.IN_REVIEW}, changed=ANSWERED)
     except states.ClaimConflict:
         uploads.delete(stored)
         raise

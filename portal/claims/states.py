@@ -16,14 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts import guardians
 from portal.claims import reimbursement
 from portal.core import clock
+from portal.core.refused import Conflict
 from portal.extensions import db
 from portal.models import Claim, ClaimState, Invoice, Notification, Patient
 
 MAX_MESSAGE = 2000
 
 
-class ClaimConflict(Exception):
-    """Someone else changed the claim first (another agent, another tab)."""
+class ClaimConflict(Conflict):
+    """Someone else changed the claim first (another agent, another tab); `subject_id` is the claim's."""
+
+    page = ("claim", "claim_id")  # cns.claim or patient.claim
 
 
 def new_reference() -> str:
@@ -67,12 +70,13 @@ def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Clai
 
 
 def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,
-         unfrozen: bool = False) -> None:
+         unfrozen: bool = False, changed=None) -> None:
     """Change a claim's state with one conditional UPDATE, so that of two concurrent
     requests exactly one wins; the loser gets ClaimConflict.
 
     `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
     UPDATE, so a freeze and a take-up racing each other cannot both succeed.
+    `changed`: what the loser is told (ClaimConflict.message).
     """
     conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
     if version is not None:
@@ -84,7 +88,7 @@ def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int |
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise ClaimConflict(claim.id)
+        raise ClaimConflict(claim.id, message=changed)
     db.session.refresh(claim)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, flash, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from portal.core import htmx
+from portal.core.refused import Conflict
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,17 @@ def init_app(app: Flask) -> None:
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return response, code, {"Allow": ", ".join(error.valid_methods)}
         return response, code
+
+    @app.errorhandler(Conflict)
+    def changed_meanwhile(error: Conflict):
+        # The first change stands: nothing of this request is kept, and the person is shown
+        # the object as it is now, in their own space (/cns/claims/… or /patient/claims/…).
+        if error.message is None or error.page is None:
+            raise error  # not one the portal explains: an unexpected error, as before
+        db.session.rollback()
+        flash(error.message, "error")
+        endpoint, argument = error.page
+        return htmx.redirect(url_for(f"{request.blueprint}.{endpoint}", **{argument: error.subject_id}))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, HiddenField
 from wtforms.validators import Optional, Regexp
 
+from portal.core.refused import Refused
 from portal.extensions import db
 
 # Control characters nobody types (tabs and line breaks are fine). PostgreSQL refuses NUL in
@@ -92,6 +93,31 @@ class OnceForm(BaseForm):
     def sent_token(self) -> str | None:
         """The token the page sent back; None for a post without one (taken as new)."""
         return (self.once.data or None) if self.once.raw_data else None
+
+
+def require_valid(form: BaseForm) -> BaseForm:
+    """A form that fails only when a person did not send it as the page offered it (a
+    button, a list of choices, an expired or forged post): it gets the plain 400 page."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
+def attach(form: BaseForm, refused: Refused, *, field: str | None = None) -> None:
+    """Put each problem a domain operation found on the field it names (by its name in the
+    form, `lines-0-code` for a field in a list), the others on `field`, else on the form as a
+    whole: the one place a domain error becomes form errors. The view chooses the status (a
+    preview with errors is still a 200)."""
+    by_name = {leaf.name: leaf for leaf in _leaves(form)}
+    for name, messages in refused.fields.items():
+        target = by_name.get(name or field or "")
+        if target is None:
+            form.form_errors.extend(messages)
+        else:
+            target.errors = [*target.errors, *messages]
+    for entry in form:  # a list keeps a copy of its entries' errors: take it again
+        if isinstance(entry, FieldList):
+            entry.errors = [sub.errors for sub in entry.entries if sub.errors]
 
 
 def sent_before(model, token: str | None, **owner):

@@ -76,9 +76,22 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def is_minor_on(birth: date, day: date) -> bool:
+    """Under 18 on `day`: a child's account is a guardian's to open, and the fund pays back all."""
+    return age_on(birth, day) < ADULT_AGE
+
+
 class Born(Protocol):
     birth_date: date
 
 
 def is_minor(person: Born, on: date | None = None) -> bool:
-    return age_on(person.birth_date, on or clock.today()) < ADULT_AGE
+    return is_minor_on(person.birth_date, on or clock.today())
+
+
+def masked_iban(iban: str | None) -> str:
+    """The IBAN with only the country, check digits and last four digits readable, in groups of four."""
+    if not iban:
+        return ""
+    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))

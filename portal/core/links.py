@@ -1,8 +1,28 @@
-"""Links that leave the portal: in a letter, an SMS, an e-mail or an export."""
+"""Links that leave the portal (in a letter, an SMS, an e-mail or an export), and the one
+check of a link that comes back in (a "next" address)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, has_request_context, url_for
+
+
+def safe_next(target: str | None, default, *, within: str = "/"):
+    """`target` if it is a path of this portal under `within`, else `default`: never another host.
+
+    Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": any such character is refused, and so is
+    "//" anywhere in the path.
+    """
+    if not target or any(ch.isspace() or ord(ch) < 0x20 or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//") or "//" in parts.path:
+        return default
+    if not target.startswith(within):
+        return default
+    return target.rstrip("?")
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -20,11 +20,13 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 from flask import Response, abort, current_app
+from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portal.core import pdf_render
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import ClaimEvent, DataExport, IdentityRequest
 
@@ -39,9 +41,24 @@ IN_FLIGHT = "uploads.in_flight"  # Session.info: (pending path, final path, lock
 SETTLE_SECONDS = 5
 
 
-class RejectedUpload(ValueError):
-    """The file is not a JPEG, PNG or PDF we can safely keep (message key in .args[0]:
-    "empty", "size", "type", "name", and for a PDF "encrypted" or "pages")."""
+# Why a file was refused, as the person reads it under the form's file field ("document").
+MESSAGES = {
+    "empty": _l("The file is empty."),
+    "size": _l("The file is larger than 5 MB."),
+    "type": _l("The file must be a JPEG or PNG photo or a PDF scan."),
+    "name": _l("The file name must not contain a folder path. Rename the file and try again."),
+    "encrypted": _l("The PDF is protected by a password or encryption. Save it without protection and send it again."),
+    "pages": _l("The PDF has more than %(pages)d pages. Send only the pages that are needed.", pages=pdf_render.MAX_PAGES),
+}
+
+
+class RejectedUpload(Refused):
+    """The file is not a JPEG, PNG or PDF we can safely keep. `reason`: "empty", "size",
+    "type", "name", and for a PDF "encrypted" or "pages"; its message is on the field "document"."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(fields={"document": [MESSAGES.get(reason, MESSAGES["type"])]})
 
 
 def _sniff(data: bytes) -> str | None:

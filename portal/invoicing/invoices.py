@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -17,6 +19,7 @@ from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import sharing, states
 from portal.core import clock
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
@@ -54,6 +57,35 @@ def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient
 
 
 
+# --- The rules of an invoice ------------------------------------------------------------------
+# Problems are named by the invoice form's fields (portal/web/doctor/forms.py), so each shows on its
+# field: `matricule`, `service_date`, `lines-<n>-code`, `lines-<n>-quantity`.
+
+NOT_IN_REGISTER = _l("Nobody in the register of insured persons has this number.")
+NO_DATE = _l("Enter a date.")
+IN_THE_FUTURE = _l("The date of service cannot be in the future.")
+TOO_OLD = _l("The date of service cannot be more than two years ago.")
+NOT_AN_ACT = _l("This code is not in the nomenclature.")
+NO_ACT = _l("Add at least one act.")
+OTHER_PATIENT = _l("A corrected invoice is for the same patient as the voided one.")
+
+
+def service_date_problem(day: date, today: date):
+    """Why an invoice cannot be for this day, or None: not after today, not older than the
+    invoices the portal keeps."""
+    if day > today:
+        return IN_THE_FUTURE
+    if day < oldest_service_date(today):
+        return TOO_OLD
+    return None
+
+
+def quantity_problem(quantity: int | None):
+    if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
+        return _l("Enter a quantity from 1 to %(max)d.", max=MAX_QUANTITY)
+    return None
+
+
 @dataclass
 class Draft:
     """An invoice as the doctor fills it in, checked before anything is saved."""
@@ -73,15 +105,100 @@ class Draft:
         self.errors.setdefault(name, []).append(message)
 
 
+    def refused(self) -> Refused | None:
+        return Refused(fields=self.errors) if self.errors else None
+
+
 def oldest_service_date(today: date) -> date:
     return add_years(today, -RETENTION_YEARS)
 
 
+def read_draft(*, matricule: str | None, service_date: date | None, lines: list[tuple[str | None, int | None]],
+               paid_on_site: bool, payer_is_patient: bool, replaces: Invoice | None = None) -> Draft:
+    """What the doctor typed, as a draft with every problem on its field.
+
+    None stands for a value the form itself refused: it is not checked again, and a refused
+    act code (None) is never looked up; an empty line has the code "". Looking a person up
+    shows the doctor their name and birth date to confirm: an access, audited."""
+    draft = Draft(paid_on_site=paid_on_site, payer_is_patient=payer_is_patient, replaces=replaces)
+    if matricule is not None:
+        draft.patient = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))
+        if draft.patient is None:
+            draft.error("matricule", NOT_IN_REGISTER)
+        else:
+            audit.record(audit.PATIENT_LOOKED_UP, patient_id=draft.patient.id, purpose="invoice")
+    today = clock.today()
+    if service_date is not None:
+        if (problem := service_date_problem(service_date, today)) is not None:
+            draft.error("service_date", problem)
+        else:
+            draft.service_date = service_date
+    for position, (code, quantity) in enumerate(lines):
+        if code:
+            _read_line(draft, position, code, quantity, draft.service_date or today)
+    if all(code == "" for code, _quantity in lines):
+        draft.error("lines-0-code", NO_ACT)
+    if replaces is not None and draft.patient is not None and replaces.patient_id != draft.patient.id:
+        draft.error("matricule", OTHER_PATIENT)
+    return draft
+
+
+def _read_line(draft: Draft, position: int, code: str, quantity: int | None, on: date) -> None:
+    act = nomenclature.act_on(code, on)
+    if act is None:
+        draft.error(f"lines-{position}-code", NOT_AN_ACT)
+    if (problem := quantity_problem(quantity)) is not None:
+        draft.error(f"lines-{position}-quantity", problem)
+    elif act is not None:
+        draft.lines.append((act, quantity))
+
+
+def problems(doctor: Doctor, draft: Draft) -> dict[str, list[str]]:
+    """Every rule a draft breaks, whoever built it (the doctor's form, the demo, a test)."""
+    found = Draft()
+    if draft.patient is None:
+        found.error("matricule", NOT_IN_REGISTER)
+    if draft.service_date is None:
+        found.error("service_date", NO_DATE)
+    elif (problem := service_date_problem(draft.service_date, clock.today())) is not None:
+        found.error("service_date", problem)
+    if not draft.lines:
+        found.error("lines-0-code", NO_ACT)
+    for position, (act, quantity) in enumerate(draft.lines):
+        in_force = nomenclature.act_on(act.code, draft.service_date) if act and draft.service_date else None
+        if in_force is None or in_force.id != act.id:
+            found.error(f"lines-{position}-code", NOT_AN_ACT)
+        if (problem := quantity_problem(quantity)) is not None:
+            found.error(f"lines-{position}-quantity", problem)
+    replaced = draft.replaces
+    if replaced is not None and (replaced.doctor_id != doctor.id or replaced.voided_at is None):
+        found.error("replaces", "only a voided invoice of the same doctor can be replaced")
+    if replaced is not None and draft.patient is not None and replaced.patient_id != draft.patient.id:
+        found.error("matricule", OTHER_PATIENT)
+    for name, messages in draft.errors.items():
+        found.errors[name] = [*messages, *found.errors.get(name, [])]
+    return found.errors
+
+
+def relatives(invoice: Invoice) -> dict[str, Invoice | None]:
+    """The voided invoice this one corrects ("replaces") and the correction that replaced it
+    ("replaced_by"), in one query."""
+    found = db.session.scalars(db.select(Invoice).where(
+        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
+    ).order_by(Invoice.id)).all()
+    return {
+        "replaces": next((other for other in found if other.id == invoice.replaces_id), None),
+        "replaced_by": next((other for other in found if other.replaces_id == invoice.id), None),
+    }
+
+
 def issue(doctor: Doctor, draft: Draft) -> Invoice:
-    """Save a checked draft; amounts come from the nomenclature, never from the browser."""
+    """Save a draft that breaks no rule; amounts come from the nomenclature, never from the browser.
+
+    Raises Refused with the problems on their fields (see problems) before anything is written."""
     ensure_doctor_may_issue(doctor)  # a doctor who left issues nothing, whatever session they hold
-    if draft.errors or draft.patient is None or not draft.lines:
-        raise ValueError("draft has errors")
+    if found := problems(doctor, draft):
+        raise Refused(fields=found)
     now = clock.now()
     channel = channel_for(
         doctor_is_digital=doctor.is_digital_participant,
@@ -105,8 +222,6 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
     )
     replaced = draft.replaces
     if replaced is not None:
-        if replaced.doctor_id != doctor.id or replaced.patient_id != draft.patient.id or replaced.voided_at is None:
-            raise ValueError("only a voided invoice of the same doctor and patient can be replaced")
         invoice.replaces_id = replaced.id
     for position, (act, quantity) in enumerate(draft.lines, start=1):
         invoice.lines.append(

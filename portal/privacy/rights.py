@@ -19,7 +19,8 @@ from sqlalchemy import update
 
 from portal import audit
 from portal.accounts import security_alerts
-from portal.core import clock
+from portal.core import clock, refused
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import Account, Claim, ClaimState, CnsStaff, DataRequest, DataRequestKind, Fund, Patient
 
@@ -36,7 +37,7 @@ MAX_REQUEST_MESSAGE = 1000
 MAX_ANSWER = 2000
 
 
-class NotAllowed(Exception):
+class NotAllowed(refused.NotAllowed):
     """The change does not apply to this record now (a decided claim, an answered request)."""
 
 
@@ -114,7 +115,7 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
 def request_correction(patient: Patient, registry_field: str, message: str, *, by: Account,
                        form_token: str | None = None) -> DataRequest:
     if registry_field not in REGISTRY_FIELDS:
-        raise ValueError("field")
+        raise Refused.on("registry_field", f"not a field of the register: {registry_field!r}")
     filed = _register(patient.id, DataRequestKind.CORRECTION, state="open",
                       message=f"{registry_field}: {message.strip()[:MAX_REQUEST_MESSAGE]}", form_token=form_token)
     audit.record(audit.DATA_REQUEST_FILED, actor=by, patient_id=patient.id, request_id=filed.id,

@@ -110,3 +110,22 @@ def test_codes_follow_the_clock(app_ctx, people):
     code_now = totp.code_for(patient.secret)
     clock.freeze(clock.now() + timedelta(minutes=5))
     assert totp.matching_step(patient.secret, code_now) is None
+
+
+def test_enrolment_keeps_one_pending_secret_until_a_code_from_it_is_confirmed(app_ctx, people):
+    from portal import accounts
+
+    account = people["patient"].account
+    credential = account.credential
+    secret = totp.pending_secret(credential)
+    assert totp.pending_secret(credential) == secret  # the page and its QR code show the same one
+    assert secret not in credential.totp_pending_secret  # stored encrypted
+    assert totp.enrolment_qr(secret, account.login).lstrip().startswith(b"<?xml")
+    code = totp.code_for(secret)
+    codes = accounts.enrol_authenticator(account, secret, code)
+    assert len(codes) == totp.RECOVERY_CODE_COUNT
+    assert credential.totp_pending_secret is None
+    assert totp.decrypt(credential.totp_secret) == secret
+    assert not totp.consume_code(credential, code)  # the code that confirmed it is used up
+    actions = set(db.session.scalars(db.select(AuditEvent.event).where(AuditEvent.actor_account_id == account.id)))
+    assert {"totp.enrolled", "recovery_codes.issued"} <= actions

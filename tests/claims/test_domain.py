@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from portal.claims import qr, reimbursement, review, sharing, states, timeline
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, ClaimState, ConsentReceipt, Fund, NoticeKind, Notification
@@ -50,18 +51,21 @@ def test_voided_and_foreign_invoices_are_refused(cast, make_invoice, make_patien
     voided = make_invoice(patient, doctor)
     invoices.void(voided, "wrong act")
     assert sharing.why_not_shareable(voided) == "voided"
-    with pytest.raises(ValueError, match="not_shareable"):
+    with pytest.raises(Refused) as refused:
         sharing.share(patient.profile, [voided], by=patient.account)
+    assert refused.value.field == "invoice"
     other = make_invoice(make_patient(), doctor)
-    with pytest.raises(ValueError, match="not_shareable"):
+    with pytest.raises(Refused) as refused:
         sharing.share(patient.profile, [other], by=patient.account)
+    assert refused.value.field == "invoice"
 
 
 def test_sharing_needs_an_iban(cast, make_invoice):
     patient, doctor, _ = cast
     patient.profile.iban = None
-    with pytest.raises(ValueError, match="iban"):
+    with pytest.raises(Refused) as refused:
         sharing.share(patient.profile, [make_invoice(patient, doctor)], by=patient.account)
+    assert refused.value.field == "iban"
 
 
 def test_withdrawn_invoice_can_be_shared_again_but_not_after_take_up(cast, make_claim):
@@ -93,10 +97,12 @@ def test_accepting_issues_a_statement_and_a_notice(cast, make_claim):
 def test_an_adjusted_amount_needs_a_reason_and_stays_within_the_total(cast, make_claim):
     patient, doctor, staff = cast
     claim = make_claim(patient, doctor, staff, state="in_review")
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(Refused) as refused:
         review.accept(claim, staff.profile, version=claim.version, amount_cents=1000)
-    with pytest.raises(ValueError, match="amount"):
+    assert refused.value.field == "reason"
+    with pytest.raises(Refused) as refused:
         review.accept(claim, staff.profile, version=claim.version, amount_cents=claim.total_cents + 1, reason="x")
+    assert refused.value.field == "amount"
     statement = review.accept(claim, staff.profile, version=claim.version, amount_cents=1000, reason="Act partly covered")
     assert statement.adjustment_cents == 1000 - claim.computed_cents
     assert claim.adjustment_reason == "Act partly covered"

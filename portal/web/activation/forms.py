@@ -7,7 +7,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from portal.core import clock
 from portal.core.forms import BaseForm, OnceForm
-from portal.core.identity import ADULT_AGE, age_on, matricule_birth_date
+from portal.core.identity import (
+    is_minor_on,
+    matricule_birth_date,
+)
 from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, PlausibleBirthDate, SixDigits
 
 
@@ -92,7 +95,7 @@ class IdentityRequestForm(OnceForm):
         births = [field.data]
         if self.matricule.data and not self.matricule.errors:
             births.append(matricule_birth_date(self.matricule.data))
-        if any(age_on(birth, today) < ADULT_AGE for birth in births if birth):
+        if any(is_minor_on(birth, today) for birth in births if birth):
             raise ValidationError(_l(
                 "Only adults can ask for an account of their own. For a child under 18, a parent asks the "
                 "child's doctor for an activation code and opens the child's space from their own account."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, abort, current_app, flash, g, render_template, url_for
+from flask import Response, current_app, flash, g, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +15,8 @@ from portal import accounts, audit
 from portal.accounts import contact_codes, guardians, reactivation, security_alerts, terms, totp
 from portal.activation import codes, flows, requests
 from portal.core import clock, htmx
+from portal.core.forms import attach, require_valid
+from portal.core.refused import Refused
 from portal.extensions import db, limiter
 from portal.models import Account, ActivationCode, ActivationFlow, ContactCode, IdentityRequest
 from portal.web.access import PUBLIC, allow
@@ -189,8 +191,7 @@ def resend_code():
     flow = flows.current()
     if flow is None or flow.step != "contact_code":
         return htmx.redirect(url_for("activation.start"))
-    if not ResendForm().validate_on_submit():
-        abort(400)
+    require_valid(ResendForm())
     if _sent_recently(flow):
         flash(_("We sent you a code less than a minute ago. Wait a moment before asking for another."), "error")
     else:
@@ -251,11 +252,7 @@ def _authenticator_secret(account: Account) -> str | None:
             reactivation.choose_authenticator(pending, totp.new_secret())
             db.session.commit()
         return totp.decrypt(pending.totp_secret)
-    credential = account.credential
-    if not credential.totp_pending_secret:
-        credential.totp_pending_secret = totp.encrypt(totp.new_secret())
-        db.session.commit()
-    return totp.decrypt(credential.totp_pending_secret)
+    return totp.pending_secret(account.credential)
 
 
 def _step_authenticator(flow: ActivationFlow):
@@ -270,11 +267,10 @@ def _step_authenticator(flow: ActivationFlow):
                 return _schedule(flow, account)
             if not flows.advance(flow, "terms"):
                 return _invalid()
-            recovery = accounts.set_authenticator(account, secret)
-            totp.consume_code(account.credential, form.code.data)
+            recovery = accounts.enrol_authenticator(account, secret, form.code.data)
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=recovery, next=url_for("activation.proceed"))
-        form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
+        form.code.errors.append(totp.NO_MATCH)
     return render_template("activation/authenticator.html", form=form, secret=secret)
 
 
@@ -333,7 +329,7 @@ def authenticator_qr():
         secret = totp.decrypt(stored) if stored else None
     if secret is None:
         return Response(status=404)
-    svg = totp.qr_svg(totp.provisioning_uri(secret, account.login))
+    svg = totp.enrolment_qr(secret, account.login)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -345,8 +341,8 @@ def identity_request():
     if form.validate_on_submit():
         try:
             filed = requests.file(form)
-        except requests.UploadRefused as refused:
-            form.document.errors.append(refused.message)
+        except Refused as refused:
+            attach(form, refused)
         else:
             db.session.commit()
             return htmx.redirect(url_for("activation.request_status", reference=filed.reference))

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import sessions, stepup, terms
-from portal.core import htmx
+from portal.core import htmx, links
+from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import UserSession
 from portal.web.access import PUBLIC, SIGNED_IN, allow, home_for, refuse
@@ -47,8 +48,7 @@ def end_session(session_id: str):
 @bp.post("/account/sessions/end-others")
 @allow(SIGNED_IN)
 def end_other_sessions():
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_valid(ConfirmForm())
     count = sessions.end_all(current_user.id, "user", keep=g.user_session.id)
     if count:  # a second click finds nothing left to end, and the trail records nothing
         audit.record(audit.SESSIONS_REVOKED, count=count, scope="others")
@@ -82,7 +82,7 @@ def change_password():
 @allow(SIGNED_IN, before_terms=True)
 def terms_accept():
     version = terms.current_version()
-    target = sessions.safe_next(request.args.get("next"), home_for(current_user))
+    target = links.safe_next(request.args.get("next"), home_for(current_user))
     if version is None or not terms.needs_decision(current_user):
         return htmx.redirect(target)
     form = TermsForm()

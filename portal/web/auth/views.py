@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import passwords, reset, sessions, signin, totp
-from portal.core import htmx
+from portal.core import htmx, links
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow, home_for
 from portal.web.auth.blueprint import bp
@@ -35,7 +35,7 @@ def _limit(name: str):
 
 
 def _after_signin(next_target: str | None) -> Response:
-    return htmx.redirect(sessions.safe_next(next_target, home_for(current_user)))
+    return htmx.redirect(links.safe_next(next_target, home_for(current_user)))
 
 
 def _second_factor_passed(account, method: str) -> Response:
@@ -66,7 +66,7 @@ def login():
         next_target = request.args.get("next")
         signin.begin_pending(account)
         if next_target:
-            session["next"] = sessions.safe_next(next_target, "")
+            session["next"] = links.safe_next(next_target, "")
         db.session.commit()
         return htmx.redirect(url_for(f"auth.{session['signin']['stage']}"))  # each stage has its page
     if request.args.get("expired"):
@@ -140,23 +140,18 @@ def enrol():
     account = signin.pending_account("enrol")
     if account is None:
         return htmx.redirect(url_for("auth.login"))
-    credential = account.credential
-    if not credential.totp_pending_secret:
-        credential.totp_pending_secret = totp.encrypt(totp.new_secret())
-        db.session.commit()
-    secret = totp.decrypt(credential.totp_pending_secret)
+    secret = totp.pending_secret(account.credential)
     form = EnrolForm()
     if form.validate_on_submit():
         if totp.matching_step(secret, form.code.data) is not None:
-            codes = accounts.set_authenticator(account, secret)
-            totp.consume_code(credential, form.code.data)
+            codes = accounts.enrol_authenticator(account, secret, form.code.data)
             next_target = signin.finish(account, "enrolment")
             db.session.commit()
             g.no_store = True
             return render_template(
-                "auth/recovery_codes.html", codes=codes, next=sessions.safe_next(next_target, home_for(account))
+                "auth/recovery_codes.html", codes=codes, next=links.safe_next(next_target, home_for(account))
             )
-        form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
+        form.code.errors.append(totp.NO_MATCH)
     g.no_store = True
     return render_template("auth/enrol.html", form=form, secret=secret)
 
@@ -167,8 +162,7 @@ def enrol_qr():
     account = signin.pending_account("enrol")
     if account is None or not account.credential.totp_pending_secret:
         return Response(status=404)
-    secret = totp.decrypt(account.credential.totp_pending_secret)
-    svg = totp.qr_svg(totp.provisioning_uri(secret, account.login))
+    svg = totp.enrolment_qr(totp.decrypt(account.credential.totp_pending_secret), account.login)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -195,7 +189,7 @@ def unlock():
     row = g.get("user_session")
     if row is None:
         return htmx.redirect(url_for("auth.login", next=request.args.get("next")))
-    target = sessions.safe_next(request.args.get("next"), home_for(row.account))
+    target = links.safe_next(request.args.get("next"), home_for(row.account))
     if row.locked_at is None:
         return htmx.redirect(target)
     form = UnlockForm()

@@ -13,8 +13,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import accounts, audit
 from portal.claims import reimbursement, review
 from portal.claims.states import ClaimConflict
-from portal.core import htmx
+from portal.core import htmx, identity
+from portal.core.forms import attach, require_valid
 from portal.core.identity import age_on
+from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
@@ -139,14 +141,6 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
     return claim
 
 
-def masked_iban(iban: str | None) -> str:
-    """Country, check digits and the last four characters: enough to recognise the account."""
-    if not iban:  # an erased patient's claim, once paid
-        return _("Removed after payment")
-    hidden = iban[:4] + "•" * max(len(iban) - 8, 0) + iban[-4:]
-    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
-
-
 def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     invoice = claim.invoice
     version = {"version": claim.version}
@@ -160,7 +154,9 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
     }
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
-        age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date), iban=masked_iban(claim.iban),
+        age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date),
+        # An erased patient's claim, once paid, has no IBAN left.
+        iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim),
         state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
     )
@@ -199,23 +195,17 @@ def claim_document(claim_id: int, event_id: int):
 
 # --- Decisions ------------------------------------------------------------------------------------
 # Each decision names the version the agent saw; review.* raises ClaimConflict when the claim
-# moved on meanwhile (another agent, another tab), and the first decision stands.
+# moved on meanwhile (another agent, another tab), and the first decision stands: portal.errors
+# answers it with the claim's page as it is now.
 
 def _back(claim: Claim) -> Response:
     return htmx.redirect(url_for("cns.claim", claim_id=claim.id))
 
 
-def _conflict(claim: Claim) -> Response:
-    db.session.rollback()
-    flash(_("Another agent has already decided this claim, or it changed since you opened it. "
-            "Here is its current state."), "error")
-    return _back(claim)
-
-
 def _refused(claim: Claim, staff: CnsStaff, name: str, form):
     """Show the page again with the field errors; nothing was saved."""
     if form.version.errors:  # not a person's typing: a form from an older page or a forged one
-        return _conflict(claim)
+        raise ClaimConflict(claim.id, message=review.CHANGED)
     db.session.rollback()
     return _page(_loaded(claim.id, staff), staff, **{name: form}), 400
 
@@ -225,14 +215,8 @@ def _refused(claim: Claim, staff: CnsStaff, name: str, form):
 def take_up_claim(claim_id: int):
     staff = _staff()
     claim = _visible(claim_id, staff)
-    if not TakeUpForm().validate_on_submit():
-        abort(400)
-    try:
-        review.take_up(claim, staff)
-    except ClaimConflict:
-        db.session.rollback()
-        flash(_("Another agent has already taken up this claim."), "error")
-        return _back(claim)
+    require_valid(TakeUpForm())
+    review.take_up(claim, staff)
     db.session.commit()
     flash(_("You have taken up claim %(reference)s.", reference=claim.reference), "success")
     return _back(claim)
@@ -249,19 +233,8 @@ def accept_claim(claim_id: int):
     try:
         review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
                       reason=form.reason.data or "", iban_checked=form.iban_checked.data)
-    except ClaimConflict:
-        return _conflict(claim)
-    except ValueError as problem:
-        messages = {
-            "amount": (form.amount, _("The amount must be between 0 and the invoice total.")),
-            "reason": (form.reason, _("Give the reason for an amount different from the computed one.")),
-            "iban_checked": (form.iban_checked, _("The bank account was changed recently: check that it belongs "
-                                                  "to the patient, then tick the box.")),
-        }
-        if problem.args[0] not in messages:
-            raise
-        field, message = messages[problem.args[0]]
-        field.errors.append(message)
+    except Refused as refused:
+        attach(form, refused)
         return _refused(claim, staff, "accept_form", form)
     db.session.commit()
     flash(_("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference), "success")
@@ -278,12 +251,8 @@ def reject_claim(claim_id: int):
         return _refused(claim, staff, "reject_form", form)
     try:
         review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
-    except ClaimConflict:
-        return _conflict(claim)
-    except ValueError as problem:
-        if problem.args[0] != "note":
-            raise
-        form.note.errors.append(_("Explain the reason to the patient."))
+    except Refused as refused:
+        attach(form, refused)
         return _refused(claim, staff, "reject_form", form)
     db.session.commit()
     flash(_("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference), "success")
@@ -298,10 +267,7 @@ def request_info(claim_id: int):
     form = InfoRequestForm()
     if not form.validate_on_submit():
         return _refused(claim, staff, "info_form", form)
-    try:
-        review.request_info(claim, staff, form.question.data, version=form.version.data)
-    except ClaimConflict:
-        return _conflict(claim)
+    review.request_info(claim, staff, form.question.data, version=form.version.data)
     db.session.commit()
     flash(_("Your question was sent to the patient."), "success")
     return _back(claim)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
+from flask import flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import guardian_register
 from portal.core import htmx
+from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import GuardianRequest
 from portal.web.access import allow, refuse
@@ -50,8 +51,7 @@ def confirm_guardian_request(request_id: int):
 @allow("cns")
 def refuse_guardian_request(request_id: int):
     filed = _request(request_id)
-    if not GuardianRefuseForm().validate_on_submit():
-        abort(400)
+    require_valid(GuardianRefuseForm())
     return _decide(filed, confirmed=False)
 
 

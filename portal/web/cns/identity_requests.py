@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal import accounts, audit
 from portal.activation import requests
 from portal.core import clock, htmx
+from portal.core.forms import require_valid
 from portal.core.identity import ADULT_AGE, age_on
 from portal.documents import uploads
 from portal.extensions import db
@@ -73,8 +74,7 @@ def _commit_then_delete(document: str | None) -> None:
 @allow("cns")
 def approve_identity_request(request_id: int):
     filed = _request(request_id)
-    if not ApproveForm().validate_on_submit():
-        abort(400)
+    require_valid(ApproveForm())
     document = filed.document_name
     if requests.approve(filed, accounts.profile(current_user)):
         _commit_then_delete(document)
@@ -89,9 +89,7 @@ def approve_identity_request(request_id: int):
 @allow("cns")
 def reject_identity_request(request_id: int):
     filed = _request(request_id)
-    form = RejectForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(RejectForm())
     document = filed.document_name
     if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
         _commit_then_delete(document)

@@ -14,6 +14,8 @@ from PIL import Image, UnidentifiedImageError
 from portal import accounts
 from portal.claims import review
 from portal.core import htmx
+from portal.core.forms import attach
+from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.web.access import allow
@@ -23,18 +25,11 @@ from portal.web.cns.forms import PaperIntakeForm
 PAYLOAD_PREFIX = "LUINV:"
 
 
-def _problems() -> dict[str, str]:
-    return {
-        "invalid": _("This code is not a valid invoice code: it may be damaged or altered. Key the invoice in by hand."),
-        "not_paper": _("This invoice is not a paper invoice with a QR code: the patient shares it from their space."),
-        "voided": _("The doctor has voided this invoice; it cannot be reimbursed."),
-        "scope": _("This invoice belongs to another health fund's insured person."),
-        "iban": _("The insured person has no bank account on record: ask them to add one before the claim can be taken in."),
-    }
+class Unreadable(Refused):
+    """The upload is not a picture, or no QR code can be read in it."""
 
-
-class Unreadable(ValueError):
-    """The upload is not a picture, or no QR code can be read in it (message in args[0])."""
+    def __init__(self, message):
+        super().__init__(fields={"photo": [message]})
 
 
 def decode_photo(data: bytes) -> str:
@@ -76,15 +71,16 @@ def paper_intake():
         try:
             payload = decode_photo(photo.read(uploads.MAX_BYTES + 1))
         except Unreadable as problem:
-            field.errors = [problem.args[0]]
+            attach(form, problem)
             return render_template("cns/intake.html", form=form), 400
     if not payload:
         form.payload.errors = [_("Scan the QR code into this field, or upload a photo of it.")]
         return render_template("cns/intake.html", form=form), 400
-    claim, reason, created = review.receive_paper(payload, accounts.profile(current_user))
-    if claim is None:
+    try:
+        claim, created = review.receive_paper(payload, accounts.profile(current_user))
+    except Refused as refused:
         db.session.rollback()
-        field.errors = [_problems()[reason]]
+        attach(form, refused, field=field.name)
         return render_template("cns/intake.html", form=form), 400
     db.session.commit()
     if created:

@@ -13,6 +13,7 @@ from portal import accounts, audit
 from portal.accounts import guardian_register, totp
 from portal.activation import codes
 from portal.core import htmx, identity, links, pdf
+from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
 from portal.web.access import allow, refuse
@@ -213,8 +214,7 @@ def _instructions() -> list[str]:
 @allow("doctor")
 def revoke_activation(code_id: int):
     code = _own_code(code_id)
-    if not RevokeForm().validate_on_submit():
-        abort(400)
+    require_valid(RevokeForm())
     codes.revoke(code, "doctor")
     db.session.commit()
     return htmx.redirect(url_for("doctor.activations"))

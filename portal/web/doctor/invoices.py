@@ -6,17 +6,16 @@ from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit
 from portal.claims import reimbursement
 from portal.core import clock, htmx
-from portal.core.forms import sent_before
+from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices, nomenclature
-from portal.models import Invoice, Patient
+from portal.models import Invoice
 from portal.web.access import allow, refuse
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
@@ -27,51 +26,35 @@ def _doctor():
 
 
 def _draft(form: InvoiceForm) -> invoices.Draft:
-    """Read the form into a draft, putting every problem on the field it belongs to."""
+    """Read the form into a draft; the rules' problems go on the fields they belong to."""
     form.validate()
-    draft = invoices.Draft()
-    if not form.matricule.errors:
-        draft.patient = db.session.scalar(db.select(Patient).where(Patient.matricule == form.matricule.data))
-        if draft.patient is None:
-            form.matricule.errors.append(_("Nobody in the register of insured persons has this number."))
-        else:
-            # The form shows the doctor this person's name and birth date to confirm: an access.
-            audit.record(audit.PATIENT_LOOKED_UP, patient_id=draft.patient.id, purpose="invoice")
-    today = clock.today()
-    if form.service_date.data and not form.service_date.errors:
-        if form.service_date.data > today:
-            form.service_date.errors.append(_("The date of service cannot be in the future."))
-        elif form.service_date.data < invoices.oldest_service_date(today):
-            form.service_date.errors.append(_("The date of service cannot be more than two years ago."))
-        else:
-            draft.service_date = form.service_date.data
-    for line in form.lines:
-        code, quantity = (line.code.data or "").strip(), line.quantity.data
-        if not code or line.code.errors:  # a refused code is never looked up
-            continue
-        act = nomenclature.act_on(code, draft.service_date or today)
-        if act is None:
-            line.code.errors.append(_("This code is not in the nomenclature."))
-        if quantity is None or line.quantity.errors or not 1 <= quantity <= invoices.MAX_QUANTITY:
-            line.quantity.errors[:] = [_("Enter a quantity from 1 to %(max)d.", max=invoices.MAX_QUANTITY)]
-        if act is not None and not line.code.errors and not line.quantity.errors:
-            draft.lines.append((act, quantity))
-    if not any((line.code.data or "").strip() for line in form.lines):
-        form.lines[0].code.errors.append(_("Add at least one act."))
-    draft.paid_on_site = form.paid_on_site.data != "no"
-    draft.payer_is_patient = form.payer_is_patient.data != "no"
-    if form.replaces.data and not form.replaces.errors:
-        draft.replaces = _replaceable(int(form.replaces.data))
-        if draft.patient is not None and draft.replaces.patient_id != draft.patient.id:
-            form.matricule.errors.append(_("A corrected invoice is for the same patient as the voided one."))
-    # WTForms copied the lines' errors at validate(); the checks above added more since.
-    form.lines.errors = [entry.form.errors for entry in form.lines if entry.form.errors]
-    has_errors = any(f.errors for f in form if f.name != "lines") or any(
-        sub.errors for line in form.lines for sub in line
+    replaces = form.replaces.data and not form.replaces.errors
+    draft = invoices.read_draft(
+        matricule=None if form.matricule.errors else form.matricule.data,
+        service_date=None if form.service_date.errors else form.service_date.data,
+        lines=[_typed(line) for line in form.lines],
+        paid_on_site=form.paid_on_site.data != "no",
+        payer_is_patient=form.payer_is_patient.data != "no",
+        replaces=_replaceable(int(form.replaces.data)) if replaces else None,
     )
-    if has_errors:
-        draft.errors["form"] = ["invalid"]
+    if (refused := draft.refused()) is not None:
+        attach(form, refused)
     return draft
+
+
+def _typed(line) -> tuple[str | None, int | None]:
+    """(code, quantity) of one line for invoices.read_draft: None where the form refused it."""
+    code = (line.code.data or "").strip()
+    if code and line.code.errors:
+        return None, None
+    if code and line.quantity.errors:
+        line.quantity.errors = []  # the rule names the one thing to fix (a quantity from 1 to 99)
+        return code, None
+    return code, line.quantity.data
+
+
+def _has_errors(form: InvoiceForm) -> bool:
+    return any(f.errors for f in form if f.name != "lines") or any(sub.errors for line in form.lines for sub in line)
 
 
 def _preview(draft: invoices.Draft) -> dict:
@@ -128,7 +111,7 @@ def new_invoice():
     draft = _draft(form)
     if form.add_line.data and len(form.lines) < form.lines.max_entries:
         form.lines.append_entry()
-    if form.submit.data and not draft.errors:
+    if form.submit.data and not _has_errors(form):
         invoice = sent_before(Invoice, form.sent_token, doctor_id=_doctor().id)
         if invoice is None:
             draft.form_token = form.sent_token
@@ -200,22 +183,11 @@ def invoice(invoice_id: int):
     page = render_template(
         "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
-        **_links(invoice),
+        **invoices.relatives(invoice),
     )
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     db.session.commit()
     return page
-
-
-def _links(invoice: Invoice) -> dict:
-    """The voided invoice this one corrects, and the correction that replaced it (one query)."""
-    relatives = db.session.scalars(db.select(Invoice).where(
-        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
-    ).order_by(Invoice.id)).all()
-    return {
-        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
-        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
-    }
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -244,5 +216,5 @@ def void_invoice(invoice_id: int):
         flash(_("This invoice can no longer be voided."), "error")
     return render_template(
         "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **_links(invoice),
+        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **invoices.relatives(invoice),
     ), 400

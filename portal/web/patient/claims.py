@@ -15,11 +15,11 @@ from wtforms.validators import DataRequired, Length
 
 from portal import audit
 from portal.accounts import guardians
-from portal.activation.requests import UPLOAD_MESSAGES
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, attach, require_valid
 from portal.core.numbers import page_number
+from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
@@ -144,8 +144,7 @@ def claim_detail(claim_id: int):
 @allow("patient")
 def withdraw_claim(claim_id: int):
     claim = _own(claim_id)
-    if not WithdrawForm().validate_on_submit():
-        abort(400)
+    require_valid(WithdrawForm())
     try:
         sharing.withdraw(claim, by=current_user)
     except states.ClaimConflict:
@@ -175,11 +174,8 @@ def answer_claim(claim_id: int):
         try:
             sharing.answer(claim, form.message.data, by=current_user, document=document,
                           filename=upload.filename if document else None)
-        except uploads.RejectedUpload as refused:
-            form.document.errors.append(str(UPLOAD_MESSAGES.get(refused.args[0], UPLOAD_MESSAGES["type"])))
-        except states.ClaimConflict:
-            flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
-            return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+        except Refused as refused:
+            attach(form, refused)
         else:
             db.session.commit()
             flash(_("Thank you: your answer was sent to the health fund."), "success")

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.accounts import consent, guardians, sessions, stepup
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, require_valid
 from portal.extensions import db
 from portal.privacy import erasure
 from portal.web.access import allow
@@ -60,8 +60,7 @@ def _own_person():
 
 
 def _valid_post() -> None:
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
 
 
 @bp.post("/my-data/withdraw")

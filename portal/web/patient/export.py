@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from portal.accounts import guardians
 from portal.core import clock, htmx
-from portal.core.forms import OnceForm, sent_before
+from portal.core.forms import OnceForm, require_valid, sent_before
 from portal.extensions import db, limiter
 from portal.models import DataRequest
 from portal.privacy import export
@@ -51,9 +51,7 @@ def _language(person) -> str:
 @allow("patient")
 @limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
 def export_request():
-    form = ExportForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ExportForm())
     person = _person()
     if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
         # The same click again: the first answer carries the link. This one leaves the session

@@ -8,7 +8,6 @@ from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
@@ -99,22 +98,11 @@ def invoice(invoice_id: int):
         "patient/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), claim=claim,
         reason=sharing.why_not_shareable(invoice, claimed=claim is not None), reported_at=reported_at,
-        **_relatives(invoice),
+        **invoices.relatives(invoice),
     )
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     db.session.commit()
     return html
-
-
-def _relatives(invoice: Invoice) -> dict:
-    """The voided invoice this one corrects, and the correction that replaced it."""
-    relatives = db.session.scalars(db.select(Invoice).where(
-        or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
-    )).all()
-    return {
-        "replaces": next((other for other in relatives if other.id == invoice.replaces_id), None),
-        "replaced_by": next((other for other in relatives if other.replaces_id == invoice.id), None),
-    }
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")

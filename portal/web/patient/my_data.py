@@ -19,15 +19,14 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts import guardians, stepup
-from portal.core import htmx
-from portal.core.forms import BaseForm, OnceForm, sent_before
+from portal.core import htmx, identity
+from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before
 from portal.extensions import db
 from portal.models import Claim, DataRequest, Patient
 from portal.privacy import data_access, rights
 from portal.web.access import allow, refuse
 from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
-from portal.web.patient.sharing import masked_iban
 from portal.web.templating import LANGUAGE_NAMES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -93,7 +92,7 @@ def my_data():
     person = _patient()
     objection_form = ObjectionForm(formdata=None, objects=person.objects_to_statistics)
     return render_template(
-        "patient/my_data.html", person=person, data=data_access.overview(person), iban=masked_iban(person.iban),
+        "patient/my_data.html", person=person, data=data_access.overview(person), iban=identity.masked_iban(person.iban),
         objection_form=objection_form, groups=data_access.ABOUT, correction_fields=rights.REGISTRY_FIELDS,
         correction_parts=rights.correction_parts, restriction_parts=rights.restriction_parts,
     )
@@ -156,9 +155,7 @@ def correction_request():
 @allow("patient", before_terms=True)
 def objection():
     person = _patient()
-    form = ObjectionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = require_valid(ObjectionForm())
     objects = bool(form.objects.data)
     if rights.set_objection(person, objects, by=current_user):
         db.session.commit()
@@ -178,8 +175,7 @@ def _own_claim(claim_id: int) -> Claim:
 @allow("patient")
 def freeze_claim(claim_id: int):
     claim = _own_claim(claim_id)
-    if not RestrictionForm().validate_on_submit():
-        abort(400)
+    require_valid(RestrictionForm())
     try:
         rights.freeze(claim, by=current_user)
     except rights.NotAllowed:
@@ -198,8 +194,7 @@ def freeze_claim(claim_id: int):
 @allow("patient")
 def unfreeze_claim(claim_id: int):
     claim = _own_claim(claim_id)
-    if not RestrictionForm().validate_on_submit():
-        abort(400)
+    require_valid(RestrictionForm())
     try:
         rights.unfreeze(claim, by=current_user)
     except rights.NotAllowed:

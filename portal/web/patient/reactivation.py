@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts import reactivation
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, require_valid
 from portal.extensions import db
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
@@ -17,8 +17,7 @@ from portal.web.patient.blueprint import bp
 @bp.post("/reactivation/cancel")
 @allow("patient")
 def cancel_reactivation():
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
     pending = reactivation.waiting(current_user)
     if pending is not None and reactivation.cancel(pending, by="owner"):
         db.session.commit()

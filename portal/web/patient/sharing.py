@@ -14,9 +14,10 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.accounts import stepup
 from portal.claims import reimbursement, sharing
-from portal.core import htmx, identity
+from portal.core import htmx, identity, links
 from portal.core.forms import BaseForm, OnceForm, sent_before
 from portal.core.numbers import whole_number
+from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import Invoice, InvoiceReport
 from portal.web.access import allow, refuse
@@ -65,14 +66,6 @@ class ReportForm(OnceForm):
     submit = SubmitField(_l("Send to the doctor"))
 
 
-def masked_iban(iban: str | None) -> str:
-    """The IBAN with only the country, check digits and last four digits readable."""
-    if not iban:
-        return ""
-    hidden = iban[:4] + "•" * (len(iban) - 8) + iban[-4:]
-    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
-
-
 def _chosen(values: list[str]) -> list[Invoice]:
     """The invoices named in the request; any that is not in this space is a 404."""
     ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
@@ -108,7 +101,7 @@ def share():
             return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
         try:
             shared = sharing.share(patient, eligible, by=current_user)
-        except ValueError:
+        except Refused:
             # No bank account, or an invoice changed in the meantime: show the page again.
             db.session.rollback()
             return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
@@ -121,15 +114,8 @@ def share():
         "patient/share.html", form=form, patient=patient, eligible=eligible,
         refused=[(invoice, reasons[invoice.id]) for invoice in chosen if reasons[invoice.id] is not None],
         amounts_of=reimbursement.reimbursement_of, recipients=sharing.recipients(patient),
-        iban=masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
+        iban=identity.masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
     ), 400 if request.method == "POST" else 200
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only back into the patient's own pages, never to another site.
-    if target and target.startswith("/patient/") and "//" not in target and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/bank-account", methods=["GET", "POST"])
@@ -137,7 +123,7 @@ def _safe_next(target: str | None) -> str | None:
 def bank_account():
     patient = _patient()
     form = BankAccountForm()
-    next_url = _safe_next(request.args.get("next"))
+    next_url = links.safe_next(request.args.get("next"), None, within="/patient/")
     if form.validate_on_submit():
         # Money goes where this says: a session alone (a copied cookie) is not enough.
         problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data, stage="bank_account")
@@ -149,7 +135,7 @@ def bank_account():
         db.session.commit()  # a failure counts, like a failed sign-in
         stepup.add_error(form, problem)
     return render_template(
-        "patient/bank_account.html", form=form, patient=patient, iban=masked_iban(patient.iban),
+        "patient/bank_account.html", form=form, patient=patient, iban=identity.masked_iban(patient.iban),
         next_url=next_url,
     ), 400 if form.errors else 200
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts import guardians, reactivation
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, require_valid
 from portal.core.numbers import whole_number
 from portal.extensions import db
 from portal.web.access import allow, refuse
@@ -24,8 +24,7 @@ def home():
 @bp.post("/space")
 @allow("patient")
 def switch_space():
-    if not BaseForm().validate_on_submit():
-        abort(400)
+    require_valid(BaseForm())
     choice = request.form.get("space", "")
     target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
     if guardians.switch(current_user, target) is None:
