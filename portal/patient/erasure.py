@@ -13,7 +13,7 @@ from flask_login import current_user
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal import consent, erasure, guardians, htmx
+from portal import consent, erasure, htmx, ownership
 from portal.access import allow
 from portal.auth import sessions, stepup
 from portal.extensions import db
@@ -51,12 +51,6 @@ class WithdrawForm(BaseForm):
     understood = BooleanField(validators=[DataRequired()])
 
 
-def _own_person():
-    """The acting person, and whether this is the signed-in account's own space."""
-    person = guardians.acting_patient(current_user)
-    return person, consent.is_own_space(person, current_user)
-
-
 def _valid_post() -> None:
     if not BaseForm().validate_on_submit():
         abort(400)
@@ -71,7 +65,7 @@ def withdraw_consent():
             abort(400)
         flash(_("Tick the box to confirm that you want to withdraw your consent."), "error")
         return htmx.redirect(url_for("patient.my_data", _anchor="consent"))
-    person, own = _own_person()
+    person, own = ownership.current_space()
     if not own:
         abort(403)  # the form is not offered in a child's space
     if consent.withdraw(person, current_user._get_current_object()) is None:
@@ -87,7 +81,7 @@ def withdraw_consent():
 @allow("patient", before_terms=True)
 def restore_consent():
     _valid_post()
-    person, own = _own_person()
+    person, own = ownership.current_space()
     if not own:
         abort(403)
     if consent.restore(person, current_user._get_current_object()) is None:
@@ -100,7 +94,7 @@ def restore_consent():
 @bp.route("/my-data/erase", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def erase():
-    person, own = _own_person()
+    person, own = ownership.current_space()
     form = EraseForm()
     if own and form.validate_on_submit():
         account = current_user._get_current_object()

@@ -18,13 +18,13 @@ from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from portal import data_access, guardians, htmx, privacy
-from portal.access import allow, refuse
+from portal import data_access, htmx, ownership, privacy
+from portal.access import allow
 from portal.auth import stepup
 from portal.auth.forms import StepUpForm
 from portal.extensions import db
 from portal.forms import BaseForm, OnceForm, sent_before
-from portal.models import Claim, DataRequest, Patient
+from portal.models import DataRequest
 from portal.patient.sharing import masked_iban
 from portal.patient.views import bp
 from portal.templating import LANGUAGE_NAMES
@@ -79,17 +79,10 @@ class RestrictionForm(BaseForm):
     pass
 
 
-def _patient() -> Patient:
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
-    return patient
-
-
 @bp.get("/my-data")
 @allow("patient", before_terms=True)
 def my_data():
-    person = _patient()
+    person = ownership.current_patient()
     objection_form = ObjectionForm(formdata=None, objects=person.objects_to_statistics)
     return render_template(
         "patient/my_data.html", person=person, data=data_access.overview(person), iban=masked_iban(person.iban),
@@ -101,7 +94,7 @@ def my_data():
 @bp.route("/my-data/contact", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def contact_details():
-    person = _patient()
+    person = ownership.current_patient()
     account = person.account
     form = ContactForm()
     if account is None:
@@ -136,7 +129,7 @@ def contact_details():
 @bp.route("/my-data/correction", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def correction_request():
-    person = _patient()
+    person = ownership.current_patient()
     form = CorrectionForm()
     if form.validate_on_submit():
         # The same form sent again: its first request.
@@ -154,7 +147,7 @@ def correction_request():
 @bp.post("/my-data/objection")
 @allow("patient", before_terms=True)
 def objection():
-    person = _patient()
+    person = ownership.current_patient()
     form = ObjectionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -166,17 +159,10 @@ def objection():
     return htmx.redirect(url_for("patient.my_data") + "#restriction")
 
 
-def _own_claim(claim_id: int) -> Claim:
-    claim = db.session.get(Claim, claim_id)
-    if claim is None or claim.patient_id != _patient().id:
-        refuse("claim", claim_id)  # another patient's claim: its existence is not revealed
-    return claim
-
-
 @bp.post("/claims/<int:claim_id>/freeze")
 @allow("patient")
 def freeze_claim(claim_id: int):
-    claim = _own_claim(claim_id)
+    claim = ownership.own_claim(claim_id)
     if not RestrictionForm().validate_on_submit():
         abort(400)
     try:
@@ -196,7 +182,7 @@ def freeze_claim(claim_id: int):
 @bp.post("/claims/<int:claim_id>/unfreeze")
 @allow("patient")
 def unfreeze_claim(claim_id: int):
-    claim = _own_claim(claim_id)
+    claim = ownership.own_claim(claim_id)
     if not RestrictionForm().validate_on_submit():
         abort(400)
     try:
@@ -224,7 +210,7 @@ def _keyset(text: str) -> tuple[datetime, int] | None:
 @bp.get("/my-data/access-log")
 @allow("patient", before_terms=True)
 def access_log():
-    person = _patient()
+    person = ownership.current_patient()
     before = _keyset(request.args.get("before", ""))
     entries, older = data_access.access_log(person, current_user, before)
     older_arg = f"{(older[0] - EPOCH) // timedelta(microseconds=1)}:{older[1]}" if older else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
-from flask_login import current_user
+from flask import render_template, request
 from sqlalchemy.orm import joinedload
 
-from portal import claims, guardians, htmx
+from portal import claims, htmx, ownership
 from portal.access import allow
 from portal.extensions import db
 from portal.models import Notification
@@ -19,9 +18,7 @@ PAGE_SIZE = 20
 @bp.get("/notifications", endpoint="notifications")
 @allow("patient")
 def notifications_list():
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
+    patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
     rows = db.session.scalars(
         db.select(Notification).where(Notification.patient_id == patient.id)

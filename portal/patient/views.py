@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
-from portal import guardians, htmx, reactivation
-from portal.access import allow, refuse
+from portal import htmx, ownership, reactivation
+from portal.access import allow
 from portal.extensions import db
 from portal.forms import BaseForm
 from portal.numbers import whole_number
@@ -17,7 +17,7 @@ bp = Blueprint("patient", __name__, url_prefix="/patient")
 @bp.get("/")
 @allow("patient")
 def home():
-    return render_template("patient/home.html", person=guardians.acting_patient(current_user),
+    return render_template("patient/home.html", person=ownership.acting_patient(),
                            reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
 
 
@@ -28,8 +28,7 @@ def switch_space():
         abort(400)
     choice = request.form.get("space", "")
     target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
-    if guardians.switch(current_user, target) is None:
-        refuse("patient", target if target and target > 0 else None)  # not one of their children
+    ownership.enter_space(target)  # not one of their children: refused
     db.session.commit()
     return htmx.redirect(url_for("patient.home"))
 
