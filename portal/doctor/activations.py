@@ -5,20 +5,15 @@ from __future__ import annotations
 from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit, guardian_register, htmx, links, pdf
-from portal.access import allow, refuse
+from portal import audit, guardian_register, htmx, links, ownership, pdf
+from portal.access import allow
 from portal.activation import codes
 from portal.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
 from portal.doctor.views import bp
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
-
-
-def _doctor():
-    return accounts.profile(current_user)
 
 
 def _find(matricule: str | None) -> Patient | None:
@@ -36,7 +31,7 @@ def _issued_codes() -> list[ActivationCode]:
     return list(
         db.session.scalars(
             db.select(ActivationCode)
-            .where(ActivationCode.doctor_id == _doctor().id)
+            .where(ActivationCode.doctor_id == ownership.current_doctor().id)
             .options(joinedload(ActivationCode.patient), joinedload(ActivationCode.guardian))
             .order_by(ActivationCode.created_at.desc())
             .limit(50)
@@ -99,7 +94,7 @@ def _unregistered_guardian(form: IssueActivationForm, patient: Patient, guardian
     if guardian is None or form.guardian_matricule.errors or guardian_register.holds(patient, guardian):
         return
     if valid and not any(field.errors for field in form):
-        guardian_register.request_link(patient, guardian, _doctor())
+        guardian_register.request_link(patient, guardian, ownership.current_doctor())
         form.guardian_matricule.errors.append(_(
             "The insurance register does not name this person as the child's guardian. The CNS must "
             "confirm the link first: your request has been sent to them, and you can issue the code "
@@ -132,7 +127,7 @@ def issue_activation():
             issued=_issued_codes(), state_of=codes.state, revoke_form=RevokeForm(),
         ), 400
     code, token = codes.issue(
-        patient, doctor=_doctor(), document_type=form.document_type.data,
+        patient, doctor=ownership.current_doctor(), document_type=form.document_type.data,
         document_last4=form.document_last4.data.upper(), mobile=form.mobile.data,
         guardian=guardian, language=form.language.data,
     )
@@ -168,17 +163,10 @@ def _qr_markup(data: str):
     return Markup(svg.replace("<svg", '<svg role="img" aria-label="QR"', 1))  # noqa: S704  # nosec B704: our own SVG, made from our own link
 
 
-def _own_code(code_id: int) -> ActivationCode:
-    code = db.session.get(ActivationCode, code_id)
-    if code is None or code.doctor_id != _doctor().id:
-        refuse("code", code_id)
-    return code
-
-
 @bp.post("/activations/<int:code_id>/letter.pdf")
 @allow("doctor")
 def activation_letter_pdf(code_id: int):
-    code = _own_code(code_id)
+    code = ownership.own_code(code_id)
     form = TokenForm()
     if not form.validate_on_submit() or codes.digest(form.token.data) != code.token_hash:
         abort(404)
@@ -211,7 +199,7 @@ def _instructions() -> list[str]:
 @bp.post("/activations/<int:code_id>/revoke")
 @allow("doctor")
 def revoke_activation(code_id: int):
-    code = _own_code(code_id)
+    code = ownership.own_code(code_id)
     if not RevokeForm().validate_on_submit():
         abort(400)
     codes.revoke(code, "doctor")

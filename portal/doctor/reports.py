@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import render_template
-from flask_login import current_user
 
-from portal import accounts, claims
+from portal import claims, ownership
 from portal.access import allow
 from portal.doctor.views import bp
 
@@ -13,5 +12,5 @@ from portal.doctor.views import bp
 @bp.get("/reports")
 @allow("doctor")
 def reports():
-    doctor = accounts.profile(current_user)
+    doctor = ownership.current_doctor()
     return render_template("doctor/reports.html", reports=claims.open_reports(doctor.id))

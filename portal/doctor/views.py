@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import current_user
 
-from portal import accounts, claims
+from portal import claims, ownership
 from portal.access import allow
 
 bp = Blueprint("doctor", __name__, url_prefix="/doctor")
@@ -14,7 +13,7 @@ bp = Blueprint("doctor", __name__, url_prefix="/doctor")
 @bp.get("/")
 @allow("doctor")
 def home():
-    doctor = accounts.profile(current_user)
+    doctor = ownership.current_doctor()
     return render_template("doctor/home.html", doctor=doctor, open_reports=claims.open_report_count(doctor.id) if doctor else 0)
 
 
