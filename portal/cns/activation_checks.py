@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit, htmx, reactivation
+from portal import audit, htmx, ownership, reactivation
 from portal.access import allow, refuse
 from portal.activation import codes
 from portal.cns.forms import ActivationCheckForm, WaiveWaitForm
@@ -18,7 +17,7 @@ from portal.extensions import db
 @bp.get("/activation-checks")
 @allow("cns")
 def activation_checks():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     waiting = codes.awaiting_staff(staff)
     scheduled = reactivation.scheduled(staff)
     html = render_template("cns/activation_checks.html", waiting=waiting, scheduled=scheduled,
@@ -34,7 +33,7 @@ def activation_checks():
 @bp.post("/activation-checks/<int:code_id>/confirm")
 @allow("cns")
 def confirm_activation_check(code_id: int):
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     code = codes.awaiting_staff_visible(code_id, staff)
     if code is None:
         refuse("code", code_id)
@@ -51,7 +50,7 @@ def confirm_activation_check(code_id: int):
 @bp.post("/reactivations/<int:reactivation_id>/waive")
 @allow("cns")
 def waive_reactivation(reactivation_id: int):
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     row = reactivation.scheduled_visible(reactivation_id, staff)
     if row is None:
         refuse("reactivation", reactivation_id)

@@ -12,7 +12,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import accounts, audit
+from portal import accounts, audit, ownership
 from portal.auth import stepup
 from portal.extensions import db
 from portal.models import CnsStaff, Fund
@@ -36,7 +36,7 @@ def require_administrator() -> CnsStaff:
         audit.record(audit.ACCESS_REFUSED, endpoint="cns.admin", object="administration")
         db.session.commit()
         abort(403)
-    return accounts.profile(current_user)
+    return ownership.current_agent()
 
 
 def administrators_only(view):

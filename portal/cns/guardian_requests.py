@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit, guardian_register, htmx
+from portal import audit, guardian_register, htmx, ownership
 from portal.access import allow, refuse
 from portal.cns.forms import GuardianConfirmForm, GuardianRefuseForm
 from portal.cns.views import bp
@@ -15,7 +14,7 @@ from portal.models import GuardianRequest
 
 
 def _request(request_id: int) -> GuardianRequest:
-    filed = guardian_register.visible(request_id, accounts.profile(current_user))
+    filed = guardian_register.visible(request_id, ownership.current_agent())
     if filed is None:
         refuse("request", request_id)
     return filed
@@ -24,7 +23,7 @@ def _request(request_id: int) -> GuardianRequest:
 @bp.get("/guardian-requests")
 @allow("cns")
 def guardian_requests():
-    pending = guardian_register.pending_requests(accounts.profile(current_user))
+    pending = guardian_register.pending_requests(ownership.current_agent())
     html = render_template("cns/guardian_requests.html", pending=pending, confirm_form=GuardianConfirmForm(),
                            refuse_form=GuardianRefuseForm())
     for filed in pending:  # staff read the child's and the parent's names and birth dates
@@ -55,7 +54,7 @@ def refuse_guardian_request(request_id: int):
 
 def _decide(filed: GuardianRequest, *, confirmed: bool):
     try:
-        guardian_register.decide(filed, accounts.profile(current_user), confirmed=confirmed)
+        guardian_register.decide(filed, ownership.current_agent(), confirmed=confirmed)
     except guardian_register.RequestAlreadyDecided:
         db.session.rollback()
         flash(_("Someone already decided this request."), "error")

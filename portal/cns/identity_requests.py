@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, g, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit, clock, htmx, uploads
+from portal import audit, clock, htmx, ownership, uploads
 from portal.access import allow, refuse
 from portal.activation import requests
 from portal.cns.forms import ApproveForm, RejectForm
@@ -17,7 +16,7 @@ from portal.models import IdentityRequest, Patient
 
 
 def _request(request_id: int) -> IdentityRequest:
-    filed = requests.visible(request_id, accounts.profile(current_user))
+    filed = requests.visible(request_id, ownership.current_agent())
     if filed is None:
         refuse("request", request_id)
     return filed
@@ -26,7 +25,7 @@ def _request(request_id: int) -> IdentityRequest:
 @bp.get("/identity-requests")
 @allow("cns")
 def identity_requests():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     return render_template(
         "cns/identity_requests.html", pending=requests.pending_queue(staff), decided=requests.recently_decided(staff)
     )
@@ -74,7 +73,7 @@ def approve_identity_request(request_id: int):
     if not ApproveForm().validate_on_submit():
         abort(400)
     document = filed.document_name
-    if requests.approve(filed, accounts.profile(current_user)):
+    if requests.approve(filed, ownership.current_agent()):
         _commit_then_delete(document)
         flash(_("Request approved: an activation code has been sent."), "success")
     else:
@@ -91,7 +90,7 @@ def reject_identity_request(request_id: int):
     if not form.validate_on_submit():
         abort(400)
     document = filed.document_name
-    if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
+    if requests.reject(filed, ownership.current_agent(), form.reason.data, form.note.data or ""):
         _commit_then_delete(document)
         flash(_("Request rejected; the applicant sees the reason."), "success")
     else:

@@ -8,10 +8,9 @@ import io
 import zxingcpp
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
 
-from portal import accounts, htmx, review, uploads
+from portal import htmx, ownership, review, uploads
 from portal.access import allow
 from portal.cns.forms import PaperIntakeForm
 from portal.cns.views import bp
@@ -78,7 +77,7 @@ def paper_intake():
     if not payload:
         form.payload.errors = [_("Scan the QR code into this field, or upload a photo of it.")]
         return render_template("cns/intake.html", form=form), 400
-    claim, reason, created = review.receive_paper(payload, accounts.profile(current_user))
+    claim, reason, created = review.receive_paper(payload, ownership.current_agent())
     if claim is None:
         db.session.rollback()
         field.errors = [_problems()[reason]]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 
-from portal import accounts, audit, statistics, svg_chart
+from portal import audit, ownership, statistics, svg_chart
 from portal.access import allow
 from portal.cns.forms import CHANNEL_CHOICES, STATE_CHOICES, StatisticsForm
 from portal.cns.views import bp
@@ -37,7 +36,7 @@ def statistics_page():
         return render_template("cns/statistics.html", form=form, report=None), 400
     for field, day in ((form.date_from, period.start), (form.date_to, period.end)):
         field.data, field.raw_data = day, None  # show the period used, defaults included
-    report = statistics.report(accounts.profile(current_user), period)
+    report = statistics.report(ownership.current_agent(), period)
     audit.record(audit.CLAIM_STATISTICS_VIEWED, date_from=period.start.isoformat(), date_to=period.end.isoformat())
     html = render_template(
         "cns/statistics.html", form=form, report=report, state_labels=dict(STATE_CHOICES),

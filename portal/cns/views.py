@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import load_only
 
-from portal import accounts, htmx, review, terms
+from portal import htmx, ownership, review, terms
 from portal.access import allow
 from portal.cns import admin
 from portal.cns.forms import TermsPublishForm
@@ -20,7 +20,7 @@ bp = Blueprint("cns", __name__, url_prefix="/cns")
 @bp.get("/")
 @allow("cns")
 def home():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     waiting = review.counts(staff)[ClaimState.SHARED] if staff else 0
     return render_template("cns/home.html", staff=staff, waiting=waiting,
                            administrator=admin.is_administrator(current_user))
