@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit
+from portal import audit
 from portal.accounts import reactivation
 from portal.activation import codes
 from portal.core import htmx
 from portal.extensions import db
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ActivationCheckForm, WaiveWaitForm
@@ -20,7 +20,7 @@ from portal.web.cns.forms import ActivationCheckForm, WaiveWaitForm
 @bp.get("/activation-checks")
 @allow("cns")
 def activation_checks():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     waiting = codes.awaiting_staff(staff)
     scheduled = reactivation.scheduled(staff)
     html = render_template("cns/activation_checks.html", waiting=waiting, scheduled=scheduled,
@@ -36,7 +36,7 @@ def activation_checks():
 @bp.post("/activation-checks/<int:code_id>/confirm")
 @allow("cns")
 def confirm_activation_check(code_id: int):
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     code = codes.awaiting_staff_visible(code_id, staff)
     if code is None:
         refuse("code", code_id)
@@ -53,7 +53,7 @@ def confirm_activation_check(code_id: int):
 @bp.post("/reactivations/<int:reactivation_id>/waive")
 @allow("cns")
 def waive_reactivation(reactivation_id: int):
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     row = reactivation.scheduled_visible(reactivation_id, staff)
     if row is None:
         refuse("reactivation", reactivation_id)

@@ -16,6 +16,7 @@ from portal import accounts, audit
 from portal.accounts import stepup
 from portal.extensions import db
 from portal.models import CnsStaff, Fund
+from portal.web import ownership
 
 CODE_ERRORS = {
     "missing": _l("Enter the code your authenticator app shows now."),
@@ -36,7 +37,7 @@ def require_administrator() -> CnsStaff:
         audit.record(audit.ACCESS_REFUSED, endpoint="cns.admin", object="administration")
         db.session.commit()
         abort(403)
-    return accounts.profile(current_user)
+    return ownership.current_agent()
 
 
 def administrators_only(view):

@@ -7,10 +7,9 @@ from decimal import Decimal
 
 from flask import Response, abort, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal import accounts, audit
+from portal import audit
 from portal.claims import reimbursement, review
 from portal.claims.states import ClaimConflict
 from portal.core import htmx, identity
@@ -20,6 +19,7 @@ from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import (
@@ -43,7 +43,7 @@ FILTER_NAMES = ("state", "fund", "date_from", "date_to", "doctor", "amount_min",
 @bp.get("/claims")
 @allow("cns")
 def claims():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     form = QueueFilterForm(request.args)
     if staff.fund_scope != Fund.CNS:
         del form.fund  # a fund's agents only ever see their own fund
@@ -105,14 +105,8 @@ def _keyset(text: str, sort: str) -> tuple | None:
 
 # --- One claim --------------------------------------------------------------------------------------
 
-def _staff() -> CnsStaff:
-    return accounts.profile(current_user)
-
-
-def _visible(claim_id: int, staff: CnsStaff) -> Claim:
-    claim = review.visible_claim(claim_id, staff)
-    if claim is None:
-        refuse("claim", claim_id)
+def _visible(claim_id: int) -> Claim:
+    claim = ownership.own_claim(claim_id)
     if claim.retained_by_id is not None and claim.state not in review.DECIDABLE_AFTER_ERASURE:
         # Kept after an erasure and decided (or waiting for an answer nobody can give): read-only.
         flash(_("This claim is kept by legal obligation after the patient's erasure: it can no longer be changed."), "error")
@@ -123,9 +117,9 @@ def _visible(claim_id: int, staff: CnsStaff) -> Claim:
     return claim
 
 
-def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
+def _loaded(claim_id: int) -> Claim:
     """The claim with all the page shows, in three queries instead of one per row."""
-    claim = db.session.scalar(review.scoped(
+    return ownership.own_row(
         db.select(Claim).where(Claim.id == claim_id).options(
             joinedload(Claim.invoice).options(
                 joinedload(Invoice.doctor), joinedload(Invoice.patient),
@@ -133,12 +127,9 @@ def _loaded(claim_id: int, staff: CnsStaff) -> Claim:
             ),
             joinedload(Claim.statement), joinedload(Claim.decided_by),
             selectinload(Claim.events).joinedload(ClaimEvent.staff),
-        ),
-        staff,
-    ).execution_options(populate_existing=True))
-    if claim is None:
-        refuse("claim", claim_id)
-    return claim
+        ).execution_options(populate_existing=True),
+        Claim, claim_id,
+    )[0]
 
 
 def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
@@ -165,8 +156,8 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
 @bp.get("/claims/<int:claim_id>")
 @allow("cns")
 def claim(claim_id: int):
-    staff = _staff()
-    claim = _loaded(claim_id, staff)
+    staff = ownership.current_agent()
+    claim = _loaded(claim_id)
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
     html = _page(claim, staff)  # rendered before the commit, which would expire what was loaded
     db.session.commit()
@@ -176,7 +167,7 @@ def claim(claim_id: int):
 @bp.get("/claims/<int:claim_id>/documents/<int:event_id>")
 @allow("cns")
 def claim_document(claim_id: int, event_id: int):
-    claim = _visible(claim_id, _staff())
+    claim = _visible(claim_id)
     event = db.session.get(ClaimEvent, event_id)
     if event is None or event.claim_id != claim.id:
         refuse("event", event_id)
@@ -207,14 +198,14 @@ def _refused(claim: Claim, staff: CnsStaff, name: str, form):
     if form.version.errors:  # not a person's typing: a form from an older page or a forged one
         raise ClaimConflict(claim.id, message=review.CHANGED)
     db.session.rollback()
-    return _page(_loaded(claim.id, staff), staff, **{name: form}), 400
+    return _page(_loaded(claim.id), staff, **{name: form}), 400
 
 
 @bp.post("/claims/<int:claim_id>/take-up")
 @allow("cns")
 def take_up_claim(claim_id: int):
-    staff = _staff()
-    claim = _visible(claim_id, staff)
+    staff = ownership.current_agent()
+    claim = _visible(claim_id)
     require_valid(TakeUpForm())
     review.take_up(claim, staff)
     db.session.commit()
@@ -225,8 +216,8 @@ def take_up_claim(claim_id: int):
 @bp.post("/claims/<int:claim_id>/accept")
 @allow("cns")
 def accept_claim(claim_id: int):
-    staff = _staff()
-    claim = _visible(claim_id, staff)
+    staff = ownership.current_agent()
+    claim = _visible(claim_id)
     form = AcceptForm()
     if not form.validate_on_submit():
         return _refused(claim, staff, "accept_form", form)
@@ -244,8 +235,8 @@ def accept_claim(claim_id: int):
 @bp.post("/claims/<int:claim_id>/reject")
 @allow("cns")
 def reject_claim(claim_id: int):
-    staff = _staff()
-    claim = _visible(claim_id, staff)
+    staff = ownership.current_agent()
+    claim = _visible(claim_id)
     form = ClaimRejectForm()
     if not form.validate_on_submit():
         return _refused(claim, staff, "reject_form", form)
@@ -262,8 +253,8 @@ def reject_claim(claim_id: int):
 @bp.post("/claims/<int:claim_id>/request-info")
 @allow("cns")
 def request_info(claim_id: int):
-    staff = _staff()
-    claim = _visible(claim_id, staff)
+    staff = ownership.current_agent()
+    claim = _visible(claim_id)
     form = InfoRequestForm()
     if not form.validate_on_submit():
         return _refused(claim, staff, "info_form", form)

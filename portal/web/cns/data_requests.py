@@ -6,17 +6,16 @@ from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from flask_login import current_user
 from wtforms import RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal import accounts
 from portal.core import htmx
 from portal.core.forms import BaseForm
 from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import DataRequestKind
 from portal.privacy import rights
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 
@@ -62,7 +61,7 @@ def _page_number() -> int:
 @bp.get("/data-requests")
 @allow("cns")
 def data_requests():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     form = RegisterFilterForm(request.args)
     form.validate()
     kind = form.kind.data if not form.kind.errors else None
@@ -76,7 +75,7 @@ def data_requests():
 @bp.route("/data-requests/<int:request_id>", methods=["GET", "POST"])
 @allow("cns")
 def data_request(request_id: int):
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     found = rights.visible_request(request_id, staff)
     if found is None:
         refuse("request", request_id)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit
+from portal import audit
 from portal.accounts import guardian_register
 from portal.core import htmx
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import GuardianRequest
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import GuardianConfirmForm, GuardianRefuseForm
 
 
 def _request(request_id: int) -> GuardianRequest:
-    filed = guardian_register.visible(request_id, accounts.profile(current_user))
+    filed = guardian_register.visible(request_id, ownership.current_agent())
     if filed is None:
         refuse("request", request_id)
     return filed
@@ -27,7 +27,7 @@ def _request(request_id: int) -> GuardianRequest:
 @bp.get("/guardian-requests")
 @allow("cns")
 def guardian_requests():
-    pending = guardian_register.pending_requests(accounts.profile(current_user))
+    pending = guardian_register.pending_requests(ownership.current_agent())
     html = render_template("cns/guardian_requests.html", pending=pending, confirm_form=GuardianConfirmForm(),
                            refuse_form=GuardianRefuseForm())
     for filed in pending:  # staff read the child's and the parent's names and birth dates
@@ -57,7 +57,7 @@ def refuse_guardian_request(request_id: int):
 
 def _decide(filed: GuardianRequest, *, confirmed: bool):
     try:
-        guardian_register.decide(filed, accounts.profile(current_user), confirmed=confirmed)
+        guardian_register.decide(filed, ownership.current_agent(), confirmed=confirmed)
     except guardian_register.RequestAlreadyDecided:
         db.session.rollback()
         flash(_("Someone already decided this request."), "error")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, g, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from portal import accounts, audit
+from portal import audit
 from portal.activation import requests
 from portal.core import clock, htmx
 from portal.core.forms import require_valid
@@ -14,13 +13,14 @@ from portal.core.identity import ADULT_AGE, age_on
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import IdentityRequest, Patient
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ApproveForm, RejectForm
 
 
 def _request(request_id: int) -> IdentityRequest:
-    filed = requests.visible(request_id, accounts.profile(current_user))
+    filed = requests.visible(request_id, ownership.current_agent())
     if filed is None:
         refuse("request", request_id)
     return filed
@@ -29,7 +29,7 @@ def _request(request_id: int) -> IdentityRequest:
 @bp.get("/identity-requests")
 @allow("cns")
 def identity_requests():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     return render_template(
         "cns/identity_requests.html", pending=requests.pending_queue(staff), decided=requests.recently_decided(staff)
     )
@@ -76,7 +76,7 @@ def approve_identity_request(request_id: int):
     filed = _request(request_id)
     require_valid(ApproveForm())
     document = filed.document_name
-    if requests.approve(filed, accounts.profile(current_user)):
+    if requests.approve(filed, ownership.current_agent()):
         _commit_then_delete(document)
         flash(_("Request approved: an activation code has been sent."), "success")
     else:
@@ -91,7 +91,7 @@ def reject_identity_request(request_id: int):
     filed = _request(request_id)
     form = require_valid(RejectForm())
     document = filed.document_name
-    if requests.reject(filed, accounts.profile(current_user), form.reason.data, form.note.data or ""):
+    if requests.reject(filed, ownership.current_agent(), form.reason.data, form.note.data or ""):
         _commit_then_delete(document)
         flash(_("Request rejected; the applicant sees the reason."), "success")
     else:

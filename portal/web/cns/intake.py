@@ -8,16 +8,15 @@ import io
 import zxingcpp
 from flask import flash, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
 
-from portal import accounts
 from portal.claims import review
 from portal.core import htmx
 from portal.core.forms import attach
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
+from portal.web import ownership
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import PaperIntakeForm
@@ -77,7 +76,7 @@ def paper_intake():
         form.payload.errors = [_("Scan the QR code into this field, or upload a photo of it.")]
         return render_template("cns/intake.html", form=form), 400
     try:
-        claim, created = review.receive_paper(payload, accounts.profile(current_user))
+        claim, created = review.receive_paper(payload, ownership.current_agent())
     except Refused as refused:
         db.session.rollback()
         attach(form, refused, field=field.name)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 
-from portal import accounts, audit
+from portal import audit
 from portal.claims import statistics
 from portal.core import svg_chart
 from portal.extensions import db
+from portal.web import ownership
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import CHANNEL_CHOICES, STATE_CHOICES, StatisticsForm
@@ -39,7 +39,7 @@ def statistics_page():
         return render_template("cns/statistics.html", form=form, report=None), 400
     for field, day in ((form.date_from, period.start), (form.date_to, period.end)):
         field.data, field.raw_data = day, None  # show the period used, defaults included
-    report = statistics.report(accounts.profile(current_user), period)
+    report = statistics.report(ownership.current_agent(), period)
     audit.record(audit.CLAIM_STATISTICS_VIEWED, date_from=period.start.isoformat(), date_to=period.end.isoformat())
     html = render_template(
         "cns/statistics.html", form=form, report=report, state_labels=dict(STATE_CHOICES),

@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import load_only
 
-from portal import accounts
 from portal.accounts import terms
 from portal.claims import review
 from portal.core import htmx
 from portal.extensions import db
 from portal.models import ClaimState, TermsVersion
+from portal.web import ownership
 from portal.web.access import allow
 from portal.web.cns import admin
 from portal.web.cns.blueprint import bp
@@ -22,7 +22,7 @@ from portal.web.cns.forms import TermsPublishForm
 @bp.get("/")
 @allow("cns")
 def home():
-    staff = accounts.profile(current_user)
+    staff = ownership.current_agent()
     waiting = review.counts(staff)[ClaimState.SHARED] if staff else 0
     return render_template("cns/home.html", staff=staff, waiting=waiting,
                            administrator=admin.is_administrator(current_user))

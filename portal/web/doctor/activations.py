@@ -5,24 +5,20 @@ from __future__ import annotations
 from flask import Response, abort, g, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit
+from portal import audit
 from portal.accounts import guardian_register, totp
 from portal.activation import codes
 from portal.core import htmx, identity, links, pdf
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
-
-
-def _doctor():
-    return accounts.profile(current_user)
 
 
 def _find(matricule: str | None) -> Patient | None:
@@ -40,7 +36,7 @@ def _issued_codes() -> list[ActivationCode]:
     return list(
         db.session.scalars(
             db.select(ActivationCode)
-            .where(ActivationCode.doctor_id == _doctor().id)
+            .where(ActivationCode.doctor_id == ownership.current_doctor().id)
             .options(joinedload(ActivationCode.patient), joinedload(ActivationCode.guardian))
             .order_by(ActivationCode.created_at.desc())
             .limit(50)
@@ -103,7 +99,7 @@ def _unregistered_guardian(form: IssueActivationForm, patient: Patient, guardian
     if guardian is None or form.guardian_matricule.errors or guardian_register.holds(patient, guardian):
         return
     if valid and not any(field.errors for field in form):
-        guardian_register.request_link(patient, guardian, _doctor())
+        guardian_register.request_link(patient, guardian, ownership.current_doctor())
         form.guardian_matricule.errors.append(_(
             "The insurance register does not name this person as the child's guardian. The CNS must "
             "confirm the link first: your request has been sent to them, and you can issue the code "
@@ -136,7 +132,7 @@ def issue_activation():
             issued=_issued_codes(), state_of=codes.state, revoke_form=RevokeForm(),
         ), 400
     code, token = codes.issue(
-        patient, doctor=_doctor(), document_type=form.document_type.data,
+        patient, doctor=ownership.current_doctor(), document_type=form.document_type.data,
         document_last4=form.document_last4.data.upper(), mobile=form.mobile.data,
         guardian=guardian, language=form.language.data,
     )
@@ -170,17 +166,10 @@ def _qr_markup(data: str):
     return Markup(svg.replace("<svg", '<svg role="img" aria-label="QR"', 1))  # noqa: S704  # nosec B704: our own SVG, made from our own link
 
 
-def _own_code(code_id: int) -> ActivationCode:
-    code = db.session.get(ActivationCode, code_id)
-    if code is None or code.doctor_id != _doctor().id:
-        refuse("code", code_id)
-    return code
-
-
 @bp.post("/activations/<int:code_id>/letter.pdf")
 @allow("doctor")
 def activation_letter_pdf(code_id: int):
-    code = _own_code(code_id)
+    code = ownership.own_code(code_id)
     form = TokenForm()
     if not form.validate_on_submit() or codes.digest(form.token.data) != code.token_hash:
         abort(404)
@@ -213,7 +202,7 @@ def _instructions() -> list[str]:
 @bp.post("/activations/<int:code_id>/revoke")
 @allow("doctor")
 def revoke_activation(code_id: int):
-    code = _own_code(code_id)
+    code = ownership.own_code(code_id)
     require_valid(RevokeForm())
     codes.revoke(code, "doctor")
     db.session.commit()

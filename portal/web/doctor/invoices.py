@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from portal import accounts, audit
+from portal import audit
 from portal.claims import reimbursement
 from portal.core import clock, htmx
 from portal.core.forms import attach, sent_before
@@ -16,13 +15,13 @@ from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices, nomenclature
 from portal.models import Invoice
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
 
-
-def _doctor():
-    return accounts.profile(current_user)
+# What an invoice's pages show besides the invoice, loaded with it.
+SHOWN = (joinedload(Invoice.patient), joinedload(Invoice.lines))
 
 
 def _draft(form: InvoiceForm) -> invoices.Draft:
@@ -58,7 +57,7 @@ def _has_errors(form: InvoiceForm) -> bool:
 
 
 def _preview(draft: invoices.Draft) -> dict:
-    doctor = _doctor()
+    doctor = ownership.current_doctor()
     channel = invoices.channel_for(
         doctor_is_digital=doctor.is_digital_participant,
         paid_on_site=draft.paid_on_site,
@@ -74,9 +73,7 @@ def _preview(draft: invoices.Draft) -> dict:
 
 def _replaceable(invoice_id: int) -> Invoice:
     """The doctor's own voided invoice a new one may correct; anything else is a 404."""
-    replaced = db.session.get(Invoice, invoice_id)
-    if replaced is None or replaced.doctor_id != _doctor().id:
-        refuse("invoice", invoice_id)
+    replaced = ownership.own_invoice(invoice_id)
     if replaced.voided_at is None:
         abort(404)
     return replaced
@@ -112,10 +109,10 @@ def new_invoice():
     if form.add_line.data and len(form.lines) < form.lines.max_entries:
         form.lines.append_entry()
     if form.submit.data and not _has_errors(form):
-        invoice = sent_before(Invoice, form.sent_token, doctor_id=_doctor().id)
+        invoice = sent_before(Invoice, form.sent_token, doctor_id=ownership.current_doctor().id)
         if invoice is None:
             draft.form_token = form.sent_token
-            invoice = invoices.issue(_doctor(), draft)
+            invoice = invoices.issue(ownership.current_doctor(), draft)
             db.session.commit()
         else:
             db.session.rollback()  # the same form sent again: the first one issued the invoice
@@ -162,24 +159,17 @@ def _page() -> int:
 def invoices_list():
     form = DoctorInvoiceFilterForm(request.args)
     page = _page()
-    rows, has_next = invoices.listing(doctor_id=_doctor().id, filters=_filters(form), page=page)
+    rows, has_next = invoices.listing(doctor_id=ownership.current_doctor().id, filters=_filters(form), page=page)
     return htmx.render(
         "doctor/invoices.html", "doctor/_invoice_rows.html",
         form=form, rows=rows, page=page, has_next=has_next, state_of=invoices.state_of,
     )
 
 
-def _own(invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.patient), joinedload(Invoice.lines)])
-    if invoice is None or invoice.doctor_id != _doctor().id:
-        refuse("invoice", invoice_id)
-    return invoice
-
-
 @bp.get("/invoices/<int:invoice_id>")
 @allow("doctor")
 def invoice(invoice_id: int):
-    invoice = _own(invoice_id)
+    invoice = ownership.own_invoice(invoice_id, *SHOWN)
     page = render_template(
         "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
@@ -193,7 +183,7 @@ def invoice(invoice_id: int):
 @bp.get("/invoices/<int:invoice_id>.pdf")
 @allow("doctor")
 def invoice_pdf_download(invoice_id: int):
-    invoice = _own(invoice_id)
+    invoice = ownership.own_invoice(invoice_id, *SHOWN)
     content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
     name = f"invoice-{invoice.number}.pdf"  # read before the commit, which expires the invoice
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
@@ -206,7 +196,7 @@ def invoice_pdf_download(invoice_id: int):
 @bp.post("/invoices/<int:invoice_id>/void")
 @allow("doctor")
 def void_invoice(invoice_id: int):
-    invoice = _own(invoice_id)
+    invoice = ownership.own_invoice(invoice_id, *SHOWN)
     form = VoidForm()
     if form.validate_on_submit() and invoices.void(invoice, form.reason.data):
         db.session.commit()

@@ -14,7 +14,6 @@ from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import audit
-from portal.accounts import guardians
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx
 from portal.core.forms import BaseForm, attach, require_valid
@@ -23,7 +22,8 @@ from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.patient.blueprint import bp
 
 PAGE_SIZE = 20
@@ -67,26 +67,10 @@ class WithdrawForm(BaseForm):
     submit = SubmitField(_l("Withdraw this claim"))
 
 
-def _patient() -> Patient:
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
-    return patient
-
-
-def _own(claim_id: int, *options) -> Claim:
-    """The claim, if it belongs to the space the patient is in; 404 otherwise (also for
-    another patient's claim, so its existence is not revealed)."""
-    claim = db.session.scalar(db.select(Claim).where(Claim.id == claim_id).options(*options))
-    if claim is None or claim.patient_id != _patient().id:
-        refuse("claim", claim_id)
-    return claim
-
-
 @bp.get("/claims", endpoint="claims")
 @allow("patient")
 def claims_list():
-    patient = _patient()
+    patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
     rows = db.session.scalars(
         db.select(Claim).where(Claim.patient_id == patient.id)
@@ -105,15 +89,14 @@ def _detail(claim_id: int) -> tuple[Claim, ConsentReceipt | None, Patient | None
     statement, the consent receipt and the person whose account gave consent (a parent in
     a child's space has their own registry record)."""
     giver = aliased(Patient)
-    row = db.session.execute(
+    row = ownership.own_row(
         db.select(Claim, ConsentReceipt, giver).where(Claim.id == claim_id)
         .outerjoin(ConsentReceipt, ConsentReceipt.claim_id == Claim.id)
         .outerjoin(giver, giver.account_id == ConsentReceipt.account_id)
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor), joinedload(Claim.statement),
-                 joinedload(Claim.events))
-    ).unique().first()
-    if row is None or row[0].patient_id != _patient().id:
-        refuse("claim", claim_id)
+                 joinedload(Claim.events)),
+        Claim, claim_id,
+    )
     return row[0], row[1], row[2]
 
 
@@ -143,7 +126,7 @@ def claim_detail(claim_id: int):
 @bp.post("/claims/<int:claim_id>/withdraw", endpoint="withdraw_claim")
 @allow("patient")
 def withdraw_claim(claim_id: int):
-    claim = _own(claim_id)
+    claim = ownership.own_claim(claim_id)
     require_valid(WithdrawForm())
     try:
         sharing.withdraw(claim, by=current_user)
@@ -188,7 +171,7 @@ def answer_claim(claim_id: int):
 
 
 def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
-    claim = _own(
+    claim = ownership.own_claim(
         claim_id, joinedload(Claim.statement).selectinload(Statement.lines), joinedload(Claim.invoice),
     )
     if claim.statement is None:

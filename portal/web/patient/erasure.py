@@ -13,11 +13,12 @@ from flask_login import current_user
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.accounts import consent, guardians, sessions, stepup
+from portal.accounts import consent, sessions, stepup
 from portal.core import htmx
 from portal.core.forms import BaseForm, require_valid
 from portal.extensions import db
 from portal.privacy import erasure
+from portal.web import ownership
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
 from portal.web.patient.claims import STATE_WORDS
@@ -53,12 +54,6 @@ class WithdrawForm(BaseForm):
     understood = BooleanField(validators=[DataRequired()])
 
 
-def _own_person():
-    """The acting person, and whether this is the signed-in account's own space."""
-    person = guardians.acting_patient(current_user)
-    return person, consent.is_own_space(person, current_user)
-
-
 def _valid_post() -> None:
     require_valid(BaseForm())
 
@@ -72,7 +67,7 @@ def withdraw_consent():
             abort(400)
         flash(_("Tick the box to confirm that you want to withdraw your consent."), "error")
         return htmx.redirect(url_for("patient.my_data", _anchor="consent"))
-    person, own = _own_person()
+    person, own = ownership.current_space()
     if not own:
         abort(403)  # the form is not offered in a child's space
     if consent.withdraw(person, current_user._get_current_object()) is None:
@@ -88,7 +83,7 @@ def withdraw_consent():
 @allow("patient", before_terms=True)
 def restore_consent():
     _valid_post()
-    person, own = _own_person()
+    person, own = ownership.current_space()
     if not own:
         abort(403)
     if consent.restore(person, current_user._get_current_object()) is None:
@@ -101,7 +96,7 @@ def restore_consent():
 @bp.route("/my-data/erase", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def erase():
-    person, own = _own_person()
+    person, own = ownership.current_space()
     form = EraseForm()
     if own and form.validate_on_submit():
         account = current_user._get_current_object()

@@ -9,12 +9,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts import guardians
 from portal.core import clock, htmx
 from portal.core.forms import OnceForm, require_valid, sent_before
 from portal.extensions import db, limiter
 from portal.models import DataRequest
 from portal.privacy import export
+from portal.web import ownership
 from portal.web.access import allow, refuse
 from portal.web.patient.blueprint import bp
 
@@ -26,13 +26,6 @@ SESSION_KEY = "export_token"
 class ExportForm(OnceForm):
     """The button that prepares an export: a second click while the first one builds the ZIP
     prepares no second export."""
-
-
-def _person():
-    person = guardians.acting_patient(current_user)
-    if person is None:
-        abort(404)
-    return person
 
 
 def _limit_key() -> str:
@@ -52,7 +45,7 @@ def _language(person) -> str:
 @limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
 def export_request():
     form = require_valid(ExportForm())
-    person = _person()
+    person = ownership.currentownership.current_patient()
     if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
         # The same click again: the first answer carries the link. This one leaves the session
         # cookie alone, so it cannot overwrite the cookie that holds the link.
@@ -68,7 +61,7 @@ def export_request():
 @bp.get("/my-data/export/<token>")
 @allow("patient")
 def export_download(token: str):
-    made = export.find(token, _person())
+    made = export.find(token, ownership.current_patient())
     if made is None:
         refuse("export")  # the token is a secret: never written to the trail
     if not export.is_live(made):
@@ -94,7 +87,7 @@ def _export_section() -> dict | None:
     browser asked for it. A callable, so the query runs only where the section is shown."""
     if not getattr(current_user, "is_authenticated", False) or current_user.role != "patient":
         return None
-    person = guardians.acting_patient(current_user)
+    person = ownership.acting_patient()
     made = export.live_for(person) if person is not None else None
     if made is None:
         return None

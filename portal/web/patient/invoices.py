@@ -7,20 +7,19 @@ from datetime import datetime
 from flask import Response, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from portal import audit
-from portal.accounts import guardians
 from portal.claims import reimbursement, sharing
 from portal.core import htmx
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.forms import InvoiceFilterForm
 from portal.web.patient.blueprint import bp
 
@@ -29,17 +28,10 @@ class PatientFilterForm(InvoiceFilterForm):
     doctor = SelectField(_l("Doctor"), choices=[], validators=[Optional()], validate_choice=False)
 
 
-def _patient():
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
-    return patient
-
-
 @bp.get("/invoices", endpoint="invoices")
 @allow("patient")
 def invoices_list():
-    patient = _patient()
+    patient = ownership.current_patient()
     form = PatientFilterForm(request.args)
     doctors = invoices.doctors_of(patient.id)
     form.doctor.choices = [("", str(_l("All")))] + [(str(d.id), d.name) for d in doctors]
@@ -63,14 +55,6 @@ def invoices_list():
     )
 
 
-def _own(invoice_id: int) -> Invoice:
-    """The invoice, if it belongs to the space the patient is in; 404 otherwise."""
-    invoice = db.session.get(Invoice, invoice_id, options=[joinedload(Invoice.doctor), joinedload(Invoice.lines)])
-    if invoice is None or invoice.patient_id != _patient().id:
-        refuse("invoice", invoice_id)
-    return invoice
-
-
 def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
     """The invoice with what its page shows, in one query: the doctor, the lines, the live
     claim and when an open report was made; 404 unless it belongs to the space."""
@@ -79,13 +63,12 @@ def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
         .where(InvoiceReport.invoice_id == Invoice.id, InvoiceReport.closed_at.is_(None))
         .order_by(InvoiceReport.created_at.desc()).limit(1).scalar_subquery()
     )
-    row = db.session.execute(
+    row = ownership.own_row(
         db.select(Invoice, Claim, reported).where(Invoice.id == invoice_id)
         .outerjoin(Claim, (Claim.invoice_id == Invoice.id) & (Claim.state != ClaimState.WITHDRAWN))
-        .options(joinedload(Invoice.doctor), joinedload(Invoice.lines))
-    ).unique().first()
-    if row is None or row[0].patient_id != _patient().id:
-        refuse("invoice", invoice_id)
+        .options(joinedload(Invoice.doctor), joinedload(Invoice.lines)),
+        Invoice, invoice_id,
+    )
     return row[0], row[1], row[2]
 
 
@@ -108,7 +91,7 @@ def invoice(invoice_id: int):
 @bp.get("/invoices/<int:invoice_id>.pdf")
 @allow("patient")
 def invoice_pdf_download(invoice_id: int):
-    invoice = _own(invoice_id)
+    invoice = ownership.own_invoice(invoice_id, joinedload(Invoice.doctor), joinedload(Invoice.lines))
     if invoices.state_of(invoice) == "expired":
         abort(404)
     # Rendered before the commit, which would expire the invoice and load it all again.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import abort, flash, render_template, request, session, url_for
+from flask import flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
@@ -18,13 +18,14 @@ from flask_login import current_user
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from portal.accounts import guardians, stepup
+from portal.accounts import stepup
 from portal.core import htmx, identity
 from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before
 from portal.extensions import db
-from portal.models import Claim, DataRequest, Patient
+from portal.models import DataRequest
 from portal.privacy import data_access, rights
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
 from portal.web.templating import LANGUAGE_NAMES
@@ -79,17 +80,10 @@ class RestrictionForm(BaseForm):
     pass
 
 
-def _patient() -> Patient:
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
-    return patient
-
-
 @bp.get("/my-data")
 @allow("patient", before_terms=True)
 def my_data():
-    person = _patient()
+    person = ownership.current_patient()
     objection_form = ObjectionForm(formdata=None, objects=person.objects_to_statistics)
     return render_template(
         "patient/my_data.html", person=person, data=data_access.overview(person), iban=identity.masked_iban(person.iban),
@@ -101,7 +95,7 @@ def my_data():
 @bp.route("/my-data/contact", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def contact_details():
-    person = _patient()
+    person = ownership.current_patient()
     account = person.account
     form = ContactForm()
     if account is None:
@@ -136,7 +130,7 @@ def contact_details():
 @bp.route("/my-data/correction", methods=["GET", "POST"])
 @allow("patient", before_terms=True)
 def correction_request():
-    person = _patient()
+    person = ownership.current_patient()
     form = CorrectionForm()
     if form.validate_on_submit():
         # The same form sent again: its first request.
@@ -154,7 +148,7 @@ def correction_request():
 @bp.post("/my-data/objection")
 @allow("patient", before_terms=True)
 def objection():
-    person = _patient()
+    person = ownership.current_patient()
     form = require_valid(ObjectionForm())
     objects = bool(form.objects.data)
     if rights.set_objection(person, objects, by=current_user):
@@ -164,17 +158,10 @@ def objection():
     return htmx.redirect(url_for("patient.my_data") + "#restriction")
 
 
-def _own_claim(claim_id: int) -> Claim:
-    claim = db.session.get(Claim, claim_id)
-    if claim is None or claim.patient_id != _patient().id:
-        refuse("claim", claim_id)  # another patient's claim: its existence is not revealed
-    return claim
-
-
 @bp.post("/claims/<int:claim_id>/freeze")
 @allow("patient")
 def freeze_claim(claim_id: int):
-    claim = _own_claim(claim_id)
+    claim = ownership.own_claim(claim_id)
     require_valid(RestrictionForm())
     try:
         rights.freeze(claim, by=current_user)
@@ -193,7 +180,7 @@ def freeze_claim(claim_id: int):
 @bp.post("/claims/<int:claim_id>/unfreeze")
 @allow("patient")
 def unfreeze_claim(claim_id: int):
-    claim = _own_claim(claim_id)
+    claim = ownership.own_claim(claim_id)
     require_valid(RestrictionForm())
     try:
         rights.unfreeze(claim, by=current_user)
@@ -220,7 +207,7 @@ def _keyset(text: str) -> tuple[datetime, int] | None:
 @bp.get("/my-data/access-log")
 @allow("patient", before_terms=True)
 def access_log():
-    person = _patient()
+    person = ownership.current_patient()
     before = _keyset(request.args.get("before", ""))
     entries, older = data_access.access_log(person, current_user, before)
     older_arg = f"{(older[0] - EPOCH) // timedelta(microseconds=1)}:{older[1]}" if older else None

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
-from flask_login import current_user
+from flask import render_template, request
 from sqlalchemy.orm import joinedload
 
-from portal.accounts import guardians
 from portal.claims import states
 from portal.core import htmx
 from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import Notification
+from portal.web import ownership
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
 
@@ -21,9 +20,7 @@ PAGE_SIZE = 20
 @bp.get("/notifications", endpoint="notifications")
 @allow("patient")
 def notifications_list():
-    patient = guardians.acting_patient(current_user)
-    if patient is None:
-        abort(404)
+    patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
     rows = db.session.scalars(
         db.select(Notification).where(Notification.patient_id == patient.id)

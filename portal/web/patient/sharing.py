@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import BooleanField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -20,10 +20,10 @@ from portal.core.numbers import whole_number
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import Invoice, InvoiceReport
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
-from portal.web.patient.invoices import _own, _patient
 
 MAX_CHOSEN = 100
 
@@ -71,22 +71,18 @@ def _chosen(values: list[str]) -> list[Invoice]:
     ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
     if not ids:
         return []
-    found = db.session.scalars(
+    return ownership.own_all(
         db.select(Invoice).where(Invoice.id.in_(ids))
         .options(selectinload(Invoice.lines), selectinload(Invoice.doctor))
-        .order_by(Invoice.service_date.desc(), Invoice.id.desc())
-    ).all()
-    patient = _patient()
-    foreign = sorted(set(ids) - {invoice.id for invoice in found if invoice.patient_id == patient.id})
-    if foreign:
-        refuse("invoice", foreign[0])
-    return list(found)
+        .order_by(Invoice.service_date.desc(), Invoice.id.desc()),
+        Invoice, ids,
+    )
 
 
 @bp.route("/invoices/share", methods=["GET", "POST"])
 @allow("patient")
 def share():
-    patient = _patient()
+    patient = ownership.current_patient()
     form = ShareForm()
     chosen = _chosen(request.form.getlist("invoice") if request.method == "POST" else request.args.getlist("invoice"))
     if not chosen:
@@ -121,7 +117,7 @@ def share():
 @bp.route("/bank-account", methods=["GET", "POST"])
 @allow("patient")
 def bank_account():
-    patient = _patient()
+    patient = ownership.current_patient()
     form = BankAccountForm()
     next_url = links.safe_next(request.args.get("next"), None, within="/patient/")
     if form.validate_on_submit():
@@ -143,7 +139,7 @@ def bank_account():
 @bp.route("/settings", methods=["GET", "POST"])
 @allow("patient")
 def settings():
-    patient = _patient()
+    patient = ownership.current_patient()
     form = SettingsForm()
     if form.validate_on_submit():
         sharing.set_auto_share(patient, bool(form.auto_share.data), by=current_user)
@@ -158,7 +154,7 @@ def settings():
 @bp.route("/invoices/<int:invoice_id>/report", methods=["GET", "POST"])
 @allow("patient")
 def report_invoice(invoice_id: int):
-    invoice = _own(invoice_id)
+    invoice = ownership.own_invoice(invoice_id, joinedload(Invoice.doctor), joinedload(Invoice.lines))
     form = ReportForm()
     if form.validate_on_submit():
         # The same form sent again has nothing more to do.

@@ -5,19 +5,20 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from flask_login import current_user
 
-from portal.accounts import guardians, reactivation
+from portal.accounts import reactivation
 from portal.core import htmx
 from portal.core.forms import BaseForm, require_valid
 from portal.core.numbers import whole_number
 from portal.extensions import db
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.patient.blueprint import bp
 
 
 @bp.get("/")
 @allow("patient")
 def home():
-    return render_template("patient/home.html", person=guardians.acting_patient(current_user),
+    return render_template("patient/home.html", person=ownership.acting_patient(),
                            reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
 
 
@@ -27,7 +28,6 @@ def switch_space():
     require_valid(BaseForm())
     choice = request.form.get("space", "")
     target = None if choice in ("", "self") else (whole_number(choice) or -1)  # -1 names nobody
-    if guardians.switch(current_user, target) is None:
-        refuse("patient", target if target and target > 0 else None)  # not one of their children
+    ownership.enter_space(target)  # not one of their children: refused
     db.session.commit()
     return htmx.redirect(url_for("patient.home"))
