@@ -321,7 +321,7 @@ def test_csv_cells_from_people_are_neutralised(app, make_patient, make_doctor, m
     doctor = make_doctor(name="=HYPERLINK(\"http://evil.example\",\"Dr\")")
     staff = make_staff()
     claim = make_claim(patient, doctor, staff, state="in_review")
-    from portal.claims.sharing import review
+    from portal.claims import review
 
     review.reject(claim, staff.profile, version=claim.version, reason="other", note="=1+1")
     db.session.add(AuditEvent(event="invoice.viewed", actor_account_id=doctor.account.id, actor_role="doctor",
