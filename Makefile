@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/python .ci/complexity.py
 
 # After editing requirements.txt or requirements-dev.txt. Existing pins are kept unless a requirement
 # changed; `make lock UPGRADE=--upgrade` moves everything to the newest allowed versions.

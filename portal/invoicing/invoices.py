@@ -162,6 +162,14 @@ def problems(doctor: Doctor, draft: Draft) -> dict[str, list[str]]:
         found.error("service_date", NO_DATE)
     elif (problem := service_date_problem(draft.service_date, clock.today())) is not None:
         found.error("service_date", problem)
+    _line_problems(draft, found)
+    _correction_problems(doctor, draft, found)
+    for name, messages in draft.errors.items():
+        found.errors[name] = [*messages, *found.errors.get(name, [])]
+    return found.errors
+
+
+def _line_problems(draft: Draft, found: Draft) -> None:
     if not draft.lines:
         found.error("lines-0-code", NO_ACT)
     for position, (act, quantity) in enumerate(draft.lines):
@@ -170,14 +178,16 @@ def problems(doctor: Doctor, draft: Draft) -> dict[str, list[str]]:
             found.error(f"lines-{position}-code", NOT_AN_ACT)
         if (problem := quantity_problem(quantity)) is not None:
             found.error(f"lines-{position}-quantity", problem)
+
+
+def _correction_problems(doctor: Doctor, draft: Draft, found: Draft) -> None:
     replaced = draft.replaces
-    if replaced is not None and (replaced.doctor_id != doctor.id or replaced.voided_at is None):
+    if replaced is None:
+        return
+    if replaced.doctor_id != doctor.id or replaced.voided_at is None:
         found.error("replaces", "only a voided invoice of the same doctor can be replaced")
-    if replaced is not None and draft.patient is not None and replaced.patient_id != draft.patient.id:
+    if draft.patient is not None and replaced.patient_id != draft.patient.id:
         found.error("matricule", OTHER_PATIENT)
-    for name, messages in draft.errors.items():
-        found.errors[name] = [*messages, *found.errors.get(name, [])]
-    return found.errors
 
 
 def relatives(invoice: Invoice) -> dict[str, Invoice | None]:

@@ -45,7 +45,7 @@ def _language(person) -> str:
 @limiter.limit("10/hour", key_func=_limit_key, methods=["POST"])
 def export_request():
     form = require_valid(ExportForm())
-    person = ownership.currentownership.current_patient()
+    person = ownership.current_patient()
     if sent_before(DataRequest, form.sent_token, patient_id=person.id) is not None:
         # The same click again: the first answer carries the link. This one leaves the session
         # cookie alone, so it cannot overwrite the cookie that holds the link.

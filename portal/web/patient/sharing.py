@@ -19,7 +19,7 @@ from portal.core.forms import BaseForm, OnceForm, sent_before
 from portal.core.numbers import whole_number
 from portal.core.refused import Refused
 from portal.extensions import db
-from portal.models import Invoice, InvoiceReport
+from portal.models import Invoice, InvoiceReport, Patient
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.forms import StepUpForm
@@ -92,19 +92,7 @@ def share():
     reasons = {invoice.id: sharing.why_not_shareable(invoice, claimed=invoice.id in claimed) for invoice in chosen}
     eligible = [invoice for invoice in chosen if reasons[invoice.id] is None]
     if form.validate_on_submit():
-        if not eligible:
-            flash(_("These invoices have already been shared or cannot be sent from the portal."), "error")
-            return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
-        try:
-            shared = sharing.share(patient, eligible, by=current_user)
-        except Refused:
-            # No bank account, or an invoice changed in the meantime: show the page again.
-            db.session.rollback()
-            return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
-        db.session.commit()
-        flash(ngettext("%(num)d invoice has been shared with your health fund.",
-                       "%(num)d invoices have been shared with your health fund.", len(shared)), "success")
-        return htmx.redirect(url_for("patient.claims"))
+        return _send(patient, chosen, eligible, claimed)
     here = url_for("patient.share", invoice=[invoice.id for invoice in chosen])
     return render_template(
         "patient/share.html", form=form, patient=patient, eligible=eligible,
@@ -112,6 +100,22 @@ def share():
         amounts_of=reimbursement.reimbursement_of, recipients=sharing.recipients(patient),
         iban=identity.masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
     ), 400 if request.method == "POST" else 200
+
+
+def _send(patient: Patient, chosen: list[Invoice], eligible: list[Invoice], claimed: set[int]):
+    if not eligible:
+        flash(_("These invoices have already been shared or cannot be sent from the portal."), "error")
+        return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
+    try:
+        shared = sharing.share(patient, eligible, by=current_user)
+    except Refused:
+        # No bank account, or an invoice changed in the meantime: show the page again.
+        db.session.rollback()
+        return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
+    db.session.commit()
+    flash(ngettext("%(num)d invoice has been shared with your health fund.",
+                   "%(num)d invoices have been shared with your health fund.", len(shared)), "success")
+    return htmx.redirect(url_for("patient.claims"))
 
 
 @bp.route("/bank-account", methods=["GET", "POST"])
