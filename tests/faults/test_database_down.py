@@ -32,7 +32,7 @@ from portal.models import Patient
 from tests.conftest import database_url, make_app
 from tests.fixtures.clients import page, sign_in_committed, text_of
 from tests.fixtures.factories import new_patient
-from tests.test_pages import translated
+from tests.web.test_pages import translated
 
 NEW_IBAN = make_iban("LU", "0019400644750000")
 # The README's busy timeout is 10 s; the locked database's test waits half a second for the same answer.

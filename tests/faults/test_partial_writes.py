@@ -28,7 +28,7 @@ from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import fresh_code, page, sign_in_committed, text_of
 from tests.fixtures.factories import PASSWORD, new_patient
 from tests.fixtures.invoices import new_invoice
-from tests.test_pages import translated
+from tests.web.test_pages import translated
 
 
 class Fault(RuntimeError):

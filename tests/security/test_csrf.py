@@ -38,7 +38,7 @@ from tests.fixtures.clients import fresh_code, page, step_up, text_of
 from tests.fixtures.figures import Tally
 from tests.fixtures.images import jpeg
 from tests.fixtures.invoices import new_invoice
-from tests.test_access import EXPECTED
+from tests.web.test_access import EXPECTED
 
 NEW_PASSWORD = "violet tractor under the bridge"
 

@@ -37,7 +37,7 @@ from portal.models import AccountStatus, IdentityRequest, UserSession
 from portal.privacy import rights
 from tests.fixtures.clients import sign_in
 from tests.security.fuzz_forms import FuzzRequest, Target, requests_for, targets
-from tests.test_access import ANY, EXPECTED, SIGNED_IN
+from tests.web.test_access import ANY, EXPECTED, SIGNED_IN
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 REFUSED_EXAMPLES = max(1, EXAMPLES // 5)

@@ -6,7 +6,7 @@ activation code; a claim, data request or identity request of another fund's ins
 would confirm the object exists — the same page as for an id that does not exist; the object
 is unchanged in the database; and one `access.refused` audit row names who asked for what.
 
-The role-level matrix (every route × every role) is tests/test_access.py; this file checks
+The role-level matrix (every route × every role) is tests/web/test_access.py; this file checks
 ownership inside a role. `test_every_object_route_has_a_case` walks app.url_map: a new route
 with an object in its URL fails it until a case is added to CASES below.
 """
@@ -35,7 +35,7 @@ from tests.fixtures.clients import page, sign_in, text_of, url_for
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
 from tests.fixtures.images import png
 from tests.fixtures.invoices import new_invoice
-from tests.test_access import ANY, EXPECTED, _allowed
+from tests.web.test_access import ANY, EXPECTED, _allowed
 
 # --- The world: the victim's objects, and an intruder of each role ---------------------------------
 
@@ -328,7 +328,7 @@ CASES: dict[str, Callable[[World], Target]] = {
 CAPABILITIES = {"activation.link": "token", "activation.request_status": "reference", "public.not_me": "token"}
 
 # Routes that act on any account by design, behind the CNS administrator permission rather than an
-# owner: the permission is tested in tests/auth/test_staff_administration.py.
+# owner: the permission is tested in tests/accounts/test_staff_administration.py.
 ADMINISTRATION = {"cns.admin_block", "cns.admin_unblock", "cns.admin_deactivate"}
 
 # Ids that do not exist: the largest the columns hold, and one past them (a guess must
@@ -383,7 +383,7 @@ def test_every_object_route_has_a_case(app, figures):
 
 def test_each_case_signs_in_with_a_role_the_route_serves(app, world):
     """So every 404 below comes from the ownership check, not from the role check (403), and
-    the capability routes are really public. The matrix itself is tests/test_access.py."""
+    the capability routes are really public. The matrix itself is tests/web/test_access.py."""
     for endpoint, build in CASES.items():
         target = build(world)
         assert _allowed(EXPECTED[endpoint], target.intruder.account.role), endpoint

@@ -2,7 +2,7 @@
 
 A session lives on the server (`user_session`); the signed cookie only names it. These
 tests plant, copy and replay cookies the way a thief with a moment at someone's browser,
-or a malicious browser extension, would. tests/auth/test_sessions.py and test_signin.py
+or a malicious browser extension, would. tests/accounts/test_sessions.py and test_signin.py
 check the single mechanisms (one copy after sign-out, after a password change); here one
 story runs through every way a session ends.
 """
@@ -17,9 +17,9 @@ from portal.accounts import passwords, signin
 from portal.extensions import db
 from portal.models import AccountStatus, UserSession
 from tests.conftest import make_app
+from tests.core.test_security_headers import in_production
 from tests.fixtures.clients import fresh_code, in_english, sign_in, text_of
 from tests.security import test_auth_attacks
-from tests.test_security_headers import in_production
 
 COOKIE = "portal_session"
 HTTPS = "https://portal.example.lu"

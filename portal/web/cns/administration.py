@@ -1,7 +1,7 @@
 """The administrators' page: find an account, block or unblock it, close a doctor's or agent's
 account, and the list of blocks in force, which is how a "this wasn't me" alert reaches staff.
 
-Only administrators (portal.cns.admin) reach it; the rules of each act live in
+Only administrators (portal.web.cns.admin) reach it; the rules of each act live in
 portal.professionals.operators and portal.accounts.blocking, shared with the operator's commands.
 """
 

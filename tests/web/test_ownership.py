@@ -25,7 +25,7 @@ from tests.fixtures.claims import new_claim
 from tests.fixtures.factories import new_doctor, new_patient, new_staff
 from tests.fixtures.invoices import new_invoice
 
-PORTAL = Path(__file__).resolve().parent.parent / "portal"
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
 BLUEPRINTS = tuple(f"portal.web.{name}" for name in ("patient", "doctor", "cns", "auth", "public", "activation"))
 
 

@@ -109,7 +109,7 @@ EXPECTED = {
     "cns.approve_identity_request": {"cns"},
     "cns.reject_identity_request": {"cns"},
     "cns.terms_versions": {"cns"},
-    # Administrators only, checked inside by portal.cns.admin (tests/auth/test_staff_administration.py).
+    # Administrators only, checked inside by portal.web.cns.admin (tests/accounts/test_staff_administration.py).
     "cns.admin_accounts": {"cns"},
     "cns.admin_block": {"cns"},
     "cns.admin_unblock": {"cns"},

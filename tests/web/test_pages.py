@@ -8,7 +8,7 @@ from flask import abort, url_for
 
 from tests.fixtures.clients import page, sign_in, text_of
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 
 PUBLIC_PAGES = ["public.home", "public.terms_of_use", "public.privacy", "public.accessibility", "auth.login"]
 

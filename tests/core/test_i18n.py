@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from tests.fixtures.clients import page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 
 
