@@ -5,8 +5,19 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import cli
 from portal import config as settings
 from portal.config import ROOT
+from portal.core import assets, database, errors, forms, headers, i18n, inbound, query_count
+from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from portal.models.types import render_item
+from portal.web import access, templating
+from portal.web.activation import bp as activation
+from portal.web.auth import bp as auth
+from portal.web.cns import bp as cns
+from portal.web.doctor import bp as doctor
+from portal.web.patient import bp as patient
+from portal.web.public import bp as public
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -33,13 +44,8 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal.core import database, i18n
-    from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
-
     db.init_app(app)
     database.configure(app)
-    from portal.models.types import render_item
-
     migrate.init_app(
         app,
         db,
@@ -56,21 +62,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.web.activation import bp as activation
-    from portal.web.auth import bp as auth
-    from portal.web.cns import bp as cns
-    from portal.web.doctor import bp as doctor
-    from portal.web.patient import bp as patient
-    from portal.web.public import bp as public
-
     for blueprint in (public, auth, activation, patient, doctor, cns):
         app.register_blueprint(blueprint)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from portal.core import assets, forms, headers, inbound, query_count
-    from portal.web import access, templating
-
     inbound.init_app(app)  # first: a request that is not UTF-8 is refused before anything reads it
     forms.init_app(app)
     access.init_app(app)
@@ -81,12 +77,8 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from portal.core import errors
-
     errors.init_app(app)
 
 
 def register_cli(app: Flask) -> None:
-    from portal import cli
-
     cli.init_app(app)
