@@ -9,6 +9,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -33,14 +35,10 @@ def _hasher() -> tuple[PasswordHasher, str]:
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     # zxcvbn ships the 30,000 most common passwords from public leaks.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def _too_guessable(password: str, context: list[str]) -> bool:
-    from zxcvbn import zxcvbn
-
     # zxcvbn's cost grows with length; the first 64 characters decide its score anyway.
     return zxcvbn(password[:64], user_inputs=[part for part in context if part])["score"] < 3
 
