@@ -14,11 +14,11 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.activation import codes
 from portal.core import clock, links
+from portal.core.database import add_unless_taken
 from portal.core.forms import sent_before
 from portal.documents import uploads
 from portal.extensions import db
@@ -60,20 +60,15 @@ def file(form) -> IdentityRequest:
         patient_id=patient.id if patient else None,
         form_token=token,
     )
-    savepoint = db.session.begin_nested()
-    try:
-        db.session.add(filed)
-        db.session.flush()
-    except IntegrityError:
+    clash = add_unless_taken(filed)
+    if clash is not None:
         # Both copies got past the check at once: the unique token let one in; this one
         # answers with it. (Signed-in forms never race here: see portal.accounts.sessions.)
-        savepoint.rollback()
         uploads.delete(filed.document_name)
         earlier = sent_before(IdentityRequest, token)
         if earlier is None:
-            raise
+            raise clash
         return earlier
-    savepoint.commit()
     audit.record(audit.IDENTITY_REQUEST_FILED, actor=None, patient_id=filed.patient_id, request_id=filed.id)
     return filed
 

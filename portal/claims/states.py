@@ -11,11 +11,11 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
 from portal.accounts import guardians
 from portal.claims import reimbursement
 from portal.core import clock
+from portal.core.database import add_unless_taken
 from portal.core.refused import Conflict
 from portal.extensions import db
 from portal.models import Claim, ClaimState, Invoice, Notification, Patient
@@ -55,18 +55,13 @@ def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Clai
         total_cents=invoice.total_cents, computed_cents=reimbursement.reimbursement_of(invoice).reimbursed_cents,
         shared_at=now, received_at=now,
     )
-    savepoint = db.session.begin_nested()
-    try:
-        db.session.add(claim)
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = active_claim_of(invoice.id)
-        if existing is None:
-            raise
-        return existing, False
-    savepoint.commit()
-    return claim, True
+    clash = add_unless_taken(claim)
+    if clash is None:
+        return claim, True
+    existing = active_claim_of(invoice.id)
+    if existing is None:
+        raise clash
+    return existing, False
 
 
 def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int | None = None,

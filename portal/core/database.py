@@ -7,6 +7,9 @@ import sqlite3
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
 
 _installed = False
 
@@ -42,3 +45,18 @@ def _on_begin(connection) -> None:
         # deferred transaction that reads and then writes fails at once with
         # "database is locked" when another writer committed in between.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def add_unless_taken(row) -> IntegrityError | None:
+    """Add and flush the row in a savepoint: None once it is in, or the IntegrityError a
+    unique constraint answered, with the savepoint (only) rolled back, for the caller to
+    look up the row that won or to raise."""
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(row)
+        db.session.flush()
+    except IntegrityError as clash:
+        savepoint.rollback()
+        return clash
+    savepoint.commit()
+    return None

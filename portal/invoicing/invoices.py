@@ -12,13 +12,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import sharing, states
 from portal.core import clock
+from portal.core.database import add_unless_taken
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import nomenclature
@@ -258,19 +258,13 @@ def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
             )
         )
         invoice.number = f"{year}-{int(last.split('-')[1]) + 1 if last else 1:06d}"
-        savepoint = db.session.begin_nested()
-        try:
-            db.session.add(invoice)
-            db.session.flush()
-        except IntegrityError:
-            savepoint.rollback()
-            if invoice.form_token and db.session.scalar(
-                db.select(Invoice.id).where(Invoice.form_token == invoice.form_token)
-            ):
-                raise  # the same form was issued meanwhile: not a clash of numbers
-            continue
-        savepoint.commit()
-        return invoice.number
+        clash = add_unless_taken(invoice)
+        if clash is None:
+            return invoice.number
+        if invoice.form_token and db.session.scalar(
+            db.select(Invoice.id).where(Invoice.form_token == invoice.form_token)
+        ):
+            raise clash  # the same form was issued meanwhile: not a clash of numbers
     raise RuntimeError("could not number the invoice")
 
 
