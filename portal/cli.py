@@ -130,21 +130,35 @@ def create_account(role, login, name, specialty, digital, fund) -> None:
                f"(it must be changed at first sign-in): {password}")
 
 
-@accounts_cli.command("unlock")
-@click.argument("login")
-@data_command
+REASON = click.option("--reason", required=True, help="Why, in a sentence: staff read it in the list of blocks.")
+
+
+def _account_command(name: str, *, reason: bool = False):
+    """An `accounts` command on one LOGIN (and a --reason), that uses the portal's tables."""
+
+    def register(command):
+        command = data_command(command)
+        if reason:
+            command = REASON(command)
+        return accounts_cli.command(name)(click.argument("login")(command))
+
+    return register
+
+
+def _commit_if(changed: bool, done: str, unchanged: str) -> None:
+    if changed:
+        db.session.commit()
+    click.echo(done if changed else unchanged)
+
+
+@_account_command("unlock")
 def unlock_account(login: str) -> None:
     """Clear the failure counter and lock of an account (audited)."""
-    if operators.unlock(login):
-        db.session.commit()
-        click.echo(f"Unlocked {login.strip()}.")
-    else:
-        click.echo(f"{login.strip()} was not locked; nothing changed.")
+    _commit_if(operators.unlock(login), f"Unlocked {login.strip()}.",
+               f"{login.strip()} was not locked; nothing changed.")
 
 
-@accounts_cli.command("reset-password")
-@click.argument("login")
-@data_command
+@_account_command("reset-password")
 def reset_password(login: str) -> None:
     """Give a doctor or staff account a new temporary password and end its sessions (audited)."""
     password = operators.reset_password(login)
@@ -153,39 +167,21 @@ def reset_password(login: str) -> None:
                f"in person (it must be replaced at the next sign-in): {password}")
 
 
-REASON = click.option("--reason", required=True, help="Why, in a sentence: staff read it in the list of blocks.")
-
-
-@accounts_cli.command("suspend")
-@click.argument("login")
-@REASON
-@data_command
+@_account_command("suspend", reason=True)
 def suspend_account(login: str, reason: str) -> None:
     """Block an account at once ("I lost my phone"): every session ends, no sign-in (audited)."""
-    if operators.suspend(login, reason):
-        db.session.commit()
-        click.echo(f"Blocked {login.strip()}; every session ended.")
-    else:
-        click.echo(f"{login.strip()} was already blocked; nothing changed.")
+    _commit_if(operators.suspend(login, reason), f"Blocked {login.strip()}; every session ended.",
+               f"{login.strip()} was already blocked; nothing changed.")
 
 
-@accounts_cli.command("resume")
-@click.argument("login")
-@REASON
-@data_command
+@_account_command("resume", reason=True)
 def resume_account(login: str, reason: str) -> None:
     """Lift the block in force on an account (audited)."""
-    if operators.resume(login, reason):
-        db.session.commit()
-        click.echo(f"Lifted the block on {login.strip()}.")
-    else:
-        click.echo(f"{login.strip()} was not blocked; nothing changed.")
+    _commit_if(operators.resume(login, reason), f"Lifted the block on {login.strip()}.",
+               f"{login.strip()} was not blocked; nothing changed.")
 
 
-@accounts_cli.command("deactivate")
-@click.argument("login")
-@REASON
-@data_command
+@_account_command("deactivate", reason=True)
 def deactivate_account(login: str, reason: str) -> None:
     """Close a doctor's or agent's account for good; what they issued stays (audited)."""
     ended, revoked = operators.deactivate(login, reason)
@@ -193,28 +189,18 @@ def deactivate_account(login: str, reason: str) -> None:
     click.echo(f"Closed {login.strip()}: {ended} session(s) ended, {revoked} pending activation code(s) revoked.")
 
 
-@accounts_cli.command("grant-admin")
-@click.argument("login")
-@data_command
+@_account_command("grant-admin")
 def grant_admin(login: str) -> None:
     """Let a CNS agent publish terms of use and block accounts (audited)."""
-    if operators.set_administrator(login, True):
-        db.session.commit()
-        click.echo(f"{login.strip()} is now an administrator.")
-    else:
-        click.echo(f"{login.strip()} was already an administrator; nothing changed.")
+    _commit_if(operators.set_administrator(login, True), f"{login.strip()} is now an administrator.",
+               f"{login.strip()} was already an administrator; nothing changed.")
 
 
-@accounts_cli.command("revoke-admin")
-@click.argument("login")
-@data_command
+@_account_command("revoke-admin")
 def revoke_admin(login: str) -> None:
     """Withdraw a CNS agent's administration (audited)."""
-    if operators.set_administrator(login, False):
-        db.session.commit()
-        click.echo(f"{login.strip()} is no longer an administrator.")
-    else:
-        click.echo(f"{login.strip()} was not an administrator; nothing changed.")
+    _commit_if(operators.set_administrator(login, False), f"{login.strip()} is no longer an administrator.",
+               f"{login.strip()} was not an administrator; nothing changed.")
 
 
 registry_cli = AppGroup("registry", help="The insured-persons registry.")
