@@ -116,6 +116,13 @@ def own(model: type, object_id: int, *options):
     return found
 
 
+def found_or_refused(found, kind: str, object_id: int):
+    """What a lookup already narrowed to the caller found; 404 and an audit row for nothing."""
+    if found is None:
+        refuse(kind, object_id)
+    return found
+
+
 def own_invoice(invoice_id: int, *options) -> Invoice:
     return own(Invoice, invoice_id, *options)
 

@@ -12,7 +12,7 @@ from portal.activation import codes
 from portal.core import htmx
 from portal.extensions import db
 from portal.web import ownership
-from portal.web.access import allow, refuse
+from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ActivationCheckForm, WaiveWaitForm
 
@@ -37,31 +37,37 @@ def activation_checks():
 @allow("cns")
 def confirm_activation_check(code_id: int):
     staff = ownership.current_agent()
-    code = codes.awaiting_staff_visible(code_id, staff)
-    if code is None:
-        refuse("code", code_id)
-    if not ActivationCheckForm().validate_on_submit():
-        flash(_("Confirm that you checked the person and wrote to them."), "error")
-    elif codes.confirm_by_staff(code, staff):
-        db.session.commit()
-        flash(_("Confirmed: the person can now finish the activation with the same code."), "success")
-    else:
-        flash(_("This code can no longer be confirmed: it was confirmed, used, revoked or has expired."), "error")
-    return htmx.redirect(url_for("cns.activation_checks"))
+    code = ownership.found_or_refused(codes.awaiting_staff_visible(code_id, staff), "code", code_id)
+    return _decide(
+        ActivationCheckForm(), lambda: codes.confirm_by_staff(code, staff),
+        unchecked=_("Confirm that you checked the person and wrote to them."),
+        done=_("Confirmed: the person can now finish the activation with the same code."),
+        too_late=_("This code can no longer be confirmed: it was confirmed, used, revoked or has expired."),
+    )
 
 
 @bp.post("/reactivations/<int:reactivation_id>/waive")
 @allow("cns")
 def waive_reactivation(reactivation_id: int):
     staff = ownership.current_agent()
-    row = reactivation.scheduled_visible(reactivation_id, staff)
-    if row is None:
-        refuse("reactivation", reactivation_id)
-    if not WaiveWaitForm().validate_on_submit():
-        flash(_("Confirm that you checked with the person."), "error")
-    elif reactivation.waive(row, staff):
+    row = ownership.found_or_refused(reactivation.scheduled_visible(reactivation_id, staff), "reactivation",
+                                     reactivation_id)
+    return _decide(
+        WaiveWaitForm(), lambda: reactivation.waive(row, staff),
+        unchecked=_("Confirm that you checked with the person."),
+        done=_("The new password and authenticator work from the person's next sign-in."),
+        too_late=_("This re-activation was cancelled or has already been applied."),
+    )
+
+
+def _decide(form, decision, *, unchecked: str, done: str, too_late: str):
+    """The agent ticks that they checked (else `unchecked`), then the decision is taken, or
+    no longer applies (`too_late`)."""
+    if not form.validate_on_submit():
+        flash(unchecked, "error")
+    elif decision():
         db.session.commit()
-        flash(_("The new password and authenticator work from the person's next sign-in."), "success")
+        flash(done, "success")
     else:
-        flash(_("This re-activation was cancelled or has already been applied."), "error")
+        flash(too_late, "error")
     return htmx.redirect(url_for("cns.activation_checks"))

@@ -19,7 +19,8 @@ from portal.core import htmx
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Role
 from portal.professionals.operators import AccountRefused, deactivate, resume, suspend
-from portal.web.access import allow, refuse
+from portal.web import ownership
+from portal.web.access import allow
 from portal.web.cns import admin
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import AccountLookupForm, AdminBlockForm, AdminDeactivateForm, AdminUnblockForm
@@ -74,10 +75,7 @@ def _page(lookup, found, *, block_form=None, unblock_form=None, deactivate_form=
 
 
 def _account(account_id: int) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None:
-        refuse("account", account_id)
-    return account
+    return ownership.found_or_refused(db.session.get(Account, account_id), "account", account_id)
 
 
 def _done(account: Account, message: str):

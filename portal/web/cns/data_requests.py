@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.models import DataRequestKind
 from portal.privacy import rights
 from portal.web import ownership
-from portal.web.access import allow, refuse
+from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 
 KIND_LABELS = {
@@ -76,10 +76,7 @@ def data_requests():
 @allow("cns")
 def data_request(request_id: int):
     staff = ownership.current_agent()
-    found = rights.visible_request(request_id, staff)
-    if found is None:
-        refuse("request", request_id)
-    filed, patient = found
+    filed, patient = ownership.found_or_refused(rights.visible_request(request_id, staff), "request", request_id)
     form = AnswerForm()
     if request.method == "POST":
         if not rights.can_answer(filed):

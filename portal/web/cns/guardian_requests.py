@@ -12,16 +12,14 @@ from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import GuardianRequest
 from portal.web import ownership
-from portal.web.access import allow, refuse
+from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import GuardianConfirmForm, GuardianRefuseForm
 
 
 def _request(request_id: int) -> GuardianRequest:
-    filed = guardian_register.visible(request_id, ownership.current_agent())
-    if filed is None:
-        refuse("request", request_id)
-    return filed
+    return ownership.found_or_refused(
+        guardian_register.visible(request_id, ownership.current_agent()), "request", request_id)
 
 
 @bp.get("/guardian-requests")

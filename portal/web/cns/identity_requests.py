@@ -14,16 +14,13 @@ from portal.documents import uploads
 from portal.extensions import db
 from portal.models import IdentityRequest, Patient
 from portal.web import ownership
-from portal.web.access import allow, refuse
+from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ApproveForm, RejectForm
 
 
 def _request(request_id: int) -> IdentityRequest:
-    filed = requests.visible(request_id, ownership.current_agent())
-    if filed is None:
-        refuse("request", request_id)
-    return filed
+    return ownership.found_or_refused(requests.visible(request_id, ownership.current_agent()), "request", request_id)
 
 
 @bp.get("/identity-requests")
