@@ -47,6 +47,13 @@ def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def one_page(query, page: int, size: int) -> tuple[list, bool]:
+    """The rows of page `page` (from 1), and whether another page follows: one row more is
+    read to know."""
+    rows = db.session.scalars(query.offset((page - 1) * size).limit(size + 1)).all()
+    return rows[:size], len(rows) > size
+
+
 def add_unless_taken(row) -> IntegrityError | None:
     """Add and flush the row in a savepoint: None once it is in, or the IntegrityError a
     unique constraint answered, with the savepoint (only) rolled back, for the caller to

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx
+from portal.core.database import one_page
 from portal.core.forms import BaseForm, attach, require_valid
 from portal.core.numbers import page_number
 from portal.core.refused import Refused
@@ -72,15 +73,15 @@ class WithdrawForm(BaseForm):
 def claims_list():
     patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
-    rows = db.session.scalars(
+    rows, has_next = one_page(
         db.select(Claim).where(Claim.patient_id == patient.id)
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
-        .order_by(Claim.shared_at.desc(), Claim.id.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
+        .order_by(Claim.shared_at.desc(), Claim.id.desc()),
+        page, PAGE_SIZE,
+    )
     return htmx.render(
-        "patient/claims.html", "patient/_claim_rows.html", rows=rows[:PAGE_SIZE], page=page,
-        has_next=len(rows) > PAGE_SIZE, person=patient, state_words=STATE_WORDS,
+        "patient/claims.html", "patient/_claim_rows.html", rows=rows, page=page,
+        has_next=has_next, person=patient, state_words=STATE_WORDS,
     )
 
 

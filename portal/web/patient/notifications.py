@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.claims import states
 from portal.core import htmx
+from portal.core.database import one_page
 from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import Notification
@@ -22,18 +23,18 @@ PAGE_SIZE = 20
 def notifications_list():
     patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
-    rows = db.session.scalars(
+    rows, has_next = one_page(
         db.select(Notification).where(Notification.patient_id == patient.id)
         .options(joinedload(Notification.claim))
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
+        .order_by(Notification.created_at.desc(), Notification.id.desc()),
+        page, PAGE_SIZE,
+    )
     # Opening the page reads the notices, as in a mail client. The rows loaded above keep
     # their unread mark for this rendering (the UPDATE does not touch loaded objects).
     states.mark_read(patient.id)
     html = htmx.render(
-        "patient/notifications.html", "patient/_notification_rows.html", rows=rows[:PAGE_SIZE], page=page,
-        has_next=len(rows) > PAGE_SIZE, person=patient,
+        "patient/notifications.html", "patient/_notification_rows.html", rows=rows, page=page,
+        has_next=has_next, person=patient,
     )
     db.session.commit()
     return html
