@@ -74,7 +74,7 @@ def claims_list():
     patient = ownership.current_patient()
     page = page_number(request.args.get("page"))
     rows, has_next = one_page(
-        db.select(Claim).where(Claim.patient_id == patient.id)
+        ownership.scoped(db.select(Claim), Claim)  # the acting patient's
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
         .order_by(Claim.shared_at.desc(), Claim.id.desc()),
         page, PAGE_SIZE,
