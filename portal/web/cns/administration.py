@@ -88,6 +88,11 @@ def _refused(account: Account, form, problem: str):
     db.session.rollback()
     form.reason.errors.append(problem)
     g.invalid_form = True
+    return _with_form(account, form)
+
+
+def _with_form(account: Account, form):
+    """The account's page again, with this form (and its errors) in place of a blank one."""
     return _page(AccountLookupForm(formdata=None, login=account.login), account, **{_FORM_NAMES[type(form)]: form})
 
 
@@ -98,7 +103,7 @@ def admin_block(account_id: int):
     account = _account(account_id)
     form = AdminBlockForm(prefix="block")  # three forms share the page: their ids must differ
     if not form.validate_on_submit():
-        return _page(AccountLookupForm(formdata=None, login=account.login), account, block_form=form)
+        return _with_form(account, form)
     try:
         suspend(account, form.reason.data, source="staff", by=current_user)
     except AccountRefused:
@@ -113,7 +118,7 @@ def admin_unblock(account_id: int):
     account = _account(account_id)
     form = AdminUnblockForm(prefix="unblock")
     if not form.validate_on_submit():
-        return _page(AccountLookupForm(formdata=None, login=account.login), account, unblock_form=form)
+        return _with_form(account, form)
     if not resume(account, form.reason.data, by=current_user):
         return _refused(account, form, _("This account is not blocked."))
     return _done(account, _("The block on %(login)s is lifted.", login=account.login))
@@ -126,7 +131,7 @@ def admin_deactivate(account_id: int):
     account = _account(account_id)
     form = AdminDeactivateForm(prefix="deactivate")
     if not form.validate_on_submit():
-        return _page(AccountLookupForm(formdata=None, login=account.login), account, deactivate_form=form)
+        return _with_form(account, form)
     if account.id == current_user.id:
         return _refused(account, form, _("You cannot deactivate your own account: ask another administrator."))
     try:
