@@ -60,11 +60,17 @@ def identity_request_document(request_id: int):
     return uploads.send(content, media_type, f"identity-request-{request_id}")
 
 
-def _commit_then_delete(document: str | None) -> None:
-    # In this order: if the commit fails, the request stays pending with its document,
-    # and an agent can still look at it and decide again.
-    db.session.commit()
-    uploads.delete(document)
+def _decided(decided: bool, document: str | None, *, done: str, too_late: str):
+    if decided:
+        # In this order: if the commit fails, the request stays pending with its document,
+        # and an agent can still look at it and decide again.
+        db.session.commit()
+        uploads.delete(document)
+        flash(done, "success")
+    else:
+        db.session.rollback()
+        flash(too_late, "error")
+    return htmx.redirect(url_for("cns.identity_requests"))
 
 
 @bp.post("/identity-requests/<int:request_id>/approve")
@@ -72,14 +78,10 @@ def _commit_then_delete(document: str | None) -> None:
 def approve_identity_request(request_id: int):
     filed = _request(request_id)
     require_valid(ApproveForm())
-    document = filed.document_name
-    if requests.approve(filed, ownership.current_agent()):
-        _commit_then_delete(document)
-        flash(_("Request approved: an activation code has been sent."), "success")
-    else:
-        db.session.rollback()
-        flash(_("This request was already decided, or nobody in the register matches it."), "error")
-    return htmx.redirect(url_for("cns.identity_requests"))
+    document = filed.document_name  # read before the decision, which clears it
+    return _decided(requests.approve(filed, ownership.current_agent()), document,
+                    done=_("Request approved: an activation code has been sent."),
+                    too_late=_("This request was already decided, or nobody in the register matches it."))
 
 
 @bp.post("/identity-requests/<int:request_id>/reject")
@@ -88,10 +90,6 @@ def reject_identity_request(request_id: int):
     filed = _request(request_id)
     form = require_valid(RejectForm())
     document = filed.document_name
-    if requests.reject(filed, ownership.current_agent(), form.reason.data, form.note.data or ""):
-        _commit_then_delete(document)
-        flash(_("Request rejected; the applicant sees the reason."), "success")
-    else:
-        db.session.rollback()
-        flash(_("This request was already decided."), "error")
-    return htmx.redirect(url_for("cns.identity_requests"))
+    return _decided(requests.reject(filed, ownership.current_agent(), form.reason.data, form.note.data or ""),
+                    document, done=_("Request rejected; the applicant sees the reason."),
+                    too_late=_("This request was already decided."))
