@@ -5,12 +5,20 @@ from __future__ import annotations
 import io
 
 import qrcode
+from flask import Response
 from fpdf import FPDF
 
 from portal.config import ROOT
 
 FONTS = ROOT / "portal" / "fonts"
 
+
+
+def attachment(content: bytes, filename: str) -> Response:
+    """A PDF to save, not to show in the browser, and kept out of every cache."""
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store",
+    })
 
 class Document(FPDF):
     """An A4 page with the portal's fonts and a few writing helpers."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, g, render_template, request, url_for
+from flask import abort, g, render_template, request, url_for
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -183,10 +183,7 @@ def activation_letter_pdf(code_id: int):
     document.heading(texts["how"])
     for line in texts["steps"]:
         document.paragraph(line)
-    return Response(
-        document.render(), mimetype="application/pdf",
-        headers={"Content-Disposition": 'attachment; filename="activation.pdf"', "Cache-Control": "no-store"},
-    )
+    return pdf.attachment(document.render(), "activation.pdf")
 
 
 def _instructions() -> list[str]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.claims import reimbursement
-from portal.core import clock, htmx
+from portal.core import clock, htmx, pdf
 from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
@@ -188,9 +188,7 @@ def invoice_pdf_download(invoice_id: int):
     name = f"invoice-{invoice.number}.pdf"  # read before the commit, which expires the invoice
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
     db.session.commit()
-    return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-    })
+    return pdf.attachment(content, name)
 
 
 @bp.post("/invoices/<int:invoice_id>/void")

@@ -3,7 +3,7 @@ and the reimbursement statement."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
-from portal.core import htmx
+from portal.core import htmx, pdf
 from portal.core.database import one_page
 from portal.core.forms import BaseForm, attach, require_valid
 from portal.core.numbers import page_number
@@ -199,6 +199,4 @@ def statement_pdf_download(claim_id: int):
     content = statement_pdf.render(claim, found, str(get_locale() or "fr"))
     name = f"statement-{found.number}.pdf"  # read before the commit, which expires the statement
     db.session.commit()
-    return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-    })
+    return pdf.attachment(content, name)

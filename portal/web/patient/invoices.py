@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -13,7 +13,7 @@ from wtforms.validators import Optional
 
 from portal import audit
 from portal.claims import reimbursement, sharing
-from portal.core import htmx
+from portal.core import htmx, pdf
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices
@@ -99,8 +99,6 @@ def invoice_pdf_download(invoice_id: int):
     name = f"invoice-{invoice.number}.pdf"
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
     db.session.commit()
-    return Response(content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-    })
+    return pdf.attachment(content, name)
 
 
