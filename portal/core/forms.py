@@ -8,8 +8,8 @@ import secrets
 from flask import Flask, Response, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, HiddenField
-from wtforms.validators import Optional, Regexp
+from wtforms import BooleanField, FieldList, FormField, HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -78,6 +78,17 @@ class BaseForm(FlaskForm):
         if not valid and self.is_submitted():
             g.invalid_form = True  # see _answer_invalid_forms_with_400
         return valid
+
+
+def ticked(label, message=None) -> BooleanField:
+    """A box that must be ticked to send the form; `message` says so when it was not."""
+    return BooleanField(label, validators=[DataRequired(message=message)])
+
+
+def written(label, *, missing, max_length: int, too_long=None, description="") -> TextAreaField:
+    """A text that must be written (`missing` when it was not), of at most `max_length` characters."""
+    return TextAreaField(label, validators=[DataRequired(message=missing), Length(max=max_length, message=too_long)],
+                         description=description)
 
 
 class OnceForm(BaseForm):

@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts import passwords
 from portal.core import clock
@@ -74,6 +74,18 @@ class ContactCode:
         if len(value) != 6 or not value.isascii() or not value.isdigit():
             raise ValidationError(_l("Enter the 6-digit code we sent you by text message or e-mail."))
         field.data = value
+
+
+def password_field(label=None) -> PasswordField:
+    """The password a person types to prove who they are (the rules for a new one: NewPasswordRules)."""
+    return PasswordField(label or _l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class AuthenticatorForm(BaseForm):
+    """The first code of a newly enrolled authenticator app, which confirms the enrolment."""
+
+    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), SixDigits()])
+    submit = SubmitField(_l("Confirm"))
 
 
 class StepUpForm(BaseForm):

@@ -6,12 +6,12 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from portal.core import clock
-from portal.core.forms import BaseForm, OnceForm
+from portal.core.forms import BaseForm, OnceForm, ticked
 from portal.core.identity import (
     is_minor_on,
     matricule_birth_date,
 )
-from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, PlausibleBirthDate, SixDigits
+from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, PlausibleBirthDate
 
 
 class TypedCodeForm(BaseForm):
@@ -57,11 +57,6 @@ class ChoosePasswordForm(BaseForm):
     rule_context: tuple = ("", ())
 
 
-class AuthenticatorForm(BaseForm):
-    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), SixDigits()])
-    submit = SubmitField(_l("Confirm"))
-
-
 class AcceptTermsForm(BaseForm):
     accept = BooleanField(_l("I have read and accept these terms of use."))
     submit = SubmitField(_l("Accept and finish"))
@@ -81,9 +76,9 @@ class IdentityRequestForm(OnceForm):
         validators=[FileRequired(message=_l("Choose a file."))],
         description=_l("JPEG, PNG or PDF, at most 5 MB."),
     )
-    consent = BooleanField(
+    consent = ticked(
         _l("I agree that CNS staff use this document only to check my identity; it is deleted once they decide."),
-        validators=[DataRequired(message=_l("Tick the box to send the request."))],
+        _l("Tick the box to send the request."),
     )
     submit = SubmitField(_l("Send the request"))
 

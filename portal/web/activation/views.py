@@ -23,7 +23,6 @@ from portal.web.access import PUBLIC, allow
 from portal.web.activation.blueprint import bp
 from portal.web.activation.forms import (
     AcceptTermsForm,
-    AuthenticatorForm,
     BirthDateForm,
     ChoosePasswordForm,
     ContactCodeForm,
@@ -31,6 +30,7 @@ from portal.web.activation.forms import (
     ResendForm,
     TypedCodeForm,
 )
+from portal.web.forms import AuthenticatorForm
 
 # One code per flow per minute: the resend button cannot be used to flood someone's phone.
 RESEND_AFTER = timedelta(minutes=1)

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from portal.accounts import passwords
 from portal.core.forms import BaseForm
-from portal.web.forms import ContactCode, NewPasswordRules, SixDigits
+from portal.web.forms import ContactCode, NewPasswordRules, SixDigits, password_field
 
 
 def new_password_fields(context=lambda form: ("", ())):
@@ -30,7 +30,7 @@ class LoginForm(BaseForm):
             "Patients: your 13-digit national identification number. Doctors: your provider code. CNS staff: your staff id."
         ),
     )
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    password = password_field()
     submit = SubmitField(_l("Continue"))
 
 
@@ -44,13 +44,8 @@ class RecoveryForm(BaseForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class EnrolForm(BaseForm):
-    code = StringField(_l("Code shown by the app"), validators=[DataRequired(), SixDigits()])
-    submit = SubmitField(_l("Confirm"))
-
-
 class UnlockForm(BaseForm):
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    password = password_field()
     submit = SubmitField(_l("Unlock"))
 
 
@@ -79,7 +74,7 @@ class ResetConfirmForm(BaseForm):
 
 
 class PasswordChangeForm(BaseForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    current_password = password_field(_l("Current password"))
     code = StringField(
         _l("One-time code"), validators=[DataRequired(), Length(max=16)],
         description=_l("The 6-digit code your authenticator app shows now."),

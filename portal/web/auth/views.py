@@ -16,7 +16,6 @@ from portal.web.access import PUBLIC, allow, home_for
 from portal.web.auth.blueprint import bp
 from portal.web.auth.forms import (
     CodeForm,
-    EnrolForm,
     ForgotForm,
     LoginForm,
     NewPasswordForm,
@@ -24,6 +23,7 @@ from portal.web.auth.forms import (
     ResetConfirmForm,
     UnlockForm,
 )
+from portal.web.forms import AuthenticatorForm
 
 FAILED = _l("The login, password or code is not correct, or the account is temporarily locked.")
 
@@ -141,7 +141,7 @@ def enrol():
     if account is None:
         return htmx.redirect(url_for("auth.login"))
     secret = totp.pending_secret(account.credential)
-    form = EnrolForm()
+    form = AuthenticatorForm()
     if form.validate_on_submit():
         if totp.matching_step(secret, form.code.data) is not None:
             codes = accounts.enrol_authenticator(account, secret, form.code.data)

@@ -6,11 +6,11 @@ from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import RadioField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import RadioField, SelectField, SubmitField
+from wtforms.validators import DataRequired
 
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, written
 from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import DataRequestKind
@@ -45,10 +45,9 @@ class AnswerForm(BaseForm):
         _l("Decision"), choices=[("done", _l("Corrected (or nothing needed correcting)")), ("refused", _l("Refused"))],
         validators=[DataRequired(message=_l("Choose a decision."))],
     )
-    answer = TextAreaField(
-        _l("Answer to the patient"),
-        validators=[DataRequired(message=_l("Write the answer the patient will read.")),
-                    Length(max=rights.MAX_ANSWER, message=_l("Write at most 2000 characters."))],
+    answer = written(
+        _l("Answer to the patient"), missing=_l("Write the answer the patient will read."),
+        max_length=rights.MAX_ANSWER, too_long=_l("Write at most 2000 characters."),
         description=_l("The patient reads it on their personal-data page. At most 2000 characters."),
     )
     submit = SubmitField(_l("Send the answer"))

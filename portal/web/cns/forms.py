@@ -22,7 +22,7 @@ from wtforms.widgets import HiddenInput, TextInput
 from portal.activation.requests import REJECTION_REASONS
 from portal.claims import review
 from portal.claims.statistics import MAX_PERIOD_YEARS, Period
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, ticked, written
 from portal.core.numbers import MAX_ID
 from portal.invoicing.invoices import add_years
 from portal.models import Fund
@@ -182,10 +182,7 @@ class ClaimRejectForm(BaseForm):
 
 class InfoRequestForm(BaseForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
-    question = TextAreaField(
-        _l("Question for the patient"),
-        validators=[DataRequired(message=_l("Write the question.")), Length(max=2000)],
-    )
+    question = written(_l("Question for the patient"), missing=_l("Write the question."), max_length=2000)
     submit = SubmitField(_l("Ask the patient"))
 
 
@@ -226,10 +223,8 @@ class StatisticsForm(BaseForm):
 
 
 class GuardianConfirmForm(BaseForm):
-    document_checked = BooleanField(
-        _l("I checked a birth certificate or family book that shows this parental link."),
-        validators=[DataRequired(message=_l("Confirm that you checked the family document."))],
-    )
+    document_checked = ticked(_l("I checked a birth certificate or family book that shows this parental link."),
+                              _l("Confirm that you checked the family document."))
     submit = SubmitField(_l("Confirm the link"))
 
 
@@ -258,21 +253,17 @@ class AdminUnblockForm(_ReasonForm):
 
 
 class AdminDeactivateForm(_ReasonForm):
-    confirm = BooleanField(_l("I understand that the account is closed for good."), validators=[DataRequired()])
+    confirm = ticked(_l("I understand that the account is closed for good."))
     submit = SubmitField(_l("Deactivate the account"))
 
 
 class ActivationCheckForm(BaseForm):
-    checked = BooleanField(
-        _l("I checked this person's identity with the register and wrote to them by post."),
-        validators=[DataRequired(message=_l("Confirm that you checked the person and wrote to them."))],
-    )
+    checked = ticked(_l("I checked this person's identity with the register and wrote to them by post."),
+                     _l("Confirm that you checked the person and wrote to them."))
     submit = SubmitField(_l("Confirm the activation"))
 
 
 class WaiveWaitForm(BaseForm):
-    checked = BooleanField(
-        _l("I checked with the person that this new activation is theirs."),
-        validators=[DataRequired(message=_l("Confirm that you checked with the person."))],
-    )
+    checked = ticked(_l("I checked with the person that this new activation is theirs."),
+                     _l("Confirm that you checked with the person."))
     submit = SubmitField(_l("Apply it now"))

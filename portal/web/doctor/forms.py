@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
-from portal.core.forms import BaseForm, OnceForm
+from portal.core.forms import BaseForm, OnceForm, ticked
 from portal.web.forms import InvoiceFilterForm, Matricule, Mobile, PlausibleBirthDate
 
 DOCUMENT_CHOICES = [
@@ -61,10 +61,8 @@ class IssueActivationForm(BaseForm):
         description=_l("For a child under 18: the parent who will manage the child's space."),
     )
     parental_link = BooleanField(_l("I checked the parent's identity and the parental link."))
-    identity_checked = BooleanField(
-        _l("I checked this identity document in person."),
-        validators=[DataRequired(message=_l("Confirm that you checked the document."))],
-    )
+    identity_checked = ticked(_l("I checked this identity document in person."),
+                              _l("Confirm that you checked the document."))
     submit = SubmitField(_l("Issue the activation code"))
 
 

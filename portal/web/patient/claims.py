@@ -10,14 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
 from sqlalchemy.orm import aliased, joinedload
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SubmitField
 
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx, pdf
 from portal.core.database import one_page
-from portal.core.forms import BaseForm, attach, require_valid
+from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.numbers import page_number
 from portal.core.refused import Refused
 from portal.documents import uploads
@@ -55,11 +54,8 @@ REJECTION_SENTENCES = {
 
 
 class AnswerForm(BaseForm):
-    message = TextAreaField(
-        _l("Your answer"),
-        validators=[DataRequired(message=_l("Write your answer.")), Length(max=states.MAX_MESSAGE)],
-        description=_l("At most 2,000 characters."),
-    )
+    message = written(_l("Your answer"), missing=_l("Write your answer."), max_length=states.MAX_MESSAGE,
+                      description=_l("At most 2,000 characters."))
     document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
     submit = SubmitField(_l("Send my answer"))
 

@@ -15,12 +15,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import current_user
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, SelectField, StringField, SubmitField, ValidationError
+from wtforms.validators import Length
 
 from portal.accounts import stepup
 from portal.core import htmx, identity
-from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before
+from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before, written
 from portal.extensions import db
 from portal.models import DataRequest
 from portal.privacy import data_access, rights
@@ -62,10 +62,9 @@ class ContactForm(StepUpForm):
 
 class CorrectionForm(OnceForm):
     registry_field = SelectField(_l("What is wrong?"), choices=list(rights.REGISTRY_FIELDS.items()))
-    message = TextAreaField(
-        _l("What should it be?"),
-        validators=[DataRequired(message=_l("Describe the correction.")),
-                    Length(max=rights.MAX_REQUEST_MESSAGE, message=_l("Write at most 1000 characters."))],
+    message = written(
+        _l("What should it be?"), missing=_l("Describe the correction."),
+        max_length=rights.MAX_REQUEST_MESSAGE, too_long=_l("Write at most 1000 characters."),
         description=_l("At most 1000 characters. The fund checks the registry and answers here."),
     )
     submit = SubmitField(_l("Send the request to the health fund"))

@@ -9,13 +9,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import BooleanField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.accounts import stepup
 from portal.claims import reimbursement, sharing
 from portal.core import htmx, identity, links
-from portal.core.forms import BaseForm, OnceForm, sent_before
+from portal.core.forms import BaseForm, OnceForm, sent_before, written
 from portal.core.numbers import whole_number
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -57,10 +57,9 @@ class SettingsForm(BaseForm):
 
 
 class ReportForm(OnceForm):
-    message = TextAreaField(
-        _l("What is wrong with this invoice?"),
-        validators=[DataRequired(message=_l("Describe the error.")),
-                    Length(max=1000, message=_l("Write at most 1000 characters."))],
+    message = written(
+        _l("What is wrong with this invoice?"), missing=_l("Describe the error."),
+        max_length=1000, too_long=_l("Write at most 1000 characters."),
         description=_l("Your doctor reads this message. Do not add health details the invoice does not need."),
     )
     submit = SubmitField(_l("Send to the doctor"))
