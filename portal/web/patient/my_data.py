@@ -22,7 +22,7 @@ from portal.accounts import stepup
 from portal.core import htmx, identity
 from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before, written
 from portal.extensions import db
-from portal.models import DataRequest
+from portal.models import Claim, DataRequest
 from portal.privacy import data_access, rights
 from portal.web import ownership
 from portal.web.access import allow
@@ -157,38 +157,37 @@ def objection():
     return htmx.redirect(url_for("patient.my_data") + "#restriction")
 
 
-@bp.post("/claims/<int:claim_id>/freeze")
-@allow("patient")
-def freeze_claim(claim_id: int):
+def _restrict(claim_id: int, change) -> tuple[Claim, bool]:
+    """The patient's claim after `change` was tried on it: committed if it applied, else rolled back."""
     claim = ownership.own_claim(claim_id)
     require_valid(RestrictionForm())
     try:
-        rights.freeze(claim, by=current_user)
+        change(claim, by=current_user)
     except rights.NotAllowed:
         db.session.rollback()
-        if claim.frozen_at is not None:
-            flash(_("This claim is already frozen."), "success")
-        else:
-            flash(_("This claim has already been decided or withdrawn, so it can no longer be frozen."), "error")
-    else:
-        db.session.commit()
+        return claim, False
+    db.session.commit()
+    return claim, True
+
+
+@bp.post("/claims/<int:claim_id>/freeze")
+@allow("patient")
+def freeze_claim(claim_id: int):
+    claim, frozen = _restrict(claim_id, rights.freeze)
+    if frozen:
         flash(_("The claim is frozen: the health fund's staff no longer see it in their queues."), "success")
+    elif claim.frozen_at is not None:
+        flash(_("This claim is already frozen."), "success")
+    else:
+        flash(_("This claim has already been decided or withdrawn, so it can no longer be frozen."), "error")
     return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
 
 
 @bp.post("/claims/<int:claim_id>/unfreeze")
 @allow("patient")
 def unfreeze_claim(claim_id: int):
-    claim = ownership.own_claim(claim_id)
-    require_valid(RestrictionForm())
-    try:
-        rights.unfreeze(claim, by=current_user)
-    except rights.NotAllowed:
-        db.session.rollback()
-        flash(_("This claim is not frozen."), "success")
-    else:
-        db.session.commit()
-        flash(_("The claim is back in the health fund's queue."), "success")
+    _claim, unfrozen = _restrict(claim_id, rights.unfreeze)
+    flash(_("The claim is back in the health fund's queue.") if unfrozen else _("This claim is not frozen."), "success")
     return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
 
 
