@@ -78,33 +78,32 @@ def login():
 @allow(PUBLIC)
 @_limit("CODE_RATE_LIMIT")
 def code():
-    account = signin.pending_account("code")
-    if account is None:
-        return htmx.redirect(url_for("auth.login"))
-    form = CodeForm()
-    if form.validate_on_submit():
-        if signin.check_code(account, form.code.data):
-            return _second_factor_passed(account, "totp")
-        db.session.commit()
-        flash(str(FAILED), "error")
-    return render_template("auth/code.html", form=form)
+    return _second_factor(CodeForm, signin.check_code, "totp", "auth/code.html")
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
 @allow(PUBLIC)
 @_limit("CODE_RATE_LIMIT")
 def recovery():
+    return _second_factor(RecoveryForm, signin.check_recovery_code, "recovery_code", "auth/recovery.html",
+                          note=_("You signed in with a recovery code. Each code works only once."))
+
+
+def _second_factor(form_class, check, method: str, template: str, *, note: str | None = None):
+    """The code page after the password: a right code completes the sign-in (`note` said),
+    a wrong one counts as a failure."""
     account = signin.pending_account("code")
     if account is None:
         return htmx.redirect(url_for("auth.login"))
-    form = RecoveryForm()
+    form = form_class()
     if form.validate_on_submit():
-        if signin.check_recovery_code(account, form.code.data):
-            flash(_("You signed in with a recovery code. Each code works only once."), "info")
-            return _second_factor_passed(account, "recovery_code")
+        if check(account, form.code.data):
+            if note:
+                flash(note, "info")
+            return _second_factor_passed(account, method)
         db.session.commit()
         flash(str(FAILED), "error")
-    return render_template("auth/recovery.html", form=form)
+    return render_template(template, form=form)
 
 
 @bp.route("/login/new-password", methods=["GET", "POST"])
