@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
-from portal.claims import sharing, states
+from portal.claims import reimbursement, sharing, states
 from portal.core import clock
 from portal.core.database import add_unless_taken
 from portal.core.refused import Refused
@@ -285,6 +285,17 @@ def void(invoice: Invoice, reason: str) -> bool:
     invoice.void_reason = reason
     audit.record(audit.INVOICE_VOIDED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     return True
+
+
+def page_facts(invoice: Invoice) -> dict:
+    """What an invoice's page shows besides the invoice: what the fund pays back, its state,
+    and the invoice it corrects or the one that corrected it."""
+    return {"amounts": reimbursement.reimbursement_of(invoice), "state": state_of(invoice), **relatives(invoice)}
+
+
+def record_viewed(invoice: Invoice, **document) -> None:
+    """Trace that the signed-in person saw the invoice: its page, or with document="pdf" its PDF."""
+    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, **document)
 
 
 def state_of(invoice: Invoice) -> str:

@@ -7,7 +7,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal import audit
 from portal.claims import reimbursement
 from portal.core import clock, htmx, pdf
 from portal.core.forms import attach, sent_before
@@ -170,12 +169,9 @@ def invoices_list():
 @allow("doctor")
 def invoice(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    page = render_template(
-        "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=VoidForm(),
-        **invoices.relatives(invoice),
-    )
-    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    page = render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
+                           void_form=VoidForm(), **invoices.page_facts(invoice))
+    invoices.record_viewed(invoice)
     db.session.commit()
     return page
 
@@ -186,7 +182,7 @@ def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
     content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
     name = f"invoice-{invoice.number}.pdf"  # read before the commit, which expires the invoice
-    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
+    invoices.record_viewed(invoice, document="pdf")
     db.session.commit()
     return pdf.attachment(content, name)
 
@@ -202,7 +198,5 @@ def void_invoice(invoice_id: int):
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     if not form.errors:
         flash(_("This invoice can no longer be voided."), "error")
-    return render_template(
-        "doctor/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), can_void=invoices.can_void(invoice), void_form=form, **invoices.relatives(invoice),
-    ), 400
+    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
+                           void_form=form, **invoices.page_facts(invoice)), 400

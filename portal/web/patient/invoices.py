@@ -11,7 +11,6 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from portal import audit
 from portal.claims import reimbursement, sharing
 from portal.core import htmx, pdf
 from portal.core.numbers import page_number, whole_number
@@ -78,12 +77,10 @@ def invoice(invoice_id: int):
     invoice, claim, reported_at = _shown(invoice_id)
     # Rendered before the commit, which would expire everything the page has loaded.
     html = render_template(
-        "patient/invoice.html", invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
-        state=invoices.state_of(invoice), claim=claim,
-        reason=sharing.why_not_shareable(invoice, claimed=claim is not None), reported_at=reported_at,
-        **invoices.relatives(invoice),
+        "patient/invoice.html", invoice=invoice, claim=claim, reported_at=reported_at,
+        reason=sharing.why_not_shareable(invoice, claimed=claim is not None), **invoices.page_facts(invoice),
     )
-    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id)
+    invoices.record_viewed(invoice)
     db.session.commit()
     return html
 
@@ -97,7 +94,7 @@ def invoice_pdf_download(invoice_id: int):
     # Rendered before the commit, which would expire the invoice and load it all again.
     content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
     name = f"invoice-{invoice.number}.pdf"
-    audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, document="pdf")
+    invoices.record_viewed(invoice, document="pdf")
     db.session.commit()
     return pdf.attachment(content, name)
 
