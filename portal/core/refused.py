@@ -3,8 +3,8 @@
 `Refused`: the input breaks a rule; raised before anything is written, so the caller has
 nothing to undo. Each problem is one line a person can act on, optionally on the form field it
 belongs to; the operator commands print them as they are (portal/cli.py), the pages put them on
-their fields with portal.forms.attach. `Conflict`: the object changed meanwhile (another agent,
-another tab) and the first change stands; portal.errors answers it. `NotAllowed`: this person may
+their fields with portal.core.forms.attach. `Conflict`: the object changed meanwhile (another agent,
+another tab) and the first change stands; portal.core.errors answers it. `NotAllowed`: this person may
 not do this (now).
 """
 

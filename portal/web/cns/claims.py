@@ -186,7 +186,7 @@ def claim_document(claim_id: int, event_id: int):
 
 # --- Decisions ------------------------------------------------------------------------------------
 # Each decision names the version the agent saw; review.* raises ClaimConflict when the claim
-# moved on meanwhile (another agent, another tab), and the first decision stands: portal.errors
+# moved on meanwhile (another agent, another tab), and the first decision stands: portal.core.errors
 # answers it with the claim's page as it is now.
 
 def _back(claim: Claim) -> Response:
