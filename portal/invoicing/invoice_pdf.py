@@ -7,12 +7,21 @@ from flask_babel import gettext as _
 
 from portal.claims import qr, reimbursement
 from portal.core import pdf
-from portal.invoicing import nomenclature
+from portal.invoicing import invoices, nomenclature
 from portal.models import Channel, Invoice
 
 
 def _euros(cents: int) -> str:
     return format_decimal(cents / 100, format="#,##0.00") + " €"
+
+
+def download(invoice: Invoice, language: str) -> tuple[bytes, str]:
+    """The PDF the signed-in person downloads and its file name, the download traced. Both are
+    read before the caller commits, which would expire the invoice and load it all again."""
+    content = render(invoice, language)
+    name = f"invoice-{invoice.number}.pdf"
+    invoices.record_viewed(invoice, document="pdf")
+    return content, name
 
 
 def render(invoice: Invoice, language: str) -> bytes:

@@ -180,9 +180,7 @@ def invoice(invoice_id: int):
 @allow("doctor")
 def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
-    name = f"invoice-{invoice.number}.pdf"  # read before the commit, which expires the invoice
-    invoices.record_viewed(invoice, document="pdf")
+    content, name = invoice_pdf.download(invoice, str(get_locale() or "fr"))
     db.session.commit()
     return pdf.attachment(content, name)
 

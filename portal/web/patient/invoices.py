@@ -91,10 +91,7 @@ def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, joinedload(Invoice.doctor), joinedload(Invoice.lines))
     if invoices.state_of(invoice) == "expired":
         abort(404)
-    # Rendered before the commit, which would expire the invoice and load it all again.
-    content = invoice_pdf.render(invoice, str(get_locale() or "fr"))
-    name = f"invoice-{invoice.number}.pdf"
-    invoices.record_viewed(invoice, document="pdf")
+    content, name = invoice_pdf.download(invoice, str(get_locale() or "fr"))
     db.session.commit()
     return pdf.attachment(content, name)
 
