@@ -7,6 +7,8 @@ portal.professionals.operators and portal.accounts.blocking, shared with the ope
 
 from __future__ import annotations
 
+import functools
+
 from flask import flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -96,14 +98,29 @@ def _with_form(account: Account, form):
     return _page(AccountLookupForm(formdata=None, login=account.login), account, **{_FORM_NAMES[type(form)]: form})
 
 
+def _account_and_form(form_class, prefix: str):
+    """Look up the account and read the form (three share the page: `prefix` keeps their ids
+    apart); the view runs with both once the form is valid, else the page shows its errors."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def submitted(account_id: int):
+            account = _account(account_id)
+            form = form_class(prefix=prefix)
+            if not form.validate_on_submit():
+                return _with_form(account, form)
+            return view(account, form)
+
+        return submitted
+
+    return decorate
+
+
 @bp.post("/admin/accounts/<int:account_id>/block")
 @allow("cns")
 @admin.administrators_only
-def admin_block(account_id: int):
-    account = _account(account_id)
-    form = AdminBlockForm(prefix="block")  # three forms share the page: their ids must differ
-    if not form.validate_on_submit():
-        return _with_form(account, form)
+@_account_and_form(AdminBlockForm, "block")
+def admin_block(account: Account, form: AdminBlockForm):
     try:
         suspend(account, form.reason.data, source="staff", by=current_user)
     except AccountRefused:
@@ -114,11 +131,8 @@ def admin_block(account_id: int):
 @bp.post("/admin/accounts/<int:account_id>/unblock")
 @allow("cns")
 @admin.administrators_only
-def admin_unblock(account_id: int):
-    account = _account(account_id)
-    form = AdminUnblockForm(prefix="unblock")
-    if not form.validate_on_submit():
-        return _with_form(account, form)
+@_account_and_form(AdminUnblockForm, "unblock")
+def admin_unblock(account: Account, form: AdminUnblockForm):
     if not resume(account, form.reason.data, by=current_user):
         return _refused(account, form, _("This account is not blocked."))
     return _done(account, _("The block on %(login)s is lifted.", login=account.login))
@@ -127,11 +141,8 @@ def admin_unblock(account_id: int):
 @bp.post("/admin/accounts/<int:account_id>/deactivate")
 @allow("cns")
 @admin.administrators_only
-def admin_deactivate(account_id: int):
-    account = _account(account_id)
-    form = AdminDeactivateForm(prefix="deactivate")
-    if not form.validate_on_submit():
-        return _with_form(account, form)
+@_account_and_form(AdminDeactivateForm, "deactivate")
+def admin_deactivate(account: Account, form: AdminDeactivateForm):
     if account.id == current_user.id:
         return _refused(account, form, _("You cannot deactivate your own account: ask another administrator."))
     try:
