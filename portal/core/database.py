@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.numbers import page_number
 from portal.extensions import db
 
 _installed = False
@@ -52,6 +53,14 @@ def one_page(query, page: int, size: int) -> tuple[list, bool]:
     read to know."""
     rows = db.session.scalars(query.offset((page - 1) * size).limit(size + 1)).all()
     return rows[:size], len(rows) > size
+
+
+def requested_page(query, size: int) -> dict:
+    """one_page() of the page the request asks for (?page=, the first if malformed), as the list
+    templates take it: `rows`, `page` and `has_next`."""
+    page = page_number(request.args.get("page"))
+    rows, has_next = one_page(query, page, size)
+    return {"rows": rows, "page": page, "has_next": has_next}
 
 
 def add_unless_taken(row) -> IntegrityError | None:

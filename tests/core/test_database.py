@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from portal.core.database import add_unless_taken, one_page
+from portal.core.database import add_unless_taken, one_page, requested_page
 from portal.extensions import db
 from portal.models import Act
 
@@ -38,3 +38,14 @@ def test_one_page_reads_one_row_more_to_know_whether_a_next_page_follows():
     assert one_page(query, 1, 2) == (["ZZ90", "ZZ91"], True)
     assert one_page(query, 3, 2) == (["ZZ94"], False)
     assert one_page(query, 2, 3) == (["ZZ93", "ZZ94"], False)
+
+
+def test_the_requested_page_is_read_from_the_address_and_a_malformed_one_is_the_first(app):
+    for number in range(5):
+        db.session.add(_act("asked", code=f"ZZ9{number}"))
+    db.session.flush()
+    query = db.select(Act.code).where(Act.description_en == "asked").order_by(Act.code)
+    with app.test_request_context("/?page=2"):
+        assert requested_page(query, 2) == {"rows": ["ZZ92", "ZZ93"], "page": 2, "has_next": True}
+    with app.test_request_context("/?page=²"):
+        assert requested_page(query, 4) == {"rows": ["ZZ90", "ZZ91", "ZZ92", "ZZ93"], "page": 1, "has_next": True}

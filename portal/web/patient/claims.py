@@ -3,7 +3,7 @@ and the reimbursement statement."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, url_for
 from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,9 +15,8 @@ from wtforms import SubmitField
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.core import htmx, pdf
-from portal.core.database import one_page
+from portal.core.database import requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
-from portal.core.numbers import page_number
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
@@ -68,16 +67,14 @@ class WithdrawForm(BaseForm):
 @allow("patient")
 def claims_list():
     patient = ownership.current_patient()
-    page = page_number(request.args.get("page"))
-    rows, has_next = one_page(
+    listing = requested_page(
         ownership.scoped(db.select(Claim), Claim)  # the acting patient's
         .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
         .order_by(Claim.shared_at.desc(), Claim.id.desc()),
-        page, PAGE_SIZE,
+        PAGE_SIZE,
     )
     return htmx.render(
-        "patient/claims.html", "patient/_claim_rows.html", rows=rows, page=page,
-        has_next=has_next, person=patient, state_words=STATE_WORDS,
+        "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, state_words=STATE_WORDS,
     )
 
 

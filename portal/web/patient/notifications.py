@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy.orm import joinedload
 
 from portal.claims import states
 from portal.core import htmx
-from portal.core.database import one_page
-from portal.core.numbers import page_number
+from portal.core.database import requested_page
 from portal.extensions import db
 from portal.models import Notification
 from portal.web import ownership
@@ -22,19 +21,17 @@ PAGE_SIZE = 20
 @allow("patient")
 def notifications_list():
     patient = ownership.current_patient()
-    page = page_number(request.args.get("page"))
-    rows, has_next = one_page(
+    listing = requested_page(
         db.select(Notification).where(Notification.patient_id == patient.id)
         .options(joinedload(Notification.claim))
         .order_by(Notification.created_at.desc(), Notification.id.desc()),
-        page, PAGE_SIZE,
+        PAGE_SIZE,
     )
     # Opening the page reads the notices, as in a mail client. The rows loaded above keep
     # their unread mark for this rendering (the UPDATE does not touch loaded objects).
     states.mark_read(patient.id)
     html = htmx.render(
-        "patient/notifications.html", "patient/_notification_rows.html", rows=rows, page=page,
-        has_next=has_next, person=patient,
+        "patient/notifications.html", "patient/_notification_rows.html", **listing, person=patient,
     )
     db.session.commit()
     return html
