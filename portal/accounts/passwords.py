@@ -16,7 +16,6 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 
 
-
 @lru_cache(maxsize=2)
 def _hasher_for(profile: str) -> tuple[PasswordHasher, str]:
     # RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes) everywhere but in the

@@ -77,8 +77,6 @@ def state(code: ActivationCode) -> str:
     return "pending"
 
 
-
-
 def _revoke_pending(patient: Patient, reason: str) -> None:
     pending = db.session.scalars(
         db.select(ActivationCode).where(

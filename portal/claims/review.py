@@ -153,10 +153,6 @@ def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, in
     return {state: found.get(state, 0) for state in ClaimState.ALL}
 
 
-
-
-
-
 def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
     query = (
         _filtered(staff, filters).where(Claim.state.in_(states))

@@ -35,12 +35,7 @@ MANUAL = "manual"
 AUTOMATIC = "automatic"
 
 
-
-
-
-
 # --- Which invoices can be shared ---------------------------------------------------------
-
 
 
 def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str | None:
@@ -101,8 +96,6 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     return claims
 
 
-
-
 def _create(patient: Patient, invoice: Invoice, *, by: Account | None, method: str) -> Claim:
     claim, created = states.new_claim(patient, invoice, channel=Channel.DIGITAL)
     if not created:
@@ -148,7 +141,6 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
 
 
 # --- After sharing ----------------------------------------------------------------------------
-
 
 
 def withdraw(claim: Claim, *, by: Account) -> None:
@@ -241,8 +233,5 @@ def close_reports(invoice: Invoice, replacement: Invoice | None = None) -> None:
 
 
 # --- Notifications ------------------------------------------------------------------------------
-
-
-
 
 

@@ -13,7 +13,6 @@ from portal.config import ROOT
 FONTS = ROOT / "portal" / "fonts"
 
 
-
 def attachment(content: bytes, filename: str) -> Response:
     """A PDF to save, not to show in the browser, and kept out of every cache."""
     return Response(content, mimetype="application/pdf", headers={

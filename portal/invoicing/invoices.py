@@ -43,20 +43,6 @@ def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient
     return Channel.DIGITAL if paid_on_site else Channel.PAPER_QR
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --- The rules of an invoice ------------------------------------------------------------------
 # Problems are named by the invoice form's fields (portal/web/doctor/forms.py), so each shows on its
 # field: `matricule`, `service_date`, `lines-<n>-code`, `lines-<n>-quantity`.
@@ -304,13 +290,6 @@ def state_of(invoice: Invoice) -> str:
     if invoice.expires_at <= clock.now():
         return "expired"
     return "issued"
-
-
-
-
-
-
-
 
 
 @dataclass

@@ -29,7 +29,6 @@ KEY_LETTER_VALUES = {
 }
 
 
-
 def fee_cents(key_letter: str, coefficient: Decimal) -> int:
     euros = KEY_LETTER_VALUES[key_letter] * coefficient
     return int((euros * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))

@@ -132,7 +132,6 @@ ABOUT = {
 }
 
 
-
 @dataclass
 class Overview:
     counts: dict[str, int]

@@ -59,8 +59,6 @@ class ForgotForm(BaseForm):
     submit = SubmitField(_l("Continue"))
 
 
-
-
 class ResetConfirmForm(BaseForm):
     """The second step of a reset: the code sent to the register's contact, and the new password."""
 
@@ -69,8 +67,6 @@ class ResetConfirmForm(BaseForm):
     submit = SubmitField(_l("Set the new password"))
 
     rule_context: tuple = ("", ())
-
-
 
 
 class PasswordChangeForm(BaseForm):

@@ -98,8 +98,6 @@ class InvoiceForm(OnceForm):
     submit = SubmitField(_l("Issue the invoice"))
 
 
-
-
 class DoctorInvoiceFilterForm(InvoiceFilterForm):
     channel = SelectField(
         _l("Kind"),

@@ -65,7 +65,6 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
-
 @bp.get("/dev/outbox")
 @allow(PUBLIC)
 def outbox():
