@@ -41,9 +41,6 @@ class Account(db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    def __repr__(self) -> str:
-        return f"<Account {self.id} {self.role}>"
-
     # Flask-Login protocol; the portal loads users from server-side sessions.
     @property
     def is_authenticated(self) -> bool:

@@ -50,9 +50,6 @@ class ActivationCode(db.Model):
     guardian: Mapped[Patient | None] = relationship(foreign_keys=[guardian_patient_id])
     doctor: Mapped[Doctor | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<ActivationCode {self.id}>"
-
 
 class IdentityRequest(db.Model):
     """A self-service request for an account, with a photo of an identity document."""
@@ -81,9 +78,6 @@ class IdentityRequest(db.Model):
     # The token of the form that filed it (portal.core.forms.OnceForm): sent twice, it is one request.
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
-    def __repr__(self) -> str:
-        return f"<IdentityRequest {self.id} {self.status}>"
-
 
 class GuardianLink(db.Model):
     """A parent's access to a child's space, until the child turns 18."""
@@ -98,9 +92,6 @@ class GuardianLink(db.Model):
     parent: Mapped[Account] = relationship()
     child: Mapped[Patient] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<GuardianLink {self.parent_account_id}→{self.child_patient_id}>"
-
 
 class OutboxMessage(db.Model):
     """An SMS or e-mail the portal would send; the development backend keeps them here."""
@@ -114,6 +105,3 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<OutboxMessage {self.id} {self.channel}>"

@@ -33,9 +33,6 @@ class ActivationFlow(db.Model):
     code: Mapped[ActivationCode] = relationship()
     account: Mapped[Account | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<ActivationFlow {self.id} {self.step}>"
-
 
 class PendingReactivation(db.Model):
     """A new password and authenticator for an account that already works, chosen through a new
@@ -55,6 +52,3 @@ class PendingReactivation(db.Model):
     waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("cns_staff.id", ondelete="SET NULL"))
 
     account: Mapped[Account] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<PendingReactivation {self.id}>"

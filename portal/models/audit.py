@@ -26,6 +26,3 @@ class AuditEvent(db.Model):
     # The patient whose data the action touched, for the patient's own access log.
     patient_id: Mapped[int | None]
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-
-    def __repr__(self) -> str:
-        return f"<AuditEvent {self.id} {self.event}>"

@@ -33,9 +33,6 @@ class Credential(db.Model):
         backref=db.backref("credential", uselist=False, cascade="all, delete-orphan")
     )
 
-    def __repr__(self) -> str:
-        return f"<Credential {self.account_id}>"
-
 
 class RecoveryCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,9 +40,6 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<RecoveryCode {self.id}>"
 
 
 class UserSession(db.Model):
@@ -63,9 +57,6 @@ class UserSession(db.Model):
 
     account: Mapped[Account] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<UserSession {self.id[:8]}>"
-
 
 class TermsVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,9 +68,6 @@ class TermsVersion(db.Model):
 
     def text(self, language: str) -> str:
         return getattr(self, f"text_{language}", None) or self.text_fr
-
-    def __repr__(self) -> str:
-        return f"<TermsVersion {self.number}>"
 
 
 class TermsDecision(db.Model):
@@ -94,6 +82,3 @@ class TermsDecision(db.Model):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     terms_version: Mapped[TermsVersion] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<TermsDecision {self.account_id} v{self.terms_version_id}>"

@@ -90,9 +90,6 @@ class Claim(db.Model):
     )
     statement: Mapped[Statement | None] = relationship(back_populates="claim", uselist=False)
 
-    def __repr__(self) -> str:
-        return f"<Claim {self.reference} {self.state}>"
-
 
 class ClaimEvent(db.Model):
     """One dated step of a claim, what the timeline and the staff history show.
@@ -114,9 +111,6 @@ class ClaimEvent(db.Model):
     claim: Mapped[Claim] = relationship(back_populates="events")
     staff: Mapped[CnsStaff | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<ClaimEvent {self.kind}>"
-
 
 class ConsentReceipt(db.Model):
     """The patient's choice to share one invoice: what, when, with whom, by whom."""
@@ -132,9 +126,6 @@ class ConsentReceipt(db.Model):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     claim: Mapped[Claim] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<ConsentReceipt {self.id}>"
 
 
 class Statement(db.Model):
@@ -153,9 +144,6 @@ class Statement(db.Model):
     lines: Mapped[list[StatementLine]] = relationship(
         back_populates="statement", cascade="all, delete-orphan", order_by="StatementLine.position"
     )
-
-    def __repr__(self) -> str:
-        return f"<Statement {self.number}>"
 
 
 class StatementLine(db.Model):
@@ -199,9 +187,6 @@ class Notification(db.Model):
     claim: Mapped[Claim | None] = relationship()
     invoice: Mapped[Invoice | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<Notification {self.kind}>"
-
 
 class InvoiceReport(db.Model):
     """A patient tells the issuing doctor that an invoice is wrong."""
@@ -217,6 +202,3 @@ class InvoiceReport(db.Model):
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     invoice: Mapped[Invoice] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<InvoiceReport {self.id}>"

@@ -33,9 +33,6 @@ class RegistryGuardian(db.Model):
     guardian: Mapped[Patient] = relationship(foreign_keys=[guardian_patient_id])
     confirmed_by: Mapped[CnsStaff | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<RegistryGuardian {self.child_patient_id}<-{self.guardian_patient_id}>"
-
 
 class GuardianRequest(db.Model):
     """A doctor asked for a link the register does not hold; staff confirm or refuse it."""
@@ -54,6 +51,3 @@ class GuardianRequest(db.Model):
     child: Mapped[Patient] = relationship(foreign_keys=[child_patient_id])
     guardian: Mapped[Patient] = relationship(foreign_keys=[guardian_patient_id])
     doctor: Mapped[Doctor | None] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<GuardianRequest {self.id}>"

@@ -32,9 +32,6 @@ class Act(db.Model):
     def description(self, language: str) -> str:
         return getattr(self, f"description_{language}", None) or self.description_fr
 
-    def __repr__(self) -> str:
-        return f"<Act {self.code}>"
-
 
 class Channel:
     DIGITAL = "digital"
@@ -85,9 +82,6 @@ class Invoice(db.Model):
     def is_voided(self) -> bool:
         return self.voided_at is not None
 
-    def __repr__(self) -> str:
-        return f"<Invoice {self.id} {self.number}>"
-
 
 class InvoiceLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +95,3 @@ class InvoiceLine(db.Model):
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     act: Mapped[Act] = relationship(lazy="joined")
-
-    def __repr__(self) -> str:
-        return f"<InvoiceLine {self.act_code} x{self.quantity}>"

@@ -54,9 +54,6 @@ class DataRequest(db.Model):
 
     answered_by: Mapped[CnsStaff | None] = relationship()
 
-    def __repr__(self) -> str:
-        return f"<DataRequest {self.reference} {self.kind}>"
-
 
 class DataExport(db.Model):
     """A ZIP of everything the portal holds on a patient, offered for a short time."""
@@ -70,9 +67,6 @@ class DataExport(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    def __repr__(self) -> str:
-        return f"<DataExport {self.id}>"
-
 
 class ErasureTombstone(db.Model):
     """What remains of an erased patient: when, what went, and why some claims were kept.
@@ -85,6 +79,3 @@ class ErasureTombstone(db.Model):
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scope: Mapped[dict] = mapped_column(JSON, default=dict)  # counts of what was deleted, per kind
     legal_basis: Mapped[str] = mapped_column(Text)
-
-    def __repr__(self) -> str:
-        return f"<ErasureTombstone {self.reference}>"

@@ -53,9 +53,6 @@ class Patient(db.Model):
     def full_name(self) -> str:
         return f"{self.given_name} {self.surname}"
 
-    def __repr__(self) -> str:
-        return f"<Patient {self.id}>"
-
 
 class Doctor(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,9 +64,6 @@ class Doctor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account | None] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<Doctor {self.provider_code}>"
 
 
 class CnsStaff(db.Model):
@@ -88,6 +82,3 @@ class CnsStaff(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account | None] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<CnsStaff {self.staff_id}>"
