@@ -1,6 +1,6 @@
 """Access: everything the portal holds about a patient, group by group (with why, from
-where, for whom and how long), and the log of who accessed it. Read only: the rights that
-change something are in portal/privacy/rights.py.
+where, for whom and how long). Read only: the rights that change something are in
+portal/privacy/rights.py, and who accessed the data is in portal/privacy/accesses.py.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from sqlalchemy import Integer, Text
 from portal import audit
 from portal.extensions import db
 from portal.models import (
-    Account,
     AuditEvent,
     Claim,
-    CnsStaff,
     ConsentReceipt,
     DataRequest,
-    Doctor,
     IdentityRequest,
     Invoice,
     Notification,
@@ -236,58 +233,3 @@ def _consents_and_requests(pid: int) -> tuple[list[tuple[ConsentReceipt, str]], 
     found_consents.sort(key=lambda pair: (pair[0].given_at, pair[0].id), reverse=True)
     found_requests.sort(key=lambda filed: (filed.created_at, filed.id), reverse=True)
     return found_consents, found_requests
-
-
-# --- The access log ---------------------------------------------------------------------------
-
-ACCESS_PAGE = 25
-
-
-@dataclass(frozen=True)
-class Access:
-    event: AuditEvent
-    actor: str  # you, self, parent, doctor, staff, portal
-    doctor_name: str | None = None
-    staff_reference: str | None = None
-    staff_fund: str | None = None
-
-
-def access_log(patient: Patient, viewer: Account, before: tuple[datetime, int] | None = None
-               ) -> tuple[list[Access], tuple[datetime, int] | None]:
-    """One page of who did what with the patient's data, newest first, within the 13 months
-    the trail is kept; returns the entries and the keyset of the next (older) page.
-
-    One query: the actor's name comes by outer joins, not one lookup per row."""
-    query = (
-        db.select(AuditEvent, Doctor.name, CnsStaff.staff_id, CnsStaff.fund_scope)
-        .outerjoin(Doctor, (Doctor.account_id == AuditEvent.actor_account_id) & (AuditEvent.actor_role == "doctor"))
-        .outerjoin(CnsStaff, (CnsStaff.account_id == AuditEvent.actor_account_id) & (AuditEvent.actor_role == "cns"))
-        .where(AuditEvent.patient_id == patient.id, AuditEvent.occurred_at >= retention.log_cutoff())
-    )
-    if before is not None:
-        at, last_id = before
-        query = query.where(db.or_(AuditEvent.occurred_at < at,
-                                   db.and_(AuditEvent.occurred_at == at, AuditEvent.id < last_id)))
-    rows = db.session.execute(
-        query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(ACCESS_PAGE + 1)
-    ).all()
-    entries = [_access(event, name, ref, fund, patient, viewer) for event, name, ref, fund in rows[:ACCESS_PAGE]]
-    if len(rows) <= ACCESS_PAGE:
-        return entries, None
-    last = entries[-1].event
-    return entries, (last.occurred_at, last.id)
-
-
-def _access(event: AuditEvent, doctor_name, staff_ref, staff_fund, patient: Patient, viewer: Account) -> Access:
-    if event.actor_account_id is None:
-        return Access(event, "portal")
-    if event.actor_account_id == viewer.id:
-        return Access(event, "you")
-    if event.actor_role == "patient":
-        # In a child's space the parent sees the child's own actions, and a parent's.
-        return Access(event, "self" if event.actor_account_id == patient.account_id else "parent")
-    if event.actor_role == "doctor":
-        return Access(event, "doctor", doctor_name=doctor_name)
-    if event.actor_role == "cns":
-        return Access(event, "staff", staff_reference=staff_ref, staff_fund=staff_fund)
-    return Access(event, "portal")

@@ -9,6 +9,7 @@ identity-document photos, staff names, and the IP addresses of anyone but the pa
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
@@ -42,14 +43,16 @@ def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def columns(row, *names: str) -> dict:
+    """Columns exported under their own name, as they are; dates and times as ISO text."""
+    values = {name: getattr(row, name) for name in names}
+    return {name: iso(value) if isinstance(value, date) else value for name, value in values.items()}
+
+
 def _identity(patient: Patient, _language: str) -> dict:
     account = patient.account
     return {
-        "matricule": patient.matricule,
-        "surname": patient.surname,
-        "given_name": patient.given_name,
-        "birth_date": iso(patient.birth_date),
-        "fund": patient.fund,
+        **columns(patient, "matricule", "surname", "given_name", "birth_date", "fund"),
         "contact": {
             "mobile": patient.mobile,
             "email": patient.email,
@@ -69,10 +72,7 @@ def _sign_in(account: Account | None) -> dict | None:
         return None
     credential = account.credential
     return {
-        "login": account.login,
-        "role": account.role,
-        "status": account.status,
-        "created_at": iso(account.created_at),
+        **columns(account, "login", "role", "status", "created_at"),
         "language": account.preferred_language,
         # Dates and facts only: the hash and the secret themselves never leave the database.
         "password_set": bool(credential and credential.password_hash),

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent
-from portal.privacy import data_access, retention
+from portal.privacy import accesses, retention
 from tests.fixtures.clients import page, signed_in_as
 from tests.fixtures.queries import PAGE_BUDGET, count_queries
 
@@ -59,7 +59,7 @@ def test_newest_first_and_only_the_last_thirteen_months(english_patient_client, 
 
 
 def _entries(people):
-    entries, _older = data_access.access_log(people["patient"].profile, people["patient"].account)
+    entries, _older = accesses.page(people["patient"].profile, people["patient"].account)
     return entries
 
 

@@ -23,7 +23,7 @@ from portal.core import htmx, identity
 from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before, written
 from portal.extensions import db
 from portal.models import Claim, DataRequest
-from portal.privacy import data_access, rights
+from portal.privacy import accesses, data_access, rights
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.forms import StepUpForm
@@ -207,7 +207,7 @@ def _keyset(text: str) -> tuple[datetime, int] | None:
 def access_log():
     person = ownership.current_patient()
     before = _keyset(request.args.get("before", ""))
-    entries, older = data_access.access_log(person, current_user, before)
+    entries, older = accesses.page(person, current_user, before)
     older_arg = f"{(older[0] - EPOCH) // timedelta(microseconds=1)}:{older[1]}" if older else None
     return render_template("patient/access_log.html", person=person, entries=entries, older=older_arg,
                            is_first=before is None)
