@@ -163,16 +163,21 @@ def targets(app) -> list[Target]:
         }
         query_names = tuple(dict.fromkeys(_ARG_READ.findall(sources)))
         if "POST" in rule.methods:
-            found.append(_post_target(rule, arguments, levels, sources, query_names))
+            declared = getattr(app.view_functions[rule.endpoint], "posted_form", None)
+            found.append(_post_target(rule, arguments, levels, sources, query_names, declared))
         if "GET" in rule.methods and "request.args" in sources:
             found.append(_get_target(rule, arguments, globals_, sources, query_names))
     return found
 
 
-def _post_target(rule, arguments: dict[str, str], levels, sources: str, query_names: tuple[str, ...]) -> Target:
-    """The posted form's fields, and any field the view reads from request.form itself."""
-    forms = _posted_forms(levels)
-    fields = [f for form in forms for f in fields_of(form)]
+def _post_target(rule, arguments: dict[str, str], levels, sources: str, query_names: tuple[str, ...],
+                 declared: tuple[type[Form], str] | None) -> Target:
+    """The posted form's fields, and any field the view reads from request.form itself.
+
+    A view built by a decorator that reads the form for it declares the form and its prefix
+    (`posted_form`): its own code never names the form."""
+    forms = [declared[0]] if declared else _posted_forms(levels)
+    fields = [f for form in forms for f in fields_of(form, prefix=declared[1] if declared else "")]
     fields += [Field(name, "text") for name in dict.fromkeys(_FORM_READ.findall(sources))]
     return Target(rule.endpoint, "POST", rule.rule, arguments, _unique(fields), query_names,
                   tuple(form.__name__ for form in forms))

@@ -392,6 +392,7 @@ def test_requests_that_end_the_session_survive_hostile_input(app, world, figures
 def test_the_fuzzer_fills_the_fields_of_the_real_forms(app):
     found = {(target.endpoint, target.method): {f.name for f in target.fields} for target in targets(app)}
     assert {"version", "amount", "reason"} <= found[("cns.accept_claim", "POST")]
+    assert {"block-reason"} <= found[("cns.admin_block", "POST")]  # a form read by a decorator
     assert {"matricule", "service_date", "lines-0-code", "lines-0-quantity"} <= found[("doctor.new_invoice", "POST")]
     assert {"birth_date", "new_password", "code"} <= found[("activation.proceed", "POST")]  # each step's form
     assert {"state", "amount_min", "sort", "after"} <= found[("cns.claims", "GET")]

@@ -98,28 +98,28 @@ def _with_form(account: Account, form):
     return _page(AccountLookupForm(formdata=None, login=account.login), account, **{_FORM_NAMES[type(form)]: form})
 
 
-def _account_and_form(form_class, prefix: str):
-    """Look up the account and read the form (three share the page: `prefix` keeps their ids
-    apart); the view runs with both once the form is valid, else the page shows its errors."""
+def _account_action(action: str, form_class):
+    """An administrator's act on one account, posted from the accounts page to .../<action>: the
+    route, the rules, the account and its form (three share the page: the prefix keeps their ids
+    apart). The view runs with both once the form is valid, else the page shows its errors."""
 
     def decorate(view):
         @functools.wraps(view)
         def submitted(account_id: int):
             account = _account(account_id)
-            form = form_class(prefix=prefix)
+            form = form_class(prefix=action)
             if not form.validate_on_submit():
                 return _with_form(account, form)
             return view(account, form)
 
-        return submitted
+        submitted.posted_form = (form_class, f"{action}-")  # which form the view reads: for the form fuzzer
+        checked = allow("cns")(admin.administrators_only(submitted))
+        return bp.post(f"/admin/accounts/<int:account_id>/{action}")(checked)
 
     return decorate
 
 
-@bp.post("/admin/accounts/<int:account_id>/block")
-@allow("cns")
-@admin.administrators_only
-@_account_and_form(AdminBlockForm, "block")
+@_account_action("block", AdminBlockForm)
 def admin_block(account: Account, form: AdminBlockForm):
     try:
         suspend(account, form.reason.data, source="staff", by=current_user)
@@ -128,20 +128,14 @@ def admin_block(account: Account, form: AdminBlockForm):
     return _done(account, _("The account %(login)s is blocked; every session ended.", login=account.login))
 
 
-@bp.post("/admin/accounts/<int:account_id>/unblock")
-@allow("cns")
-@admin.administrators_only
-@_account_and_form(AdminUnblockForm, "unblock")
+@_account_action("unblock", AdminUnblockForm)
 def admin_unblock(account: Account, form: AdminUnblockForm):
     if not resume(account, form.reason.data, by=current_user):
         return _refused(account, form, _("This account is not blocked."))
     return _done(account, _("The block on %(login)s is lifted.", login=account.login))
 
 
-@bp.post("/admin/accounts/<int:account_id>/deactivate")
-@allow("cns")
-@admin.administrators_only
-@_account_and_form(AdminDeactivateForm, "deactivate")
+@_account_action("deactivate", AdminDeactivateForm)
 def admin_deactivate(account: Account, form: AdminDeactivateForm):
     if account.id == current_user.id:
         return _refused(account, form, _("You cannot deactivate your own account: ask another administrator."))

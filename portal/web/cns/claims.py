@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -213,52 +214,48 @@ def take_up_claim(claim_id: int):
     return _back(claim)
 
 
-@bp.post("/claims/<int:claim_id>/accept")
-@allow("cns")
-def accept_claim(claim_id: int):
-    staff = ownership.current_agent()
-    claim = _visible(claim_id)
-    form = AcceptForm()
-    if not form.validate_on_submit():
-        return _refused(claim, staff, "accept_form", form)
-    try:
-        review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
-                      reason=form.reason.data or "", iban_checked=form.iban_checked.data)
-    except Refused as refused:
-        attach(form, refused)
-        return _refused(claim, staff, "accept_form", form)
-    db.session.commit()
-    flash(_("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference), "success")
-    return _back(claim)
+def _decision(action: str, form_class, name: str):
+    """A decision posted from the claim's page to .../<action>: the route, the rule, the agent,
+    the claim they may see and the form `name` on that page. The view decides and returns what to
+    tell the agent; an invalid form or a Refused shows the page again with the errors, nothing saved."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def decided(claim_id: int):
+            staff = ownership.current_agent()
+            claim = _visible(claim_id)
+            form = form_class()
+            if not form.validate_on_submit():
+                return _refused(claim, staff, name, form)
+            try:
+                done = view(claim, staff, form)
+            except Refused as refused:
+                attach(form, refused)
+                return _refused(claim, staff, name, form)
+            db.session.commit()
+            flash(done, "success")
+            return _back(claim)
+
+        decided.posted_form = (form_class, "")  # which form the view reads: for the form fuzzer
+        return bp.post(f"/claims/<int:claim_id>/{action}")(allow("cns")(decided))
+
+    return decorate
 
 
-@bp.post("/claims/<int:claim_id>/reject")
-@allow("cns")
-def reject_claim(claim_id: int):
-    staff = ownership.current_agent()
-    claim = _visible(claim_id)
-    form = ClaimRejectForm()
-    if not form.validate_on_submit():
-        return _refused(claim, staff, "reject_form", form)
-    try:
-        review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
-    except Refused as refused:
-        attach(form, refused)
-        return _refused(claim, staff, "reject_form", form)
-    db.session.commit()
-    flash(_("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference), "success")
-    return _back(claim)
+@_decision("accept", AcceptForm, "accept_form")
+def accept_claim(claim: Claim, staff: CnsStaff, form: AcceptForm) -> str:
+    review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
+                  reason=form.reason.data or "", iban_checked=form.iban_checked.data)
+    return _("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference)
 
 
-@bp.post("/claims/<int:claim_id>/request-info")
-@allow("cns")
-def request_info(claim_id: int):
-    staff = ownership.current_agent()
-    claim = _visible(claim_id)
-    form = InfoRequestForm()
-    if not form.validate_on_submit():
-        return _refused(claim, staff, "info_form", form)
+@_decision("reject", ClaimRejectForm, "reject_form")
+def reject_claim(claim: Claim, staff: CnsStaff, form: ClaimRejectForm) -> str:
+    review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
+    return _("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference)
+
+
+@_decision("request-info", InfoRequestForm, "info_form")
+def request_info(claim: Claim, staff: CnsStaff, form: InfoRequestForm) -> str:
     review.request_info(claim, staff, form.question.data, version=form.version.data)
-    db.session.commit()
-    flash(_("Your question was sent to the patient."), "success")
-    return _back(claim)
+    return _("Your question was sent to the patient.")
