@@ -8,7 +8,7 @@ import secrets
 from flask import Flask, Response, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, FormField, HiddenField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.refused import Refused
@@ -83,6 +83,11 @@ class BaseForm(FlaskForm):
 def ticked(label, message=None) -> BooleanField:
     """A box that must be ticked to send the form; `message` says so when it was not."""
     return BooleanField(label, validators=[DataRequired(message=message)])
+
+
+def typed(label, *, max_length: int, description="") -> StringField:
+    """A short text a person must type or copy in (a login, a code, a name), of at most `max_length` characters."""
+    return StringField(label, validators=[DataRequired(), Length(max=max_length)], description=description)
 
 
 def written(label, *, missing, max_length: int, too_long=None, description="") -> TextAreaField:

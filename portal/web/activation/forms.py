@@ -6,7 +6,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from portal.core import clock
-from portal.core.forms import BaseForm, OnceForm, ticked
+from portal.core.forms import BaseForm, OnceForm, ticked, typed
 from portal.core.identity import (
     is_minor_on,
     matricule_birth_date,
@@ -15,9 +15,8 @@ from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, P
 
 
 class TypedCodeForm(BaseForm):
-    code = StringField(
-        _l("Activation code"),
-        validators=[DataRequired(), Length(max=64)],
+    code = typed(
+        _l("Activation code"), max_length=64,
         description=_l("The code printed under the QR code, for example ABCD-EFGH-…"),
     )
     submit = SubmitField(_l("Continue"))
@@ -64,8 +63,8 @@ class AcceptTermsForm(BaseForm):
 
 class IdentityRequestForm(OnceForm):
     matricule = StringField(_l("National identification number"), validators=[DataRequired(), Matricule()])
-    surname = StringField(_l("Surname"), validators=[DataRequired(), Length(max=100)])
-    given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    surname = typed(_l("Surname"), max_length=100)
+    given_name = typed(_l("First name"), max_length=100)
     birth_date = DateField(
         _l("Date of birth"), validators=[DataRequired(message=_l("Enter a date.")), PlausibleBirthDate()]
     )

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from portal.accounts import passwords
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, typed
 from portal.web.forms import ContactCode, NewPasswordRules, SixDigits, password_field
 
 
@@ -23,9 +23,9 @@ def new_password_fields(context=lambda form: ("", ())):
 
 
 class LoginForm(BaseForm):
-    login = StringField(
+    login = typed(
         _l("Login"),
-        validators=[DataRequired(), Length(max=64)],
+        max_length=64,
         description=_l(
             "Patients: your 13-digit national identification number. Doctors: your provider code. CNS staff: your staff id."
         ),
@@ -40,7 +40,7 @@ class CodeForm(BaseForm):
 
 
 class RecoveryForm(BaseForm):
-    code = StringField(_l("Recovery code"), validators=[DataRequired(), Length(max=32)])
+    code = typed(_l("Recovery code"), max_length=32)
     submit = SubmitField(_l("Sign in"))
 
 
@@ -50,10 +50,9 @@ class UnlockForm(BaseForm):
 
 
 class ForgotForm(BaseForm):
-    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)])
-    code = StringField(
-        _l("One-time code or recovery code"),
-        validators=[DataRequired(), Length(max=32)],
+    login = typed(_l("Login"), max_length=64)
+    code = typed(
+        _l("One-time code or recovery code"), max_length=32,
         description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
     )
     submit = SubmitField(_l("Continue"))
@@ -71,8 +70,8 @@ class ResetConfirmForm(BaseForm):
 
 class PasswordChangeForm(BaseForm):
     current_password = password_field(_l("Current password"))
-    code = StringField(
-        _l("One-time code"), validators=[DataRequired(), Length(max=16)],
+    code = typed(
+        _l("One-time code"), max_length=16,
         description=_l("The 6-digit code your authenticator app shows now."),
     )
     new_password, confirm = new_password_fields(lambda form: form.rule_context)

@@ -28,10 +28,16 @@ from portal.web.forms import AuthenticatorForm
 FAILED = _l("The login, password or code is not correct, or the account is temporarily locked.")
 
 
-def _limit(name: str):
-    # One budget per address for every page under one setting: codes guessed on the code,
-    # recovery and enrolment pages add up, as do attempts on sign-in, unlock and reset.
-    return limiter.shared_limit(lambda: current_app.config[name], scope=name, methods=["POST"])
+def _form_page(rule: str, limit: str):
+    """A public page with a form. Its POSTs spend one budget per address shared by every page
+    under the same `limit` setting: codes guessed on the code, recovery and enrolment pages add
+    up, as do attempts on sign-in, unlock and reset."""
+
+    def decorate(view):
+        limited = limiter.shared_limit(lambda: current_app.config[limit], scope=limit, methods=["POST"])(view)
+        return bp.route(rule, methods=["GET", "POST"])(allow(PUBLIC)(limited))
+
+    return decorate
 
 
 def _after_signin(next_target: str | None) -> Response:
@@ -50,9 +56,7 @@ def _second_factor_passed(account, method: str) -> Response:
     return _after_signin(next_target)
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("SIGNIN_RATE_LIMIT")
+@_form_page("/login", "SIGNIN_RATE_LIMIT")
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return htmx.redirect(home_for(current_user))
@@ -74,16 +78,12 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-@bp.route("/login/code", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("CODE_RATE_LIMIT")
+@_form_page("/login/code", "CODE_RATE_LIMIT")
 def code():
     return _second_factor(CodeForm, signin.check_code, "totp", "auth/code.html")
 
 
-@bp.route("/login/recovery", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("CODE_RATE_LIMIT")
+@_form_page("/login/recovery", "CODE_RATE_LIMIT")
 def recovery():
     return _second_factor(RecoveryForm, signin.check_recovery_code, "recovery_code", "auth/recovery.html",
                           note=_("You signed in with a recovery code. Each code works only once."))
@@ -106,9 +106,7 @@ def _second_factor(form_class, check, method: str, template: str, *, note: str |
     return render_template(template, form=form)
 
 
-@bp.route("/login/new-password", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("SIGNIN_RATE_LIMIT")
+@_form_page("/login/new-password", "SIGNIN_RATE_LIMIT")
 def new_password():
     account = signin.pending_account("new_password")
     # Reached before the code only by an account without an authenticator (signin._first_stage).
@@ -132,9 +130,7 @@ def new_password():
     return render_template("auth/new_password.html", form=form, login=account.login)
 
 
-@bp.route("/login/enrol", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("CODE_RATE_LIMIT")
+@_form_page("/login/enrol", "CODE_RATE_LIMIT")
 def enrol():
     account = signin.pending_account("enrol")
     if account is None:
@@ -181,9 +177,7 @@ def recovery_codes_download():
     )
 
 
-@bp.route("/unlock", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("SIGNIN_RATE_LIMIT")
+@_form_page("/unlock", "SIGNIN_RATE_LIMIT")
 def unlock():
     row = g.get("user_session")
     if row is None:
@@ -222,9 +216,7 @@ def logout():
     return htmx.redirect(url_for("public.home"))
 
 
-@bp.route("/forgot", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("SIGNIN_RATE_LIMIT")
+@_form_page("/forgot", "SIGNIN_RATE_LIMIT")
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
@@ -238,9 +230,7 @@ def forgot():
     return render_template("auth/forgot.html", form=form)
 
 
-@bp.route("/forgot/confirm", methods=["GET", "POST"])
-@allow(PUBLIC)
-@_limit("CODE_RATE_LIMIT")
+@_form_page("/forgot/confirm", "CODE_RATE_LIMIT")
 def forgot_confirm():
     found = reset.pending()
     if found is None:

@@ -6,25 +6,24 @@ from flask import current_app, g, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import SubmitField
 
 from portal.accounts import owner_block
 from portal.core import htmx
-from portal.core.forms import BaseForm
+from portal.core.forms import BaseForm, typed
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow
 from portal.web.public.blueprint import bp
 
 
 class BlockLoginForm(BaseForm):
-    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)],
-                        description=_l("For patients, the login is the 13-digit matricule."))
+    login = typed(_l("Login"), max_length=64,
+                  description=_l("For patients, the login is the 13-digit matricule."))
     submit = SubmitField(_l("Send me a code"))
 
 
 class BlockCodeForm(BaseForm):
-    code = StringField(_l("Code you received"), validators=[DataRequired(), Length(max=32)])
+    code = typed(_l("Code you received"), max_length=32)
     submit = SubmitField(_l("Block my account now"))
 
 
