@@ -19,6 +19,7 @@ from portal import audit
 from portal.claims import qr, reimbursement, states
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock
+from portal.core.database import ListFilters
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.models import (
@@ -66,15 +67,10 @@ SORTS = {
 
 
 @dataclass
-class QueueFilters:
-    state: str | None = None
+class QueueFilters(ListFilters):
     fund: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    doctor_id: int | None = None
     amount_min_cents: int | None = None
     amount_max_cents: int | None = None
-    channel: str | None = None
     sort: str = "oldest"
 
 

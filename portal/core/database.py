@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from datetime import date
 
 from flask import Flask, request
 from sqlalchemy import event
@@ -46,6 +48,18 @@ def _on_begin(connection) -> None:
         # deferred transaction that reads and then writes fails at once with
         # "database is locked" when another writer committed in between.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass
+class ListFilters:
+    """What a list of invoices or claims can be narrowed to: the state, the dates of service,
+    the doctor and the channel; None leaves that criterion out."""
+
+    state: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    doctor_id: int | None = None
+    channel: str | None = None
 
 
 def one_page(query, page: int, size: int) -> tuple[list, bool]:

@@ -18,7 +18,7 @@ from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import reimbursement, sharing, states
 from portal.core import clock
-from portal.core.database import add_unless_taken
+from portal.core.database import ListFilters, add_unless_taken
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import nomenclature
@@ -292,13 +292,7 @@ def state_of(invoice: Invoice) -> str:
     return "issued"
 
 
-@dataclass
-class Filters:
-    state: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    doctor_id: int | None = None
-    channel: str | None = None
+Filters = ListFilters  # an invoice list is narrowed by nothing more
 
 
 PAGE_SIZE = 20

@@ -20,7 +20,7 @@ from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
-from portal.models import Claim, ClaimState, ConsentReceipt, Patient, Statement
+from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Patient, Statement
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
@@ -28,10 +28,10 @@ from portal.web.patient.blueprint import bp
 PAGE_SIZE = 20
 
 FUND_NAMES = {
-    "CNS": _l("the CNS (National Health Fund)"),
-    "CMFEP": _l("the CMFEP (health fund of state civil servants)"),
-    "CMFEC": _l("the CMFEC (health fund of municipal civil servants)"),
-    "EMCFL": _l("the EMCFL (health fund of the railway staff)"),
+    Fund.CNS: _l("the CNS (National Health Fund)"),
+    Fund.CMFEP: _l("the CMFEP (health fund of state civil servants)"),
+    Fund.CMFEC: _l("the CMFEC (health fund of municipal civil servants)"),
+    Fund.EMCFL: _l("the EMCFL (health fund of the railway staff)"),
 }
 
 # The states and reasons in words; keys come from ClaimState and review.REJECTION_REASONS.
