@@ -6,7 +6,7 @@ import re
 import secrets
 
 from portal import accounts, audit
-from portal.accounts import blocking, sessions, signin
+from portal.accounts import blocking, security_alerts, sessions, signin
 from portal.activation import codes
 from portal.core.forms import CONTROL_CHARACTERS
 from portal.core.refused import Refused
@@ -158,6 +158,8 @@ def suspend(login: str | Account, reason: str, *, source: str = "operator", by: 
     if blocking.current_block(account) is not None:
         return False
     blocking.block(account, source=source, reason=reason.strip(), by=by)
+    security_alerts.announce(account, accounts.profile(account) if account.role == Role.PATIENT else None,
+                             "suspended")
     return True
 
 
