@@ -119,13 +119,14 @@ accounts_cli = AppGroup("accounts", help="Create, unlock, reset, block and close
 @click.option("--specialty", default="General practice", show_default=True)
 @click.option("--digital/--paper-only", default=True, help="Doctor takes part in digital invoicing.")
 @click.option("--fund", type=click.Choice([f.value for f in Fund]), default="CNS", show_default=True)
+@click.option("--email", help="Where the account's security alerts go (sign-in from a new browser, changes).")
 @data_command
-def create_account(role, login, name, specialty, digital, fund) -> None:
+def create_account(role, login, name, specialty, digital, fund, email) -> None:
     """Create an account with a one-time initial password.
 
     At first sign-in the user replaces that password with their own, then enrols TOTP."""
     _account, password = operators.create(
-        Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund
+        Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund, email=email
     )
     db.session.commit()
     click.echo(f"Created {role} account {login}. Initial password, to give in person "

@@ -11,7 +11,7 @@ from portal.core import jobs
 from portal.core.identity import make_iban
 from portal.extensions import db
 from portal.messaging import events
-from portal.models import Claim, Doctor
+from portal.models import Claim, CnsStaff, Doctor
 from tests.fixtures.clients import sign_in, signed_in_as, step_up, url_for
 from tests.invoicing.test_doctor_invoices import _form as invoice_form
 
@@ -174,3 +174,18 @@ def test_doctors_and_staff_get_security_alerts_at_their_address(app, delivering,
 
 def _code(person) -> dict:
     return {"code": step_up(person)["code"]}
+
+
+def test_an_agent_created_with_an_address_gets_the_alerts_there(app_ctx, delivering, runner):
+    mailbox, _gateway = delivering
+    created = runner.invoke(args=["accounts", "create", "--role", "cns", "--login", "T0099991", "--name", "A. Agent",
+                                  "--email", " Agent@Example.lu "])
+    assert created.exit_code == 0, created.output
+    assert db.session.scalar(db.select(CnsStaff.email).where(CnsStaff.staff_id == "T0099991")) == "Agent@example.lu"
+    refused = runner.invoke(args=["accounts", "create", "--role", "cns", "--login", "T0099992", "--name", "B. Agent",
+                                  "--email", "not an address"])
+    assert refused.exit_code == 1 and "Not an e-mail address" in refused.output
+    assert runner.invoke(args=["accounts", "suspend", "T0099991", "--reason", "lost badge"]).exit_code == 0
+    jobs.run_ready()
+    (mail,) = mailbox.to("Agent@example.lu")
+    assert "suspendu" in mail.get_body(("plain",)).get_content()
