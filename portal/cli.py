@@ -21,7 +21,7 @@ from portal import demo
 from portal.accounts import registry_import, terms, totp
 from portal.core import schema
 from portal.core.refused import Refused
-from portal.core.worker import worker_command
+from portal.core.worker import scheduler_command, worker_command
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.messaging import delivery
@@ -351,7 +351,15 @@ def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
     click.echo(f"Nomenclature: {len(added)} acts added, {len(changed)} updated, {unchanged} unchanged.")
 
 
+# What `flask --app app scheduler` queues: (job, every N seconds, or a cron line in UTC).
+REPEATING = [
+    (delivery.sweep_job, 60, None),  # retries whose job was lost, leases of dead workers
+    (retention.purge_job, None, "30 2 * * *"),
+]
+
+
 def init_app(app: Flask) -> None:
     for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
-                    nomenclature_cli, outbox_cli, worker_command):
+                    nomenclature_cli, outbox_cli, worker_command,
+                    scheduler_command(REPEATING)):
         app.cli.add_command(command)
