@@ -70,6 +70,7 @@ EXPECTED = {
     "patient.notification_count": {"patient"},
     "patient.settings": {"patient"},
     "patient.message_settings": {"patient"},
+    "patient.confirm_contact": {"patient"},
     "patient.report_invoice": {"patient"},
     # personal data
     "patient.contact_details": {"patient"},

@@ -4,6 +4,7 @@ Importing the package registers every route on `bp`."""
 
 from portal.web.patient import (  # noqa: F401  (each adds its routes to bp)
     claims,
+    contact_confirm,
     erasure,
     export,
     invoices,
