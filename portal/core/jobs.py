@@ -68,8 +68,12 @@ def run_ready() -> int:
 
 
 def queue(app: Flask | None = None) -> Queue:
-    app = app or current_app
-    return Queue(app.config["JOB_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
+    """The app's RQ queue; one Redis connection pool per app, not one per commit."""
+    app = app or current_app._get_current_object()
+    if "portal_jobs" not in app.extensions:
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["portal_jobs"] = Queue(app.config["JOB_QUEUE"], connection=connection)
+    return app.extensions["portal_jobs"]
 
 
 def run_in_app(name: str, args: tuple, kwargs: dict) -> None:
