@@ -20,7 +20,7 @@ from portal import audit
 from portal.accounts import blocking
 from portal.core import clock, links
 from portal.extensions import db
-from portal.messaging import notify
+from portal.messaging import contacts, notify
 from portal.models import Account, Patient, SecurityAlert
 
 LIFETIME = timedelta(days=30)
@@ -38,19 +38,13 @@ KINDS = {
     "authenticator_changed": _l("A new authenticator app was set up for your CNS portal account."),
     "bank_account_changed": _l("The bank account your reimbursements are paid into was changed."),
     "contact_changed": _l("The mobile number or e-mail address of your CNS portal account was changed."),
+    "suspended": _l("Your CNS portal account was suspended: nobody can use it until it is resumed."),
+    "new_device": _l("Someone signed in to your CNS portal account from a device or browser not seen before."),
 }
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(f"security-alert:{token}".encode()).hexdigest()
-
-
-def contacts_of(patient: Patient | None) -> list[tuple[str, str]]:
-    """(channel, address) for every contact the register holds for this person."""
-    if patient is None:
-        return []
-    found = [("sms", patient.mobile)] if patient.mobile else []
-    return found + ([("email", patient.email)] if patient.email else [])
 
 
 def announce(account: Account, patient: Patient | None, kind: str, *,
@@ -59,7 +53,8 @@ def announce(account: Account, patient: Patient | None, kind: str, *,
 
     None when there is nowhere to send it (no register contact): the audit trail still has the
     event the caller records. The caller commits."""
-    recipients = list(dict.fromkeys([*contacts_of(patient), *also]))
+    own = contacts.of_patient(patient) if patient is not None else contacts.of_professional(account)
+    recipients = list(dict.fromkeys([*own, *also]))
     if not recipients:
         return None
     token = secrets.token_urlsafe(24)
@@ -68,15 +63,16 @@ def announce(account: Account, patient: Patient | None, kind: str, *,
                           expires_at=now + LIFETIME)
     db.session.add(alert)
     link = links.external_url("public.not_me", token=token)
-    with force_locale(account.preferred_language or language or "fr"):
+    language = account.preferred_language or language or "fr"
+    with force_locale(language):
         text = _("%(what)s If this was not you, block your account at once: %(link)s", what=KINDS[kind], link=link)
         subject = _("Activity on your CNS portal account")
     patient_id = patient.id if patient is not None else None
     for channel, address in recipients:
         if channel == "sms":
-            notify.send_sms(address, text, patient_id=patient_id)
+            notify.send_sms(address, text, patient_id=patient_id, kind="security", language=language)
         else:
-            notify.send_email(address, subject, text, patient_id=patient_id)
+            notify.send_email(address, subject, text, patient_id=patient_id, kind="security", language=language)
     audit.record(audit.SECURITY_ALERT_SENT, actor=account, patient_id=patient_id, kind=kind,
                  contacts=len(recipients))
     return alert

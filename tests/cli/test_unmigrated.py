@@ -30,6 +30,11 @@ CASES = {
     "terms publish": [],
     "nomenclature load": [],
     "purge": [],
+    "worker": ["--burst"],
+    "scheduler": [],
+    "outbox failed": [],
+    "outbox retry": ["1"],
+    "outbox deliver": [],
 }
 
 
