@@ -126,11 +126,11 @@ def documents(patient: Patient, claims: list[Claim], language: str) -> dict[str,
     for invoice in rows:
         if invoices.state_of(invoice) != "expired":
             name = f"documents/invoice-{_safe(invoice.provider_code)}-{_safe(invoice.number)}.pdf"
-            files[name] = invoice_pdf.render(invoice, language)
+            files[name] = invoice_pdf.pdf_of(invoice, language)
     for claim in claims:
         if claim.statement is not None:
             name = f"documents/statement-{_safe(claim.statement.number)}.pdf"
-            files[name] = statement_pdf.render(claim, claim.statement, language)
+            files[name] = statement_pdf.pdf_of(claim, claim.statement, language)
     return files
 
 
