@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import cli
 from portal import config as settings
 from portal.config import ROOT
-from portal.core import assets, database, errors, forms, headers, i18n, inbound, query_count
+from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, query_count
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from portal.models.types import render_item
 from portal.web import access, templating
@@ -46,6 +46,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     database.configure(app)
+    jobs.init_app(app)
     migrate.init_app(
         app,
         db,

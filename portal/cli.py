@@ -21,6 +21,7 @@ from portal import demo
 from portal.accounts import registry_import, terms, totp
 from portal.core import schema
 from portal.core.refused import Refused
+from portal.core.worker import worker_command
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.models import Fund, Role
@@ -316,5 +317,5 @@ def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
-                    nomenclature_cli):
+                    nomenclature_cli, worker_command):
         app.cli.add_command(command)

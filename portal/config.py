@@ -56,6 +56,9 @@ def load(overrides: dict | None = None) -> dict:
         "DEBUG": _env_bool("FLASK_DEBUG"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.sqlite3'}"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # The RQ queue the portal's jobs go to (portal/core/jobs.py); several portals, or test
+        # runs, sharing one Redis take different names.
+        "JOB_QUEUE": os.environ.get("JOB_QUEUE", "portal"),
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         # Fernet key that encrypts TOTP secrets at rest; separate from SECRET_KEY so
         # rotating the cookie key does not lock every user out of their authenticator.

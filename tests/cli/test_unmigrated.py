@@ -30,6 +30,7 @@ CASES = {
     "terms publish": [],
     "nomenclature load": [],
     "purge": [],
+    "worker": ["--burst"],
 }
 
 
