@@ -92,3 +92,4 @@ def store_for_patient(statement_id: int) -> None:
         return
     account = statement.claim.patient.account
     pdf_of(statement.claim, statement, (account.preferred_language if account else None) or "fr")
+    db.session.commit()

@@ -41,6 +41,7 @@ def store_for_patient(invoice_id: int) -> None:
         return
     account = invoice.patient.account if invoice.patient else None
     pdf_of(invoice, (account.preferred_language if account else None) or "fr")
+    db.session.commit()
 
 
 def render(invoice: Invoice, language: str) -> bytes:

@@ -15,7 +15,7 @@ from portal.core import clock, jobs
 from portal.documents import stored
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices
-from portal.models import DocumentKind, StoredDocument
+from portal.models import Claim, DocumentKind, Invoice, StoredDocument
 from portal.privacy import erasure, retention
 from tests.fixtures.clients import sign_in
 
@@ -60,13 +60,13 @@ def test_issuing_an_invoice_renders_it_once_in_the_patients_language(app, german
     (row,) = _stored(invoice_id=invoice.id)
     assert (row.kind, row.language, row.patient_id) == (DocumentKind.INVOICE, "de", german.profile.id)
     assert b"%PDF" not in row.content  # encrypted, like uploads
-    assert "Rechnung" in _text(invoice_pdf.pdf_of(invoice, "de"))
+    assert "Honorarnote" in _text(invoice_pdf.pdf_of(invoice, "de"))
     assert rendered["invoice"] == 1
 
     client = app.test_client()
     sign_in(client, german)
     response = client.get(f"/patient/invoices/{invoice.id}.pdf")
-    assert response.status_code == 200 and "Rechnung" in _text(response.data)
+    assert response.status_code == 200 and "Honorarnote" in _text(response.data)
     assert rendered["invoice"] == 1, "the download read the stored PDF"
 
 
@@ -120,15 +120,16 @@ def test_two_readers_rendering_at_once_store_it_once(people, make_invoice):
 def test_erasure_takes_every_stored_pdf_of_the_patient_even_a_kept_claims(people, make_claim, make_invoice):
     patient = people["patient"]
     claim = make_claim(patient, people["doctor"], people["cns"], state="accepted")
-    loose = make_invoice(patient, people["doctor"])
+    loose_id = make_invoice(patient, people["doctor"]).id
+    claim_id = claim.id
     jobs.run_ready()
     assert len(_stored(patient_id=patient.profile.id)) == 3  # two invoices and the statement
     erased = erasure.erase(patient.profile, patient.account)
     db.session.commit()
     assert erased.tombstone.scope["stored_documents"] == 3
     assert _stored() == []
-    assert db.session.get(type(claim), claim.id).statement is not None  # the claim itself is kept
-    assert db.session.get(type(loose), loose.id) is None
+    assert db.session.get(Claim, claim_id).statement is not None  # the claim itself is kept
+    assert db.session.get(Invoice, loose_id) is None
 
 
 def test_retention_deletes_the_stored_pdf_with_its_invoice(people, make_invoice):
