@@ -24,6 +24,7 @@ from portal.core.refused import Refused
 from portal.core.worker import worker_command
 from portal.extensions import db
 from portal.invoicing import nomenclature
+from portal.messaging import delivery
 from portal.models import Fund, Role
 from portal.privacy import retention
 from portal.professionals import operators
@@ -285,6 +286,40 @@ def purge_command() -> None:
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+outbox_cli = AppGroup("outbox", help="The SMS and e-mails the portal sends.")
+
+
+@outbox_cli.command("failed")
+@data_command
+def outbox_failed() -> None:
+    """List the dead letters: messages that failed too often, or were refused for good."""
+    letters = delivery.dead_letters()
+    for message in letters:
+        click.echo(f"{message.id}\t{message.channel}\t{message.recipient}\t{message.kind or '-'}\t"
+                   f"attempts {message.attempts}\t{message.last_error or ''}")
+    click.echo(f"{len(letters)} failed message(s).")
+
+
+@outbox_cli.command("retry")
+@click.argument("message_id", type=int)
+@data_command
+def outbox_retry(message_id: int) -> None:
+    """Send a failed (or held) message again, with its attempts counted afresh."""
+    if not delivery.retry(message_id):
+        raise click.ClickException(f"Message {message_id} is neither failed nor held.")
+    db.session.commit()
+    click.echo(f"Message {message_id} is queued again.")
+
+
+@outbox_cli.command("deliver")
+@data_command
+def outbox_deliver() -> None:
+    """Queue every message that is due (safe to run from cron, or as the scheduler's repeating job)."""
+    count = delivery.sweep()
+    db.session.commit()
+    click.echo(f"{count} message(s) queued.")
+
+
 nomenclature_cli = AppGroup("nomenclature", help="The fee schedule of medical acts.")
 
 
@@ -317,5 +352,5 @@ def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
-                    nomenclature_cli, worker_command):
+                    nomenclature_cli, outbox_cli, worker_command):
         app.cli.add_command(command)

@@ -59,6 +59,15 @@ def load(overrides: dict | None = None) -> dict:
         # The RQ queue the portal's jobs go to (portal/core/jobs.py); several portals, or test
         # runs, sharing one Redis take different names.
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "portal"),
+        # Where messages leave (README, "Messages"); without them a message is held in the outbox
+        # and shown at /dev/outbox in demo mode.
+        "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "CNS portal <no-reply@portal.example.lu>"),
+        "SMS_URL": os.environ.get("SMS_URL") or None,
+        "SMS_KEY": os.environ.get("SMS_KEY", ""),
+        # A worker holds a message this long while it sends it; one that died lets go after it.
+        "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", 120)),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 6)),
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         # Fernet key that encrypts TOTP secrets at rest; separate from SECRET_KEY so
         # rotating the cookie key does not lock every user out of their authenticator.

@@ -26,7 +26,7 @@ from portal.claims import states  # noqa: E402
 from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures", "tests.fixtures.cli"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures", "tests.fixtures.cli", "tests.fixtures.messages"]
 
 TEST_SETTINGS = {
     "ACTIVATION_RATE_LIMIT": "1000/minute",
@@ -165,11 +165,17 @@ def _fresh_counts():
 
 @pytest.fixture(autouse=True)
 def _no_real_messages(monkeypatch):
-    """No test may send a real SMS or e-mail: the portal has no sender but the outbox."""
+    """No test may send a real SMS or e-mail: SMTP only to the tests' own server on this machine
+    (tests/fixtures/messages.py); the SMS gateway is unset unless a test starts its local one."""
     import smtplib
 
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("a test tried to open an SMTP connection")
+    def local_only(real):
+        def connect(host="", *args, **kwargs):
+            if host not in ("127.0.0.1", "localhost"):
+                raise AssertionError(f"a test tried to open an SMTP connection to {host!r}")
+            return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(smtplib, "SMTP", refuse)
-    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)
+        return connect
+
+    monkeypatch.setattr(smtplib, "SMTP", local_only(smtplib.SMTP))
+    monkeypatch.setattr(smtplib, "SMTP_SSL", local_only(smtplib.SMTP_SSL))

@@ -113,9 +113,9 @@ def send(patient: Patient, purpose: str, *, bound_to: str, language: str) -> Con
         )
         subject = _("Your CNS portal code")
     if channel == "sms":
-        notify.send_sms(patient.mobile, text, patient_id=patient.id)
+        notify.send_sms(patient.mobile, text, patient_id=patient.id, kind="code", language=language)
     else:
-        notify.send_email(patient.email, subject, text, patient_id=patient.id)
+        notify.send_email(patient.email, subject, text, patient_id=patient.id, kind="code", language=language)
     db.session.flush()
     audit.record(audit.CONTACT_CODE_SENT, patient_id=patient.id, purpose=purpose, channel=channel)
     return row

@@ -21,7 +21,7 @@ from portal.accounts import blocking
 from portal.core import clock, links
 from portal.extensions import db
 from portal.messaging import notify
-from portal.models import Account, Patient, SecurityAlert
+from portal.models import Account, CnsStaff, Doctor, Patient, Role, SecurityAlert
 
 LIFETIME = timedelta(days=30)
 
@@ -53,13 +53,23 @@ def contacts_of(patient: Patient | None) -> list[tuple[str, str]]:
     return found + ([("email", patient.email)] if patient.email else [])
 
 
+def professional_contacts(account: Account) -> list[tuple[str, str]]:
+    """A doctor's or an agent's e-mail address (set by the operator who created the account)."""
+    model = {Role.DOCTOR: Doctor, Role.CNS: CnsStaff}.get(account.role)
+    if model is None:
+        return []
+    email = db.session.scalar(db.select(model.email).where(model.account_id == account.id))
+    return [("email", email)] if email else []
+
+
 def announce(account: Account, patient: Patient | None, kind: str, *,
              also: list[tuple[str, str]] = (), language: str | None = None) -> SecurityAlert | None:
     """Send the alert to every register contact (and `also`: the old ones, after a change).
 
     None when there is nowhere to send it (no register contact): the audit trail still has the
     event the caller records. The caller commits."""
-    recipients = list(dict.fromkeys([*contacts_of(patient), *also]))
+    own = contacts_of(patient) if patient is not None else professional_contacts(account)
+    recipients = list(dict.fromkeys([*own, *also]))
     if not recipients:
         return None
     token = secrets.token_urlsafe(24)
@@ -68,15 +78,16 @@ def announce(account: Account, patient: Patient | None, kind: str, *,
                           expires_at=now + LIFETIME)
     db.session.add(alert)
     link = links.external_url("public.not_me", token=token)
-    with force_locale(account.preferred_language or language or "fr"):
+    language = account.preferred_language or language or "fr"
+    with force_locale(language):
         text = _("%(what)s If this was not you, block your account at once: %(link)s", what=KINDS[kind], link=link)
         subject = _("Activity on your CNS portal account")
     patient_id = patient.id if patient is not None else None
     for channel, address in recipients:
         if channel == "sms":
-            notify.send_sms(address, text, patient_id=patient_id)
+            notify.send_sms(address, text, patient_id=patient_id, kind="security", language=language)
         else:
-            notify.send_email(address, subject, text, patient_id=patient_id)
+            notify.send_email(address, subject, text, patient_id=patient_id, kind="security", language=language)
     audit.record(audit.SECURITY_ALERT_SENT, actor=account, patient_id=patient_id, kind=kind,
                  contacts=len(recipients))
     return alert

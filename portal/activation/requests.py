@@ -140,9 +140,9 @@ def approve(filed: IdentityRequest, staff: CnsStaff) -> bool:
         )
         subject = _("Activate your account")
     mobile, email = _contact(patient, filed)
-    notify.send_sms(mobile, text, patient_id=patient.id)
+    notify.send_sms(mobile, text, patient_id=patient.id, kind="activation", language=filed.language)
     if email:
-        notify.send_email(email, subject, text, patient_id=patient.id)
+        notify.send_email(email, subject, text, patient_id=patient.id, kind="activation", language=filed.language)
     return True
 
 

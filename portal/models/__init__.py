@@ -1,7 +1,7 @@
 """All models, importable from one place (Alembic reads the metadata from here)."""
 
 from portal.models.account import Account, AccountStatus, Role
-from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest, OutboxMessage
+from portal.models.activation import ActivationCode, GuardianLink, IdentityRequest
 from portal.models.activation_flow import ActivationFlow, PendingReactivation
 from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
@@ -18,6 +18,7 @@ from portal.models.claim import (
 )
 from portal.models.guardians import GuardianRequest, RegistryGuardian
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
+from portal.models.messaging import DeliveryState, OutboxMessage
 from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone, ExportState
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 from portal.models.security import AccountBlock, ContactCode, SecurityAlert
@@ -62,6 +63,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "OutboxMessage",
+    "DeliveryState",
     "Patient",
     "RecoveryCode",
     "Role",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -39,6 +39,9 @@ class Account(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.PENDING)
     preferred_language: Mapped[str | None] = mapped_column(String(2))
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # The channels each kind of message goes to ({"statement": ["email"], …}); a kind left out
+    # goes to every contact (portal.messaging.preferences). Security alerts ignore it.
+    message_channels: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

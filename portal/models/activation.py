@@ -1,4 +1,4 @@
-"""Activation codes, identity requests, parent–child links and the message outbox."""
+"""Activation codes, identity requests and parent–child links."""
 
 from __future__ import annotations
 
@@ -100,20 +100,3 @@ class GuardianLink(db.Model):
 
     def __repr__(self) -> str:
         return f"<GuardianLink {self.parent_account_id}→{self.child_patient_id}>"
-
-
-class OutboxMessage(db.Model):
-    """An SMS or e-mail the portal would send; the development backend keeps them here."""
-
-    __table_args__ = (CheckConstraint("channel in ('sms', 'email')", name="channel"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(5))
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str | None] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<OutboxMessage {self.id} {self.channel}>"

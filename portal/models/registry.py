@@ -63,6 +63,8 @@ class Doctor(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     specialty: Mapped[str] = mapped_column(String(100))
     is_digital_participant: Mapped[bool] = mapped_column(default=False)
+    # Where the portal sends this person's security alerts (the register has no contact for them).
+    email: Mapped[str | None] = mapped_column(String(254))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -84,6 +86,8 @@ class CnsStaff(db.Model):
     # Publishes terms of use and manages staff and blocked accounts; granted by an operator
     # (`flask --app app accounts grant-admin`), never held by another fund's agents.
     is_administrator: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where the portal sends this person's security alerts (the register has no contact for them).
+    email: Mapped[str | None] = mapped_column(String(254))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -31,6 +31,9 @@ CASES = {
     "nomenclature load": [],
     "purge": [],
     "worker": ["--burst"],
+    "outbox failed": [],
+    "outbox retry": ["1"],
+    "outbox deliver": [],
 }
 
 

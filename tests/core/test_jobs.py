@@ -3,23 +3,16 @@ Redis, in a real `flask worker --burst` process with it."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
-import redis
 from flask import g
 
-from portal.config import ROOT
 from portal.core import jobs
 from portal.extensions import db
 from portal.models import OutboxMessage
-from tests.conftest import TEST_SETTINGS, database_url, make_app
-
-REDIS = "redis://127.0.0.1:6379/0"
+from tests.conftest import make_app
+from tests.fixtures.workers import REDIS, new_queue, redis_or_skip, run_worker
 
 
 def mark_done(message_id: int, text: str) -> None:
@@ -96,28 +89,10 @@ def test_a_job_later_is_dropped_inline_and_a_nested_function_refused(app_ctx):
     assert not g.get("_ready_jobs")
 
 
-def _redis_or_skip():
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
-    except redis.RedisError as problem:
-        pytest.skip(f"Redis is unreachable at {REDIS} ({type(problem).__name__})")
-
-
-def run_worker(queue: str, *args: str, timeout: int = 120, **env) -> subprocess.CompletedProcess:
-    """A real `flask --app app worker` process on the test database and the given queue."""
-    environment = {
-        **os.environ, "DATABASE_URL": database_url(), "REDIS_URL": REDIS, "JOB_QUEUE": queue,
-        "SECRET_KEY": TEST_SETTINGS["SECRET_KEY"], "FIELD_ENCRYPTION_KEY": TEST_SETTINGS["FIELD_ENCRYPTION_KEY"],
-        **env,
-    }
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", *args], cwd=ROOT,  # noqa: S603 - our own interpreter
-                          env=environment, capture_output=True, text=True, timeout=timeout, check=False)
-
-
 @pytest.mark.committing  # the worker is another process: it sees only what was committed
 def test_with_redis_a_burst_worker_runs_the_committed_jobs_only():
-    _redis_or_skip()
-    queue = f"portal-test-{secrets.token_hex(4)}"
+    redis_or_skip()
+    queue = new_queue()
     redis_app = make_app(REDIS_URL=REDIS, JOB_QUEUE=queue)
     try:
         with redis_app.app_context():

@@ -1,8 +1,8 @@
 """stored documents and export jobs: invoice and statement PDFs rendered once and kept, and
 exports built by a job (a state, no file until built)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 13:40:00.000000
 
 """
@@ -13,8 +13,8 @@ import portal.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
