@@ -53,6 +53,18 @@ def keep(key: Key, language: str, content: bytes) -> None:
     add_unless_taken(row)
 
 
+def missing(keys: list[Key], language: str) -> list[Key]:
+    """The documents among `keys` with no PDF stored in `language`, in two queries."""
+    found: set[tuple[str, int]] = set()
+    for kind, column in ((DocumentKind.INVOICE, StoredDocument.invoice_id),
+                         (DocumentKind.STATEMENT, StoredDocument.statement_id)):
+        ids = [key.object_id for key in keys if key.kind == kind]
+        if ids:
+            found.update((kind, object_id) for object_id in db.session.scalars(
+                db.select(column).where(column.in_(ids), StoredDocument.language == language)))
+    return [key for key in keys if (key.kind, key.object_id) not in found]
+
+
 def read_or_render(key: Key, language: str, render: Callable[[], bytes]) -> bytes:
     """The stored PDF, or `render()` stored for the next reader. The caller commits."""
     content = read(key, language)

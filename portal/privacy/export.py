@@ -93,34 +93,47 @@ def create(patient: Patient, *, by: Account, language: str, form_token: str | No
     return made, token
 
 
-def build(export_id: int, language: str) -> None:
+# A job must end well within the worker's time limit (RQ's default: 180 s), whatever the number
+# of documents: PDFs not stored yet are rendered for this long, kept, and the same job is queued
+# again for the rest. The ZIP itself is then built from stored PDFs, which is quick.
+RENDER_SECONDS = 60
+
+
+def build(export_id: int, language: str, resumed: bool = False) -> None:
     """The job: build the ZIP of an export asked for, store it and offer it for the hour.
 
     "building" is committed first so the page can say the work has started; a failure is
     committed as "failed" so the page stops waiting and offers to ask again."""
-    made = _claim(export_id)
+    made = _claim(export_id, resumed)
     if made is None:
         return
     try:
-        content = build_zip(db.session.get(Patient, made.patient_id), language)
+        patient = db.session.get(Patient, made.patient_id)
+        claims = export_data.patient_claims(patient)
+        if not export_files.store_missing(patient, claims, language, seconds=RENDER_SECONDS):
+            jobs.enqueue(build, export_id, language, resumed=True)
+            db.session.commit()  # the PDFs rendered so far, and the next turn
+            return
+        content = build_zip(patient, language)
         now = clock.now()
         made.file_name = uploads.store(content)
         made.state = ExportState.READY
         made.expires_at = now + timedelta(minutes=EXPORT_LINK_MINUTES)  # the hour starts when it is ready
+        notify_ready(made)
         db.session.commit()
     except Exception as error:
         db.session.rollback()
         # The type only, like portal.core.jobs: a message could carry personal data.
         log.error("Export %s could not be built: %s", export_id, type(error).__name__)
         _mark_failed(export_id)
-        return
-    notify_ready(made)
 
 
-def _claim(export_id: int) -> DataExport | None:
-    """Move a queued export to "building", or None if another worker took it or it is gone."""
+def _claim(export_id: int, resumed: bool) -> DataExport | None:
+    """Move a queued export to "building" (or find it building, for the job's next turn), or None
+    if another worker took it or it is gone."""
+    expected = ExportState.BUILDING if resumed else ExportState.QUEUED
     taken = db.session.execute(
-        update(DataExport).where(DataExport.id == export_id, DataExport.state == ExportState.QUEUED)
+        update(DataExport).where(DataExport.id == export_id, DataExport.state == expected)
         .values(state=ExportState.BUILDING).execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -136,7 +149,9 @@ def _mark_failed(export_id: int) -> None:
 
 
 def notify_ready(made: DataExport) -> None:
-    """Tell the patient the export is ready (the one call site for that message)."""
+    """Tell the patient the export is ready, in the transaction that makes it ready: the one
+    place for that message. The messages of issue 17 ("export ready") are not on this branch
+    yet; until they are, the page alone says it."""
 
 
 def delete_replaced() -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
+from portal.accounts import registry_import
 from portal.claims import statement_pdf
 from portal.core import clock, jobs
 from portal.documents import stored
@@ -144,3 +145,20 @@ def test_retention_deletes_the_stored_pdf_with_its_invoice(people, make_invoice)
         clock.freeze(None)
     assert counts["invoices"] == 1
     assert _stored() == []
+
+
+def test_a_registry_change_of_the_name_forgets_the_patients_pdfs(people, make_invoice, tmp_path):
+    patient = people["patient"]
+    invoice = make_invoice(patient, people["doctor"])
+    jobs.run_ready()
+    profile = patient.profile
+    source = tmp_path / "registry.csv"
+    header = "matricule,surname,given_name,birth_date\n"
+    source.write_text(header + f"{profile.matricule},{profile.surname},{profile.given_name},{profile.birth_date}\n")
+    registry_import.apply(registry_import.plan(source))  # nothing printed changed
+    assert len(_stored(invoice_id=invoice.id)) == 1
+    source.write_text(header + f"{profile.matricule},Kremer-Schmit,{profile.given_name},{profile.birth_date}\n")
+    registry_import.apply(registry_import.plan(source))
+    db.session.commit()
+    assert _stored(invoice_id=invoice.id) == []
+    assert "Kremer-Schmit" in _text(invoice_pdf.pdf_of(db.session.get(Invoice, invoice.id), "en"))

@@ -8,7 +8,7 @@ import pytest
 
 from portal.core import jobs
 from portal.extensions import db
-from portal.models import DataExport, ExportState
+from portal.models import DataExport, ExportState, StoredDocument
 from portal.privacy import export
 from tests.fixtures.clients import in_english, page, signed_in_as, text_of
 
@@ -133,3 +133,29 @@ def test_without_javascript_the_request_and_a_reload_reach_the_download(app, pat
 def test_progress_with_no_export_stops_polling(app, patient):
     client = in_english(signed_in_as(app, patient))
     assert client.get(PROGRESS, headers=HTMX).status_code == 286
+
+
+def test_many_pdfs_to_render_are_split_over_turns_of_the_job(patient, make_doctor, make_invoice, monkeypatch):
+    """Each turn renders for RENDER_SECONDS at most (here: one PDF a turn) and queues the next, so no
+    turn outlives the worker's time limit; the last one builds the ZIP from the stored PDFs."""
+    doctor = make_doctor()
+    for _ in range(3):
+        make_invoice(patient, doctor)
+    jobs.run_ready()  # the PDFs the issues queued, then dropped:
+    db.session.execute(db.delete(StoredDocument))  # none stored yet: as for documents issued long ago
+    db.session.commit()
+    monkeypatch.setattr(export, "RENDER_SECONDS", 0)
+    turns = []
+    real = export._claim
+
+    def counted(export_id, resumed):
+        turns.append(resumed)
+        return real(export_id, resumed)
+
+    monkeypatch.setattr(export, "_claim", counted)
+    made, _token = _queued(patient)
+    while jobs.run_ready():
+        pass
+    assert turns == [False, True, True]  # three PDFs, one a turn; the third turn also builds the ZIP
+    assert _state(made) == ExportState.READY
+    assert len(db.session.scalars(db.select(StoredDocument)).all()) == 3
