@@ -143,7 +143,7 @@ def measure(count: int, runs: int) -> dict:
     redis.Redis.from_url(common.REDIS_URL).flushdb()
     _fresh_database()
     app = create_app({"SQLALCHEMY_DATABASE_URI": common.database_url(NAME)})
-    results: dict = {"invoices": count}
+    results: dict = {"invoices": count, "load_before": os.getloadavg()[0]}
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -158,6 +158,7 @@ def measure(count: int, runs: int) -> dict:
         db.session.commit()
         results["export_cold"] = _export_once(patient_id)
         results["download"] = _downloads(patient_id, runs)
+    results["load_after"] = os.getloadavg()[0]
     return results
 
 
@@ -185,7 +186,10 @@ def section(r: dict) -> str:
         f"| invoice PDF for a download, stored (a SELECT and a decryption) | {download['stored_ms']:.2f} ms |",
         "",
         f"PDF timings: median of the calls in one process on a warm connection ({download['bytes']:,}-byte PDF); "
-        "the rest of the download request (session, ownership, audit row) is the same either way.",
+        "the rest of the download request (session, ownership, audit row) is the same either way. "
+        f"Load average (1 min) {r.get('load_before', 0):.1f} at the start, {r.get('load_after', 0):.1f} at the end: "
+        "on a shared machine every figure here is an upper bound.",
+        *([r["note"]] if r.get("note") else []),
         END,
     ])
 
