@@ -295,8 +295,21 @@ def _throughput_bar(ratio: float, x: int, y: int, bar_w: int, max_ratio: float, 
             f'<text x="{x + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>']
 
 
+# A section another command writes into RESULTS.md (bench/jobs.py): kept when a run rewrites the file.
+KEPT = ("<!-- worker jobs -->", "<!-- /worker jobs -->")
+
+
+def _kept_section(path: Path) -> str:
+    text = path.read_text() if path.exists() else ""
+    start, end = KEPT
+    if start not in text or end not in text:
+        return ""
+    return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+
+
 def write(run: dict, folder: Path) -> None:
-    (folder / "RESULTS.md").write_text(results_md(run))
+    kept = _kept_section(folder / "RESULTS.md")
+    (folder / "RESULTS.md").write_text(results_md(run) + kept)
     (folder / "results.svg").write_text(results_svg(run))
     if run.get("scaling") and run["scaling"].get("explain"):
         (folder / "EXPLAIN.md").write_text(explain_md(run))

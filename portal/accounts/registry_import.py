@@ -31,6 +31,7 @@ from portal.core.identity import (
     validate_matricule,
 )
 from portal.core.refused import Problem, Refused
+from portal.documents import stored
 from portal.extensions import db
 from portal.models import Fund, Patient, RegistryGuardian
 
@@ -301,6 +302,10 @@ def _write_guardians(entries: list[Entry]) -> None:
         )
 
 
+# What the invoice and statement PDFs print about the person (the birth date sets the rate).
+PRINTED = frozenset({"surname", "given_name", "birth_date"})
+
+
 def apply(entries: list[Entry]) -> tuple[int, int]:
     """Write a checked plan in the caller's transaction; returns (created, updated)."""
     created = [(Patient(matricule=e.matricule, **e.values), e) for e in entries if e.is_new]
@@ -313,6 +318,8 @@ def apply(entries: list[Entry]) -> tuple[int, int]:
         for name in entry.fields:
             if name != "guardians":
                 setattr(entry.patient, name, entry.values[name])
+        if PRINTED.intersection(entry.fields):
+            stored.forget_patient(entry.patient.id)  # its PDFs print the old name or rate
         audit.record(audit.REGISTRY_ENTRY_UPDATED, actor=None, patient_id=entry.patient.id, fields=entry.fields)
     db.session.flush()
     _write_guardians(entries)

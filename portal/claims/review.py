@@ -16,9 +16,9 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.claims import qr, reimbursement, states
+from portal.claims import qr, reimbursement, statement_pdf, states
 from portal.claims.states import ClaimConflict, move
-from portal.core import clock
+from portal.core import clock, jobs
 from portal.core.database import ListFilters
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -219,6 +219,9 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=reason.strip() if adjusted else None))
     statement = _statement(claim, now)
+    db.session.flush()
+    # The patient's PDF is rendered by a job, after the commit: a download is then a read.
+    jobs.enqueue(statement_pdf.store_for_patient, statement.id)
     states.forget_closed_counts()
     states.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",

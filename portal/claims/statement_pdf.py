@@ -1,4 +1,7 @@
-"""The reimbursement statement ("décompte") as a PDF, with the same content as its page."""
+"""The reimbursement statement ("décompte") as a PDF, with the same content as its page.
+
+Rendered once per language and kept (portal/documents/stored.py): in the patient's language when
+the claim is accepted, in another language the first time someone reads it in that language."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
 
 from portal.core import pdf
-from portal.models import Claim, Statement
+from portal.documents import stored
+from portal.extensions import db
+from portal.models import Claim, DocumentKind, Statement
 
 
 @dataclass(frozen=True)
@@ -69,3 +74,22 @@ def render(claim: Claim, statement: Statement, language: str) -> bytes:
             size=9,
         )
     return document.render()
+
+
+def key_of(claim: Claim, statement: Statement) -> stored.Key:
+    return stored.Key(DocumentKind.STATEMENT, statement.id, claim.patient_id)
+
+
+def pdf_of(claim: Claim, statement: Statement, language: str) -> bytes:
+    """The statement's PDF in `language`: the stored one, or rendered now and stored."""
+    return stored.read_or_render(key_of(claim, statement), language, lambda: render(claim, statement, language))
+
+
+def store_for_patient(statement_id: int) -> None:
+    """Render the statement in its patient's language and keep it (run when the claim is accepted)."""
+    statement = db.session.get(Statement, statement_id)
+    if statement is None or statement.claim.patient is None:  # gone, or its patient erased
+        return
+    account = statement.claim.patient.account
+    pdf_of(statement.claim, statement, (account.preferred_language if account else None) or "fr")
+    db.session.commit()

@@ -1,4 +1,7 @@
-"""The PDF of an invoice, as the patient keeps it or the doctor prints it on paper."""
+"""The PDF of an invoice, as the patient keeps it or the doctor prints it on paper.
+
+Rendered once per language and kept (portal/documents/stored.py): in the patient's language when
+the invoice is issued, in another language the first time someone reads it in that language."""
 
 from __future__ import annotations
 
@@ -7,21 +10,38 @@ from flask_babel import gettext as _
 
 from portal.claims import qr, reimbursement
 from portal.core import pdf
-from portal.invoicing import invoices, nomenclature
-from portal.models import Channel, Invoice
+from portal.documents import stored
+from portal.extensions import db
+from portal.invoicing import nomenclature
+from portal.models import Channel, DocumentKind, Invoice
 
 
 def _euros(cents: int) -> str:
     return format_decimal(cents / 100, format="#,##0.00") + " €"
 
 
-def download(invoice: Invoice, language: str) -> tuple[bytes, str]:
-    """The PDF the signed-in person downloads and its file name, the download traced. Both are
-    read before the caller commits, which would expire the invoice and load it all again."""
-    content = render(invoice, language)
-    name = f"invoice-{invoice.number}.pdf"
-    invoices.record_viewed(invoice, document="pdf")
-    return content, name
+def key_of(invoice: Invoice) -> stored.Key:
+    return stored.Key(DocumentKind.INVOICE, invoice.id, invoice.patient_id)
+
+
+def pdf_of(invoice: Invoice, language: str) -> bytes:
+    """The invoice's PDF in `language`: the stored one, or rendered now and stored."""
+    return stored.read_or_render(key_of(invoice), language, lambda: render(invoice, language))
+
+
+def forget(invoice: Invoice) -> None:
+    """Its printed text changed (voided): the next reader gets a new rendering."""
+    stored.forget(key_of(invoice))
+
+
+def store_for_patient(invoice_id: int) -> None:
+    """Render the invoice in its patient's language and keep it (run when it is issued)."""
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:  # gone before its turn came (a rolled-back test, an erasure)
+        return
+    account = invoice.patient.account if invoice.patient else None
+    pdf_of(invoice, (account.preferred_language if account else None) or "fr")
+    db.session.commit()
 
 
 def render(invoice: Invoice, language: str) -> bytes:

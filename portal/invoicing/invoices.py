@@ -17,11 +17,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import reimbursement, sharing, states
-from portal.core import clock
+from portal.core import clock, jobs
 from portal.core.database import ListFilters, add_unless_taken
 from portal.core.refused import Refused
 from portal.extensions import db
-from portal.invoicing import nomenclature
+from portal.invoicing import invoice_pdf, nomenclature
 from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
 
 RETENTION_YEARS = 2
@@ -230,6 +230,8 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
     if replaced is not None:
         sharing.close_reports(replaced, invoice)
     sharing.auto_share(invoice)
+    # The patient's PDF is rendered by a job, after the commit: a download is then a read.
+    jobs.enqueue(invoice_pdf.store_for_patient, invoice.id)
     return invoice
 
 
@@ -269,6 +271,7 @@ def void(invoice: Invoice, reason: str) -> bool:
         return False
     invoice.voided_at = clock.now()
     invoice.void_reason = reason
+    invoice_pdf.forget(invoice)  # its PDF now says it was voided
     audit.record(audit.INVOICE_VOIDED, patient_id=invoice.patient_id, invoice_id=invoice.id)
     return True
 
@@ -277,6 +280,15 @@ def page_facts(invoice: Invoice) -> dict:
     """What an invoice's page shows besides the invoice: what the fund pays back, its state,
     and the invoice it corrects or the one that corrected it."""
     return {"amounts": reimbursement.reimbursement_of(invoice), "state": state_of(invoice), **relatives(invoice)}
+
+
+def download_pdf(invoice: Invoice, language: str) -> tuple[bytes, str]:
+    """The PDF the signed-in person downloads and its file name, the download traced. Both are
+    read before the caller commits, which would expire the invoice and load it all again."""
+    content = invoice_pdf.pdf_of(invoice, language)
+    name = f"invoice-{invoice.number}.pdf"
+    record_viewed(invoice, document="pdf")
+    return content, name
 
 
 def record_viewed(invoice: Invoice, **document) -> None:

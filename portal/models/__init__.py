@@ -19,11 +19,15 @@ from portal.models.claim import (
 from portal.models.guardians import GuardianRequest, RegistryGuardian
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
 from portal.models.messaging import DeliveryState, OutboxMessage
-from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone
+from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone, ExportState
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
 from portal.models.security import AccountBlock, ContactCode, SecurityAlert
+from portal.models.stored_document import DocumentKind, StoredDocument
 
 __all__ = [
+    "ExportState",
+    "DocumentKind",
+    "StoredDocument",
     "ActivationFlow",
     "PendingReactivation",
     "GuardianRequest",

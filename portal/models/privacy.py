@@ -55,14 +55,30 @@ class DataRequest(db.Model):
     answered_by: Mapped[CnsStaff | None] = relationship()
 
 
+class ExportState:
+    QUEUED = "queued"  # asked for; a job will build it
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+    ALL = (QUEUED, BUILDING, READY, FAILED)
+    UNDER_WAY = (QUEUED, BUILDING)
+
+
+_EXPORT_STATES = ", ".join(f"'{state}'" for state in ExportState.ALL)
+
+
 class DataExport(db.Model):
-    """A ZIP of everything the portal holds on a patient, offered for a short time."""
+    """A ZIP of everything the portal holds on a patient, built by a job, offered for a short time."""
+
+    __table_args__ = (CheckConstraint(f"state in ({_EXPORT_STATES})", name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
     # The link's token is kept only as a hash, like activation codes.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    file_name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(8), default=ExportState.QUEUED, server_default=ExportState.READY)
+    file_name: Mapped[str | None] = mapped_column(String(64))  # once built
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

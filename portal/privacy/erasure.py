@@ -21,7 +21,7 @@ from portal import audit
 from portal.accounts.consent import new_reference
 from portal.claims import paid_ibans
 from portal.core import clock
-from portal.documents import uploads
+from portal.documents import stored, uploads
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -116,6 +116,9 @@ def erase(patient: Patient, account: Account) -> Erased:
     erased = Erased(tombstone)
     scope: dict[str, int] = {}
 
+    # Rendered PDFs print the name, even those of kept claims: rendered again (without the
+    # person, who is gone) if the fund ever needs them.
+    scope["stored_documents"] = stored.forget_patient(pid)
     _claims(pid, tombstone, now, scope, erased.files)
     _invoices(pid, scope)
     _identity(patient, scope, erased.files)

@@ -3,23 +3,29 @@ about one patient, in one ZIP.
 
 The ZIP holds data.json (collected in portal/privacy/export_data.py, schema in
 docs/export-schema.md), CSV files and PDFs (portal/privacy/export_files.py) and an HL7 FHIR R5
-Bundle (portal/privacy/fhir_export.py). It is built on request, stored encrypted and offered for
-an hour through a link whose token is kept only as a hash.
+Bundle (portal/privacy/fhir_export.py). Asking for it queues a job that builds it (the page
+shows its progress); it is stored encrypted and offered for an hour through a link whose token
+is kept only as a hash.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from portal import audit
 from portal.activation import codes
-from portal.core import clock
+from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
-from portal.models import Account, DataExport, DataRequest, DataRequestKind, Patient
+from portal.models import Account, DataExport, DataRequest, DataRequestKind, ExportState, Patient
 from portal.privacy import export_data, export_files, fhir_export, rights
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1.0"
 EXPORT_LINK_MINUTES = 60
@@ -51,7 +57,7 @@ def build_zip(patient: Patient, language: str) -> bytes:
 
 def _remove(rows) -> None:
     for row in rows:
-        uploads.delete(row.file_name)
+        uploads.delete(row.file_name)  # nothing to delete for one never built
         db.session.delete(row)
 
 
@@ -60,18 +66,17 @@ REPLACED_FILES = "export_replaced_files"
 
 
 def create(patient: Patient, *, by: Account, language: str, form_token: str | None = None) -> tuple[DataExport, str]:
-    """Build and store a new export, replacing the patient's older ones; returns it with
-    its link token (shown once, kept only as a hash).
+    """Ask for a new export, replacing the patient's older ones; returns it with its link
+    token (shown once, kept only as a hash). A job builds the ZIP (`build`) once the caller
+    commits; the page shows its state until it is ready.
 
     The caller commits, then calls `delete_replaced`: until the commit the older export
-    keeps its file (a transaction that fails keeps the older export whole), and the new file
-    takes its place only with the commit (portal.documents.uploads)."""
-    content = build_zip(patient, language)
+    keeps its file (a transaction that fails keeps the older export whole)."""
     replaced = list(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
     now = clock.now()
     token = codes.new_token()
     made = DataExport(
-        patient_id=patient.id, token_hash=codes.digest(token), file_name=uploads.store(content),
+        patient_id=patient.id, token_hash=codes.digest(token), state=ExportState.QUEUED,
         created_at=now, expires_at=now + timedelta(minutes=EXPORT_LINK_MINUTES),
     )
     for row in replaced:
@@ -83,8 +88,70 @@ def create(patient: Patient, *, by: Account, language: str, form_token: str | No
     ))
     db.session.flush()
     audit.record(audit.EXPORT_CREATED, actor=by, patient_id=patient.id, export_id=made.id)
-    db.session.info.setdefault(REPLACED_FILES, []).extend(row.file_name for row in replaced)
+    db.session.info.setdefault(REPLACED_FILES, []).extend(row.file_name for row in replaced if row.file_name)
+    jobs.enqueue(build, made.id, language)
     return made, token
+
+
+# A job must end well within the worker's time limit (RQ's default: 180 s), whatever the number
+# of documents: PDFs not stored yet are rendered for this long, kept, and the same job is queued
+# again for the rest. The ZIP itself is then built from stored PDFs, which is quick.
+RENDER_SECONDS = 60
+
+
+def build(export_id: int, language: str, resumed: bool = False) -> None:
+    """The job: build the ZIP of an export asked for, store it and offer it for the hour.
+
+    "building" is committed first so the page can say the work has started; a failure is
+    committed as "failed" so the page stops waiting and offers to ask again."""
+    made = _claim(export_id, resumed)
+    if made is None:
+        return
+    try:
+        patient = db.session.get(Patient, made.patient_id)
+        claims = export_data.patient_claims(patient)
+        if not export_files.store_missing(patient, claims, language, seconds=RENDER_SECONDS):
+            jobs.enqueue(build, export_id, language, resumed=True)
+            db.session.commit()  # the PDFs rendered so far, and the next turn
+            return
+        content = build_zip(patient, language)
+        now = clock.now()
+        made.file_name = uploads.store(content)
+        made.state = ExportState.READY
+        made.expires_at = now + timedelta(minutes=EXPORT_LINK_MINUTES)  # the hour starts when it is ready
+        notify_ready(made)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        # The type only, like portal.core.jobs: a message could carry personal data.
+        log.error("Export %s could not be built: %s", export_id, type(error).__name__)
+        _mark_failed(export_id)
+
+
+def _claim(export_id: int, resumed: bool) -> DataExport | None:
+    """Move a queued export to "building" (or find it building, for the job's next turn), or None
+    if another worker took it or it is gone."""
+    expected = ExportState.BUILDING if resumed else ExportState.QUEUED
+    taken = db.session.execute(
+        update(DataExport).where(DataExport.id == export_id, DataExport.state == expected)
+        .values(state=ExportState.BUILDING).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return db.session.get(DataExport, export_id) if taken else None
+
+
+def _mark_failed(export_id: int) -> None:
+    db.session.execute(
+        update(DataExport).where(DataExport.id == export_id).values(state=ExportState.FAILED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def notify_ready(made: DataExport) -> None:
+    """Tell the patient the export is ready, in the transaction that makes it ready: the one
+    place for that message. The messages of issue 17 ("export ready") are not on this branch
+    yet; until they are, the page alone says it."""
 
 
 def delete_replaced() -> None:
@@ -117,8 +184,15 @@ def matches(made: DataExport, token: str | None) -> bool:
     return bool(token) and secrets.compare_digest(made.token_hash, codes.digest(token))
 
 
+def is_ready(made: DataExport) -> bool:
+    return made.state == ExportState.READY and made.file_name is not None
+
+
 def download(made: DataExport, *, by: Account) -> bytes | None:
-    """The ZIP's bytes, noted as downloaded; None if its file is gone. The caller commits."""
+    """The ZIP's bytes, noted as downloaded; None if it is not built or its file is gone.
+    The caller commits."""
+    if not is_ready(made):
+        return None
     try:
         content = uploads.load(made.file_name)
     except (FileNotFoundError, ValueError):

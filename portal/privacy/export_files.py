@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import zipfile
 from datetime import datetime
+from functools import partial
 
 from portal.claims import statement_pdf
+from portal.documents import stored
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, invoices
 from portal.models import Claim, Invoice, Patient
@@ -118,20 +121,38 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
-def documents(patient: Patient, claims: list[Claim], language: str) -> dict[str, bytes]:
-    """The PDFs still available, in the patient's language: invoices within their two
-    years, and every statement."""
-    files = {}
+def _sources(patient: Patient, claims: list[Claim], language: str):
+    """(file name, stored key, renderer) of each PDF the export holds, in the patient's language:
+    invoices within their two years, and every statement."""
     rows = db.session.scalars(db.select(Invoice).where(Invoice.patient_id == patient.id).order_by(Invoice.id))
     for invoice in rows:
         if invoices.state_of(invoice) != "expired":
             name = f"documents/invoice-{_safe(invoice.provider_code)}-{_safe(invoice.number)}.pdf"
-            files[name] = invoice_pdf.render(invoice, language)
+            yield name, invoice_pdf.key_of(invoice), partial(invoice_pdf.render, invoice, language)
     for claim in claims:
         if claim.statement is not None:
             name = f"documents/statement-{_safe(claim.statement.number)}.pdf"
-            files[name] = statement_pdf.render(claim, claim.statement, language)
-    return files
+            yield (name, statement_pdf.key_of(claim, claim.statement),
+                   partial(statement_pdf.render, claim, claim.statement, language))
+
+
+def documents(patient: Patient, claims: list[Claim], language: str) -> dict[str, bytes]:
+    """The PDFs, stored ones read, others rendered and stored."""
+    return {
+        name: stored.read_or_render(key, language, render) for name, key, render in _sources(patient, claims, language)
+    }
+
+
+def store_missing(patient: Patient, claims: list[Claim], language: str, *, seconds: float) -> bool:
+    """Render and store the PDFs not stored yet, for about `seconds` at most; True once none is left."""
+    sources = {key: render for _name, key, render in _sources(patient, claims, language)}
+    deadline = time.monotonic() + seconds
+    left = stored.missing(list(sources), language)
+    for done, key in enumerate(left, start=1):
+        stored.keep(key, language, sources[key]())
+        if done < len(left) and time.monotonic() > deadline:  # at least one per turn: every turn moves on
+            return False
+    return True
 
 
 def zip_of(files: dict[str, bytes], at: datetime) -> bytes:

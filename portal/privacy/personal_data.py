@@ -51,6 +51,7 @@ TABLES: dict[str, Decision] = {
     "claim_event": Decision("claims", DETACH, "a kept claim's history; the patient's answers and documents go"),
     "statement": Decision("claims", DETACH, "statements of kept claims"),
     "statement_line": Decision("claims", DETACH, "follows its statement"),
+    "stored_document": Decision(None, DELETE, "invoice and statement PDFs as rendered, exported as the PDFs"),
     "consent_receipt": Decision("consents", DELETE, "the patient's choices to share"),
     "notification": Decision("notifications", DELETE, "notices in the patient's space"),
     # The rights themselves

@@ -4,6 +4,8 @@
   a claim from the day they were sent. An invoice that went to the fund stays with its
   claim, which the fund keeps as its legal record; only unshared invoices (or ones whose
   claims were all withdrawn) go.
+- An invoice's or statement's stored PDFs (portal/documents/stored.py) go with it: the
+  database deletes them by foreign key.
 - The audit trail (the technical log) is kept 13 months.
 - An activation under way (its server-side flow) goes once it has expired: it is of no use after.
 - The bank account of an erased patient's claim goes once the claim is paid or rejected

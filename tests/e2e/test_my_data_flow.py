@@ -73,7 +73,7 @@ def test_the_patient_downloads_the_export(signed_in, live_server, browser, conso
     open_page(page, "/patient/my-data?lang=en", anne)
     page.locator('#export form[action$="/my-data/export"] [type=submit]').click()
     wait_for_path(page, "/patient/my-data")
-    expect(page.locator(".flash-success")).to_contain_text("Your export is ready")
+    expect(page.locator(".flash-success")).to_contain_text("Your export is being prepared")
     link = page.locator("#export").get_by_role("link", name="Download the ZIP file")
     expect(link).to_be_visible()
     href = link.get_attribute("href")

@@ -226,6 +226,9 @@ PAGES: list[Page] = [
     Page("patient.access_log", "patient", _with("patient.access_log")),
     Page("patient.erase", "patient", _with("patient.erase")),
     Page("patient.export_download", "patient", _to("patient.export_download", token="export_token")),
+    # The world's export is built: the answer tells htmx to stop polling.
+    Page("patient.export_progress", "patient", _with("patient.export_progress"), "polled", status=286,
+         headers=HTMX),
     # The doctor
     Page("doctor.home", "doctor", _with("doctor.home")),
     Page("doctor.invoices", "doctor", _with("doctor.invoices")),

@@ -17,7 +17,7 @@ from portal import audit
 from portal.accounts import guardian_register, security_alerts, terms
 from portal.activation import codes
 from portal.claims import sharing, states
-from portal.core import clock
+from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
 from portal.invoicing import invoices, nomenclature
@@ -142,6 +142,7 @@ def build(app) -> World:
     notify.send_sms("+352621123456", "Your code is ready.", patient_id=w.patient.profile.id)
     security_alerts.announce(w.patient.account, w.patient.profile, "password_changed")
     db.session.commit()
+    jobs.run_ready()  # as after the requests: the export built, the PDFs of the documents issued stored
     alert = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
     answered = w.claims["answered"]
@@ -224,6 +225,7 @@ def grow(w: World, n: int = 30) -> None:
                                    device=f"Browser {i}"))
         notify.send_sms("+352621123456", f"Message {i}.", patient_id=w.patient.profile.id)
         db.session.commit()
+        jobs.run_ready()
     # More children in the account menu, and more versions of the terms (each accepted).
     for i in range(3):
         child = new_patient(given_name=f"Kid{i}", surname="Schmit", birth=CHILD_BIRTH + timedelta(days=i + 1),

@@ -24,7 +24,7 @@ from sqlalchemy import func, inspect, select
 from portal.accounts import guardian_register
 from portal.activation import codes
 from portal.claims import sharing
-from portal.core import clock
+from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
@@ -98,6 +98,7 @@ class World:
     def export(self):
         made, token = export.create(self.victim.profile, by=self.victim.account, language="en")
         db.session.commit()
+        jobs.run_ready()  # the job that builds it
         return made, token
 
     @cached_property
@@ -398,6 +399,7 @@ def test_another_owners_object_is_not_found_unchanged_and_audited(app, world, ta
     rule = object_routes(app)[endpoint]
     client = tally.watch(app.test_client())
     assert sign_in(client, target.intruder).status_code == 303
+    jobs.run_ready()  # what the world's commits queued (PDFs rendered at issue) is done before counting
     before, counts = row_values(target.row), table_counts()
 
     for method in _methods(rule):
@@ -441,6 +443,7 @@ def test_sharing_another_patients_invoice_is_refused_and_shares_nothing(app, wor
     own, theirs = new_invoice(world.other_patient, world.doctor), world.invoice
     client = tally.watch(app.test_client())
     sign_in(client, world.other_patient)
+    jobs.run_ready()  # the PDFs the two invoices queued, rendered before counting
     counts, mark = table_counts(), last_audit_id()
     for method in ("GET", "POST"):
         query = {"invoice": [own.id, theirs.id]}

@@ -81,6 +81,7 @@ EXPECTED = {
     "patient.unfreeze_claim": {"patient"},
     "patient.export_request": {"patient"},
     "patient.export_download": {"patient"},
+    "patient.export_progress": {"patient"},
     "patient.withdraw_consent": {"patient"},
     "patient.restore_consent": {"patient"},
     "patient.erase": {"patient"},

@@ -12,7 +12,7 @@ from portal.core import clock, htmx, pdf
 from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
-from portal.invoicing import invoice_pdf, invoices, nomenclature
+from portal.invoicing import invoices, nomenclature
 from portal.models import Invoice
 from portal.web import ownership
 from portal.web.access import allow
@@ -180,7 +180,7 @@ def invoice(invoice_id: int):
 @allow("doctor")
 def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    content, name = invoice_pdf.download(invoice, str(get_locale() or "fr"))
+    content, name = invoices.download_pdf(invoice, str(get_locale() or "fr"))
     db.session.commit()
     return pdf.attachment(content, name)
 

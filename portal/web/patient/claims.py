@@ -189,7 +189,7 @@ def statement(claim_id: int):
 def statement_pdf_download(claim_id: int):
     claim, found = _statement_of(claim_id)
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id, document="pdf")
-    content = statement_pdf.render(claim, found, str(get_locale() or "fr"))
+    content = statement_pdf.pdf_of(claim, found, str(get_locale() or "fr"))
     name = f"statement-{found.number}.pdf"  # read before the commit, which expires the statement
     db.session.commit()
     return pdf.attachment(content, name)

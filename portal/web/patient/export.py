@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal.core import clock, htmx
 from portal.core.forms import OnceForm, require_valid, sent_before
 from portal.extensions import db, limiter
-from portal.models import DataRequest
+from portal.models import DataRequest, ExportState
 from portal.privacy import export
 from portal.web import ownership
 from portal.web.access import allow, refuse
@@ -54,8 +54,22 @@ def export_request():
     db.session.commit()
     export.delete_replaced()
     session[SESSION_KEY] = token
-    flash(_("Your export is ready. Download it below: the link works for one hour."), "success")
+    flash(_("Your export is being prepared. The download link appears below when it is ready; "
+            "it then works for one hour."), "success")
     return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+
+
+@bp.get("/my-data/export/progress")
+@allow("patient")
+def export_progress():
+    """What the export section says while a job builds the ZIP, polled by htmx every 2 seconds.
+    Without JavaScript the page has a link that loads it again; this answers that with the page."""
+    if not htmx.is_partial():
+        return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+    offer = _export_section()
+    html = render_template("patient/_export_progress.html", offer=offer)
+    # 286 tells htmx to stop polling, once there is nothing more to wait for.
+    return html, 200 if offer and offer["under_way"] else 286
 
 
 @bp.get("/my-data/export/<token>")
@@ -64,6 +78,8 @@ def export_download(token: str):
     made = export.find(token, ownership.current_patient())
     if made is None:
         refuse("export")  # the token is a secret: never written to the trail
+    if not export.is_ready(made):  # not built yet, or it failed: the page says which
+        return htmx.redirect(url_for("patient.my_data", _anchor="export"))
     if not export.is_live(made):
         return render_template(
             "errors/error.html", code=410, title=_("This download link has expired"),
@@ -92,9 +108,11 @@ def _export_section() -> dict | None:
     if made is None:
         return None
     token = session.get(SESSION_KEY)
+    offered = export.is_ready(made) and export.matches(made, token)
     return {
         "export": made,
-        "url": url_for("patient.export_download", token=token) if export.matches(made, token) else None,
+        "under_way": made.state in ExportState.UNDER_WAY,
+        "url": url_for("patient.export_download", token=token) if offered else None,
     }
 
 

@@ -15,7 +15,7 @@ from portal.claims import reimbursement, sharing
 from portal.core import htmx, pdf
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
-from portal.invoicing import invoice_pdf, invoices
+from portal.invoicing import invoices
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
 from portal.web import ownership
 from portal.web.access import allow
@@ -91,7 +91,7 @@ def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, joinedload(Invoice.doctor), joinedload(Invoice.lines))
     if invoices.state_of(invoice) == "expired":
         abort(404)
-    content, name = invoice_pdf.download(invoice, str(get_locale() or "fr"))
+    content, name = invoices.download_pdf(invoice, str(get_locale() or "fr"))
     db.session.commit()
     return pdf.attachment(content, name)
 
