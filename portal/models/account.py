@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class Role(StrEnum):
@@ -28,8 +28,8 @@ class Account(db.Model):
     """One set of credentials for one role; a doctor who is also a patient has two."""
 
     __table_args__ = (
-        CheckConstraint("role in ('patient', 'doctor', 'cns')", name="role"),
-        CheckConstraint("status in ('pending', 'active', 'suspended', 'blocked', 'closed')", name="status"),
+        one_of("role", Role),
+        one_of("status", AccountStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

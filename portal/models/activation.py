@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.account import Account
 from portal.models.registry import Doctor, Patient
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class ActivationCode(db.Model):
     """A single-use code bound to one insured person; only the token's SHA-256 is kept."""
 
     __table_args__ = (
-        CheckConstraint("document_type in ('identity_card', 'passport', 'residence_permit')", name="document_type"),
+        one_of("document_type", ("identity_card", "passport", "residence_permit")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,7 +54,7 @@ class ActivationCode(db.Model):
 class IdentityRequest(db.Model):
     """A self-service request for an account, with a photo of an identity document."""
 
-    __table_args__ = (CheckConstraint("status in ('pending', 'approved', 'rejected')", name="status"),)
+    __table_args__ = (one_of("status", ("pending", "approved", "rejected")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unguessable: it is the only key to the public status page.

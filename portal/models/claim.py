@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.invoice import Invoice
-from portal.models.registry import FUND_CHECK, CnsStaff, Doctor, Patient
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.registry import CnsStaff, Doctor, Fund, Patient
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class ClaimState:
@@ -28,14 +28,13 @@ class ClaimState:
     DECIDED = (ACCEPTED, REJECTED)
 
 
-_STATES = ", ".join(f"'{state}'" for state in ClaimState.ALL)
 
 
 class Claim(db.Model):
     __table_args__ = (
-        CheckConstraint(f"state in ({_STATES})", name="state"),
-        CheckConstraint("channel in ('digital', 'paper_qr')", name="channel"),
-        CheckConstraint(FUND_CHECK, name="fund"),
+        one_of("state", ClaimState.ALL),
+        one_of("channel", ("digital", "paper_qr")),
+        one_of("fund", Fund),
         # The staff queue: a fund's claims in one state, oldest first, read by keyset.
         Index("ix_claim_queue", "state", "fund", "shared_at", "id"),
         Index("ix_claim_patient", "patient_id", "shared_at"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.registry import CnsStaff, Doctor, Patient
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class RegistryGuardian(db.Model):
@@ -18,7 +18,7 @@ class RegistryGuardian(db.Model):
     staff who saw a birth certificate or family book. A doctor's form never makes one."""
 
     __table_args__ = (
-        CheckConstraint("source in ('registry', 'staff')", name="source"),
+        one_of("source", ("registry", "staff")),
         UniqueConstraint("child_patient_id", "guardian_patient_id"),
     )
 
@@ -37,7 +37,7 @@ class RegistryGuardian(db.Model):
 class GuardianRequest(db.Model):
     """A doctor asked for a link the register does not hold; staff confirm or refuse it."""
 
-    __table_args__ = (CheckConstraint("decision in ('confirmed', 'refused')", name="decision"),)
+    __table_args__ = (one_of("decision", ("confirmed", "refused")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     child_patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)

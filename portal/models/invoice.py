@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.registry import Doctor, Patient
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class Act(db.Model):
@@ -42,7 +42,7 @@ class Channel:
 class Invoice(db.Model):
     __table_args__ = (
         UniqueConstraint("doctor_id", "number"),
-        CheckConstraint("channel in ('digital', 'paper_qr', 'paper')", name="channel"),
+        one_of("channel", ("digital", "paper_qr", "paper")),
         CheckConstraint("total_cents >= 0", name="total"),
         Index("ix_invoice_patient_service", "patient_id", "service_date", "id"),
         Index("ix_invoice_doctor_issued", "doctor_id", "issued_at"),

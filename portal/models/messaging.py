@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class DeliveryState(StrEnum):
@@ -30,8 +30,8 @@ class OutboxMessage(db.Model):
     """An SMS or e-mail, with its delivery state."""
 
     __table_args__ = (
-        CheckConstraint("channel in ('sms', 'email')", name="channel"),
-        CheckConstraint("state in ('pending', 'sending', 'sent', 'failed', 'held')", name="state"),
+        one_of("channel", ("sms", "email")),
+        one_of("state", DeliveryState),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.registry import CnsStaff
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class DataRequestKind:
@@ -23,7 +23,6 @@ class DataRequestKind:
     ALL = (CORRECTION, ERASURE, RESTRICTION, OBJECTION, WITHDRAWAL, EXPORT)
 
 
-_KINDS = ", ".join(f"'{kind}'" for kind in DataRequestKind.ALL)
 
 
 class DataRequest(db.Model):
@@ -35,8 +34,8 @@ class DataRequest(db.Model):
     """
 
     __table_args__ = (
-        CheckConstraint(f"kind in ({_KINDS})", name="kind"),
-        CheckConstraint("state in ('open', 'done', 'refused')", name="state"),
+        one_of("kind", DataRequestKind.ALL),
+        one_of("state", ("open", "done", "refused")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,13 +64,12 @@ class ExportState:
     UNDER_WAY = (QUEUED, BUILDING)
 
 
-_EXPORT_STATES = ", ".join(f"'{state}'" for state in ExportState.ALL)
 
 
 class DataExport(db.Model):
     """A ZIP of everything the portal holds on a patient, built by a job, offered for a short time."""
 
-    __table_args__ = (CheckConstraint(f"state in ({_EXPORT_STATES})", name="state"),)
+    __table_args__ = (one_of("state", ExportState.ALL),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)

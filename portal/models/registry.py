@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, false
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.account import Account
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class Fund(StrEnum):
@@ -20,13 +20,12 @@ class Fund(StrEnum):
     EMCFL = "EMCFL"  # railway staff
 
 
-FUND_CHECK = "fund in ('CNS', 'CMFEP', 'CMFEC', 'EMCFL')"
 
 
 class Patient(db.Model):
     """An insured person from the registry; may or may not have activated an account."""
 
-    __table_args__ = (CheckConstraint(FUND_CHECK, name="fund"),)
+    __table_args__ = (one_of("fund", Fund),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     matricule: Mapped[str] = mapped_column(String(13), unique=True)
@@ -71,7 +70,7 @@ class Doctor(db.Model):
 class CnsStaff(db.Model):
     """An agent of the insurer; fund_scope CNS sees every claim, the others only their fund's."""
 
-    __table_args__ = (CheckConstraint(FUND_CHECK.replace("fund", "fund_scope", 1), name="fund_scope"),)
+    __table_args__ = (one_of("fund_scope", Fund),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(20), unique=True)

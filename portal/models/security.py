@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.account import Account
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, one_of, utcnow
 
 
 class AccountBlock(db.Model):
@@ -21,7 +21,7 @@ class AccountBlock(db.Model):
     lifting the block gives back a consent withdrawal, say, rather than an active account."""
 
     __table_args__ = (
-        CheckConstraint("source in ('owner', 'alert', 'staff', 'operator')", name="source"),
+        one_of("source", ("owner", "alert", "staff", "operator")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,9 +47,8 @@ class ContactCode(db.Model):
     works there and nowhere else. The code itself is kept as a keyed digest."""
 
     __table_args__ = (
-        CheckConstraint("purpose in ('activation', 'reset', 'block', 'step_up', 'new_mobile', 'new_email')",
-                        name="purpose"),
-        CheckConstraint("channel in ('sms', 'email')", name="channel"),
+        one_of("purpose", ("activation", "reset", "block", "step_up", "new_mobile", "new_email")),
+        one_of("channel", ("sms", "email")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

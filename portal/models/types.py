@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import CheckConstraint, DateTime, TypeDecorator
 
 from portal.core import clock
 
@@ -44,3 +45,10 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK, named after `column`, that the column holds one of `values` (an enum's members or
+    a tuple): the database keeps the rule the code states, from the same list."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} in ({listed})", name=column)
