@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import secrets
 
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from portal import audit
 from portal.activation import codes
-from portal.core import clock, links
+from portal.core import clock, i18n, links
 from portal.core.database import add_unless_taken
 from portal.core.forms import sent_before
 from portal.documents import uploads
@@ -54,7 +54,7 @@ def file(form) -> IdentityRequest:
         birth_date=form.birth_date.data,
         mobile=form.mobile.data,
         email=form.email.data or None,
-        language=str(get_locale() or "fr"),
+        language=i18n.language(),
         document_name=uploads.store(content),
         document_type=kind,
         patient_id=patient.id if patient else None,

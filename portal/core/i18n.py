@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_currency, format_date, format_datetime, refresh
+from flask_babel import format_currency, format_date, format_datetime, get_locale, refresh
 from flask_login import current_user
 
 from portal.extensions import babel, db
@@ -22,6 +22,11 @@ def select_locale() -> str:
     if getattr(current_user, "is_authenticated", False) and current_user.preferred_language in languages:
         return current_user.preferred_language
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def language() -> str:
+    """The language of the page being made: fr, de or en (French outside a request)."""
+    return str(get_locale() or "fr")
 
 
 def remember_choice() -> None:

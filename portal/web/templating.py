@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import get_locale
 
 from portal.accounts import guardians
+from portal.core import i18n
 
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
 
@@ -21,7 +21,7 @@ def language_url(code: str) -> str:
 
 def inject() -> dict:
     return {
-        "current_language": str(get_locale() or "fr"),
+        "current_language": i18n.language(),
         "language_names": LANGUAGE_NAMES,
         "language_url": language_url,
         "user_session": g.get("user_session"),

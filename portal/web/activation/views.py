@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, current_app, flash, g, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import contact_codes, guardians, reactivation, security_alerts, terms, totp
 from portal.activation import codes, flows, requests
-from portal.core import clock, htmx
+from portal.core import clock, htmx, i18n
 from portal.core.forms import attach, require_valid
 from portal.core.refused import Refused
 from portal.extensions import db, limiter
@@ -302,7 +301,7 @@ def _step_terms(flow: ActivationFlow):
     if form.is_submitted():
         form.accept.errors.append(_("Tick the box to accept the terms of use."))
 
-    body = terms.render(version.text(str(get_locale())))
+    body = terms.render(version.text(i18n.language()))
     return render_template("activation/terms.html", form=form, version=version, body=body)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, g, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import sessions, stepup, terms
-from portal.core import htmx, links
+from portal.core import htmx, i18n, links
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import UserSession
@@ -98,7 +97,7 @@ def terms_accept():
             db.session.commit()
             return htmx.redirect(target)
         form.accept.errors.append(_("Tick the box to accept the terms of use, or choose not to accept them."))
-    body = terms.render(version.text(str(get_locale())))
+    body = terms.render(version.text(i18n.language()))
     return render_template("auth/terms_accept.html", form=form, version=version, body=body)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import Response, current_app, flash, g, make_response, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import devices, passwords, reset, sessions, signin, totp
-from portal.core import htmx, links
+from portal.core import htmx, i18n, links
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow, home_for
 from portal.web.auth.blueprint import bp
@@ -220,7 +219,7 @@ def logout():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        outcome = reset.begin(form.login.data, form.code.data, language=str(get_locale()))
+        outcome = reset.begin(form.login.data, form.code.data, language=i18n.language())
         db.session.commit()
         if outcome == reset.SENT:
             return htmx.redirect(url_for("auth.forgot_confirm"))

@@ -11,7 +11,7 @@ from portal.accounts import reactivation
 from portal.activation import codes
 from portal.core import htmx
 from portal.extensions import db
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ActivationCheckForm, WaiveWaitForm
@@ -29,8 +29,7 @@ def activation_checks():
         audit.record(audit.PATIENT_LOOKED_UP, patient_id=code.patient_id, purpose="activation_check")
     for _row, person in scheduled:
         audit.record(audit.PATIENT_LOOKED_UP, patient_id=person.id, purpose="reactivation")
-    db.session.commit()
-    return html
+    return traced.page(html)
 
 
 @bp.post("/activation-checks/<int:code_id>/confirm")

@@ -21,7 +21,7 @@ from portal.core import htmx
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Role
 from portal.professionals.operators import AccountRefused, deactivate, resume, suspend
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns import admin
 from portal.web.cns.blueprint import bp
@@ -55,8 +55,7 @@ def admin_accounts():
         if found is not None:
             audit.record(audit.ACCOUNT_LOOKED_UP, account_id=found.id)
     html = _page(lookup, found)
-    db.session.commit()  # the look-up's audit row, after rendering (a commit expires what was loaded)
-    return html
+    return traced.page(html)
 
 
 def _page(lookup, found, *, block_form=None, unblock_form=None, deactivate_form=None):

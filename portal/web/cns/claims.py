@@ -20,7 +20,7 @@ from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import (
@@ -160,9 +160,8 @@ def claim(claim_id: int):
     staff = ownership.current_agent()
     claim = _loaded(claim_id)
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
-    html = _page(claim, staff)  # rendered before the commit, which would expire what was loaded
-    db.session.commit()
-    return html
+    html = _page(claim, staff)
+    return traced.page(html)
 
 
 @bp.get("/claims/<int:claim_id>/documents/<int:event_id>")

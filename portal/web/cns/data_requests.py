@@ -15,7 +15,7 @@ from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import DataRequestKind
 from portal.privacy import rights
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 
@@ -100,5 +100,4 @@ def data_request(request_id: int):
         state_labels=STATE_LABELS, field_label=rights.REGISTRY_FIELDS.get(registry_field), text=text,
         restriction=rights.restriction_parts(filed), is_answerable=rights.can_answer(filed),
     )
-    db.session.commit()  # the view's audit row, after rendering (a commit expires what was loaded)
-    return html, 400 if form.errors else 200
+    return traced.page(html), 400 if form.errors else 200

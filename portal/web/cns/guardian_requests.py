@@ -11,7 +11,7 @@ from portal.core import htmx
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import GuardianRequest
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import GuardianConfirmForm, GuardianRefuseForm
@@ -30,8 +30,7 @@ def guardian_requests():
                            refuse_form=GuardianRefuseForm())
     for filed in pending:  # staff read the child's and the parent's names and birth dates
         audit.record(audit.GUARDIAN_REQUEST_VIEWED, patient_id=filed.child_patient_id, request_id=filed.id)
-    db.session.commit()
-    return html
+    return traced.page(html)
 
 
 @bp.post("/guardian-requests/<int:request_id>/confirm")

@@ -9,8 +9,7 @@ from flask_babel import ngettext
 from portal import audit
 from portal.claims import statistics
 from portal.core import svg_chart
-from portal.extensions import db
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import CHANNEL_CHOICES, STATE_CHOICES, StatisticsForm
@@ -48,5 +47,4 @@ def statistics_page():
         channel_chart=svg_chart.bars(report.by_channel),
         median=in_words(report.median_seconds or 0), p90=in_words(report.p90_seconds or 0),
     )
-    db.session.commit()  # after rendering: committing would expire the signed-in account
-    return html
+    return traced.page(html)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, g, render_template, request, url_for
-from flask_babel import force_locale, format_date, get_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload
 from portal import audit
 from portal.accounts import guardian_register, totp
 from portal.activation import codes
-from portal.core import htmx, identity, links, pdf
+from portal.core import htmx, i18n, identity, links, pdf
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
@@ -57,7 +57,7 @@ def activations():
             audit.record(audit.PATIENT_LOOKED_UP, patient_id=patient.id, purpose="activation")
     form = IssueActivationForm(matricule=patient.matricule if patient else None,
                                birth_date=lookup.birth_date.data if patient else None,
-                               language=str(get_locale() or "fr"))
+                               language=i18n.language())
     html = htmx.render(
         "doctor/activations.html",
         "doctor/_activation_check.html",
@@ -70,8 +70,7 @@ def activations():
         state_of=codes.state,
         revoke_form=RevokeForm(),
     )
-    db.session.commit()  # the look-up's audit row, after rendering (a commit expires what was loaded)
-    return html
+    return traced.page(html)
 
 
 def _guardian_problem(form: IssueActivationForm, patient: Patient) -> Patient | None:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from flask import abort, flash, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from portal.claims import reimbursement
-from portal.core import clock, htmx, pdf
+from portal.core import clock, htmx, i18n
 from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoices, nomenclature
 from portal.models import Invoice
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
@@ -134,7 +133,7 @@ def _codes() -> list[nomenclature.CatalogueEntry]:
 @allow("doctor")
 def acts():
     query = request.args.get("q", "")[:60]
-    language = str(get_locale() or "fr")
+    language = i18n.language()
     found = nomenclature.search(query, clock.today(), language)
     return htmx.render("doctor/acts.html", "doctor/_acts.html", query=query, acts=found, language=language)
 
@@ -172,17 +171,14 @@ def invoice(invoice_id: int):
     page = render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
                            void_form=VoidForm(), **invoices.page_facts(invoice))
     invoices.record_viewed(invoice)
-    db.session.commit()
-    return page
+    return traced.page(page)
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
 @allow("doctor")
 def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    content, name = invoices.download_pdf(invoice, str(get_locale() or "fr"))
-    db.session.commit()
-    return pdf.attachment(content, name)
+    return traced.pdf_file(*invoices.download_pdf(invoice, i18n.language()))
 
 
 @bp.post("/invoices/<int:invoice_id>/void")

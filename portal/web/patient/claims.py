@@ -4,7 +4,7 @@ and the reimbursement statement."""
 from __future__ import annotations
 
 from flask import abort, flash, render_template, url_for
-from flask_babel import format_timedelta, get_locale
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,14 +14,14 @@ from wtforms import SubmitField
 
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
-from portal.core import htmx, pdf
+from portal.core import htmx, i18n
 from portal.core.database import requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Patient, Statement
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
 
@@ -113,8 +113,7 @@ def claim_detail(claim_id: int):
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
     html = _claim_page(claim, receipt, giver)
     # Committed after rendering: a commit expires the loaded rows and would load them again.
-    db.session.commit()
-    return html
+    return traced.page(html)
 
 
 @bp.post("/claims/<int:claim_id>/withdraw", endpoint="withdraw_claim")
@@ -180,8 +179,7 @@ def statement(claim_id: int):
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id)
     html = render_template("patient/statement.html", claim=claim, statement=found,
                            totals=statement_pdf.totals(found))
-    db.session.commit()
-    return html
+    return traced.page(html)
 
 
 @bp.get("/claims/<int:claim_id>/statement.pdf", endpoint="statement_pdf")
@@ -189,7 +187,4 @@ def statement(claim_id: int):
 def statement_pdf_download(claim_id: int):
     claim, found = _statement_of(claim_id)
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id, document="pdf")
-    content = statement_pdf.pdf_of(claim, found, str(get_locale() or "fr"))
-    name = f"statement-{found.number}.pdf"  # read before the commit, which expires the statement
-    db.session.commit()
-    return pdf.attachment(content, name)
+    return traced.pdf_file(statement_pdf.pdf_of(claim, found, i18n.language()), f"statement-{found.number}.pdf")

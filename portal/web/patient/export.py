@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 
 from flask import Response, abort, flash, render_template, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.core import clock, htmx
+from portal.core import clock, htmx, i18n
 from portal.core.forms import OnceForm, require_valid, sent_before
 from portal.extensions import db, limiter
 from portal.models import DataRequest, ExportState
@@ -37,7 +36,7 @@ def _limit_key() -> str:
 
 def _language(person) -> str:
     account = person.account
-    return (account.preferred_language if account else None) or str(get_locale() or "fr")
+    return (account.preferred_language if account else None) or i18n.language()
 
 
 @bp.post("/my-data/export")

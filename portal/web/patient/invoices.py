@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, render_template, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from portal.claims import reimbursement, sharing
-from portal.core import htmx, pdf
+from portal.core import htmx, i18n
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.forms import InvoiceFilterForm
 from portal.web.patient.blueprint import bp
@@ -75,14 +74,12 @@ def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
 @allow("patient")
 def invoice(invoice_id: int):
     invoice, claim, reported_at = _shown(invoice_id)
-    # Rendered before the commit, which would expire everything the page has loaded.
     html = render_template(
         "patient/invoice.html", invoice=invoice, claim=claim, reported_at=reported_at,
         reason=sharing.why_not_shareable(invoice, claimed=claim is not None), **invoices.page_facts(invoice),
     )
     invoices.record_viewed(invoice)
-    db.session.commit()
-    return html
+    return traced.page(html)
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
@@ -91,8 +88,6 @@ def invoice_pdf_download(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, joinedload(Invoice.doctor), joinedload(Invoice.lines))
     if invoices.state_of(invoice) == "expired":
         abort(404)
-    content, name = invoices.download_pdf(invoice, str(get_locale() or "fr"))
-    db.session.commit()
-    return pdf.attachment(content, name)
+    return traced.pdf_file(*invoices.download_pdf(invoice, i18n.language()))
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, g, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SubmitField
 
 from portal.accounts import owner_block
-from portal.core import htmx
+from portal.core import htmx, i18n
 from portal.core.forms import BaseForm, typed
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow
@@ -40,7 +39,7 @@ def block():
     g.no_store = True
     form = BlockLoginForm()
     if form.validate_on_submit():
-        owner_block.begin(form.login.data, language=str(get_locale()))
+        owner_block.begin(form.login.data, language=i18n.language())
         db.session.commit()
         return htmx.redirect(url_for("public.block_confirm"))
     return render_template("public/block.html", form=form)

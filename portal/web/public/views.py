@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, render_template, session
-from flask_babel import get_locale
 from sqlalchemy import text
 
 from portal.accounts import terms
+from portal.core import i18n
 from portal.extensions import db
 from portal.models import OutboxMessage
 from portal.web.access import PUBLIC, allow
@@ -14,7 +14,7 @@ from portal.web.public.blueprint import bp
 
 
 def _content(name: str) -> str:
-    return f"public/content/{name}_{get_locale() or 'fr'}.html"
+    return f"public/content/{name}_{i18n.language()}.html"
 
 
 @bp.get("/")
@@ -27,7 +27,7 @@ def home():
 @allow(PUBLIC)
 def terms_of_use():
     version = terms.current_version()
-    language = str(get_locale() or "fr")
+    language = i18n.language()
     if version is not None:
         body, number, published = version.text(language), version.number, version.published_at
     else:
