@@ -12,6 +12,7 @@ that shows them back with the error.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from bs4 import BeautifulSoup
@@ -193,6 +194,12 @@ def test_contact_details_are_refused_or_shown_as_text(cast, people, renders):
         response = cast["patient"].post("/patient/my-data/contact", data={"mobile": "", "email": address, "language": "en",
                                                                           **step_up(people["patient"])})
         assert response.status_code == 303, text_of(response)
+        renders.check(cast["patient"].get("/patient/my-data/contact/confirm"), address, "code confirmation page")
+        sent = db.session.scalars(db.select(OutboxMessage.body).where(OutboxMessage.recipient == address)
+                                  .order_by(OutboxMessage.id.desc())).first()
+        confirmed = cast["patient"].post("/patient/my-data/contact/confirm",
+                                         data={"email": re.search(r"\b(\d{6})\b", sent)[1]})
+        assert confirmed.status_code == 303, text_of(confirmed)
         db.session.refresh(people["patient"].profile)
         assert people["patient"].profile.email == address
         renders.check(cast["patient"].get("/patient/my-data"), address, "patient's data page")
