@@ -21,7 +21,7 @@ from portal import demo
 from portal.accounts import registry_import, terms, totp
 from portal.core import schema
 from portal.core.refused import Refused
-from portal.core.worker import worker_command
+from portal.core.worker import scheduler_command, worker_command
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.messaging import delivery
@@ -119,13 +119,14 @@ accounts_cli = AppGroup("accounts", help="Create, unlock, reset, block and close
 @click.option("--specialty", default="General practice", show_default=True)
 @click.option("--digital/--paper-only", default=True, help="Doctor takes part in digital invoicing.")
 @click.option("--fund", type=click.Choice([f.value for f in Fund]), default="CNS", show_default=True)
+@click.option("--email", help="Where the account's security alerts go (sign-in from a new browser, changes).")
 @data_command
-def create_account(role, login, name, specialty, digital, fund) -> None:
+def create_account(role, login, name, specialty, digital, fund, email) -> None:
     """Create an account with a one-time initial password.
 
     At first sign-in the user replaces that password with their own, then enrols TOTP."""
     _account, password = operators.create(
-        Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund
+        Role(role), login, name=name, specialty=specialty, is_digital=digital, fund=fund, email=email
     )
     db.session.commit()
     click.echo(f"Created {role} account {login}. Initial password, to give in person "
@@ -350,7 +351,15 @@ def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
     click.echo(f"Nomenclature: {len(added)} acts added, {len(changed)} updated, {unchanged} unchanged.")
 
 
+# What `flask --app app scheduler` queues: (job, every N seconds, or a cron line in UTC).
+REPEATING = [
+    (delivery.sweep_job, 60, None),  # retries whose job was lost, leases of dead workers
+    (retention.purge_job, None, "30 2 * * *"),
+]
+
+
 def init_app(app: Flask) -> None:
     for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
-                    nomenclature_cli, outbox_cli, worker_command):
+                    nomenclature_cli, outbox_cli, worker_command,
+                    scheduler_command(REPEATING)):
         app.cli.add_command(command)

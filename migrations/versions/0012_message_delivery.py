@@ -1,5 +1,6 @@
 """message delivery: the outbox's delivery state, attempts, back-off and idempotency key; e-mail
-addresses for doctors' and staff's security alerts; the patient's message channels
+addresses for doctors' and staff's security alerts; the patient's message channels; the browser
+each session was opened from
 
 Revision ID: 0012
 Revises: 0011
@@ -48,9 +49,22 @@ def upgrade():
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('message_channels', sa.JSON(), nullable=True))
+    with op.batch_alter_table('contact_code', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_contact_code_purpose'), type_='check')
+        batch_op.create_check_constraint(
+            'purpose', "purpose in ('activation', 'reset', 'block', 'step_up', 'new_mobile', 'new_email')")
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('device_key', sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f('ix_user_session_device_key'), ['device_key'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('contact_code', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_contact_code_purpose'), type_='check')
+        batch_op.create_check_constraint('purpose', "purpose in ('activation', 'reset', 'block', 'step_up')")
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_session_device_key'))
+        batch_op.drop_column('device_key')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_column('message_channels')
     with op.batch_alter_table('cns_staff', schema=None) as batch_op:

@@ -91,6 +91,7 @@ def enrol_authenticator(account: Account, secret: str, code: str) -> list[str]:
 def set_authenticator(account: Account, secret: str) -> list[str]:
     """Make `secret` the account's authenticator; returns new recovery codes to show once."""
     credential = account.credential
+    replacing = credential.totp_secret is not None  # not the first one, set up at activation
     credential.totp_secret = totp.encrypt(secret)
     credential.totp_pending_secret = None
     credential.totp_enrolled_at = clock.now()
@@ -98,4 +99,7 @@ def set_authenticator(account: Account, secret: str) -> list[str]:
     audit.record(audit.TOTP_ENROLLED, actor=account)
     codes = totp.issue_recovery_codes(account.id)
     audit.record(audit.RECOVERY_CODES_ISSUED, actor=account, count=len(codes))
+    if replacing:
+        security_alerts.announce(account, profile(account) if account.role == Role.PATIENT else None,
+                                 "authenticator_changed")
     return codes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from portal import audit
-from portal.accounts import sessions
+from portal.accounts import security_alerts, sessions
 from portal.core import clock
 from portal.extensions import db
 from portal.models import Account, AccountStatus, DataRequest, DataRequestKind, Patient
@@ -52,6 +52,7 @@ def withdraw(person: Patient, account: Account) -> DataRequest | None:
     audit.record(audit.DATA_REQUEST_FILED, actor=account, patient_id=person.id, request_id=filed.id,
                  kind=DataRequestKind.WITHDRAWAL)
     audit.record(audit.SESSIONS_REVOKED, actor=account, count=ended, scope="all")
+    security_alerts.announce(account, person, "suspended")
     return filed
 
 

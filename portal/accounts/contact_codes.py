@@ -92,6 +92,14 @@ def send(patient: Patient, purpose: str, *, bound_to: str, language: str) -> Con
     channel = channel_for(patient)
     if channel is None:
         return None
+    return send_to(patient, channel, patient.mobile if channel == "sms" else patient.email, purpose,
+                   bound_to=bound_to, language=language)
+
+
+def send_to(patient: Patient, channel: str, address: str, purpose: str, *, bound_to: str,
+            language: str) -> ContactCode:
+    """A code to `address`: the register's contact (send), or a new one the owner asked for, which
+    is used only once its code comes back (portal.accounts.new_contacts)."""
     now = clock.now()
     db.session.execute(
         update(ContactCode)
@@ -113,9 +121,9 @@ def send(patient: Patient, purpose: str, *, bound_to: str, language: str) -> Con
         )
         subject = _("Your CNS portal code")
     if channel == "sms":
-        notify.send_sms(patient.mobile, text, patient_id=patient.id, kind="code", language=language)
+        notify.send_sms(address, text, patient_id=patient.id, kind="code", language=language)
     else:
-        notify.send_email(patient.email, subject, text, patient_id=patient.id, kind="code", language=language)
+        notify.send_email(address, subject, text, patient_id=patient.id, kind="code", language=language)
     db.session.flush()
     audit.record(audit.CONTACT_CODE_SENT, patient_id=patient.id, purpose=purpose, channel=channel)
     return row

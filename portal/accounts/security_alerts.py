@@ -20,8 +20,8 @@ from portal import audit
 from portal.accounts import blocking
 from portal.core import clock, links
 from portal.extensions import db
-from portal.messaging import notify
-from portal.models import Account, CnsStaff, Doctor, Patient, Role, SecurityAlert
+from portal.messaging import contacts, notify
+from portal.models import Account, Patient, SecurityAlert
 
 LIFETIME = timedelta(days=30)
 
@@ -38,28 +38,13 @@ KINDS = {
     "authenticator_changed": _l("A new authenticator app was set up for your CNS portal account."),
     "bank_account_changed": _l("The bank account your reimbursements are paid into was changed."),
     "contact_changed": _l("The mobile number or e-mail address of your CNS portal account was changed."),
+    "suspended": _l("Your CNS portal account was suspended: nobody can use it until it is resumed."),
+    "new_device": _l("Someone signed in to your CNS portal account from a device or browser not seen before."),
 }
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(f"security-alert:{token}".encode()).hexdigest()
-
-
-def contacts_of(patient: Patient | None) -> list[tuple[str, str]]:
-    """(channel, address) for every contact the register holds for this person."""
-    if patient is None:
-        return []
-    found = [("sms", patient.mobile)] if patient.mobile else []
-    return found + ([("email", patient.email)] if patient.email else [])
-
-
-def professional_contacts(account: Account) -> list[tuple[str, str]]:
-    """A doctor's or an agent's e-mail address (set by the operator who created the account)."""
-    model = {Role.DOCTOR: Doctor, Role.CNS: CnsStaff}.get(account.role)
-    if model is None:
-        return []
-    email = db.session.scalar(db.select(model.email).where(model.account_id == account.id))
-    return [("email", email)] if email else []
 
 
 def announce(account: Account, patient: Patient | None, kind: str, *,
@@ -68,7 +53,7 @@ def announce(account: Account, patient: Patient | None, kind: str, *,
 
     None when there is nowhere to send it (no register contact): the audit trail still has the
     event the caller records. The caller commits."""
-    own = contacts_of(patient) if patient is not None else professional_contacts(account)
+    own = contacts.of_patient(patient) if patient is not None else contacts.of_professional(account)
     recipients = list(dict.fromkeys([*own, *also]))
     if not recipients:
         return None

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from flask import session
 
 from portal import audit
-from portal.accounts import passwords, reactivation, sessions, totp
+from portal.accounts import devices, passwords, reactivation, sessions, totp
 from portal.core import clock
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Credential
@@ -147,7 +147,8 @@ def finish(account: Account, method: str) -> str | None:
     credential.locked_until = None
     if account.status == AccountStatus.PENDING:
         account.status = AccountStatus.ACTIVE
-    sessions.start(account)
+    device_key = devices.recognise(account)
+    sessions.start(account).device_key = device_key
     audit.record(audit.SIGNIN_SUCCEEDED, actor=account, method=method)
     return next_target
 

@@ -18,6 +18,7 @@ from portal.core import clock
 from portal.core.database import add_unless_taken
 from portal.core.refused import Conflict
 from portal.extensions import db
+from portal.messaging import events
 from portal.models import Claim, ClaimState, Invoice, Notification, Patient
 
 MAX_MESSAGE = 2000
@@ -96,6 +97,7 @@ def notify(patient_id: int | None, kind: str, *, claim: Claim | None = None,
         invoice_id=invoice.id if invoice else (claim.invoice_id if claim else None), created_at=clock.now(),
     )
     db.session.add(notice)
+    events.tell(patient_id, kind)  # a message says only that something waits, and where
     return notice
 
 

@@ -8,8 +8,8 @@ context of its own, with a fresh database session, and commits its own work. Not
 when the transaction rolls back. A job must be safe to run twice: a worker can die after the work
 and before RQ records it as done, and the queue is only a nudge (the rows it acts on are the truth).
 
-Inline mode (no REDIS_URL: `make run`, the tests) runs the ready jobs when the request or the CLI
-command that committed them ends, a failure logged and never breaking the response. Code that
+Inline mode (no REDIS_URL: `make run`, the tests) runs the ready jobs when the app context of the
+request or the CLI command that committed them ends, a failure logged and never breaking the response. Code that
 commits outside a request (a test, a shell) drains them with `jobs.run_ready()`.
 """
 
@@ -52,7 +52,9 @@ def init_app(app: Flask) -> None:
         _installed = True
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_rollback)
-    app.teardown_request(_teardown)
+    # At the end of the app context, not of the request: a request context may borrow an app
+    # context that outlives it (a test's, a shell's), whose session must stay as it is. A request
+    # served by the app pushes and pops its own, right after the request's teardown.
     app.teardown_appcontext(_teardown)
 
 
@@ -66,8 +68,12 @@ def run_ready() -> int:
 
 
 def queue(app: Flask | None = None) -> Queue:
-    app = app or current_app
-    return Queue(app.config["JOB_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
+    """The app's RQ queue; one Redis connection pool per app, not one per commit."""
+    app = app or current_app._get_current_object()
+    if "portal_jobs" not in app.extensions:
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["portal_jobs"] = Queue(app.config["JOB_QUEUE"], connection=connection)
+    return app.extensions["portal_jobs"]
 
 
 def run_in_app(name: str, args: tuple, kwargs: dict) -> None:
@@ -121,6 +127,9 @@ def _to_redis(pending: list) -> None:
 
 def _teardown(_error=None) -> None:
     if has_app_context() and g.get("_ready_jobs"):
+        # The context is ending: its session lets go of its connection first (on SQLite a transaction
+        # opened after the commit, by rendering the page, holds the write lock a job needs).
+        db.session.remove()
         run_ready()
 
 

@@ -145,6 +145,12 @@ def sweep(limit: int = 1000) -> int:
     return len(due)
 
 
+def sweep_job() -> None:
+    """sweep() as a repeating job (`flask --app app scheduler`)."""
+    sweep()
+    db.session.commit()
+
+
 def dead_letters(limit: int = 200) -> list[OutboxMessage]:
     return list(db.session.scalars(
         db.select(OutboxMessage).where(OutboxMessage.state == DeliveryState.FAILED)

@@ -1,12 +1,12 @@
-"""SMS through an HTTP gateway, the one module that knows its API: SMS_URL receives a JSON POST
-{"to", "text", "reference"} with the key SMS_KEY as a bearer token. The message's key goes as the
-Idempotency-Key header: a gateway that honours it sends a message tried twice once."""
+"""SMS through an HTTP gateway, the one module that knows its API: SMS_URL (http or https)
+receives a JSON POST {"to", "text", "reference"} with SMS_KEY as a bearer token. The message's key
+goes as the Idempotency-Key header: a gateway that honours it sends a message tried twice once."""
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -18,18 +18,20 @@ FINAL = {400, 401, 403, 404, 410, 413, 422}
 
 
 def send(outgoing: Outgoing) -> None:
-    request = urllib.request.Request(  # noqa: S310 - the operator's configured gateway (http or https)
-        current_app.config["SMS_URL"],
-        data=json.dumps({"to": outgoing.recipient, "text": outgoing.body, "reference": outgoing.key}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {current_app.config['SMS_KEY']}",
-                 "Idempotency-Key": outgoing.key},
-        method="POST",
-    )
+    url = urlsplit(current_app.config["SMS_URL"])
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise PermanentError("SMS_URL is not an http(s) address")
+    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(url.hostname, url.port, timeout=TIMEOUT_SECONDS)
+    body = json.dumps({"to": outgoing.recipient, "text": outgoing.body, "reference": outgoing.key})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {current_app.config['SMS_KEY']}",
+               "Idempotency-Key": outgoing.key}
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
-            answer.read()
-    except urllib.error.HTTPError as refused:
-        error = PermanentError if refused.code in FINAL else DeliveryError
-        raise error(f"HTTP {refused.code}") from refused
-    except (urllib.error.URLError, OSError) as failure:
+        connection.request("POST", (url.path or "/") + (f"?{url.query}" if url.query else ""), body, headers)
+        status = connection.getresponse().status
+    except (http.client.HTTPException, OSError) as failure:
         raise DeliveryError(f"{type(failure).__name__}: {failure}") from failure
+    finally:
+        connection.close()
+    if status >= 300:
+        raise (PermanentError if status in FINAL else DeliveryError)(f"HTTP {status}")

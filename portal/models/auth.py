@@ -60,6 +60,8 @@ class UserSession(db.Model):
     ended_reason: Mapped[str | None] = mapped_column(String(20))
     ip: Mapped[str | None] = mapped_column(String(45))
     device: Mapped[str | None] = mapped_column(String(200))
+    # The digest of the browser's device cookie (portal.accounts.devices): new browsers alert the owner.
+    device_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
     account: Mapped[Account] = relationship()
 

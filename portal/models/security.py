@@ -40,13 +40,15 @@ class AccountBlock(db.Model):
 
 class ContactCode(db.Model):
     """A one-time code sent to a contact the insurance register holds, never to one typed by
-    whoever asks: possession of the owner's phone or mailbox is what it proves.
+    whoever asks: possession of the owner's phone or mailbox is what it proves. (The one exception,
+    new_mobile and new_email, proves that a new contact the signed-in owner typed is theirs.)
 
     `bound_to` is a digest of the browser flow that asked (an activation, a reset): the code
     works there and nowhere else. The code itself is kept as a keyed digest."""
 
     __table_args__ = (
-        CheckConstraint("purpose in ('activation', 'reset', 'block', 'step_up')", name="purpose"),
+        CheckConstraint("purpose in ('activation', 'reset', 'block', 'step_up', 'new_mobile', 'new_email')",
+                        name="purpose"),
         CheckConstraint("channel in ('sms', 'email')", name="channel"),
     )
 

@@ -73,6 +73,12 @@ def purge() -> dict[str, int]:
     return counts
 
 
+def purge_job() -> None:
+    """The retention purge as a repeating job (`flask --app app scheduler`); cron may run `flask purge`."""
+    purge()
+    db.session.commit()
+
+
 def _purge_activation_flows(now: datetime) -> int:
     return db.session.execute(
         delete(ActivationFlow).where(ActivationFlow.expires_at <= now).execution_options(synchronize_session=False)

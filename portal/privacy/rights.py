@@ -22,6 +22,7 @@ from portal.accounts import security_alerts
 from portal.core import clock, refused
 from portal.core.refused import Refused
 from portal.extensions import db
+from portal.messaging import contacts
 from portal.models import Account, Claim, ClaimState, CnsStaff, DataRequest, DataRequestKind, Fund, Patient
 
 LANGUAGES = ("fr", "de", "en")
@@ -95,7 +96,7 @@ def update_contact(patient: Patient, *, mobile: str | None, email: str | None, l
 
     The language is the account's: the one the portal speaks to this person."""
     changed = []
-    before = security_alerts.contacts_of(patient)
+    before = contacts.of_patient(patient)
     if patient.mobile != mobile:
         patient.mobile, changed = mobile, [*changed, "mobile"]
     if patient.email != email:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 
+import email_validator
+
 from portal import accounts, audit
-from portal.accounts import blocking, sessions, signin
+from portal.accounts import blocking, security_alerts, sessions, signin
 from portal.activation import codes
 from portal.core.forms import CONTROL_CHARACTERS
 from portal.core.refused import Refused
@@ -60,12 +62,18 @@ def _taken(role: Role, login: str) -> str | None:
     return None
 
 
-def create(role: Role, login: str, *, name: str, specialty: str, is_digital: bool, fund: str) -> tuple[Account, str]:
+def create(role: Role, login: str, *, name: str, specialty: str, is_digital: bool, fund: str,
+           email: str | None = None) -> tuple[Account, str]:
     """A pending account with a one-time password; returns it with the password to hand over.
 
     The person replaces that password at first sign-in (auth.new_password), then enrols an
     authenticator, so what the operator saw opens nothing for long."""
     problems = _login_problems(role, login) + _text_problems("name", name)
+    if email is not None:
+        try:
+            email = email_validator.validate_email(email.strip(), check_deliverability=False).normalized
+        except email_validator.EmailNotValidError:
+            problems.append(f"Not an e-mail address: {email.strip()!r}.")
     if role == Role.DOCTOR:
         problems += _text_problems("specialty", specialty)
     if problems:
@@ -76,9 +84,9 @@ def create(role: Role, login: str, *, name: str, specialty: str, is_digital: boo
     account = accounts.create(role, login)
     if role == Role.DOCTOR:
         db.session.add(Doctor(provider_code=login, name=name, specialty=specialty,
-                              is_digital_participant=is_digital, account=account))
+                              is_digital_participant=is_digital, email=email, account=account))
     else:
-        db.session.add(CnsStaff(staff_id=login, name=name, fund_scope=fund, account=account))
+        db.session.add(CnsStaff(staff_id=login, name=name, fund_scope=fund, email=email, account=account))
     password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
     accounts.set_password(account, password, method="operator", temporary=True)
     return account, password
@@ -158,6 +166,8 @@ def suspend(login: str | Account, reason: str, *, source: str = "operator", by: 
     if blocking.current_block(account) is not None:
         return False
     blocking.block(account, source=source, reason=reason.strip(), by=by)
+    security_alerts.announce(account, accounts.profile(account) if account.role == Role.PATIENT else None,
+                             "suspended")
     return True
 
 

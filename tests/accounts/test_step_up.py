@@ -2,6 +2,8 @@
 signed-in cookie (no password, no phone) cannot change the bank account, the contacts or the
 password; the owner hears of every change on the old and the new contacts."""
 
+import re
+
 import pytest
 
 from portal.core.identity import make_iban
@@ -64,17 +66,54 @@ def test_a_copied_cookie_cannot_change_the_contacts(signed_in, change):
     assert not _alerts("contact_changed")
 
 
-def test_a_new_mobile_is_announced_on_the_old_and_the_new_contacts(signed_in):
+def _code_sent_to(address: str) -> str:
+    message = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == address)
+                                 .order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"\b(\d{6})\b", message.body)[1]
+
+
+def test_a_new_mobile_is_used_once_its_code_came_back_and_announced_on_old_and_new(signed_in):
     client, person = signed_in("patient")
     old = person.profile.mobile
     response = client.post("/patient/my-data/contact", data={
         "mobile": "+352691000999", "email": "marie@example.lu", "language": "fr",
         "password": person.password, "code": fresh_code(person)})
-    assert response.status_code == 303
+    assert response.status_code == 303 and response.headers["Location"] == "/patient/my-data/contact/confirm"
     db.session.refresh(person.profile)
-    assert person.profile.mobile == "+352691000999"
+    assert (person.profile.mobile, person.profile.email) == (old, None)  # not yet: the codes must come back
+    codes = {"mobile": _code_sent_to("+352691000999"), "email": _code_sent_to("marie@example.lu")}
+    assert not _alerts("contact_changed")
+
+    wrong = client.post("/patient/my-data/contact/confirm?lang=en",
+                        data={"mobile": codes["mobile"], "email": "000000" if codes["email"] != "000000" else "111111"})
+    assert wrong.status_code == 400 and "A code is wrong" in text_of(wrong)
+    db.session.refresh(person.profile)
+    assert person.profile.mobile == old
+
+    client.post("/patient/my-data/contact", data={
+        "mobile": "+352691000999", "email": "marie@example.lu", "language": "fr",
+        "password": person.password, "code": fresh_code(person)})
+    codes = {"mobile": _code_sent_to("+352691000999"), "email": _code_sent_to("marie@example.lu")}
+    done = client.post("/patient/my-data/contact/confirm", data=codes)
+    assert done.status_code == 303
+    db.session.refresh(person.profile)
+    assert (person.profile.mobile, person.profile.email) == ("+352691000999", "marie@example.lu")
     assert len(_alerts("contact_changed")) == 1
     assert _recipients() == {old, "+352691000999", "marie@example.lu"}
+    again = client.post("/patient/my-data/contact/confirm", data=codes)
+    assert again.status_code == 303 and again.headers["Location"] == "/patient/my-data/contact"
+
+
+def test_removing_a_contact_needs_no_code(signed_in):
+    client, person = signed_in("patient")
+    person.profile.email = "marie@example.lu"
+    db.session.commit()
+    response = client.post("/patient/my-data/contact", data={
+        "mobile": person.profile.mobile, "email": "", "language": "fr",
+        "password": person.password, "code": fresh_code(person)})
+    assert response.status_code == 303 and "contact/confirm" not in response.headers["Location"]
+    db.session.refresh(person.profile)
+    assert person.profile.email is None
 
 
 def test_the_language_alone_needs_no_step_up(signed_in):

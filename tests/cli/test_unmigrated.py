@@ -31,6 +31,7 @@ CASES = {
     "nomenclature load": [],
     "purge": [],
     "worker": ["--burst"],
+    "scheduler": [],
     "outbox failed": [],
     "outbox retry": ["1"],
     "outbox deliver": [],

@@ -9,6 +9,7 @@ a demo account the other tests use.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,7 +18,7 @@ from portal.accounts import terms, totp
 from portal.claims import sharing
 from portal.core.identity import make_iban, make_matricule
 from portal.extensions import db
-from portal.models import AccountStatus, Claim, Fund, Patient, Role
+from portal.models import AccountStatus, Claim, Fund, OutboxMessage, Patient, Role
 from portal.privacy import rights
 from tests.e2e.claim_data import _issue
 
@@ -110,6 +111,14 @@ def confirmation_word(app, language: str) -> str:
 def patient_exists(app, matricule: str) -> bool:
     with app.app_context():
         return _patient(matricule) is not None
+
+
+def code_sent_to(app, address: str) -> str:
+    """The six digits of the last code the outbox holds for this mobile number or e-mail address."""
+    with app.app_context():
+        body = db.session.scalars(db.select(OutboxMessage.body).where(OutboxMessage.recipient == address)
+                                  .order_by(OutboxMessage.id.desc())).first()
+        return re.search(r"(?<![\w-])(\d{6})(?![\w-])", body)[1]
 
 
 def contact_of(app, matricule: str) -> dict:

@@ -25,6 +25,7 @@ from tests.e2e.my_data_data import (
     FreshPatient,
     PhoneOf,
     claim_state,
+    code_sent_to,
     confirmation_word,
     contact_of,
     correction_request,
@@ -249,6 +250,11 @@ def test_rectification_without_javascript(browser, live_server, console, authent
         # A new mobile asks for the password and a current code again (a copied cookie has neither).
         page.fill("#password", person.password)
         page.fill("#code", authenticator.code(person.login, person.secret))
+        page.click("#submit")
+        # The new number is used once the code sent to it comes back.
+        wait_for_path(page, "/patient/my-data/contact/confirm")
+        assert contact_of(app, person.login)["mobile"] == "+352621470000"
+        page.fill("#mobile", code_sent_to(app, "+352691234567"))
         page.click("#submit")
         wait_for_path(page, "/patient/my-data")
         expect(page.locator("html")).to_have_attribute("lang", "de")  # the page now speaks German

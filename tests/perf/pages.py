@@ -217,6 +217,8 @@ PAGES: list[Page] = [
     Page("patient.notification_count", "patient", _with("patient.notification_count"), headers=HTMX),
     Page("patient.notification_count", "child_space", _with("patient.notification_count"), headers=HTMX),
     Page("patient.settings", "patient", _with("patient.settings")),
+    Page("patient.message_settings", "patient", _with("patient.message_settings")),
+    Page("patient.confirm_contact", "patient", _with("patient.confirm_contact"), status=303),  # nothing waits
     Page("patient.bank_account", "patient", _with("patient.bank_account")),
     Page("patient.my_data", "patient", _with("patient.my_data")),
     Page("patient.contact_details", "patient", _with("patient.contact_details")),

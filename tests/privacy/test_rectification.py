@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portal import audit
 from portal.extensions import db
-from portal.models import AuditEvent, DataRequest
+from portal.models import AuditEvent, DataRequest, OutboxMessage
 from portal.privacy import rights
 from tests.fixtures.clients import page, step_up, text_of
 
@@ -27,6 +29,12 @@ def test_valid_details_are_saved_and_audited_by_field_name_only(app, english_pat
         "mobile": "00352 691 234 567", "email": "Marie.Kremer@Example.LU", "language": "de",
         **step_up(people["patient"]),
     })
+    # The language applies at once; the new contacts once the codes sent to them come back.
+    assert response.status_code == 303 and response.headers["Location"] == "/patient/my-data/contact/confirm"
+    codes = {name: re.search(r"\b(\d{6})\b", db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.recipient == address)).one().body)[1]
+        for name, address in (("mobile", "+352691234567"), ("email", "Marie.Kremer@example.lu"))}
+    response = english_patient_client.post("/patient/my-data/contact/confirm", data=codes)
     assert response.status_code == 303 and response.headers["Location"].startswith("/patient/my-data")
     patient = people["patient"].profile
     db.session.refresh(patient)
@@ -34,9 +42,10 @@ def test_valid_details_are_saved_and_audited_by_field_name_only(app, english_pat
     assert patient.mobile == "+352691234567"
     assert patient.email == "Marie.Kremer@example.lu"
     assert people["patient"].account.preferred_language == "de"
-    (event,) = _events(audit.CONTACT_CHANGED.name)
-    assert event.data == {"fields": ["mobile", "email", "language"]} and event.patient_id == patient.id
-    assert "691" not in str(event.data) and "example" not in str(event.data).lower()
+    language, contacts = _events(audit.CONTACT_CHANGED.name)
+    assert [language.data, contacts.data] == [{"fields": ["language"]}, {"fields": ["mobile", "email"]}]
+    assert contacts.patient_id == patient.id
+    assert "691" not in str(contacts.data) and "example" not in str(contacts.data).lower()
     # The portal now speaks German to this session too.
     assert page(english_patient_client.get("/patient/my-data")).html["lang"] == "de"
 

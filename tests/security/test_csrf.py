@@ -267,6 +267,9 @@ CASES: dict[str, Case] = {
     "patient.bank_account": Case("patient", lambda w: {"iban": make_iban("LU", "0019400644750000"),
                                                        **step_up(w.people["patient"])}, changes=True),
     "patient.settings": Case("patient", lambda w: {"auto_share": "y"}, changes=True),
+    # Nothing waits for a code in this browser: refused, with or without a token.
+    "patient.confirm_contact": Case("patient", lambda w: {"mobile": "123456"}),
+    "patient.message_settings": Case("patient", lambda w: {"statement-email": "y", "language": "de"}, changes=True),
     "patient.report_invoice": Case("patient", lambda w: {"message": "The act C1 was billed twice."},
                                    args=lambda w: {"invoice_id": w.ids["reported"]}, changes=True),
     "patient.withdraw_claim": Case("patient", args=lambda w: {"claim_id": w.ids["shared"]}, changes=True),

@@ -39,7 +39,7 @@ from tests.security.test_object_access import World
 
 # Columns filled with random values (references, tokens, stored file names): equal in
 # neither of two runs, whatever the form said.
-RANDOM_COLUMNS = {"reference", "token_hash", "file_name", "document_name"}
+RANDOM_COLUMNS = {"reference", "token_hash", "file_name", "document_name", "key", "device_key"}
 RANDOM_TEXT = {("outbox_message", "body")}  # holds a fresh activation token
 
 

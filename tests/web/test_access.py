@@ -69,6 +69,8 @@ EXPECTED = {
     "patient.notifications": {"patient"},
     "patient.notification_count": {"patient"},
     "patient.settings": {"patient"},
+    "patient.message_settings": {"patient"},
+    "patient.confirm_contact": {"patient"},
     "patient.report_invoice": {"patient"},
     # personal data
     "patient.contact_details": {"patient"},

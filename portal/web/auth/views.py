@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, g, render_template, request, session, url_for
+from flask import Response, current_app, flash, g, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import accounts, audit
-from portal.accounts import passwords, reset, sessions, signin, totp
+from portal.accounts import devices, passwords, reset, sessions, signin, totp
 from portal.core import htmx, links
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow, home_for
@@ -47,7 +47,7 @@ def _second_factor_passed(account, method: str) -> Response:
         return htmx.redirect(url_for("auth.new_password"))
     next_target = signin.finish(account, method)
     db.session.commit()
-    return _after_signin(next_target)
+    return devices.remember(_after_signin(next_target))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -147,9 +147,9 @@ def enrol():
             next_target = signin.finish(account, "enrolment")
             db.session.commit()
             g.no_store = True
-            return render_template(
+            return devices.remember(make_response(render_template(
                 "auth/recovery_codes.html", codes=codes, next=links.safe_next(next_target, home_for(account))
-            )
+            )))
         form.code.errors.append(totp.NO_MATCH)
     g.no_store = True
     return render_template("auth/enrol.html", form=form, secret=secret)

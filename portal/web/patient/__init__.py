@@ -2,7 +2,19 @@
 
 Importing the package registers every route on `bp`."""
 
-from portal.web.patient import claims, erasure, export, invoices, my_data, notifications, reactivation, sharing, views  # noqa: F401  (each adds its routes to bp)
+from portal.web.patient import (  # noqa: F401  (each adds its routes to bp)
+    claims,
+    contact_confirm,
+    erasure,
+    export,
+    invoices,
+    message_settings,
+    my_data,
+    notifications,
+    reactivation,
+    sharing,
+    views,
+)
 from portal.web.patient.blueprint import bp
 
 __all__ = ["bp"]

@@ -23,7 +23,7 @@ from portal.core import htmx, identity
 from portal.core.forms import BaseForm, OnceForm, require_valid, sent_before, written
 from portal.extensions import db
 from portal.models import Claim, DataRequest
-from portal.privacy import data_access, rights
+from portal.privacy import data_access, new_contacts, rights
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.forms import StepUpForm
@@ -111,19 +111,26 @@ def contact_details():
             db.session.commit()  # a failure counts, like a failed sign-in
             stepup.add_error(form, problem)
             return render_template("patient/contact.html", form=form, person=person), 400
-        changed = rights.update_contact(person, mobile=form.mobile.data, email=form.email.data,
-                                         language=language, by=current_user)
-        db.session.commit()
-        if "language" in changed and account.id == current_user.id:
-            session["lang"] = language  # as a ?lang= choice is remembered (portal/core/i18n.py)
-            refresh()
-        flash(_("Your contact details have been saved.") if changed else _("Nothing was changed."), "success")
-        return htmx.redirect(url_for("patient.my_data") + "#rectification")
+        return _save_contact(person, form, language)
     if request.method == "GET":
         form.mobile.data, form.email.data = person.mobile, person.email
         if account is not None:
             form.language.data = account.preferred_language or session.get("lang") or "fr"
     return render_template("patient/contact.html", form=form, person=person), 400 if form.errors else 200
+
+
+def _save_contact(person, form, language: str | None):
+    # A new address is used once the code sent to it comes back (privacy.new_contacts).
+    changed, new = new_contacts.save(person, mobile=form.mobile.data, email=form.email.data, language=language,
+                                     by=current_user)
+    db.session.commit()
+    if "language" in changed and person.account_id == current_user.id:
+        session["lang"] = language  # as a ?lang= choice is remembered (portal/core/i18n.py)
+        refresh()
+    if new:
+        return htmx.redirect(url_for("patient.confirm_contact"))
+    flash(_("Your contact details have been saved.") if changed else _("Nothing was changed."), "success")
+    return htmx.redirect(url_for("patient.my_data") + "#rectification")
 
 
 @bp.route("/my-data/correction", methods=["GET", "POST"])
