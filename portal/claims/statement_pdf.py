@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.core import pdf
 from portal.documents import stored
 from portal.extensions import db
-from portal.models import Claim, DocumentKind, Statement
+from portal.models import Claim, DocumentKind, Patient, Statement
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,11 @@ def pdf_of(claim: Claim, statement: Statement, language: str) -> bytes:
 
 def store_for_patient(statement_id: int) -> None:
     """Render the statement in its patient's language and keep it (run when the claim is accepted)."""
-    statement = db.session.get(Statement, statement_id)
+    statement = db.session.scalar(db.select(Statement).where(Statement.id == statement_id).options(
+        joinedload(Statement.claim).joinedload(Claim.patient).joinedload(Patient.account),
+        joinedload(Statement.claim).joinedload(Claim.invoice), selectinload(Statement.lines)))
     if statement is None or statement.claim.patient is None:  # gone, or its patient erased
         return
-    account = statement.claim.patient.account
-    pdf_of(statement.claim, statement, (account.preferred_language if account else None) or "fr")
-    db.session.commit()
+    claim, account = statement.claim, statement.claim.patient.account
+    language = (account.preferred_language if account else None) or "fr"
+    stored.render_apart(key_of(claim, statement), language, lambda: render(claim, statement, language))

@@ -74,6 +74,21 @@ def read_or_render(key: Key, language: str, render: Callable[[], bytes]) -> byte
     return content
 
 
+def render_apart(key: Key, language: str, render: Callable[[], bytes]) -> None:
+    """For the jobs that render at issue: render with no transaction open, then store.
+
+    The objects `render` reads must be loaded already: the session is closed first (they stay
+    loaded, detached). On SQLite every transaction holds the write lock, and rendering a PDF
+    while holding it would make every request that writes wait for the picture."""
+    if read(key, language) is not None:
+        db.session.close()
+        return
+    db.session.close()
+    content = render()
+    keep(key, language, content)
+    db.session.commit()
+
+
 def forget(key: Key) -> int:
     """Drop every stored language of a document whose printed text changed."""
     return _run(delete(StoredDocument).where(key.column() == key.object_id))

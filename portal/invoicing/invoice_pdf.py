@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.claims import qr, reimbursement
 from portal.core import pdf
 from portal.documents import stored
 from portal.extensions import db
 from portal.invoicing import nomenclature
-from portal.models import Channel, DocumentKind, Invoice
+from portal.models import Channel, DocumentKind, Invoice, Patient
 
 
 def _euros(cents: int) -> str:
@@ -36,12 +37,15 @@ def forget(invoice: Invoice) -> None:
 
 def store_for_patient(invoice_id: int) -> None:
     """Render the invoice in its patient's language and keep it (run when it is issued)."""
-    invoice = db.session.get(Invoice, invoice_id)
+    invoice = db.session.scalar(db.select(Invoice).where(Invoice.id == invoice_id).options(
+        joinedload(Invoice.doctor), joinedload(Invoice.patient).joinedload(Patient.account),
+        selectinload(Invoice.lines)))
     if invoice is None:  # gone before its turn came (a rolled-back test, an erasure)
         return
     account = invoice.patient.account if invoice.patient else None
-    pdf_of(invoice, (account.preferred_language if account else None) or "fr")
-    db.session.commit()
+    language = (account.preferred_language if account else None) or "fr"
+    nomenclature.catalogue()  # read now: the rendering runs with no transaction open
+    stored.render_apart(key_of(invoice), language, lambda: render(invoice, language))
 
 
 def render(invoice: Invoice, language: str) -> bytes:

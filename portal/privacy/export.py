@@ -22,6 +22,7 @@ from portal.activation import codes
 from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
+from portal.messaging import events
 from portal.models import Account, DataExport, DataRequest, DataRequestKind, ExportState, Patient
 from portal.privacy import export_data, export_files, fhir_export, rights
 
@@ -119,7 +120,8 @@ def build(export_id: int, language: str, resumed: bool = False) -> None:
         made.file_name = uploads.store(content)
         made.state = ExportState.READY
         made.expires_at = now + timedelta(minutes=EXPORT_LINK_MINUTES)  # the hour starts when it is ready
-        notify_ready(made)
+        # The message is written with the export's new state: both are committed, or neither.
+        events.export_ready(made.patient_id)
         db.session.commit()
     except Exception as error:
         db.session.rollback()
@@ -146,12 +148,6 @@ def _mark_failed(export_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-
-
-def notify_ready(made: DataExport) -> None:
-    """Tell the patient the export is ready, in the transaction that makes it ready: the one
-    place for that message. The messages of issue 17 ("export ready") are not on this branch
-    yet; until they are, the page alone says it."""
 
 
 def delete_replaced() -> None:

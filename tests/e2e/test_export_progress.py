@@ -31,10 +31,10 @@ def held_job(monkeypatch):
     started, release = threading.Event(), threading.Event()
     real = export._claim
 
-    def waiting(export_id):
+    def waiting(export_id, resumed):
         started.set()
         release.wait(STEP_TIMEOUT_MS / 1000 * 4)
-        return real(export_id)
+        return real(export_id, resumed)
 
     monkeypatch.setattr(export, "_claim", waiting)
     yield started, release

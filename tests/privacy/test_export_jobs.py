@@ -159,3 +159,32 @@ def test_many_pdfs_to_render_are_split_over_turns_of_the_job(patient, make_docto
     assert turns == [False, True, True]  # three PDFs, one a turn; the third turn also builds the ZIP
     assert _state(made) == ExportState.READY
     assert len(db.session.scalars(db.select(StoredDocument)).all()) == 3
+
+
+def test_the_patient_is_told_by_email_and_sms_when_the_export_is_ready(app, patient, delivering):
+    """Asked through the form; the job builds it after the request and writes the message with
+    the export's new state; the message says where, never what."""
+    mailbox, gateway = delivering
+    patient.profile.email = "marie@example.lu"
+    patient.account.preferred_language = "en"
+    db.session.commit()
+    client = in_english(signed_in_as(app, patient))
+    assert client.post("/patient/my-data/export").status_code == 303
+    jobs.run_ready()  # the delivery jobs the export job queued, if any are left
+    (mail,) = mailbox.to("marie@example.lu")
+    (sms,) = gateway.to(patient.profile.mobile)
+    text = mail.get_body(("plain",)).get_content()
+    assert "ready to download" in text and "ready to download" in sms["body"]["text"]
+    assert "https://portal.example.lu/patient/my-data" in text
+    assert patient.profile.matricule not in text and ".zip" not in text
+
+
+def test_a_failed_export_tells_nobody(app, patient, delivering, monkeypatch):
+    mailbox, gateway = delivering
+    patient.profile.email = "marie@example.lu"
+    db.session.commit()
+    monkeypatch.setattr(export, "build_zip", lambda *args: 1 / 0)
+    client = in_english(signed_in_as(app, patient))
+    assert client.post("/patient/my-data/export").status_code == 303
+    jobs.run_ready()
+    assert mailbox.to("marie@example.lu") == [] and gateway.to(patient.profile.mobile) == []
