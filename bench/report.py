@@ -295,16 +295,17 @@ def _throughput_bar(ratio: float, x: int, y: int, bar_w: int, max_ratio: float, 
             f'<text x="{x + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>']
 
 
-# A section another command writes into RESULTS.md (bench/jobs.py): kept when a run rewrites the file.
-KEPT = ("<!-- worker jobs -->", "<!-- /worker jobs -->")
+# Sections other commands write into RESULTS.md (bench/jobs.py, bench/messages.py): kept when a
+# run rewrites the file.
+KEPT = (("<!-- worker jobs -->", "<!-- /worker jobs -->"), ("<!-- messages:start -->", "<!-- messages:end -->"))
 
 
 def _kept_section(path: Path) -> str:
     text = path.read_text() if path.exists() else ""
-    start, end = KEPT
-    if start not in text or end not in text:
-        return ""
-    return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return "".join(
+        "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+        for start, end in KEPT if start in text and end in text
+    )
 
 
 def write(run: dict, folder: Path) -> None:
