@@ -198,6 +198,7 @@ def test_fund_staff_see_only_their_fund(office, make_staff, app):
 def test_home_links_the_queue_with_the_waiting_count(office):
     client, _, _ = office
     response = client.get("/cns/")
-    assert "3 claims are waiting for review." in text_of(response)
+    assert "3 claims wait for review" in text_of(response)
+    nav = page(response).select_one("nav.main-nav")  # the header carries the main pages
     for endpoint in ("cns.claims", "cns.paper_intake", "cns.statistics"):
-        assert page(response).select_one(f"a[href='{url_for(endpoint)}']")
+        assert nav.select_one(f"a[href='{url_for(endpoint)}']")

@@ -42,7 +42,7 @@ def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, peop
 
 def test_every_patient_page_shows_the_counter_that_polls(patient_client, people, make_claim):
     make_claim(people["patient"], people["doctor"], people["cns"], state="rejected")
-    menu = page(patient_client.get("/patient/?lang=en")).find("nav", class_="account-menu")
+    menu = page(patient_client.get("/patient/?lang=en")).find("nav", class_="main-nav")
     assert menu.find("a", href="/patient/claims").get_text(strip=True) == "My claims"
     link = menu.find("a", href="/patient/notifications")
     assert "Notifications" in link.get_text()

@@ -38,7 +38,7 @@ def test_report_void_and_reissue(clients, people, make_invoice):
         patient_client.get(url_for("patient.invoice", invoice_id=wrong.id, lang="en")))
 
     # The doctor sees it on the home page and in the list.
-    assert "Reports from patients (1)" in text_of(doctor_client.get(url_for("doctor.home", lang="en")))
+    assert "1 report from a patient about an invoice waits for you" in text_of(doctor_client.get(url_for("doctor.home", lang="en")))
     listing = doctor_client.get(url_for("doctor.reports", lang="en"))
     shown = text_of(listing)
     for expected in (wrong.number, patient.profile.full_name, "K1 was not done."):
@@ -65,7 +65,7 @@ def test_report_void_and_reissue(clients, people, make_invoice):
 
     # The report is closed and both invoices point at each other, for both roles.
     assert db.session.scalar(db.select(InvoiceReport)).closed_at is not None
-    assert "Reports from patients (0)" in text_of(doctor_client.get(url_for("doctor.home", lang="en")))
+    assert "0 reports from patients about invoices wait for you" in text_of(doctor_client.get(url_for("doctor.home", lang="en")))
     for client, endpoint in ((doctor_client, "doctor.invoice"), (patient_client, "patient.invoice")):
         old = page(client.get(url_for(endpoint, invoice_id=wrong.id, lang="en")))
         assert old.find("a", href=url_for(endpoint, invoice_id=corrected.id)) is not None

@@ -74,7 +74,17 @@ def accept(page) -> None:
     page.wait_for_url(lambda url: urlparse(url).path != "/terms/accept")
 
 
+def open_account_menu(page) -> None:
+    """Open the header's account settings as a person would: the "Menu" disclosure first on a
+    narrow screen (on a wide one its content is laid out in the header), then "Account"."""
+    for menu in ("#menu", "#account-menu"):
+        summary = page.locator(f"{menu} > summary")
+        if summary.is_visible() and page.locator(menu).get_attribute("open") is None:
+            summary.click()
+
+
 def sign_out(page) -> None:
+    open_account_menu(page)
     page.click('form[action="/logout"] button')
     wait_for_path(page, "/")
 

@@ -38,7 +38,7 @@ def test_freezing_hides_the_claim_from_queue_and_counts_and_blocks_staff(english
 
     assert _queue_references(english_staff_client) == [other.reference]
     assert review.counts(staff.profile)[ClaimState.SHARED] == 1
-    assert "1 claim is waiting for review." in text_of(english_staff_client.get("/cns/"))
+    assert "1 claim waits for review" in text_of(english_staff_client.get("/cns/"))
     staff_page = page(english_staff_client.get(f"/cns/claims/{claim.id}"))
     assert "Restricted" in staff_page.get_text() and not staff_page.select("main form")
     refused = english_staff_client.post(f"/cns/claims/{claim.id}/take-up")

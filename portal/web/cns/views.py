@@ -8,10 +8,10 @@ from flask_login import current_user
 from sqlalchemy.orm import load_only
 
 from portal.accounts import terms
-from portal.claims import review
-from portal.core import htmx
+from portal.claims import overview
+from portal.core import clock, htmx
 from portal.extensions import db
-from portal.models import ClaimState, TermsVersion
+from portal.models import TermsVersion
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.cns import admin
@@ -23,8 +23,7 @@ from portal.web.cns.forms import TermsPublishForm
 @allow("cns")
 def home():
     staff = ownership.current_agent()
-    waiting = review.counts(staff)[ClaimState.SHARED] if staff else 0
-    return render_template("cns/home.html", staff=staff, waiting=waiting,
+    return render_template("cns/home.html", staff=staff, facts=overview.for_staff(staff) if staff else None, today=clock.today(),
                            administrator=admin.is_administrator(current_user))
 
 

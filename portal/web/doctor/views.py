@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from portal.claims import sharing
+from portal.claims import overview
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
@@ -14,4 +14,5 @@ from portal.web.doctor.blueprint import bp
 @allow("doctor")
 def home():
     doctor = ownership.current_doctor()
-    return render_template("doctor/home.html", doctor=doctor, open_reports=sharing.open_report_count(doctor.id) if doctor else 0)
+    facts = overview.for_doctor(doctor) if doctor else None
+    return render_template("doctor/home.html", doctor=doctor, facts=facts)

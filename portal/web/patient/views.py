@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import g, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts import reactivation
+from portal.claims import overview
 from portal.core import htmx
 from portal.core.forms import BaseForm, require_valid
 from portal.core.numbers import whole_number
@@ -18,7 +19,9 @@ from portal.web.patient.blueprint import bp
 @bp.get("/")
 @allow("patient")
 def home():
-    return render_template("patient/home.html", person=ownership.acting_patient(),
+    person = ownership.acting_patient()
+    facts = overview.for_patient(person, g.user_session) if person is not None else None
+    return render_template("patient/home.html", person=person, facts=facts,
                            reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
 
 

@@ -1,0 +1,128 @@
+"""What each role has to do, for its home page: a few counts, each read in one query.
+
+A home page pays for the signed-in session like every page; what it shows on top is one
+SELECT of scalar subqueries (and, for staff, the claims waiting longest), so its cost stays
+the same whatever the data size (tests/perf).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_
+
+from portal.accounts import sessions
+from portal.claims import review, sharing
+from portal.core import clock
+from portal.extensions import db
+from portal.models import (
+    ActivationCode,
+    Claim,
+    ClaimState,
+    CnsStaff,
+    Doctor,
+    Invoice,
+    InvoiceReport,
+    Patient,
+    Statement,
+    UserSession,
+)
+
+# How far back the doctor's home counts the activations that went through (its words say 30 days).
+RECENT_DAYS = 30
+OLDEST_SHOWN = 5
+
+
+def _count(model, *conditions):
+    return db.select(db.func.count()).select_from(model).where(*conditions).scalar_subquery()
+
+
+# --- The patient ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    shareable: int  # invoices the patient can send to the fund now
+    questions: int  # claims where the fund waits for the patient's answer
+    question_claim_id: int | None  # the one to open when there is a single question
+    with_fund: int  # claims sent and not decided yet, the question ones aside
+    previous_signin: datetime | None  # None: this is the first sign-in
+    new_statements: int  # statements issued since the previous sign-in
+    new_statement_claim_id: int | None  # the latest of them, to open when there is one
+    coming_cents: int  # reimbursements decided whose transfer date is today or later
+    coming: int
+    next_payment: date | None
+
+
+def for_patient(patient: Patient, row: UserSession) -> PatientOverview:
+    now, today = clock.now(), clock.today()
+    mine = Claim.patient_id == patient.id
+    previous = sessions.previous_signin(row)
+    is_new = or_(previous.is_(None), Statement.issued_at > previous)
+    coming = (Statement.claim_id == Claim.id, mine, Statement.payment_date >= today)
+    statements = db.select(Statement).join(Claim, Statement.claim_id == Claim.id).where(mine, is_new)
+    questions = (mine, Claim.state == ClaimState.INFO_REQUESTED)
+    found = db.session.execute(db.select(
+        _count(Invoice, Invoice.patient_id == patient.id, *sharing.shareable_conditions(now)),
+        _count(Claim, *questions),
+        db.select(db.func.min(Claim.id)).where(*questions).scalar_subquery(),
+        _count(Claim, mine, Claim.state.in_((ClaimState.SHARED, ClaimState.IN_REVIEW))),
+        previous,
+        statements.with_only_columns(db.func.count()).scalar_subquery(),
+        statements.with_only_columns(db.func.max(Statement.claim_id)).scalar_subquery(),
+        db.select(db.func.coalesce(db.func.sum(Statement.reimbursed_cents), 0)).where(*coming).scalar_subquery(),
+        db.select(db.func.count()).select_from(Statement).where(*coming).scalar_subquery(),
+        db.select(db.func.min(Statement.payment_date)).where(*coming).scalar_subquery(),
+    )).one()
+    return PatientOverview(*found)
+
+
+# --- The doctor ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoctorOverview:
+    open_reports: int  # invoices patients say are wrong, not dealt with yet
+    codes_waiting: int  # activation codes issued that can still be used
+    codes_used: int  # activations that went through in the last RECENT_DAYS days
+    invoices_today: int
+
+
+def for_doctor(doctor: Doctor) -> DoctorOverview:
+    now = clock.now()
+    code = ActivationCode.doctor_id == doctor.id
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    found = db.session.execute(db.select(
+        _count(InvoiceReport, InvoiceReport.doctor_id == doctor.id, InvoiceReport.closed_at.is_(None)),
+        _count(ActivationCode, code, ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
+               ActivationCode.expires_at > now),
+        _count(ActivationCode, code, ActivationCode.used_at >= now - timedelta(days=RECENT_DAYS)),
+        _count(Invoice, Invoice.doctor_id == doctor.id, Invoice.issued_at >= start_of_day),
+    )).one()
+    return DoctorOverview(*found)
+
+
+# --- CNS staff -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffOverview:
+    counts: dict[str, int]  # open claims per state, within the agent's fund scope
+    mine: int  # claims this agent took up and has not decided
+    oldest: list[Claim]  # the claims waiting longest for someone to take them up
+
+
+def for_staff(staff: CnsStaff) -> StaffOverview:
+    # The queue's own rules (fund scope, frozen claims left out), so the counts match it.
+    queue = review.scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
+    in_state = {state: queue.where(Claim.state == state) for state in ClaimState.OPEN}
+    found = db.session.execute(db.select(
+        *(query.with_only_columns(db.func.count()).scalar_subquery() for query in in_state.values()),
+        queue.where(Claim.state == ClaimState.IN_REVIEW, Claim.taken_by_id == staff.id)
+        .with_only_columns(db.func.count()).scalar_subquery(),
+    )).one()
+    oldest = db.session.scalars(
+        in_state[ClaimState.SHARED].order_by(Claim.shared_at, Claim.id).limit(OLDEST_SHOWN)
+    ).all()
+    return StaffOverview(dict(zip(in_state, found[:-1], strict=True)), found[-1], list(oldest))
