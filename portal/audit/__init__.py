@@ -91,6 +91,8 @@ CLAIM_TAKEN_UP = _declare("claim.taken_up", ("claim_id",))
 CLAIM_INFO_REQUESTED = _declare("claim.info_requested", ("claim_id",))
 CLAIM_INFO_ANSWERED = _declare("claim.info_answered", ("claim_id",), ("document",))
 CLAIM_DECIDED = _declare("claim.decided", ("claim_id", "decision"), ("adjusted", "reason"))
+# The agent who rejected a claim took the rejection back within portal.claims.undo.WINDOW.
+CLAIM_DECISION_UNDONE = _declare("claim.decision_undone", ("claim_id", "decision"), ("reason",))
 CLAIM_VIEWED = _declare("claim.viewed", ("claim_id",), ("document",))
 STATEMENT_VIEWED = _declare("statement.viewed", ("statement_id",), ("document",))
 AUTO_SHARE_CHANGED = _declare("auto_share.changed", ("enabled",))
