@@ -275,7 +275,9 @@ def _after_decision(claim: Claim, staff: CnsStaff) -> Response:
 def decided_panel(staff: CnsStaff) -> dict:
     """What the page says about the decision just taken (`?decided=<id>`), if the agent may see it."""
     text = request.args.get("decided", "")
-    claim = review.visible_claim(int(text), staff) if text.isdigit() and len(text) < 12 else None
+    claim = db.session.scalar(review.scoped(
+        db.select(Claim).where(Claim.id == int(text)).options(joinedload(Claim.statement)), staff
+    )) if text.isdigit() and len(text) < 12 else None
     if claim is None or claim.state not in ClaimState.DECIDED:
         return {}
     return {"decided": claim, "undo_until": undo.deadline(claim) if undo.undoable(claim, staff) else None,
