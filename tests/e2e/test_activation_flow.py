@@ -49,7 +49,7 @@ def finish_activation(page, birth: date, authenticator, login: str, app) -> None
     page.fill("#confirm", PASSWORD)
     page.click("#submit")
     page.locator("code.secret").wait_for()
-    secret = page.locator("code.secret").inner_text().strip()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
     page.fill("#code", authenticator.code(login, secret))
     page.click("#submit")
     page.locator("ul.codes").wait_for()
