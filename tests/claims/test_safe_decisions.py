@@ -246,3 +246,17 @@ def test_a_stale_undo_form_changes_nothing(desk, make_claim):
                         follow_redirects=True)
     assert TOO_LATE in text_of(stale)
     assert fresh(claim).state == ClaimState.REJECTED and len(notices(claim)) == 1
+
+
+def test_changing_the_decision_goes_back_to_the_form_as_it_was_filled(desk, make_claim):
+    patient, doctor, staff, client = desk
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    url = url_for("cns.reject_claim", claim_id=claim.id)
+    asked = client.post(url, data={"version": claim.version, "reason": "other", "note": "Act done abroad."})
+    data = posted(page(asked).select_one(f"form[action='{url}']"))
+    back = client.post(url, data={**data, "change": "Change the decision"})
+    assert back.status_code == 200
+    form = page(back).select_one("form[action$='/reject']")
+    assert form.select_one("#reason option[selected]")["value"] == "other"
+    assert form.select_one("#note").get_text().strip() == "Act done abroad."  # a textarea opens with a newline
+    nothing_saved(claim)

@@ -236,6 +236,9 @@ def _decision(action: str, form_class, name: str, *, needs_confirming=None, move
             form = form_class()
             if not form.validate_on_submit():
                 return _refused(claim, staff, name, form)
+            if getattr(form, "change", None) is not None and form.change.data:
+                db.session.rollback()  # from the confirmation page: the claim's page, the form as filled
+                return _page(_loaded(claim.id), staff, **{name: form})
             try:
                 if needs_confirming and needs_confirming(claim, form) and not form.confirmed.data:
                     db.session.rollback()

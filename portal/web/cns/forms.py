@@ -169,6 +169,7 @@ class AcceptForm(BaseForm):
     confirmed = BooleanField(widget=HiddenInput(), false_values=("", "false", "0", "n"))
     submit = SubmitField(_l("Accept and issue the statement"))
     confirm = SubmitField(_l("Confirm: accept this amount"))
+    change = SubmitField(_l("Change the decision"))  # back to the claim's page, the form as it was filled
 
 
 class ClaimRejectForm(BaseForm):
@@ -186,6 +187,7 @@ class ClaimRejectForm(BaseForm):
     confirmed = BooleanField(widget=HiddenInput(), false_values=("", "false", "0", "n"))
     submit = SubmitField(_l("Reject the claim"))
     confirm = SubmitField(_l("Confirm: reject the claim"))
+    change = SubmitField(_l("Change the decision"))
 
 
 class UndoDecisionForm(BaseForm):
