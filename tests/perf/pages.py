@@ -126,7 +126,7 @@ def _activation_at(step: str) -> Callable[[World, object], None]:
         if step == "password":
             return
         client.post(url_for("activation.proceed"), data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-        secret = parsed(client.get(url_for("activation.proceed"))).select_one("code.secret").get_text().strip()
+        secret = parsed(client.get(url_for("activation.proceed"))).select_one("code.secret").get_text().replace(" ", "")
         if step == "authenticator":
             return
         client.post(url_for("activation.proceed"), data={"code": totp.code_for(secret)})
