@@ -15,6 +15,7 @@ from flask import session
 from portal import audit
 from portal.accounts import devices, passwords, reactivation, sessions, totp
 from portal.core import clock
+from portal.core.refused import DomainError
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Credential
 
@@ -23,6 +24,14 @@ MAX_LOCK_MINUTES = 60
 HARD_LOCK_AFTER = 100
 HARD_LOCK_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
 PENDING_LIFETIME = timedelta(minutes=5)
+
+
+class ActivationUnfinished(DomainError):
+    """The right password of a patient whose activation is not finished (portal.activation.resume)."""
+
+    def __init__(self, account: Account):
+        self.account = account
+        super().__init__(f"account {account.id}: activation unfinished")
 
 
 def find_account(login: str) -> Account | None:
@@ -62,15 +71,18 @@ def check_password(login: str, password: str) -> Account | None:
     if account is None or credential is None:
         audit.record(audit.SIGNIN_FAILED, actor=None, stage="password", reason="unknown")
         return None
-    # A patient's account becomes usable only through an activation code, never by
-    # enrolling an authenticator at /login like an operator-created staff account.
-    pending_patient = account.role == "patient" and account.status == AccountStatus.PENDING
-    if is_locked(credential) or account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED) or pending_patient:
+    if is_locked(credential) or account.status in (AccountStatus.CLOSED, AccountStatus.BLOCKED):
         audit.record(audit.SIGNIN_FAILED, actor=account, stage="password", reason="locked")
         return None
     if not valid:
         register_failure(account, "password", "wrong")
         return None
+    if account.role == "patient" and account.status == AccountStatus.PENDING:
+        # A patient's account becomes usable only through its activation, never by enrolling an
+        # authenticator here like an operator-created staff account. Only now, the password
+        # being right, may the page say the activation is unfinished.
+        audit.record(audit.SIGNIN_FAILED, actor=account, stage="password", reason="activation_unfinished")
+        raise ActivationUnfinished(account)
     if passwords.needs_rehash(credential.password_hash):
         credential.password_hash = passwords.hash_password(password)
     return account

@@ -38,12 +38,14 @@ def forget() -> None:
     session.pop(KEY, None)
 
 
-def begin(code: ActivationCode) -> ActivationFlow:
-    """A new flow for this browser, at the birth-date step. The caller commits."""
+def begin(code: ActivationCode, *, step: str = "birth_date", account: Account | None = None) -> ActivationFlow:
+    """A new flow for this browser, at the birth-date step; at `step` for `account` when a sign-in
+    with the account's password takes up an unfinished activation (portal.activation.resume).
+    The caller commits."""
     secret = secrets.token_urlsafe(32)
     now = clock.now()
-    flow = ActivationFlow(code_id=code.id, step="birth_date", secret_hash=_digest(secret), created_at=now,
-                          expires_at=now + LIFETIME)
+    flow = ActivationFlow(code_id=code.id, step=step, secret_hash=_digest(secret), created_at=now,
+                          expires_at=now + LIFETIME, account_id=account.id if account is not None else None)
     db.session.add(flow)
     db.session.flush()
     _remember(flow.id, secret)

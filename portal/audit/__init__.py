@@ -62,6 +62,9 @@ ACTIVATION_COMPLETED = _declare("activation.completed", ("account_id",))
 # The steps of an activation flow (portal.activation.flows): begun with a code, the register's
 # contact code checked, or no contact to send it to, so CNS staff are asked to confirm the person.
 ACTIVATION_FLOW_STARTED = _declare("activation.flow_started", ("code_id", "flow_id"))
+# An unfinished first activation taken up again (portal.activation.resume): by the code's link
+# and its proofs, or by signing in with the password chosen; `step` is where it goes on.
+ACTIVATION_RESUMED = _declare("activation.resumed", ("code_id", "step", "by"))
 ACTIVATION_BIRTH_DATE_CHECKED = _declare("activation.birth_date_checked", ("code_id",))
 ACTIVATION_CONTACT_CODE_CHECKED = _declare("activation.contact_code_checked", ("code_id",))
 ACTIVATION_STAFF_REQUESTED = _declare("activation.staff_requested", ("code_id",))
@@ -91,6 +94,8 @@ CLAIM_TAKEN_UP = _declare("claim.taken_up", ("claim_id",))
 CLAIM_INFO_REQUESTED = _declare("claim.info_requested", ("claim_id",))
 CLAIM_INFO_ANSWERED = _declare("claim.info_answered", ("claim_id",), ("document",))
 CLAIM_DECIDED = _declare("claim.decided", ("claim_id", "decision"), ("adjusted", "reason"))
+# The agent who rejected a claim took the rejection back within portal.claims.undo.WINDOW.
+CLAIM_DECISION_UNDONE = _declare("claim.decision_undone", ("claim_id", "decision"), ("reason",))
 CLAIM_VIEWED = _declare("claim.viewed", ("claim_id",), ("document",))
 STATEMENT_VIEWED = _declare("statement.viewed", ("statement_id",), ("document",))
 AUTO_SHARE_CHANGED = _declare("auto_share.changed", ("enabled",))

@@ -149,6 +149,13 @@ def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, in
     return {state: found.get(state, 0) for state in ClaimState.ALL}
 
 
+def next_waiting(staff: CnsStaff, *, besides: int) -> Claim | None:
+    """Where an agent goes after a decision: the claim of their scope waiting longest, other
+    than claim `besides` (None when nothing waits)."""
+    query = _filtered(staff, QueueFilters(state=ClaimState.SHARED)).where(Claim.id != besides)
+    return db.session.scalar(query.order_by(Claim.shared_at, Claim.id).limit(1))
+
+
 def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
     query = (
         _filtered(staff, filters).where(Claim.state.in_(states))
@@ -196,21 +203,30 @@ def iban_is_new(claim: Claim) -> bool:
     return changed is not None and clock.now() - changed < current_app.config["IBAN_HOLD"]
 
 
-def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | None = None,
-           reason: str | None = None, iban_checked: bool = False) -> Statement:
-    """Accept the computed amount, or another one with a reason; issues the statement.
-
-    `iban_checked`: the agent confirmed that a recently changed bank account is the patient's."""
+def check_acceptance(claim: Claim, *, amount_cents: int | None = None, reason: str | None = None,
+                     iban_checked: bool = False) -> bool:
+    """Refused unless `accept` with these values would pass; True when the amount differs from
+    the computed one (the agent then confirms the amount and the reason before it is saved)."""
     amount = claim.computed_cents if amount_cents is None else amount_cents
     adjusted = amount != claim.computed_cents
     if not 0 <= amount <= claim.total_cents:
         raise Refused.on("amount", _l("The amount must be between 0 and the invoice total."))
     if adjusted and not (reason or "").strip():
         raise Refused.on("reason", _l("Give the reason for an amount different from the computed one."))
-    held = iban_is_new(claim)
-    if held and not iban_checked:
+    if iban_is_new(claim) and not iban_checked:
         raise Refused.on("iban_checked", _l("The bank account was changed recently: check that it belongs "
                                             "to the patient, then tick the box."))
+    return adjusted
+
+
+def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | None = None,
+           reason: str | None = None, iban_checked: bool = False) -> Statement:
+    """Accept the computed amount, or another one with a reason; issues the statement.
+
+    `iban_checked`: the agent confirmed that a recently changed bank account is the patient's."""
+    adjusted = check_acceptance(claim, amount_cents=amount_cents, reason=reason, iban_checked=iban_checked)
+    amount = claim.computed_cents if amount_cents is None else amount_cents
+    held = iban_is_new(claim)
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
@@ -231,11 +247,16 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     return statement
 
 
-def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: str = "") -> None:
+def check_rejection(reason: str, note: str = "") -> None:
+    """Refused unless `reject` with this reason and note would pass."""
     if reason not in REJECTION_REASONS:
-        raise Refused.on("reason", f"not a rejection reason: {reason!r}")  # the form offers only these
+        raise Refused.on("reason", _l("Choose the reason for the rejection."))
     if reason == "other" and not note.strip():
         raise Refused.on("note", _l("Explain the reason to the patient."))
+
+
+def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: str = "") -> None:
+    check_rejection(reason, note)
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,

@@ -167,7 +167,7 @@ def _resume(client, patient, step: str) -> None:
         elif later == "password":
             client.post("/activate/continue", data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
         elif later == "authenticator":
-            secret = page(client.get("/activate/continue")).select_one("code.secret").get_text().strip()
+            secret = page(client.get("/activate/continue")).select_one("code.secret").get_text().replace(" ", "")
             client.post("/activate/continue", data={"code": totp.code_for(secret)})
         else:
             assert client.post("/activate/continue", data={"accept": "y", "submit": "1"}).headers[

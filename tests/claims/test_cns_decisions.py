@@ -84,8 +84,12 @@ def test_take_up_then_accept_the_computed_amount_issues_the_statement(desk, make
     assert claim.state == ClaimState.ACCEPTED and claim.reimbursed_cents == claim.computed_cents
     statement = db.session.scalar(db.select(Statement).where(Statement.claim_id == claim.id))
     assert statement.reimbursed_cents == claim.computed_cents
-    assert not page(accepted).select("form[action*='/claims/']")  # decisions are final
-    assert "The decision is final." in text_of(accepted)
+    assert accepted.request.path == url_for("cns.claims")  # nothing else waits: back to the queue
+    assert "The statement is issued and the patient is told" in text_of(accepted)
+    assert not page(accepted).select("form[action$='/undo']")  # an acceptance is not undone
+    final = page(client.get(url_for("cns.claim", claim_id=claim.id)))
+    assert not final.select("form[action*='/claims/']")  # decisions are final
+    assert "The decision is final." in final.text
 
 
 def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk, make_claim):
@@ -99,7 +103,11 @@ def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk,
     assert db.session.scalar(db.select(db.func.count()).select_from(Statement)) == 0
     assert audits("claim.decided") == []
 
-    done = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": "Only one act is covered."})
+    typed = {"version": claim.version, "amount": "20,00", "reason": "Only one act is covered."}
+    confirm = client.post(url, data=typed)
+    assert confirm.status_code == 200 and "Nothing is saved yet" in text_of(confirm)
+    assert fresh(claim).state == ClaimState.IN_REVIEW
+    done = client.post(url, data={**typed, "confirmed": "y"})
     assert done.status_code == 303
     claim = fresh(claim)
     assert (claim.state, claim.reimbursed_cents, claim.adjustment_reason) == ("accepted", 2000, "Only one act is covered.")
@@ -163,7 +171,7 @@ def test_rejecting_needs_a_known_reason_and_an_explanation_for_other(desk, make_
         assert fresh(claim).state == ClaimState.IN_REVIEW
     labels = [option.get_text() for option in page(response).select("#reason option")]
     assert "The invoice was already reimbursed" in labels and "duplicate" not in labels
-    done = client.post(url, data={"version": claim.version, "reason": "other", "note": "Act done abroad."})
+    done = client.post(url, data={"version": claim.version, "reason": "other", "note": "Act done abroad.", "confirmed": "y"})
     assert done.status_code == 303
     claim = fresh(claim)
     assert (claim.state, claim.rejection_reason, claim.rejection_note) == ("rejected", "other", "Act done abroad.")
@@ -188,7 +196,7 @@ def test_a_stale_version_gets_the_conflict_message_and_the_first_decision_stands
     second = signed_in_as(app, make_staff(), lang="en")
     seen = claim.version
     assert first.post(url_for("cns.reject_claim", claim_id=claim.id),
-                      data={"version": seen, "reason": "duplicate"}).status_code == 303
+                      data={"version": seen, "reason": "duplicate", "confirmed": "y"}).status_code == 303
     late = second.post(url_for("cns.accept_claim", claim_id=claim.id), data={"version": seen, "amount": "50.78"})
     assert late.status_code == 303 and late.headers["Location"] == url_for("cns.claim", claim_id=claim.id)
     assert CONFLICT in text_of(second.get(late.headers["Location"]))
@@ -249,7 +257,8 @@ def test_two_agents_deciding_at_once_make_one_decision(app, make_patient, make_d
         agent.get("/cns/?lang=en")  # CONFLICT is the English sentence
     forms = {
         "accept": (url_for("cns.accept_claim", claim_id=claim_id), {"version": version, "amount": "50.78"}),
-        "reject": (url_for("cns.reject_claim", claim_id=claim_id), {"version": version, "reason": "duplicate"}),
+        "reject": (url_for("cns.reject_claim", claim_id=claim_id),
+                   {"version": version, "reason": "duplicate", "confirmed": "y"}),
     }
     barrier = threading.Barrier(len(agents))
     outcomes, errors = [], []

@@ -34,7 +34,7 @@ def issue_code(page, matricule: str, birth: date) -> tuple[str, str]:
     picture = page.locator(".qr svg").screenshot()
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)).convert("L"))
     assert decoded, "the QR code on the letter does not decode"
-    return decoded[0].text, page.locator("code.secret").inner_text().strip()
+    return decoded[0].text, page.locator("code.secret").inner_text().replace(" ", "")
 
 
 def finish_activation(page, birth: date, authenticator, login: str, app) -> None:
@@ -49,7 +49,7 @@ def finish_activation(page, birth: date, authenticator, login: str, app) -> None
     page.fill("#confirm", PASSWORD)
     page.click("#submit")
     page.locator("code.secret").wait_for()
-    secret = page.locator("code.secret").inner_text().strip()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
     page.fill("#code", authenticator.code(login, secret))
     page.click("#submit")
     page.locator("ul.codes").wait_for()

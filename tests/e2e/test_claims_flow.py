@@ -46,7 +46,7 @@ def test_a_shared_invoice_is_accepted_and_its_statement_downloaded(signed_in, li
     expect(agent.locator(".flash-success")).to_contain_text(claim.number)
     expect(agent.locator("#amount")).not_to_have_value("")  # the computed amount, filled in
     agent.get_by_role("button", name="Accept and issue the statement").click()
-    expect(agent.locator(".flash-success")).to_contain_text("accepted")
+    expect(agent.locator("#decision-done")).to_contain_text(f"Claim {claim.number} accepted")
 
     open_page(page, f"/patient/claims/{claim.id}?lang=en", anne)
     expect(page.locator("h1")).to_contain_text("Accepted")
@@ -149,7 +149,9 @@ def test_a_rejection_is_explained_to_the_patient(signed_in, live_server):
     agent.get_by_label("Reason for rejection").select_option("duplicate")
     agent.get_by_label("Explanation for the patient").fill(note)
     agent.get_by_role("button", name="Reject the claim").click()
-    expect(agent.locator(".flash-success")).to_contain_text("rejected")
+    expect(agent.locator("h1")).to_contain_text(f"Reject claim {claim.number}?")  # nothing saved yet
+    agent.get_by_role("button", name="Confirm: reject the claim").click()
+    expect(agent.locator("#decision-done")).to_contain_text(f"Claim {claim.number} rejected")
 
     anne = live_server.accounts["patient"]
     page = signed_in("patient")

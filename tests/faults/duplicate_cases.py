@@ -168,7 +168,7 @@ def accept(world):
 
 def reject(world):
     claim = _claim(world, "in_review")
-    data = {"version": claim.version, "reason": "duplicate"}
+    data = {"version": claim.version, "reason": "duplicate", "confirmed": "y"}  # as the confirmation page posts it
     return Case(f"/cns/claims/{claim.id}/reject", data, role="cns", effects={
         "audit claim.decided": audited("claim.decided"),
         "notices": rows(Notification),

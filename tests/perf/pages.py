@@ -126,7 +126,7 @@ def _activation_at(step: str) -> Callable[[World, object], None]:
         if step == "password":
             return
         client.post(url_for("activation.proceed"), data={"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-        secret = parsed(client.get(url_for("activation.proceed"))).select_one("code.secret").get_text().strip()
+        secret = parsed(client.get(url_for("activation.proceed"))).select_one("code.secret").get_text().replace(" ", "")
         if step == "authenticator":
             return
         client.post(url_for("activation.proceed"), data={"code": totp.code_for(secret)})
@@ -251,8 +251,15 @@ PAGES: list[Page] = [
     Page("cns.claims", "cns", lambda w: url_for("cns.claims", state="", sort="newest", fund="CNS",
                                                 doctor=w.ids["doctor_code"], amount_min="1"), "filtered"),
     Page("cns.claims", "cns", _to("cns.claims", after="queue_after"), "deeper", headers=HTMX),
+    # After a decision: the claim decided (with its statement), and whether its rejection's notice
+    # is still unread, which decides whether the agent may undo it (portal.claims.undo).
+    Page("cns.claims", "cns", _to("cns.claims", decided="claim_rejected"), "after a decision", budget=PAGE_BUDGET + 2),
+    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_shared", decided="claim_rejected"), "after a decision",
+         budget=PAGE_BUDGET + 2),
     *(Page("cns.claim", "cns", _to("cns.claim", claim_id=f"claim_{state}"), state)
-      for state in ("shared", "in_review", "info_requested", "answered", "accepted", "rejected", "withdrawn")),
+      for state in ("shared", "in_review", "info_requested", "answered", "accepted", "withdrawn")),
+    # Rejected by this agent a moment ago: one more, whether the patient has read the notice (undo).
+    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_rejected"), "rejected", budget=PAGE_BUDGET + 1),
     Page("cns.claim_document", "cns", _to("cns.claim_document", claim_id="claim_answered", event_id="answer_document")),
     Page("cns.paper_intake", "cns", _with("cns.paper_intake")),
     Page("cns.statistics", "cns", _with("cns.statistics")),

@@ -168,6 +168,7 @@ def world(people, make_patient):
     asked = new_claim(patient, doctor, staff, state="info_requested")
     waiting = new_claim(patient, doctor)
     in_review = new_claim(patient, doctor, staff, state="in_review")
+    rejected = new_claim(patient, doctor, staff, state="rejected")  # by this agent, just now: undoable
     correction = rights.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
     newcomer = make_patient(with_account=False, given_name="Luc", surname="Hoffmann")
     code, token = codes.issue(newcomer.profile, doctor=doctor.profile, document_type="identity_card",
@@ -195,7 +196,8 @@ def world(people, make_patient):
         "blocked": blocked.account.id, "doctor_account": doctor.account.id,
         "shareable": shareable.id, "reported": reported.id, "voidable": voidable.id, "shared": shared.id,
         "frozen": frozen.id, "asked": asked.id, "waiting": waiting.id, "in_review": in_review.id,
-        "in_review_version": in_review.version, "correction": correction.id, "code": code.id,
+        "in_review_version": in_review.version, "rejected": rejected.id, "rejected_version": rejected.version,
+        "correction": correction.id, "code": code.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
         "guardian_refuse": guardian_requests[1].id, "activation_check": check.id, "reactivation": returning.id,
     }, extra={"token": token, "paper_payload": qr.qr_payload(paper), "newcomer": newcomer.profile.matricule,
@@ -306,11 +308,14 @@ CASES: dict[str, Case] = {
     "doctor.revoke_activation": Case("doctor", args=lambda w: {"code_id": w.ids["code"]}, changes=True),
     # CNS staff.
     "cns.take_up_claim": Case("cns", args=lambda w: {"claim_id": w.ids["waiting"]}, changes=True),
-    "cns.accept_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "amount": "50.00",
+    "cns.accept_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "amount": "50.00", "confirmed": "y",
                                                "reason": "Partly covered."},
                              args=lambda w: {"claim_id": w.ids["in_review"]}, changes=True),
-    "cns.reject_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "reason": "duplicate"},
+    "cns.reject_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "reason": "duplicate",
+                                               "confirmed": "y"},
                              args=lambda w: {"claim_id": w.ids["in_review"]}, changes=True),
+    "cns.undo_decision": Case("cns", lambda w: {"version": str(w.ids["rejected_version"])},
+                              args=lambda w: {"claim_id": w.ids["rejected"]}, changes=True),
     "cns.request_info": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]),
                                                "question": "Please send the prescription."},
                              args=lambda w: {"claim_id": w.ids["in_review"]}, changes=True),

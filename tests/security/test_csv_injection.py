@@ -101,10 +101,10 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
 
     agent, practice = in_english(signed_in_as(app, staff)), in_english(signed_in_as(app, doctor))
     response = probe.send(agent, "POST", f"/cns/claims/{accepted.id}/accept", hostile=False,
-                          data={"version": accepted.version, "amount": "10.00", "reason": formula})
+                          data={"version": accepted.version, "amount": "10.00", "reason": formula, "confirmed": "y"})
     assert response.status_code == 303, text_of(response)[:300]
     response = probe.send(agent, "POST", f"/cns/claims/{rejected.id}/reject", hostile=False,
-                          data={"version": rejected.version, "reason": "other", "note": formula})
+                          data={"version": rejected.version, "reason": "other", "note": formula, "confirmed": "y"})
     assert response.status_code == 303, text_of(response)[:300]
     response = probe.send(practice, "POST", f"/doctor/invoices/{voided.id}/void", hostile=False,
                           data={"reason": formula})
@@ -135,7 +135,8 @@ def test_amounts_stay_numbers_even_when_negative(app, make_patient, make_doctor,
     claim = new_claim(patient, doctor, staff, state="in_review", acts=(("C1", 2),))
     agent = in_english(signed_in_as(app, staff))
     response = probe.send(agent, "POST", f"/cns/claims/{claim.id}/accept", hostile=False,
-                          data={"version": claim.version, "amount": "10.00", "reason": "Only one visit is covered."})
+                          data={"version": claim.version, "amount": "10.00", "reason": "Only one visit is covered.",
+                                "confirmed": "y"})
     assert response.status_code == 303, text_of(response)[:300]
 
     found = tables(export_of(probe, in_english(signed_in_as(app, patient))))

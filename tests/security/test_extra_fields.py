@@ -240,7 +240,7 @@ def _accept(w):
 def _reject(w):
     claim = w.claim("in_review")
     return Form(w.agent, "cns.reject_claim", {"claim_id": claim.id},
-                {"version": str(claim.version), "reason": "duplicate"}, cns_forms.ClaimRejectForm)
+                {"version": str(claim.version), "reason": "duplicate", "confirmed": "y"}, cns_forms.ClaimRejectForm)
 
 
 def _request_info(w):

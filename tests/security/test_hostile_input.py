@@ -234,10 +234,11 @@ FORMS = [
     # CNS staff
     Form("accepting a claim", "cns", lambda d: f"/cns/claims/{d.accept.id}/accept",
          lambda d: {"version": str(d.accept.version), "amount": "50.00",
-                    "reason": "Only part of the act is covered."},
+                    "reason": "Only part of the act is covered.", "confirmed": "y"},
          {"version": "version", "amount": "amount", "reason": "text"}),
     Form("rejecting a claim", "cns", lambda d: f"/cns/claims/{d.reject.id}/reject",
-         lambda d: {"version": str(d.reject.version), "reason": "other", "note": "The invoice cannot be read."},
+         lambda d: {"version": str(d.reject.version), "reason": "other", "note": "The invoice cannot be read.",
+                    "confirmed": "y"},
          {"version": "version", "reason": "choice", "note": "text"}),
     Form("question to the patient", "cns", lambda d: f"/cns/claims/{d.ask.id}/request-info",
          lambda d: {"version": str(d.ask.version), "question": "Please send the prescription."},

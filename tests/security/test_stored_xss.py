@@ -323,7 +323,7 @@ def test_a_question_and_a_rejection_note_reach_the_patient_as_text(cast, people,
 
         rejected = new_claim(patient, doctor, staff, state="in_review")
         response = cast["cns"].post(f"/cns/claims/{rejected.id}/reject",
-                                    data={"version": rejected.version, "reason": "other", "note": payload})
+                                    data={"version": rejected.version, "reason": "other", "note": payload, "confirmed": "y"})
         assert response.status_code == 303
         renders.check(cast["patient"].get(f"/patient/claims/{rejected.id}?lang={language}"), payload, "patient's claim")
         renders.check(cast["patient"].get(f"/patient/notifications?lang={language}"), payload, "notices", shows=False)
@@ -336,8 +336,9 @@ def test_a_reason_for_a_different_amount_reaches_the_statement_as_text(cast, peo
     for payload in PAYLOADS:
         claim = new_claim(patient, doctor, staff, state="in_review")
         lower = f"{(claim.computed_cents - 100) / 100:.2f}"
-        response = cast["cns"].post(f"/cns/claims/{claim.id}/accept",
-                                    data={"version": claim.version, "amount": lower, "reason": payload})
+        typed = {"version": claim.version, "amount": lower, "reason": payload}
+        renders.check(cast["cns"].post(f"/cns/claims/{claim.id}/accept", data=typed), payload, "decision to confirm")
+        response = cast["cns"].post(f"/cns/claims/{claim.id}/accept", data={**typed, "confirmed": "y"})
         assert response.status_code == 303, text_of(response)
         renders.check(cast["patient"].get(f"/patient/claims/{claim.id}/statement"), payload, "patient's statement")
         renders.check(cast["patient"].get(f"/patient/claims/{claim.id}"), payload, "patient's claim", shows=False)

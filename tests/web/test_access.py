@@ -123,6 +123,7 @@ EXPECTED = {
     "cns.accept_claim": {"cns"},
     "cns.reject_claim": {"cns"},
     "cns.request_info": {"cns"},
+    "cns.undo_decision": {"cns"},
     "cns.claim_document": {"cns"},
     "cns.paper_intake": {"cns"},
     "cns.statistics": {"cns"},

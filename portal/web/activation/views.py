@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import contact_codes, guardians, reactivation, security_alerts, terms, totp
-from portal.activation import codes, flows, requests
+from portal.activation import codes, flows, requests, resume
 from portal.core import clock, htmx, i18n
 from portal.core.forms import attach, require_valid
 from portal.core.refused import Refused
@@ -80,7 +80,8 @@ def _move(flow: ActivationFlow, step: str, *, account: Account | None = None) ->
 def start():
     form = TypedCodeForm()
     if form.validate_on_submit():
-        code = codes.find_usable(form.code.data)
+        # An unfinished activation starts again with the same code (portal.activation.resume).
+        code = codes.find_usable(form.code.data) or resume.code_to_resume(form.code.data)
         return _begin(code) if code else _invalid()
     return render_template("activation/start.html", form=form)
 
@@ -90,7 +91,7 @@ def start():
 @_limit("activation-code")
 def link(token: str):
     # Whatever the token, the next page has a token-free address.
-    code = codes.find_usable(token)
+    code = codes.find_usable(token) or resume.code_to_resume(token)
     return _begin(code) if code else _invalid()
 
 
@@ -112,7 +113,7 @@ def proceed():
     if codes.is_blocked(code.patient):
         audit.record(audit.ACTIVATION_REFUSED_BLOCKED, actor=None, patient_id=code.patient_id, code_id=code.id)
         return _invalid(flow)
-    if flow.account_id is None and codes.state(code) != "pending":
+    if flow.account_id is None and codes.state(code) != "pending" and not resume.resumes(flow):
         return _invalid(flow)
     return STEPS[flow.step](flow)
 
@@ -153,10 +154,23 @@ def _prove_contact(flow: ActivationFlow) -> Response:
 
 
 def _redeem(flow: ActivationFlow) -> Response:
+    if codes.state(flow.code) == "used":  # proved again for an unfinished activation: on where it stopped
+        return _resume(flow)
     account = codes.redeem_for_self(flow.code)
     if account is None:
         return _invalid(flow)
     return _move(flow, "password", account=account)
+
+
+def _resume(flow: ActivationFlow) -> Response:
+    code = flow.code
+    account = code.patient.account if resume.resumes(flow) else None
+    if account is None:
+        return _invalid(flow)
+    step = resume.next_step(account)
+    resume.record(code, step, "link")
+    flash(_("Your activation is not finished: you can go on where you stopped."), "info")
+    return _move(flow, step, account=account)
 
 
 def _step_contact_code(flow: ActivationFlow):
@@ -270,7 +284,10 @@ def _step_authenticator(flow: ActivationFlow):
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=recovery, next=url_for("activation.proceed"))
         form.code.errors.append(totp.NO_MATCH)
-    return render_template("activation/authenticator.html", form=form, secret=secret)
+    return render_template(
+        "activation/authenticator.html", form=form, secret=secret, otpauth_uri=totp.provisioning_uri(secret, account.login),
+        secret_grouped=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),  # read in groups of four
+    )
 
 
 def _schedule(flow: ActivationFlow, account: Account):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from portal import accounts, audit
 from portal.accounts import devices, passwords, reset, sessions, signin, totp
+from portal.activation import flows, resume
 from portal.core import htmx, i18n, links
 from portal.extensions import db, limiter
 from portal.web.access import PUBLIC, allow, home_for
@@ -43,9 +44,41 @@ def _after_signin(next_target: str | None) -> Response:
     return htmx.redirect(links.safe_next(next_target, home_for(current_user)))
 
 
+def _unfinished_activation(account, form) -> Response:
+    """The right password of a patient who left their activation half-way: on at the next step,
+    after the authenticator's code when one is set up (_second_factor_passed)."""
+    code = resume.unfinished_code(account)
+    if code is None:
+        db.session.commit()
+        flash(_("Your activation is not finished, and its code can no longer be used. "
+                "Ask your doctor for a new activation code."), "error")
+        return render_template("auth/login.html", form=form), 200
+    step = resume.next_step(account)
+    if step == "terms":  # a password and an authenticator: its code first, as at every sign-in
+        signin.begin_pending(account)
+        db.session.commit()
+        flash(_("Your activation is not finished: enter the code from your authenticator app to go on."), "info")
+        return htmx.redirect(url_for("auth.code"))
+    return _resume_activation(code, account, step)
+
+
+def _resume_activation(code, account, step: str) -> Response:
+    sessions.reset_cookie()
+    flows.begin(code, step=step, account=account)
+    resume.record(code, step, "password")
+    db.session.commit()
+    flash(_("Your activation is not finished: you can go on where you stopped."), "info")
+    return htmx.redirect(url_for("activation.proceed"))
+
+
 def _second_factor_passed(account, method: str) -> Response:
     """Finish signing in, unless the password is still the one an operator gave: then the
-    person chooses their own first (auth.new_password), and the sign-in finishes there."""
+    person chooses their own first (auth.new_password), and the sign-in finishes there.
+    A patient whose activation is unfinished goes on to its terms step instead."""
+    code = resume.unfinished_code(account)
+    if code is not None:
+        session.pop("signin", None)
+        return _resume_activation(code, account, "terms")
     if account.credential.is_password_temporary:
         signin.move_pending("new_password", method=method)
         db.session.commit()
@@ -61,7 +94,10 @@ def login():
         return htmx.redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        account = signin.check_password(form.login.data, form.password.data)
+        try:
+            account = signin.check_password(form.login.data, form.password.data)
+        except signin.ActivationUnfinished as unfinished:
+            return _unfinished_activation(unfinished.account, form)
         if account is None:
             db.session.commit()
             flash(str(FAILED), "error")

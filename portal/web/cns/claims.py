@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
-from portal.claims import reimbursement, review
+from portal.claims import reimbursement, review, undo
 from portal.claims.states import ClaimConflict
 from portal.core import htmx, identity
 from portal.core.forms import attach, require_valid
@@ -19,7 +19,7 @@ from portal.core.identity import age_on
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
-from portal.models import Claim, ClaimEvent, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
+from portal.models import Claim, ClaimEvent, ClaimState, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
 from portal.web import ownership, traced
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
@@ -31,6 +31,7 @@ from portal.web.cns.forms import (
     InfoRequestForm,
     QueueFilterForm,
     TakeUpForm,
+    UndoDecisionForm,
     cents,
 )
 
@@ -56,7 +57,7 @@ def claims():
     return htmx.render(
         "cns/claims.html", "cns/_queue.html", form=form, rows=rows, counts=review.counts(staff, filters),
         filters=filters, args=args, next_after=_keyset_text(next_keyset), is_first=not request.args.get("after"),
-        state_labels=dict(STATE_CHOICES),
+        state_labels=dict(STATE_CHOICES), **decided_panel(staff),
     )
 
 
@@ -150,7 +151,9 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         # An erased patient's claim, once paid, has no IBAN left.
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim),
-        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, **forms,
+        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS,
+        own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff) else None,
+        own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,
     )
 
 
@@ -213,10 +216,16 @@ def take_up_claim(claim_id: int):
     return _back(claim)
 
 
-def _decision(action: str, form_class, name: str):
+def _decision(action: str, form_class, name: str, *, needs_confirming=None, moves_on: bool = True):
     """A decision posted from the claim's page to .../<action>: the route, the rule, the agent,
     the claim they may see and the form `name` on that page. The view decides and returns what to
-    tell the agent; an invalid form or a Refused shows the page again with the errors, nothing saved."""
+    tell the agent; an invalid form or a Refused shows the page again with the errors, nothing saved.
+
+    `needs_confirming(claim, form)` runs the domain's checks (a Refused is shown like a field error)
+    and says whether the agent must confirm first: then a post without the form's `confirmed` field,
+    whether from the claim's page or forged, gets the confirmation page and changes nothing.
+    `moves_on`: after the decision the agent lands on the claim waiting longest, where a panel says
+    what was decided (the view's words are for a step that stays on the claim, like a question)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -226,12 +235,20 @@ def _decision(action: str, form_class, name: str):
             form = form_class()
             if not form.validate_on_submit():
                 return _refused(claim, staff, name, form)
+            if getattr(form, "change", None) is not None and form.change.data:
+                db.session.rollback()  # from the confirmation page: the claim's page, the form as filled
+                return _page(_loaded(claim.id), staff, **{name: form})
             try:
+                if needs_confirming and needs_confirming(claim, form) and not form.confirmed.data:
+                    db.session.rollback()
+                    return _confirmation(_loaded(claim.id), action, form)
                 done = view(claim, staff, form)
             except Refused as refused:
                 attach(form, refused)
                 return _refused(claim, staff, name, form)
             db.session.commit()
+            if moves_on:
+                return _after_decision(claim, staff)
             flash(done, "success")
             return _back(claim)
 
@@ -241,20 +258,73 @@ def _decision(action: str, form_class, name: str):
     return decorate
 
 
-@_decision("accept", AcceptForm, "accept_form")
-def accept_claim(claim: Claim, staff: CnsStaff, form: AcceptForm) -> str:
+def _confirmation(claim: Claim, action: str, form) -> str:
+    """The decision restated, to confirm or change; nothing is saved yet."""
+    amount = form.amount.data if action == "accept" else Decimal(0)
+    return render_template("cns/confirm_decision.html", claim=claim, invoice=claim.invoice, action=action,
+                           form=form, amount=amount, rejection_labels=REJECTION_LABELS)
+
+
+def _after_decision(claim: Claim, staff: CnsStaff) -> Response:
+    """On to the claim waiting longest in the agent's scope, or the queue when none waits; the
+    page says what was decided (`decided`), and offers to undo it where that is safe."""
+    following = review.next_waiting(staff, besides=claim.id)
+    if following is None:
+        return htmx.redirect(url_for("cns.claims", decided=claim.id))
+    return htmx.redirect(url_for("cns.claim", claim_id=following.id, decided=claim.id))
+
+
+def decided_panel(staff: CnsStaff) -> dict:
+    """What the page says about the decision just taken (`?decided=<id>`), if the agent may see it."""
+    text = request.args.get("decided", "")
+    claim = db.session.scalar(review.scoped(
+        db.select(Claim).where(Claim.id == int(text)).options(joinedload(Claim.statement)), staff
+    )) if text.isdigit() and len(text) < 12 else None
+    if claim is None or claim.state not in ClaimState.DECIDED:
+        return {}
+    return {"decided": claim, "undo_until": undo.deadline(claim) if undo.undoable(claim, staff) else None,
+            "undo_form": UndoDecisionForm(formdata=None, version=claim.version)}
+
+
+def _accept_needs_confirming(claim: Claim, form: AcceptForm) -> bool:
+    # Only another amount than the computed one: accepting what the nomenclature gives is the
+    # usual case, and its statement restates the amount anyway.
+    return review.check_acceptance(claim, amount_cents=cents(form.amount.data), reason=form.reason.data or "",
+                                   iban_checked=form.iban_checked.data)
+
+
+def _reject_needs_confirming(claim: Claim, form: ClaimRejectForm) -> bool:
+    review.check_rejection(form.reason.data, form.note.data or "")
+    return True
+
+
+@_decision("accept", AcceptForm, "accept_form", needs_confirming=_accept_needs_confirming)
+def accept_claim(claim: Claim, staff: CnsStaff, form: AcceptForm) -> None:
     review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
                   reason=form.reason.data or "", iban_checked=form.iban_checked.data)
-    return _("Claim %(reference)s accepted; the statement is issued.", reference=claim.reference)
 
 
-@_decision("reject", ClaimRejectForm, "reject_form")
-def reject_claim(claim: Claim, staff: CnsStaff, form: ClaimRejectForm) -> str:
+@_decision("reject", ClaimRejectForm, "reject_form", needs_confirming=_reject_needs_confirming)
+def reject_claim(claim: Claim, staff: CnsStaff, form: ClaimRejectForm) -> None:
     review.reject(claim, staff, version=form.version.data, reason=form.reason.data, note=form.note.data or "")
-    return _("Claim %(reference)s rejected; the patient is told why.", reference=claim.reference)
 
 
-@_decision("request-info", InfoRequestForm, "info_form")
+@_decision("request-info", InfoRequestForm, "info_form", moves_on=False)
 def request_info(claim: Claim, staff: CnsStaff, form: InfoRequestForm) -> str:
     review.request_info(claim, staff, form.question.data, version=form.version.data)
     return _("Your question was sent to the patient.")
+
+
+@bp.post("/claims/<int:claim_id>/undo")
+@allow("cns")
+def undo_decision(claim_id: int):
+    staff = ownership.current_agent()
+    claim = ownership.own_claim(claim_id)
+    form = UndoDecisionForm()
+    if not form.validate_on_submit():  # a stale or forged form: the page says where the claim stands
+        raise ClaimConflict(claim.id, message=undo.TOO_LATE)
+    undo.undo(claim, staff, version=form.version.data)
+    db.session.commit()
+    flash(_("The rejection of claim %(reference)s is undone: the claim is back in review with you.",
+            reference=claim.reference), "success")
+    return _back(claim)

@@ -164,20 +164,35 @@ class AcceptForm(BaseForm):
                            validators=[Optional(), Length(max=2000)])
     # Shown only when the patient's bank account changed recently (review.iban_is_new).
     iban_checked = BooleanField(_l("I checked that the new bank account belongs to the patient"))
+    # Sent only by the confirmation page (cns/confirm_decision.html): without it a decision that
+    # needs confirming is shown back to the agent to confirm, and nothing is saved.
+    confirmed = BooleanField(widget=HiddenInput(), false_values=("", "false", "0", "n"))
     submit = SubmitField(_l("Accept and issue the statement"))
+    confirm = SubmitField(_l("Confirm: accept this amount"))
+    change = SubmitField(_l("Change the decision"))  # back to the claim's page, the form as it was filled
 
 
 class ClaimRejectForm(BaseForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
+    # No reason is chosen in advance: a rejection is never one click on a form sent as it came.
     reason = SelectField(
-        _l("Reason for rejection"), validators=[DataRequired()],
-        choices=[(reason, REJECTION_LABELS[reason]) for reason in review.REJECTION_REASONS],
+        _l("Reason for rejection"), validators=[DataRequired(message=_l("Choose the reason for the rejection."))],
+        choices=[("", _l("Choose a reason")), *((reason, REJECTION_LABELS[reason]) for reason in review.REJECTION_REASONS)],
+        default="",
     )
     note = TextAreaField(
         _l("Explanation for the patient"), validators=[Optional(), Length(max=2000)],
         description=_l("Required when the reason is \"Other reason\"."),
     )
+    confirmed = BooleanField(widget=HiddenInput(), false_values=("", "false", "0", "n"))
     submit = SubmitField(_l("Reject the claim"))
+    confirm = SubmitField(_l("Confirm: reject the claim"))
+    change = SubmitField(_l("Change the decision"))
+
+
+class UndoDecisionForm(BaseForm):
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
+    submit = SubmitField(_l("Undo the rejection"))
 
 
 class InfoRequestForm(BaseForm):
