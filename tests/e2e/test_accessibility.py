@@ -34,7 +34,8 @@ ACCOUNT_PAGES = ["/account/sessions", "/account/password"]
 ROLE_PAGES = {
     "patient": ["/patient/", "/patient/invoices", "/patient/my-data", "/patient/my-data/contact",
                 "/patient/my-data/correction", "/patient/my-data/access-log", "/patient/my-data/erase",
-                "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/bank-account",
+                "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/settings/messages",
+                "/patient/bank-account",
                 *ACCOUNT_PAGES],
     "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
     "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/guardian-requests", "/cns/activation-checks",
