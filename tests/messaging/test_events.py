@@ -58,7 +58,7 @@ def test_a_statement_reaches_the_patient_by_email_and_sms_in_their_language(
 
 @pytest.mark.parametrize(("endpoint", "data", "words"), [
     ("cns.request_info", {"question": "Please send the prescription of Dr Wagner."}, "eine Frage"),
-    ("cns.reject_claim", {"reason": "other", "note": "Act C1 done abroad, 50.78 EUR."}, "entschieden"),
+    ("cns.reject_claim", {"reason": "other", "note": "Act C1 done abroad, 50.78 EUR.", "confirmed": "y"}, "entschieden"),
 ])
 def test_a_question_or_a_decision_of_the_fund_says_only_that_it_waits(
         app, delivering, make_patient, make_doctor, make_staff, make_claim, endpoint, data, words):

@@ -41,7 +41,8 @@ from tests.security.test_object_access import World
 # neither of two runs, whatever the form said.
 RANDOM_COLUMNS = {"reference", "token_hash", "file_name", "document_name", "key", "device_key", "bound_to",
                   "code_hash"}
-RANDOM_TEXT = {("outbox_message", "body")}  # holds a fresh activation token
+# A fresh activation token in a message; a stored PDF encrypted under a fresh nonce.
+RANDOM_TEXT = {("outbox_message", "body"), ("stored_document", "content")}
 
 
 @pytest.fixture
