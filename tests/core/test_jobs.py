@@ -13,7 +13,7 @@ from portal.core import jobs
 from portal.extensions import db
 from portal.models import OutboxMessage
 from tests.conftest import make_app
-from tests.fixtures.workers import REDIS, new_queue, redis_or_skip, run_worker
+from tests.fixtures.workers import REDIS, new_queue, require_redis, run_worker
 
 
 def mark_done(message_id: int, text: str) -> None:
@@ -95,7 +95,7 @@ def test_a_job_later_is_dropped_inline_and_a_nested_function_refused(app_ctx):
 
 @pytest.mark.committing  # the worker is another process: it sees only what was committed
 def test_with_redis_a_burst_worker_runs_the_committed_jobs_only():
-    redis_or_skip()
+    require_redis()
     queue = new_queue()
     redis_app = make_app(REDIS_URL=REDIS, JOB_QUEUE=queue)
     try:

@@ -12,12 +12,12 @@ from portal.extensions import db
 from portal.models import AuditEvent, DeliveryState, OutboxMessage
 from portal.privacy import retention
 from tests.conftest import make_app
-from tests.fixtures.workers import REDIS, new_queue, redis_or_skip, run_worker, start_worker
+from tests.fixtures.workers import REDIS, new_queue, require_redis, run_worker, start_worker
 
 
 @pytest.mark.committing  # the scheduler and the worker are other processes
 def test_the_scheduler_queues_the_sweep_and_the_purge_and_a_worker_runs_them(smtp_server):
-    redis_or_skip()
+    require_redis()
     url, mailbox = smtp_server()
     queue = new_queue()
     portal = make_app(REDIS_URL=REDIS, JOB_QUEUE=queue)

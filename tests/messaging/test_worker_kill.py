@@ -17,14 +17,14 @@ from portal.extensions import db
 from portal.messaging import delivery, notify
 from portal.models import DeliveryState, OutboxMessage
 from tests.conftest import make_app
-from tests.fixtures.workers import REDIS, new_queue, redis_or_skip, run_worker, start_worker
+from tests.fixtures.workers import REDIS, new_queue, require_redis, run_worker, start_worker
 
 LEASE_SECONDS = 2
 
 
 @pytest.mark.committing  # the workers are other processes: they see only what was committed
 def test_a_worker_killed_mid_send_neither_loses_nor_repeats_a_message(smtp_server):
-    redis_or_skip()
+    require_redis()
     url, mailbox = smtp_server(stall=True)
     queue = new_queue()
     settings = {"SMTP_URL": url, "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)}
