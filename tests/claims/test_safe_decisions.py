@@ -221,6 +221,17 @@ def test_no_undo_once_the_patient_read_the_notice(desk, make_claim):
     assert fresh(claim).state == ClaimState.REJECTED and len(notices(claim)) == 1
 
 
+def test_no_undo_of_a_claim_the_patient_froze_meanwhile(desk, make_claim):
+    """The undo is a change to the claim like any other: a freeze stops it too."""
+    patient, doctor, staff, client = desk
+    claim = _rejected_by(client, make_claim(patient, doctor, staff, state="in_review"))
+    claim.frozen_at = clock.now()
+    db.session.commit()
+    refused = _undo(client, claim)
+    assert "The patient has frozen this claim" in text_of(refused)
+    assert fresh(claim).state == ClaimState.REJECTED and audited("claim.decision_undone") == []
+
+
 def test_no_undo_by_another_agent_nor_of_an_acceptance(app, desk, make_claim, make_staff):
     patient, doctor, staff, client = desk
     claim = _rejected_by(client, make_claim(patient, doctor, staff, state="in_review"))

@@ -319,7 +319,7 @@ def request_info(claim: Claim, staff: CnsStaff, form: InfoRequestForm) -> str:
 @allow("cns")
 def undo_decision(claim_id: int):
     staff = ownership.current_agent()
-    claim = ownership.own_claim(claim_id)
+    claim = _visible(claim_id)  # an undo changes the claim: a freeze or an erasure's hold stops it too
     form = UndoDecisionForm()
     if not form.validate_on_submit():  # a stale or forged form: the page says where the claim stands
         raise ClaimConflict(claim.id, message=undo.TOO_LATE)
