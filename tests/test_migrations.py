@@ -1,5 +1,8 @@
 """The schema comes from migrations only; they must match the models exactly."""
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -120,3 +123,43 @@ def test_sqlite_enforces_foreign_keys_again_after_an_upgrade(tmp_path):
             enforced = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
         db.engine.dispose()
     assert enforced == 1
+
+
+def test_0014_keeps_an_earlier_reason_in_the_agent_s_words_as_the_note_of_another_reason(tmp_path):
+    """Before 0014 the agent wrote the reason for another amount in their own words; those words
+    are what the patient was told, so they stay, as the note of the reason "other"."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_app
+
+    path = tmp_path / "before-0014.sqlite3"
+    other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    claims = [(1, "Only one act is covered."), (2, None)]
+    with other.app_context():
+        upgrade(revision="0013")
+        db.engine.dispose()
+        with closing(sqlite3.connect(path)) as connection, connection:
+            connection.execute("INSERT INTO patient (id, matricule, surname, given_name, birth_date, fund, created_at) "
+                               "VALUES (1, '1980010112345', 'Kremer', 'Marie', '1980-01-01', 'CNS', CURRENT_TIMESTAMP)")
+            connection.execute("INSERT INTO doctor (id, provider_code, name, specialty, is_digital_participant, "
+                               "created_at) VALUES (1, '90000001', 'Dr Weber', 'General practice', 1, CURRENT_TIMESTAMP)")
+            for number, words in claims:
+                connection.execute(
+                    "INSERT INTO invoice (id, number, doctor_id, provider_code, patient_matricule, service_date, "
+                    "issued_at, channel, is_paid_on_site, is_payer_patient, total_cents, expires_at) VALUES "
+                    "(?, ?, 1, '90000001', '1980010112345', '2026-11-02', CURRENT_TIMESTAMP, 'digital', 1, 1, 5000, "
+                    "'2028-11-02')", (number, f"2026-{number:06d}"))
+                connection.execute(
+                    "INSERT INTO claim (id, reference, invoice_id, patient_id, doctor_id, fund, channel, state, "
+                    "version, iban, total_cents, computed_cents, reimbursed_cents, adjustment_reason, shared_at, "
+                    "received_at) VALUES (?, ?, ?, 1, 1, 'CNS', 'digital', 'accepted', 2, "
+                    "'LU280019400644750000', 5000, 4000, 3000, ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                    (number, f"R-{number:010d}", number, words),
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT id, adjustment_reason, adjustment_note FROM claim ORDER BY id"
+            )).all()
+        db.engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, "other", "Only one act is covered."), (2, None, None)]

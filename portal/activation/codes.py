@@ -1,13 +1,17 @@
 """Activation codes: issuing, revoking, and redeeming them step by step.
 
-A code is a 160-bit random token shown once (QR link and typed groups) and stored only
-as its SHA-256. Redeeming is single-use even under concurrency: the birth-date step
-claims the code with a conditional UPDATE that only one request can win.
+A code is a 100-bit random token shown once (QR link and typed groups) and stored only as
+the SHA-256 of its normal form. It is typed from a printed letter, so it is short (20
+characters of Crockford's base32, read aloud in five groups of four) and forgiving: case,
+spaces, hyphens and the look-alikes the alphabet leaves out (O for 0, I and L for 1) do not
+matter. Codes issued before were 160-bit link tokens (portal.core.link_tokens); they are
+still found by the hash they were stored under, so a letter already posted keeps working.
+Redeeming is single-use even under concurrency: the birth-date step claims the code with a
+conditional UPDATE that only one request can win.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from datetime import date
@@ -18,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import accounts, audit
 from portal.accounts import guardian_register, reactivation, security_alerts, sessions
-from portal.core import clock
+from portal.core import clock, link_tokens
 from portal.core.identity import is_minor
 from portal.core.refused import NotAllowed, Refused
 from portal.extensions import db
@@ -50,21 +54,52 @@ def ensure_doctor_may_issue(doctor: Doctor) -> None:
         raise DoctorInactive(f"doctor {doctor.provider_code} may not issue")
 
 
+# Crockford's base32: without I, L, O and U, no character on the letter reads as another.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 20  # 5 bits a character: 100 bits, beyond any guessing behind the rate limits
+GROUP = 4
+LEGACY_LENGTH = 32  # the 160-bit codes issued before
+# What a person types for a character the alphabet left out.
+LOOK_ALIKES = str.maketrans("OIL", "011")
+
+
 def new_token() -> str:
-    return base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    number = secrets.randbits(5 * LENGTH)
+    return "".join(ALPHABET[(number >> 5 * shift) & 31] for shift in reversed(range(LENGTH)))
 
 
-def normalise(typed: str) -> str:
-    return "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+def normalise(typed: str | None) -> str:
+    """The code as stored, from what a person typed: upper case, letters and digits only, look-alikes mapped."""
+    return "".join(ch for ch in (typed or "").upper() if ch.isascii() and ch.isalnum()).translate(LOOK_ALIKES)
 
 
-def digest(token: str) -> str:
+def has_code_length(typed: str | None) -> bool:
+    return len(normalise(typed)) in (LENGTH, LEGACY_LENGTH)
+
+
+def digest(token: str | None) -> str:
     return hashlib.sha256(normalise(token).encode()).hexdigest()
 
 
+def _digests(typed: str) -> tuple[str, str]:
+    # A code issued before was stored under its letters as typed (portal.core.link_tokens).
+    return digest(typed), link_tokens.digest(typed)
+
+
+def by_token(typed: str | None) -> ActivationCode | None:
+    """The code behind what was typed or scanned, whatever its state; None for nothing known."""
+    if not normalise(typed):
+        return None
+    return db.session.scalar(db.select(ActivationCode).where(ActivationCode.token_hash.in_(_digests(typed))))
+
+
+def matches(code: ActivationCode, typed: str | None) -> bool:
+    return bool(normalise(typed)) and any(secrets.compare_digest(code.token_hash, one) for one in _digests(typed))
+
+
 def grouped(token: str) -> str:
-    """The token as the patient types it: eight groups of four characters."""
-    return "-".join(token[i : i + 4] for i in range(0, len(token), 4))
+    """The token as the patient reads it aloud and types it: groups of four characters."""
+    return "-".join(token[i : i + GROUP] for i in range(0, len(token), GROUP))
 
 
 def state(code: ActivationCode) -> str:
@@ -156,9 +191,7 @@ def revoke(code: ActivationCode, reason: str) -> bool:
 
 def find_usable(token: str) -> ActivationCode | None:
     """The code behind a token if it can still be redeemed; None for every other case."""
-    if not normalise(token):
-        return None
-    code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.token_hash == digest(token)))
+    code = by_token(token)
     if code is None or state(code) != "pending" or is_blocked(code.patient):
         return None
     return code

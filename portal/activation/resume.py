@@ -41,9 +41,7 @@ def _resumable(code: ActivationCode) -> bool:
 
 def code_to_resume(token: str) -> ActivationCode | None:
     """The code behind a token whose first activation is unfinished and may still be finished."""
-    if not codes.normalise(token):
-        return None
-    code = db.session.scalar(db.select(ActivationCode).where(ActivationCode.token_hash == codes.digest(token)))
+    code = codes.by_token(token)
     return code if code is not None and _resumable(code) else None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.claims import qr, reimbursement, statement_pdf, states
+from portal.claims.adjustments import ADJUSTMENT_REASONS, NEEDS_NOTE
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock, jobs
 from portal.core.database import ListFilters
@@ -42,7 +43,7 @@ PAGE_SIZE = 25
 # Transfers leave in a daily batch; the statement names the day the money is sent.
 PAYMENT_DELAY_BUSINESS_DAYS = 2
 
-__all__ = ["ClaimConflict", "REJECTION_REASONS", "scoped", "visible_claim"]
+__all__ = ["ADJUSTMENT_REASONS", "ClaimConflict", "REJECTION_REASONS", "scoped", "visible_claim"]
 
 
 def scoped(query, staff: CnsStaff):
@@ -204,15 +205,18 @@ def iban_is_new(claim: Claim) -> bool:
 
 
 def check_acceptance(claim: Claim, *, amount_cents: int | None = None, reason: str | None = None,
-                     iban_checked: bool = False) -> bool:
+                     note: str | None = None, iban_checked: bool = False) -> bool:
     """Refused unless `accept` with these values would pass; True when the amount differs from
-    the computed one (the agent then confirms the amount and the reason before it is saved)."""
+    the computed one (the agent then confirms the amount and the reason before it is saved).
+    The computed amount needs no reason: whatever came with it is not kept."""
     amount = claim.computed_cents if amount_cents is None else amount_cents
     adjusted = amount != claim.computed_cents
     if not 0 <= amount <= claim.total_cents:
         raise Refused.on("amount", _l("The amount must be between 0 and the invoice total."))
-    if adjusted and not (reason or "").strip():
-        raise Refused.on("reason", _l("Give the reason for an amount different from the computed one."))
+    if adjusted and reason not in ADJUSTMENT_REASONS:
+        raise Refused.on("reason", _l("Choose the reason for an amount different from the computed one."))
+    if adjusted and reason == NEEDS_NOTE and not (note or "").strip():
+        raise Refused.on("note", _l("Explain the different amount to the patient."))
     if iban_is_new(claim) and not iban_checked:
         raise Refused.on("iban_checked", _l("The bank account was changed recently: check that it belongs "
                                             "to the patient, then tick the box."))
@@ -220,20 +224,22 @@ def check_acceptance(claim: Claim, *, amount_cents: int | None = None, reason: s
 
 
 def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | None = None,
-           reason: str | None = None, iban_checked: bool = False) -> Statement:
-    """Accept the computed amount, or another one with a reason; issues the statement.
+           reason: str | None = None, note: str | None = None, iban_checked: bool = False) -> Statement:
+    """Accept the computed amount, or another one with a reason (and a note for "other");
+    issues the statement.
 
     `iban_checked`: the agent confirmed that a recently changed bank account is the patient's."""
-    adjusted = check_acceptance(claim, amount_cents=amount_cents, reason=reason, iban_checked=iban_checked)
+    adjusted = check_acceptance(claim, amount_cents=amount_cents, reason=reason, note=note, iban_checked=iban_checked)
     amount = claim.computed_cents if amount_cents is None else amount_cents
+    note = (note or "").strip()[: states.MAX_MESSAGE] if adjusted else ""
     held = iban_is_new(claim)
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
-        "adjustment_reason": reason.strip() if adjusted else None,
+        "adjustment_reason": reason if adjusted else None, "adjustment_note": note or None,
     }, version=version, unfrozen=True, changed=CHANGED)
     claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
-                                   message=reason.strip() if adjusted else None))
+                                   message=note or None))
     statement = _statement(claim, now)
     db.session.flush()
     # The patient's PDF is rendered by a job, after the commit: a download is then a read.
@@ -241,7 +247,7 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     states.forget_closed_counts()
     states.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
-                 adjusted=adjusted)
+                 adjusted=adjusted, **({"reason": reason} if adjusted else {}))
     if held:
         audit.record(audit.IBAN_CHANGE_CONFIRMED, patient_id=claim.patient_id, claim_id=claim.id)
     return statement

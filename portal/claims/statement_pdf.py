@@ -11,6 +11,7 @@ from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.claims.adjustments import ADJUSTMENT_REASONS
 from portal.core import pdf
 from portal.documents import stored
 from portal.extensions import db
@@ -68,7 +69,9 @@ def render(claim: Claim, statement: Statement, language: str) -> bytes:
         document.ln(2)
         if statement.adjustment_cents:
             document.fact(_("Adjustment"), _euros(statement.adjustment_cents))
-            document.paragraph(_("Reason: %(reason)s", reason=claim.adjustment_reason or ""))
+            document.paragraph(_("Reason: %(reason)s", reason=ADJUSTMENT_REASONS.get(claim.adjustment_reason, "")))
+            if claim.adjustment_note:
+                document.paragraph(_("Note from the agent: %(note)s", note=claim.adjustment_note))
         document.fact(_("Total reimbursed"), _euros(statement.reimbursed_cents))
         document.paragraph(
             _("The health fund transfers this amount on %(date)s.", date=format_date(statement.payment_date, "long")),

@@ -64,7 +64,10 @@ class Claim(db.Model):
     total_cents: Mapped[int]
     computed_cents: Mapped[int]
     reimbursed_cents: Mapped[int | None]
-    adjustment_reason: Mapped[str | None] = mapped_column(Text)
+    # An amount other than the computed one: a key of portal.claims.review.ADJUSTMENT_REASONS,
+    # and what the agent wrote to the patient about it (required for "other").
+    adjustment_reason: Mapped[str | None] = mapped_column(String(20))
+    adjustment_note: Mapped[str | None] = mapped_column(Text)
     rejection_reason: Mapped[str | None] = mapped_column(String(20))
     rejection_note: Mapped[str | None] = mapped_column(Text)
     shared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

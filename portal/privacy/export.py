@@ -18,8 +18,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from portal import audit
-from portal.activation import codes
-from portal.core import clock, jobs
+from portal.core import clock, jobs, link_tokens
 from portal.documents import uploads
 from portal.extensions import db
 from portal.messaging import events
@@ -75,9 +74,9 @@ def create(patient: Patient, *, by: Account, language: str, form_token: str | No
     keeps its file (a transaction that fails keeps the older export whole)."""
     replaced = list(db.session.scalars(db.select(DataExport).where(DataExport.patient_id == patient.id)))
     now = clock.now()
-    token = codes.new_token()
+    token = link_tokens.new()
     made = DataExport(
-        patient_id=patient.id, token_hash=codes.digest(token), state=ExportState.QUEUED,
+        patient_id=patient.id, token_hash=link_tokens.digest(token), state=ExportState.QUEUED,
         created_at=now, expires_at=now + timedelta(minutes=EXPORT_LINK_MINUTES),
     )
     for row in replaced:
@@ -158,10 +157,10 @@ def delete_replaced() -> None:
 
 def find(token: str, patient: Patient) -> DataExport | None:
     """The export behind a link, if it is this patient's (expired or not)."""
-    if not codes.normalise(token) or len(token) > 100:
+    if not link_tokens.normalise(token) or len(token) > 100:
         return None
     return db.session.scalar(
-        db.select(DataExport).where(DataExport.token_hash == codes.digest(token), DataExport.patient_id == patient.id)
+        db.select(DataExport).where(DataExport.token_hash == link_tokens.digest(token), DataExport.patient_id == patient.id)
     )
 
 
@@ -177,7 +176,7 @@ def live_for(patient: Patient) -> DataExport | None:
 
 
 def matches(made: DataExport, token: str | None) -> bool:
-    return bool(token) and secrets.compare_digest(made.token_hash, codes.digest(token))
+    return bool(token) and secrets.compare_digest(made.token_hash, link_tokens.digest(token))
 
 
 def is_ready(made: DataExport) -> bool:

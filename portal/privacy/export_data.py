@@ -264,6 +264,7 @@ def _claims(patient: Patient, _language: str) -> list[dict]:
             "computed_cents": claim.computed_cents,
             "reimbursed_cents": claim.reimbursed_cents,
             "adjustment_reason": claim.adjustment_reason,
+            "adjustment_note": claim.adjustment_note,
             "rejection_reason": claim.rejection_reason,
             "rejection_note": claim.rejection_note,
             "shared_at": iso(claim.shared_at),

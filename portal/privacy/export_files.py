@@ -86,7 +86,7 @@ TABLES = {
     ),
     "claims.csv": (
         ("reference", "invoice_number", "doctor", "fund", "state", "shared_at", "decided_at", "total_cents",
-         "reimbursed_cents", "adjustment_reason", "rejection_reason", "rejection_note", "frozen_at"),
+         "reimbursed_cents", "adjustment_reason", "adjustment_note", "rejection_reason", "rejection_note", "frozen_at"),
         _claim_rows,
     ),
     "statements.csv": (

@@ -13,10 +13,10 @@ from tests.fixtures.activation import activate, sent_code, spoil, walk
 from tests.fixtures.clients import text_of
 
 
-def test_tokens_have_160_bits_and_only_their_hash_is_stored(make_patient, make_doctor, issue_code):
+def test_tokens_have_100_bits_and_only_their_hash_is_stored(make_patient, make_doctor, issue_code):
     patient, doctor = make_patient(with_account=False), make_doctor()
     code, token = issue_code(patient.profile, doctor.profile)
-    assert len(token) == 32  # base32 of 20 random bytes
+    assert len(token) == 20  # 20 characters of 5 bits
     assert code.token_hash == codes.digest(token) and token not in code.token_hash
     assert codes.find_usable(codes.grouped(token).lower()) == code
 

@@ -64,7 +64,7 @@ def test_issuing_shows_a_letter_with_a_qr_code_that_decodes_to_the_link(app, mak
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     document = page(response)
     typed = document.select_one("code.secret").get_text()
-    assert re.fullmatch(r"([A-Z2-7]{4}-){7}[A-Z2-7]{4}", typed)
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){4}[0-9A-HJKMNP-TV-Z]{4}", typed)
     assert document.select_one("article.letter")["lang"] == "de"
     with force_locale("de"):
         assert document.select_one("article.letter h1").get_text() == gettext("Activate your patient account")
@@ -116,3 +116,36 @@ def test_the_identity_check_is_required(app, make_doctor, make_patient):
     assert document.select_one("#identity_checked-error") and document.select_one("#document_last4-error")
     assert db.session.scalar(db.select(ActivationCode)) is None
 
+
+
+def test_the_letter_gives_the_address_the_date_the_practice_and_the_code_in_groups(app, monkeypatch, make_doctor,
+                                                                                  make_patient):
+    from flask_babel import format_date
+
+    from portal.core import clock
+
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://portal.example.lu")
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["portal.example.lu", "localhost"])
+    doctor, patient = make_doctor(name="Dr Anne Kieffer"), make_patient(with_account=False)
+    client = signed_in_as(app, doctor)
+    document = page(_issue(client, patient))
+    letter = document.select_one("article.letter")
+    code = db.session.scalar(db.select(ActivationCode))
+    with app.test_request_context(), force_locale("de"):
+        issued, until = format_date(clock.now(), "long"), format_date(code.expires_at, "long")
+        labels = [gettext("Issued on"), gettext("Issued by"), gettext("Valid until"), gettext("Activation page")]
+    facts = {dt.get_text(): dt.find_next_sibling("dd").get_text(" ", strip=True) for dt in letter.select("dt")}
+    assert facts[labels[0]] == issued and facts[labels[2]] == until
+    assert facts[labels[1]] == "Dr Anne Kieffer, General practice"
+    assert facts[labels[3]] == "https://portal.example.lu/activate"
+    assert "Dr Anne Kieffer" in letter.select_one(".letter-from").get_text()
+    typed = letter.select_one("code.secret").get_text()
+    assert re.fullmatch(r"(\w{4}-){4}\w{4}", typed) and codes.find_usable(typed.lower()) == code
+    # The steps say where to type it, in the patient's language.
+    assert "https://portal.example.lu/activate " in letter.get_text(" ")
+
+    token = document.select_one('input[name="token"]')["value"]
+    text = PdfReader(io.BytesIO(client.post(f"/doctor/activations/{code.id}/letter.pdf",
+                                            data={"token": token}).data)).pages[0].extract_text()
+    for shown in (issued, "Dr Anne Kieffer, General practice", "https://portal.example.lu/activate", typed):
+        assert shown in text, shown

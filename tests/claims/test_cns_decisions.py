@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 
 from portal.accounts import totp
-from portal.claims import sharing
+from portal.claims import review, sharing
 from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimState, Fund, Statement
 from tests.claims.test_cns_queue import MAX_QUERIES
+from tests.claims.test_safe_decisions import posted
 from tests.fixtures.clients import page, signed_in_as, text_of, url_for
 from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
@@ -96,21 +97,57 @@ def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk,
     patient, doctor, staff, client = desk
     claim = make_claim(patient, doctor, staff, state="in_review")
     url = url_for("cns.accept_claim", claim_id=claim.id)
+    detail = page(client.get(url_for("cns.claim", claim_id=claim.id)))
+    choices = [option["value"] for option in detail.select("#adjustment_reason option")]
+    assert choices == ["", *review.ADJUSTMENT_REASONS] and [o["value"] for o in detail.select("#adjustment_reason option[selected]")] in ([], [""])
+
     refused = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": ""})
     assert refused.status_code == 400
-    assert "Give the reason for an amount different from the computed one." in page(refused).select_one("#adjustment_reason-error").text
+    summary = page(refused).select_one(".error-summary")
+    assert summary.select_one("a[href='#adjustment_reason']").get_text(strip=True).endswith(
+        "Choose the reason for an amount different from the computed one.")
+    assert page(refused).select_one("#adjustment_reason-error")
+    assert page(refused).select_one("#amount")["value"] == "20,00"  # what the agent typed stays
+    for forged in ("Only one act is covered.", "rejected"):  # words of one's own, another list's key
+        assert client.post(url, data={"version": claim.version, "amount": "20,00", "reason": forged}).status_code == 400
+    other = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": "other", "note": "  "})
+    assert other.status_code == 400
+    assert page(other).select_one(".error-summary a[href='#adjustment_note']").get_text(strip=True).endswith(
+        "Explain the different amount to the patient.")
     assert fresh(claim).state == ClaimState.IN_REVIEW
     assert db.session.scalar(db.select(db.func.count()).select_from(Statement)) == 0
     assert audits("claim.decided") == []
 
-    typed = {"version": claim.version, "amount": "20,00", "reason": "Only one act is covered."}
+    typed = {"version": claim.version, "amount": "20,00", "reason": "other", "note": "Only one act is covered."}
     confirm = client.post(url, data=typed)
     assert confirm.status_code == 200 and "Nothing is saved yet" in text_of(confirm)
+    facts = {dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(strip=True)
+             for dt in page(confirm).select("dl.facts dt")}
+    assert facts["Claim"] == claim.reference and facts["Computed reimbursement"] == f"€{claim.computed_cents / 100:.2f}"
+    assert facts["Amount reimbursed"] == "€20.00"
+    assert facts["Reason for the different amount"] == "Another reason, explained in the note"
+    assert facts["Explanation for the patient"] == "Only one act is covered."
     assert fresh(claim).state == ClaimState.IN_REVIEW
     done = client.post(url, data={**typed, "confirmed": "y"})
     assert done.status_code == 303
     claim = fresh(claim)
-    assert (claim.state, claim.reimbursed_cents, claim.adjustment_reason) == ("accepted", 2000, "Only one act is covered.")
+    assert (claim.state, claim.reimbursed_cents, claim.adjustment_reason, claim.adjustment_note) == (
+        "accepted", 2000, "other", "Only one act is covered.")
+    assert audits("claim.decided")[0].data["reason"] == "other"
+
+
+def test_a_reason_from_the_list_is_restated_and_kept(desk, make_claim):
+    patient, doctor, staff, client = desk
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    url = url_for("cns.accept_claim", claim_id=claim.id)
+    typed = {"version": claim.version, "amount": "12.50", "reason": "ceiling"}
+    confirm = page(client.post(url, data=typed))
+    assert "A reimbursement ceiling applies" in confirm.select_one("dl.facts").get_text()
+    assert "Explanation for the patient" not in confirm.select_one("dl.facts").get_text()  # no note written
+    assert client.post(url, data=posted(confirm.select_one(f"form[action='{url}']"))).status_code == 303
+    claim = fresh(claim)
+    assert (claim.adjustment_reason, claim.adjustment_note, claim.reimbursed_cents) == ("ceiling", None, 1250)
+    assert "A reimbursement ceiling applies" in text_of(client.get(url_for("cns.claim", claim_id=claim.id)))
 
 
 def test_a_claim_paid_to_a_recently_changed_iban_needs_the_agent_s_confirmation(desk, make_claim):
@@ -154,7 +191,7 @@ def test_absurd_amounts_are_refused_with_a_field_error(desk, make_claim, amount)
     patient, doctor, staff, client = desk
     claim = make_claim(patient, doctor, staff, state="in_review")
     response = client.post(url_for("cns.accept_claim", claim_id=claim.id),
-                           data={"version": claim.version, "amount": amount, "reason": "because"})
+                           data={"version": claim.version, "amount": amount, "reason": "other", "note": "because"})
     assert response.status_code == 400
     assert page(response).select_one("#amount-error").get_text(strip=True)
     assert fresh(claim).state == ClaimState.IN_REVIEW

@@ -100,12 +100,40 @@ def test_an_adjusted_amount_needs_a_reason_and_stays_within_the_total(cast, make
     with pytest.raises(Refused) as refused:
         review.accept(claim, staff.profile, version=claim.version, amount_cents=1000)
     assert refused.value.field == "reason"
+    with pytest.raises(Refused) as refused:  # words of one's own are no reason from the list
+        review.accept(claim, staff.profile, version=claim.version, amount_cents=1000, reason="Act partly covered")
+    assert refused.value.field == "reason"
     with pytest.raises(Refused) as refused:
-        review.accept(claim, staff.profile, version=claim.version, amount_cents=claim.total_cents + 1, reason="x")
+        review.accept(claim, staff.profile, version=claim.version, amount_cents=1000, reason="other", note=" ")
+    assert refused.value.field == "note"
+    with pytest.raises(Refused) as refused:
+        review.accept(claim, staff.profile, version=claim.version, amount_cents=claim.total_cents + 1,
+                      reason="ceiling")
     assert refused.value.field == "amount"
-    statement = review.accept(claim, staff.profile, version=claim.version, amount_cents=1000, reason="Act partly covered")
+    statement = review.accept(claim, staff.profile, version=claim.version, amount_cents=1000, reason="ceiling")
     assert statement.adjustment_cents == 1000 - claim.computed_cents
-    assert claim.adjustment_reason == "Act partly covered"
+    assert (claim.adjustment_reason, claim.adjustment_note) == ("ceiling", None)
+
+
+def test_the_computed_amount_needs_no_reason_and_keeps_none(cast, make_claim):
+    patient, doctor, staff = cast
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    review.accept(claim, staff.profile, version=claim.version, amount_cents=claim.computed_cents,
+                  reason="tariff", note="sent along by a browser")
+    assert (claim.adjustment_reason, claim.adjustment_note) == (None, None)
+
+
+def test_every_adjustment_reason_has_words_in_three_languages(app):
+    from flask_babel import force_locale
+
+    assert set(review.ADJUSTMENT_REASONS) == {"not_covered", "ceiling", "duplicate_act", "tariff", "other"}
+    with app.test_request_context():
+        for language in ("fr", "de"):
+            with force_locale(language):
+                translated = {key: str(words) for key, words in review.ADJUSTMENT_REASONS.items()}
+            with force_locale("en"):
+                english = {key: str(words) for key, words in review.ADJUSTMENT_REASONS.items()}
+            assert all(translated[key] != english[key] for key in english), language
 
 
 def test_a_decision_on_a_stale_version_is_refused(cast, make_claim):
@@ -231,7 +259,7 @@ def test_reimbursement_from_decision_to_statement(make_patient, make_doctor, mak
     patient, doctor, staff = make_patient(birth=birth), make_doctor(), make_staff()
     claim = make_claim(patient, doctor, staff, state="in_review", acts=acts)
     statement = review.accept(claim, staff.profile, version=claim.version, amount_cents=adjusted_to,
-                              reason="Part of the act is not covered" if adjusted_to else None)
+                              reason="not_covered" if adjusted_to else None)
     assert claim.reimbursed_cents == statement.reimbursed_cents == reimbursed
     assert sum(line.participation_cents for line in statement.lines) == participation
     assert statement.billed_cents == sum(line.billed_cents for line in statement.lines)

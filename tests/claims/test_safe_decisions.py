@@ -117,10 +117,12 @@ def test_another_amount_is_confirmed_with_its_reason_the_computed_one_is_not(des
     patient, doctor, staff, client = desk
     claim = make_claim(patient, doctor, staff, state="in_review")
     url = url_for("cns.accept_claim", claim_id=claim.id)
-    asked = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": "Only one act."})
+    asked = client.post(url, data={"version": claim.version, "amount": "20,00", "reason": "other",
+                                   "note": "Only one act."})
     assert asked.status_code == 200
     text = text_of(asked)
     for expected in (f"Accept claim {claim.reference} with another amount?", "€20.00", "Only one act.",
+                     "Another reason, explained in the note",
                      "an acceptance cannot be undone"):
         assert expected in text, expected
     nothing_saved(claim)

@@ -63,13 +63,33 @@ def test_the_pdf_follows_the_language(patient_client, accepted):
 def test_an_adjusted_claim_shows_the_adjustment_and_its_reason(patient_client, people, make_claim):
     claim = make_claim(people["patient"], people["doctor"], people["cns"], state="in_review")
     review.accept(claim, people["cns"].profile, version=claim.version, amount_cents=1000,
-                  reason="Only one act is covered")
+                  reason="other", note="Only one act is covered")
     db.session.commit()
     shown = text_of(patient_client.get(f"/patient/claims/{claim.id}/statement?lang=en"))
-    assert "Adjustment by the health fund: Only one act is covered" in shown
+    assert "Adjustment by the health fund: Another reason, explained in the note" in shown
+    assert "Note from the agent: Only one act is covered" in shown
     assert "€10.00" in shown and f"-€{(claim.computed_cents - 1000) / 100:.2f}" in shown
     text = _pdf_text(patient_client.get(f"/patient/claims/{claim.id}/statement.pdf?lang=en"))
     assert "Only one act is covered" in text and "10.00" in text
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "en"])
+def test_the_patient_reads_the_reason_for_another_amount_in_their_language(patient_client, people, make_claim,
+                                                                          app, language):
+    from flask_babel import force_locale, gettext
+
+    claim = make_claim(people["patient"], people["doctor"], people["cns"], state="in_review")
+    review.accept(claim, people["cns"].profile, version=claim.version, amount_cents=1000, reason="ceiling")
+    db.session.commit()
+    with app.test_request_context(), force_locale(language):
+        words = str(review.ADJUSTMENT_REASONS["ceiling"])
+        note_label = gettext("Note from the agent: %(note)s", note="")
+    if language != "en":
+        assert words != "A reimbursement ceiling applies"
+    on_claim = text_of(patient_client.get(f"/patient/claims/{claim.id}?lang={language}"))
+    on_statement = text_of(patient_client.get(f"/patient/claims/{claim.id}/statement?lang={language}"))
+    assert words in on_claim and words in on_statement
+    assert note_label.strip() not in on_claim  # no note was written
 
 
 def test_no_statement_before_acceptance(patient_client, people, make_claim):

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from portal.activation import codes
 from tests.e2e.audit import Audit
 from tests.e2e.data import create_registry_patient, last_code_sent, start_reactivation
 from tests.e2e.signing import sign_in, unlock_if_locked, wait_for_path
@@ -45,7 +46,11 @@ def test_activation_pages(browser, live_server, authenticator, context, console,
     page = patient_context.new_page()
     page.goto(f"/activate?lang={language}")
     audit.check(page, "/activate")
-    page.fill("#code", "WRONG-CODE")
+    page.fill("#code", "WRONG-CODE")  # too short: said on the page
+    page.click("#submit")
+    page.locator(".error-summary").wait_for()
+    audit.check(page, "/activate with an error")
+    page.fill("#code", codes.grouped(codes.new_token()))  # well formed, unknown
     page.click("#submit")
     wait_for_path(page, "/activate/invalid")
     audit.check(page, "/activate/invalid")

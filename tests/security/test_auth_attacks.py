@@ -457,7 +457,9 @@ def test_guessed_activation_codes_get_one_answer_then_the_limit(make_patient, ma
 
 
 INVALID = (303, "/activate/invalid")
-FORM_ERROR = "the field's own check"  # the form again with an error (200 or 400): nothing is looked up
+# The form again with an error (200 or 400): nothing is looked up. A typed code of the wrong
+# length is told so (which says nothing about the codes that exist).
+FORM_ERROR = "the field's own check"
 
 
 @pytest.mark.parametrize(
@@ -465,11 +467,13 @@ FORM_ERROR = "the field's own check"  # the form again with an error (200 or 400
     [
         ("", FORM_ERROR, None),
         ("x" * 5000, FORM_ERROR, INVALID),
-        ("../../etc/passwd", INVALID, (404, None)),  # not even the link's route
-        ("%00", INVALID, INVALID),
-        ("<script>", INVALID, INVALID),
-        ("ÄÖÜ-ß", INVALID, INVALID),
-        ("A" * 32, INVALID, INVALID),
+        ("../../etc/passwd", FORM_ERROR, (404, None)),  # not even the link's route
+        ("%00", FORM_ERROR, INVALID),
+        ("<script>", FORM_ERROR, INVALID),
+        ("ÄÖÜ-ß", FORM_ERROR, INVALID),
+        ("<>" + "Z" * 20, INVALID, INVALID),  # the length of a code, but none
+        ("ÄÖÜ-" + "0" * 20, INVALID, INVALID),
+        ("A" * 32, INVALID, INVALID),  # the length of a code issued before
     ],
 )
 def test_malformed_activation_codes_get_the_usual_answer(app, attacker, token, typed_answer, link_answer):

@@ -309,7 +309,7 @@ CASES: dict[str, Case] = {
     # CNS staff.
     "cns.take_up_claim": Case("cns", args=lambda w: {"claim_id": w.ids["waiting"]}, changes=True),
     "cns.accept_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "amount": "50.00", "confirmed": "y",
-                                               "reason": "Partly covered."},
+                                               "reason": "tariff"},
                              args=lambda w: {"claim_id": w.ids["in_review"]}, changes=True),
     "cns.reject_claim": Case("cns", lambda w: {"version": str(w.ids["in_review_version"]), "reason": "duplicate",
                                                "confirmed": "y"},

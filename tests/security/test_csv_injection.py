@@ -101,7 +101,8 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
 
     agent, practice = in_english(signed_in_as(app, staff)), in_english(signed_in_as(app, doctor))
     response = probe.send(agent, "POST", f"/cns/claims/{accepted.id}/accept", hostile=False,
-                          data={"version": accepted.version, "amount": "10.00", "reason": formula, "confirmed": "y"})
+                          data={"version": accepted.version, "amount": "10.00", "reason": "other", "note": formula,
+                                "confirmed": "y"})
     assert response.status_code == 303, text_of(response)[:300]
     response = probe.send(agent, "POST", f"/cns/claims/{rejected.id}/reject", hostile=False,
                           data={"version": rejected.version, "reason": "other", "note": formula, "confirmed": "y"})
@@ -120,7 +121,7 @@ def test_formulas_people_enter_come_out_of_every_csv_as_plain_text(app, make_pat
 
     # The texts are there, word for word behind the quote: neutralised, not dropped.
     claims = {row["reference"]: row for row in found["claims.csv"]}
-    assert claims[accepted.reference]["adjustment_reason"] == "'" + typed
+    assert claims[accepted.reference]["adjustment_note"] == "'" + typed
     assert claims[rejected.reference]["rejection_note"] == "'" + typed
     number = db.session.get(Invoice, voided.id).number
     assert next(row for row in found["invoices.csv"] if row["number"] == number)["void_reason"] == "'" + typed
@@ -135,7 +136,7 @@ def test_amounts_stay_numbers_even_when_negative(app, make_patient, make_doctor,
     claim = new_claim(patient, doctor, staff, state="in_review", acts=(("C1", 2),))
     agent = in_english(signed_in_as(app, staff))
     response = probe.send(agent, "POST", f"/cns/claims/{claim.id}/accept", hostile=False,
-                          data={"version": claim.version, "amount": "10.00", "reason": "Only one visit is covered.",
+                          data={"version": claim.version, "amount": "10.00", "reason": "tariff",
                                 "confirmed": "y"})
     assert response.status_code == 303, text_of(response)[:300]
 

@@ -5,6 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from portal.activation import codes
 from portal.core import clock
 from portal.core.forms import BaseForm, OnceForm, ticked, typed
 from portal.core.identity import (
@@ -17,9 +18,17 @@ from portal.web.forms import ContactCode, Matricule, Mobile, NewPasswordRules, P
 class TypedCodeForm(BaseForm):
     code = typed(
         _l("Activation code"), max_length=64,
-        description=_l("The code printed under the QR code, for example ABCD-EFGH-…"),
+        description=_l("The 20 letters and digits printed on your letter, for example 7KQ4-M2XD-…"),
     )
     submit = SubmitField(_l("Continue"))
+
+    def validate_code(self, field):
+        # A character left out or doubled is told at once; which codes exist never is.
+        if field.data and not codes.has_code_length(field.data):
+            raise ValidationError(_l(
+                "An activation code has 20 letters and digits, in five groups of four. "
+                "Check that none is missing or typed twice."
+            ))
 
 
 class BirthDateForm(BaseForm):

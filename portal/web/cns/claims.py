@@ -151,7 +151,7 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         # An erased patient's claim, once paid, has no IBAN left.
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim),
-        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS,
+        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
         own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff) else None,
         own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,
     )
@@ -262,7 +262,8 @@ def _confirmation(claim: Claim, action: str, form) -> str:
     """The decision restated, to confirm or change; nothing is saved yet."""
     amount = form.amount.data if action == "accept" else Decimal(0)
     return render_template("cns/confirm_decision.html", claim=claim, invoice=claim.invoice, action=action,
-                           form=form, amount=amount, rejection_labels=REJECTION_LABELS)
+                           form=form, amount=amount, rejection_labels=REJECTION_LABELS,
+                           adjustment_labels=review.ADJUSTMENT_REASONS)
 
 
 def _after_decision(claim: Claim, staff: CnsStaff) -> Response:
@@ -290,7 +291,7 @@ def _accept_needs_confirming(claim: Claim, form: AcceptForm) -> bool:
     # Only another amount than the computed one: accepting what the nomenclature gives is the
     # usual case, and its statement restates the amount anyway.
     return review.check_acceptance(claim, amount_cents=cents(form.amount.data), reason=form.reason.data or "",
-                                   iban_checked=form.iban_checked.data)
+                                   note=form.note.data or "", iban_checked=form.iban_checked.data)
 
 
 def _reject_needs_confirming(claim: Claim, form: ClaimRejectForm) -> bool:
@@ -301,7 +302,7 @@ def _reject_needs_confirming(claim: Claim, form: ClaimRejectForm) -> bool:
 @_decision("accept", AcceptForm, "accept_form", needs_confirming=_accept_needs_confirming)
 def accept_claim(claim: Claim, staff: CnsStaff, form: AcceptForm) -> None:
     review.accept(claim, staff, version=form.version.data, amount_cents=cents(form.amount.data),
-                  reason=form.reason.data or "", iban_checked=form.iban_checked.data)
+                  reason=form.reason.data or "", note=form.note.data or "", iban_checked=form.iban_checked.data)
 
 
 @_decision("reject", ClaimRejectForm, "reject_form", needs_confirming=_reject_needs_confirming)

@@ -158,10 +158,18 @@ class AcceptForm(BaseForm):
         _l("Amount reimbursed (€)"), validators=[InputRequired(message=_l("Enter the amount.")), euros],
         description=_l("The amount computed from the nomenclature is filled in. Change it only with a reason."),
     )
-    # Its own id: the rejection form on the same page has a `reason` field too, and a label
-    # points at the first element with its id.
-    reason = TextAreaField(_l("Reason for a different amount"), id="adjustment_reason",
-                           validators=[Optional(), Length(max=2000)])
+    # Their own ids: the rejection form on the same page has `reason` and `note` fields too, and
+    # a label points at the first element with its id. No reason is chosen in advance; one is
+    # needed only for another amount than the computed one (review.check_acceptance).
+    reason = SelectField(
+        _l("Reason for a different amount"), id="adjustment_reason", validators=[Optional()],
+        choices=[("", _l("Choose a reason")), *review.ADJUSTMENT_REASONS.items()], default="",
+        description=_l("Only when you change the amount."),
+    )
+    note = TextAreaField(
+        _l("Explanation for the patient"), id="adjustment_note", validators=[Optional(), Length(max=2000)],
+        description=_l("Required with the reason \"Another reason, explained in the note\"."),
+    )
     # Shown only when the patient's bank account changed recently (review.iban_is_new).
     iban_checked = BooleanField(_l("I checked that the new bank account belongs to the patient"))
     # Sent only by the confirmation page (cns/confirm_decision.html): without it a decision that

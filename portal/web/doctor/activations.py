@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from flask import abort, g, render_template, request, url_for
-from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.accounts import guardian_register, totp
+from portal.accounts import guardian_register
 from portal.activation import codes
-from portal.core import htmx, i18n, identity, links, pdf
+from portal.core import htmx, i18n, identity, pdf
 from portal.core.forms import require_valid
 from portal.extensions import db
 from portal.models import ActivationCode, Patient
 from portal.web import ownership, traced
 from portal.web.access import allow
+from portal.web.doctor import letter
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import IssueActivationForm, LookupForm, RevokeForm, TokenForm
 
@@ -137,32 +136,7 @@ def issue_activation():
     )
     db.session.commit()
     g.no_store = True
-    return render_template("doctor/activation_letter.html", **_letter(code, token), token_form=TokenForm(token=token))
-
-
-def _letter(code: ActivationCode, token: str) -> dict:
-    """What the letter says, in the patient's language (the page around it stays in the doctor's)."""
-    link = links.external_url("activation.link", token=token)
-    with force_locale(code.language):
-        texts = {
-            "title": _("Activate your patient account"),
-            "name": _("Name"),
-            "valid_until": _("Valid until"),
-            "expires": format_date(code.expires_at, "long"),
-            "code": _("Code"),
-            "how": _("How to activate your account"),
-            "steps": _instructions(),
-        }
-    return {"code": code, "patient": code.patient, "link": link, "typed": codes.grouped(token),
-            "qr_svg": _qr_markup(link), "texts": texts}
-
-
-def _qr_markup(data: str):
-
-
-    svg = totp.qr_svg(data).decode()
-    svg = svg[svg.index("<svg") :]
-    return Markup(svg.replace("<svg", '<svg role="img" aria-label="QR"', 1))  # noqa: S704  # nosec B704: our own SVG, made from our own link
+    return render_template("doctor/activation_letter.html", **letter.contents(code, token), token_form=TokenForm(token=token))
 
 
 @bp.post("/activations/<int:code_id>/letter.pdf")
@@ -170,29 +144,9 @@ def _qr_markup(data: str):
 def activation_letter_pdf(code_id: int):
     code = ownership.own_code(code_id)
     form = TokenForm()
-    if not form.validate_on_submit() or codes.digest(form.token.data) != code.token_hash:
+    if not form.validate_on_submit() or not codes.matches(code, form.token.data):
         abort(404)
-    letter = _letter(code, codes.normalise(form.token.data))
-    texts = letter["texts"]
-    document = pdf.Document(texts["title"])
-    document.fact(texts["name"], code.patient.full_name)
-    document.fact(texts["valid_until"], texts["expires"])
-    document.qr(letter["link"])
-    document.fact(texts["code"], letter["typed"])
-    document.heading(texts["how"])
-    for line in texts["steps"]:
-        document.paragraph(line)
-    return pdf.attachment(document.render(), "activation.pdf")
-
-
-def _instructions() -> list[str]:
-    return [
-        _("1. Scan the QR code with your phone, or open the portal's activation page and type the code."),
-        _("2. Confirm your date of birth."),
-        _("3. Choose a password and set up an authenticator app."),
-        _("4. Save your recovery codes and accept the terms of use."),
-        _("The code works once. Nobody from the portal or your health fund will ever ask you for it."),
-    ]
+    return pdf.attachment(letter.document(letter.contents(code, form.token.data)), "activation.pdf")
 
 
 @bp.post("/activations/<int:code_id>/revoke")

@@ -14,6 +14,7 @@ from wtforms import SubmitField
 
 from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
+from portal.claims.adjustments import ADJUSTMENT_REASONS
 from portal.core import htmx, i18n
 from portal.core.database import requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
@@ -103,6 +104,7 @@ def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | N
         question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
         is_withdrawable=claim.state == ClaimState.SHARED, state_words=STATE_WORDS, fund_names=FUND_NAMES,
         rejection=REJECTION_SENTENCES.get(claim.rejection_reason or "", REJECTION_SENTENCES["other"]),
+        adjustment_labels=ADJUSTMENT_REASONS,
     )
 
 
@@ -178,7 +180,7 @@ def statement(claim_id: int):
     claim, found = _statement_of(claim_id)
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id)
     html = render_template("patient/statement.html", claim=claim, statement=found,
-                           totals=statement_pdf.totals(found))
+                           totals=statement_pdf.totals(found), adjustment_labels=ADJUSTMENT_REASONS)
     return traced.page(html)
 
 
