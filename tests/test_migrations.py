@@ -125,18 +125,18 @@ def test_sqlite_enforces_foreign_keys_again_after_an_upgrade(tmp_path):
     assert enforced == 1
 
 
-def test_0014_keeps_an_earlier_reason_in_the_agent_s_words_as_the_note_of_another_reason(tmp_path):
-    """Before 0014 the agent wrote the reason for another amount in their own words; those words
+def test_0015_keeps_an_earlier_reason_in_the_agent_s_words_as_the_note_of_another_reason(tmp_path):
+    """Before 0015 the agent wrote the reason for another amount in their own words; those words
     are what the patient was told, so they stay, as the note of the reason "other"."""
     from flask_migrate import upgrade
 
     from tests.conftest import make_app
 
-    path = tmp_path / "before-0014.sqlite3"
+    path = tmp_path / "before-0015.sqlite3"
     other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
     claims = [(1, "Only one act is covered."), (2, None)]
     with other.app_context():
-        upgrade(revision="0013")
+        upgrade(revision="0014")
         db.engine.dispose()
         with closing(sqlite3.connect(path)) as connection, connection:
             connection.execute("INSERT INTO patient (id, matricule, surname, given_name, birth_date, fund, created_at) "

@@ -310,7 +310,13 @@ def _given_by(account_id: int | None, patient: Patient) -> str:
 
 # One-time activation codes travel in SMS and e-mail bodies; a pending one must not land in
 # a file the patient may keep or forward, so the codes are blanked out of the copies.
-_ONE_TIME_CODE = re.compile(r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b|\b[A-Z2-7]{32}\b")
+# Today's codes (activation.codes: 20 characters of Crockford's base32, grouped by four) and the
+# 32-character base32 codes issued before them.
+_CODE = "[0-9A-HJKMNP-TV-Z]"
+_ONE_TIME_CODE = re.compile(
+    r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b|\b[A-Z2-7]{32}\b"  # first: their first groups look like a new code
+    rf"|\b{_CODE}{{4}}(?:-{_CODE}{{4}}){{4}}\b|(?<=/){_CODE}{{20}}\b"
+)
 
 
 def _notifications(patient: Patient, _language: str) -> dict:

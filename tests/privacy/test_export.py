@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from portal import accounts
 from portal.accounts import terms
+from portal.activation import codes
 from portal.claims import sharing
 from portal.core import clock, jobs
 from portal.extensions import db
@@ -295,14 +296,19 @@ def test_no_secret_leaves_in_the_export(app, everything):
     assert "password_hash" not in blob and "totp_secret" not in blob
 
 
-def test_activation_codes_are_blanked_out_of_message_copies(app, cast):
+@pytest.mark.parametrize("token", [
+    codes.new_token(),  # today's codes
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",  # the longer ones issued before
+])
+def test_activation_codes_are_blanked_out_of_message_copies(app, cast, token):
     patient, _doctor, _staff = cast
-    token = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-    grouped = "-".join(token[i:i + 4] for i in range(0, 32, 4))
-    notify.send_sms("+352621123456", f"Activate: https://portal/activate/{token} (code {grouped})",
-                    patient_id=patient.profile.id)
+    grouped = codes.grouped(token)
+    notify.send_sms("+352621123456", f"Activate: https://portal/activate/{token} (code {grouped}); "
+                                     "IBAN AT611904300234573201", patient_id=patient.profile.id)
     body = export.gather(patient.profile, "en")["notifications"]["messages"][0]["body"]
-    assert token not in body and grouped not in body and "[code removed]" in body
+    assert token not in body and body.count("[code removed]") == 2
+    assert all(group not in body for group in grouped.split("-"))
+    assert "AT611904300234573201" in body  # a 20-character account number is not a code
 
 
 # --- CSV, PDF, FHIR --------------------------------------------------------------------------------

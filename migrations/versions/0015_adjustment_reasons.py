@@ -1,8 +1,8 @@
 """adjustment reasons: an amount other than the computed one names a reason from a list
-(portal.claims.review.ADJUSTMENT_REASONS), with the agent's note beside it
+(portal.claims.adjustments), with the agent's note beside it
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 17:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
