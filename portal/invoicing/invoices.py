@@ -256,8 +256,11 @@ def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
     raise RuntimeError("could not number the invoice")
 
 
-def can_void(invoice: Invoice) -> bool:
-    return invoice.voided_at is None and not is_submitted(invoice)
+def can_void(invoice: Invoice, *, claimed: bool | None = None) -> bool:
+    """`claimed`: whether a live claim holds the invoice, when the caller knows already."""
+    if invoice.voided_at is not None:
+        return False
+    return not (is_submitted(invoice) if claimed is None else claimed)
 
 
 def is_submitted(invoice: Invoice) -> bool:

@@ -171,8 +171,7 @@ def invoices_list():
 @allow("doctor")
 def invoice(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    page = render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
-                           void_form=VoidForm(), **invoices.page_facts(invoice))
+    page = _invoice_page(invoice, VoidForm())
     invoices.record_viewed(invoice)
     return traced.page(page)
 
@@ -195,5 +194,10 @@ def void_invoice(invoice_id: int):
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     if not form.errors:
         flash(_("This invoice can no longer be voided."), "error")
-    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
-                           void_form=form, **invoices.page_facts(invoice)), 400
+    return _invoice_page(invoice, form), 400
+
+
+def _invoice_page(invoice: Invoice, void_form: VoidForm) -> str:
+    claimed = invoices.is_submitted(invoice)  # asked once for the state and for voiding
+    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice, claimed=claimed),
+                           void_form=void_form, **invoices.page_facts(invoice, claimed=claimed))

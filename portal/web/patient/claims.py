@@ -154,10 +154,10 @@ def answer_claim(claim_id: int):
     return _claim_page(claim, receipt, giver, form), 400
 
 
-def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
+def _statement_of(claim_id: int, *shown) -> tuple[Claim, Statement]:
     claim = ownership.own_claim(
-        claim_id, joinedload(Claim.statement).selectinload(Statement.lines),
-        joinedload(Claim.invoice).selectinload(Invoice.lines), joinedload(Claim.doctor),
+        claim_id, joinedload(Claim.statement).selectinload(Statement.lines), joinedload(Claim.invoice),
+        joinedload(Claim.doctor), *shown,
     )
     if claim.statement is None:
         abort(404)
@@ -167,7 +167,8 @@ def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
 @bp.get("/claims/<int:claim_id>/statement", endpoint="statement")
 @allow("patient")
 def statement(claim_id: int):
-    claim, found = _statement_of(claim_id)
+    # The invoice's lines name the acts; the PDF loads them only when it is rendered afresh.
+    claim, found = _statement_of(claim_id, joinedload(Claim.invoice).selectinload(Invoice.lines))
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id)
     html = render_template("patient/statement.html", claim=claim, statement=found,
                            totals=statement_pdf.totals(found), act_names=statement_pdf.act_names(claim, found, i18n.language()))
