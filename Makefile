@@ -8,7 +8,7 @@ PORT ?= 5000
 COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: install run test lint lock check-lock translations
+.PHONY: install run test lint lock check-lock translations screenshots
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,12 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# Pictures of the main journeys in three languages, desktop and phone, from the demo data, into
+# docs/screenshots/<lang>/ (needs /usr/bin/chromium). Its own portal, database and port: a running
+# `make run` is left alone.
+screenshots: install
+	$(BIN)/python -m tests.screenshots
 
 lint: install
 	$(BIN)/ruff check .

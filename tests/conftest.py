@@ -22,6 +22,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
 from portal import create_app  # noqa: E402
+from portal.accounts import terms  # noqa: E402
 from portal.claims import states  # noqa: E402
 from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -136,6 +137,7 @@ def rolled_back():
         db.session = original
         transaction.rollback()
         connection.close()
+        terms.forget_current()  # a version published inside is gone with the transaction
 
 
 # Reference data the migrations load; tests never change it.
@@ -158,9 +160,10 @@ def _release_clock():
 
 @pytest.fixture(autouse=True)
 def _fresh_counts():
-    """The staff queue caches closed-claim counts per worker; each test starts without them."""
+    """Workers keep the closed-claim counts and the terms version for a while; each test starts without them."""
 
     states.forget_closed_counts()
+    terms.forget_current()
 
 
 @pytest.fixture(autouse=True)

@@ -69,6 +69,42 @@ def test_0008_makes_operator_passwords_nobody_used_temporary(tmp_path):
     assert flagged == ["90000001", "T000002"]
 
 
+def test_0014_copies_each_accounts_newest_accepted_terms_to_the_account(tmp_path):
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_app
+
+    other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'before-0014.sqlite3'}")
+    decisions = {  # account id -> (version number, accepted) in the order they were taken
+        1: [(1, True), (2, True)],
+        2: [(1, True), (2, False)],  # refused the second: still on the first
+        3: [(1, False)],
+        4: [],
+    }
+    with other.app_context():
+        upgrade(revision="0013")
+        with db.engine.begin() as connection:
+            for number in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO terms_version (id, number, published_at, text_fr, text_de, text_en) "
+                    "VALUES (:n, :n, CURRENT_TIMESTAMP, 'fr', 'de', 'en')"), {"n": number})
+            for account_id, taken in decisions.items():
+                connection.execute(
+                    text("INSERT INTO account (id, role, login, status, is_demo, created_at) "
+                         "VALUES (:id, 'doctor', :login, 'active', false, CURRENT_TIMESTAMP)"),
+                    {"id": account_id, "login": f"9000000{account_id}"},
+                )
+                for version, accepted in taken:
+                    connection.execute(text(
+                        "INSERT INTO terms_decision (account_id, terms_version_id, is_accepted, decided_at) "
+                        "VALUES (:a, :v, :ok, CURRENT_TIMESTAMP)"), {"a": account_id, "v": version, "ok": accepted})
+        upgrade()
+        with db.engine.connect() as connection:
+            copied = dict(connection.execute(text("SELECT id, terms_accepted FROM account")).all())
+        db.engine.dispose()
+    assert copied == {1: 2, 2: 1, 3: None, 4: None}
+
+
 def test_sqlite_enforces_foreign_keys_again_after_an_upgrade(tmp_path):
     """Migrations switch SQLite's foreign keys off while they rebuild tables (otherwise rebuilding
     `account` would cascade into `credential`, as the 0008 test shows); the connections the portal

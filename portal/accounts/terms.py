@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import g
 from markupsafe import Markup, escape
+from sqlalchemy import event
 from sqlalchemy.orm import load_only
 
 from portal import audit
@@ -17,7 +19,7 @@ from portal.models import Account, TermsDecision, TermsVersion
 CONTENT = ROOT / "portal" / "content" / "terms"
 
 
-# Asked on every request: the texts themselves are not needed to know the number.
+# The texts are loaded only by the pages that show them.
 _NUMBER_ONLY = load_only(TermsVersion.id, TermsVersion.number, TermsVersion.published_at)
 
 
@@ -29,6 +31,33 @@ def current_version() -> TermsVersion | None:
     return g.terms_version
 
 
+# Every signed-in page asks which version is current, and the answer changes a few times a
+# year: each process keeps the number for CURRENT_SECONDS. A version published by another
+# instance reaches this one within that time; one published here is seen at once.
+CURRENT_SECONDS = 30.0
+_current: tuple[float, int | None] | None = None
+
+
+def current_number() -> int | None:
+    global _current
+    now = time.monotonic()
+    if _current is None or now - _current[0] > CURRENT_SECONDS:
+        number = db.session.scalar(db.select(db.func.max(TermsVersion.number)))
+        _current = (now, number)
+    return _current[1]
+
+
+def forget_current(*_args) -> None:
+    global _current
+    _current = None
+
+
+def needs_decision(account: Account) -> bool:
+    """True while the account has not accepted the newest published version."""
+    number = current_number()
+    return number is not None and (account.terms_accepted or 0) < number
+
+
 def decision_for(account: Account, version: TermsVersion) -> TermsDecision | None:
     return db.session.scalar(
         db.select(TermsDecision).where(
@@ -38,35 +67,14 @@ def decision_for(account: Account, version: TermsVersion) -> TermsDecision | Non
     )
 
 
-def needs_decision(account: Account) -> bool:
-    """True while the account has not accepted the newest published version.
-
-    Asked before every signed-in page: the newest version and this account's decision on
-    it come in one query (the version is kept for the request, as current_version does)."""
-    if "terms_version" in g:
-        version = g.terms_version
-        if version is None:
-            return False
-        decision = decision_for(account, version)
-        return decision is None or not decision.is_accepted
-    accepted = (
-        db.select(TermsDecision.is_accepted)
-        .where(TermsDecision.account_id == account.id, TermsDecision.terms_version_id == TermsVersion.id)
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        db.select(TermsVersion, accepted).options(_NUMBER_ONLY).order_by(TermsVersion.number.desc()).limit(1)
-    ).first()
-    g.terms_version = row[0] if row else None
-    return row is not None and not row[1]
-
-
 def decide(account: Account, version: TermsVersion, *, accepted: bool) -> TermsDecision:
     decision = decision_for(account, version) or TermsDecision(
         account_id=account.id, terms_version_id=version.id, is_accepted=accepted
     )
     decision.is_accepted = accepted
     db.session.add(decision)
+    if accepted:
+        account.terms_accepted = max(account.terms_accepted or 0, version.number)
     event = audit.TERMS_ACCEPTED if accepted else audit.TERMS_REFUSED
     audit.record(event, actor=account, version=version.number)
     return decision
@@ -139,6 +147,12 @@ def publish(texts: dict[str, str], *, actor: Account | None = None) -> TermsVers
     db.session.add(version)
     audit.record(audit.TERMS_PUBLISHED, actor=actor, version=version.number)
     g.pop("terms_version", None)
+    # Read again once the publication is settled either way: read before that, the number
+    # would be kept even if the transaction rolled back.
+    forget_current()
+    session = db.session()
+    event.listen(session, "after_commit", forget_current, once=True)
+    event.listen(session, "after_soft_rollback", forget_current, once=True)
     return version
 
 

@@ -42,6 +42,9 @@ class Account(db.Model):
     # The channels each kind of message goes to ({"statement": ["email"], …}); a kind left out
     # goes to every contact (portal.messaging.preferences). Security alerts ignore it.
     message_channels: Mapped[dict | None] = mapped_column(JSON)
+    # The number of the newest terms version accepted: a copy of terms_decision kept by
+    # accounts.terms.decide, so the check before every page comes with the session's row.
+    terms_accepted: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Flask-Login protocol; the portal loads users from server-side sessions.

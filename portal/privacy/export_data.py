@@ -331,8 +331,8 @@ def _notifications(patient: Patient, _language: str) -> dict:
         ],
         "messages": [
             {
-                "channel": row.channel, "recipient": row.recipient, "subject": row.subject,
-                "body": _ONE_TIME_CODE.sub("[code removed]", row.body), "sent_at": iso(row.created_at),
+                **columns(row, "channel", "kind", "recipient", "subject", "created_at", "state", "attempts", "sent_at"),
+                "body": _ONE_TIME_CODE.sub("[code removed]", row.body),
             }
             for row in messages
         ],

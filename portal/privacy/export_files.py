@@ -99,7 +99,7 @@ TABLES = {
         lambda data: data["notifications"]["notices"],
     ),
     "messages.csv": (
-        ("channel", "recipient", "subject", "body", "sent_at"),
+        ("channel", "kind", "recipient", "subject", "body", "created_at", "state", "attempts", "sent_at"),
         lambda data: data["notifications"]["messages"],
     ),
     "consents.csv": (

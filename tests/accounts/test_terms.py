@@ -4,7 +4,7 @@ import pytest
 
 from portal.accounts import terms
 from portal.extensions import db
-from portal.models import Fund, TermsDecision
+from portal.models import Fund, TermsDecision, TermsVersion
 from tests.fixtures.clients import fresh_code, in_english, page, sign_in, text_of
 
 TEXTS = {"fr": "## Objet\n\nTexte.", "de": "## Gegenstand\n\nText.", "en": "## Purpose\n\nText."}
@@ -138,3 +138,40 @@ def test_rendering_escapes_markup():
 def test_the_public_page_shows_the_current_version(client, published):
     response = client.get("/terms?lang=en")
     assert "Purpose" in text_of(response)
+
+
+def test_a_version_published_by_another_instance_is_met_within_the_cache_window(app, people, published, monkeypatch):
+    """Each process keeps the current number for terms.CURRENT_SECONDS instead of asking on every page."""
+    client = app.test_client()
+    sign_in(client, people["patient"])
+    assert client.get("/patient/").status_code == 303  # the fixture's version, to accept
+    client.post("/terms/accept", data={"accept": "y", "submit": "1"})
+    assert client.get("/patient/").status_code == 200
+    with app.app_context():
+        # Another instance publishes: this process does not hear of it (no forget_current here).
+        db.session.add(TermsVersion(number=published.number + 1, text_fr="fr", text_de="de", text_en="en"))
+        db.session.commit()
+    assert client.get("/patient/").status_code == 200  # still within the window
+    clock_now = terms.time.monotonic() + terms.CURRENT_SECONDS + 1
+    monkeypatch.setattr(terms.time, "monotonic", lambda: clock_now)
+    response = client.get("/patient/")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/terms/accept")
+
+
+def test_a_publication_rolled_back_is_not_kept_as_the_current_version(app_ctx, published):
+    terms.publish({"fr": "a", "de": "b", "en": "c"})
+    assert terms.current_number() == published.number + 1  # seen inside its own transaction
+    db.session.rollback()
+    assert terms.current_number() == published.number
+
+
+def test_accepting_records_the_newest_accepted_number_with_the_account(app_ctx, people, published):
+    account = people["doctor"].account
+    terms.decide(account, published, accepted=True)
+    db.session.commit()
+    assert account.terms_accepted == published.number and not terms.needs_decision(account)
+    newer = terms.publish({"fr": "a", "de": "b", "en": "c"})
+    db.session.commit()
+    terms.decide(account, newer, accepted=False)
+    db.session.commit()
+    assert account.terms_accepted == published.number and terms.needs_decision(account)

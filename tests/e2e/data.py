@@ -16,6 +16,7 @@ def forget_terms(app, login: str) -> None:
     with app.app_context():
         account = _account(login)
         db.session.execute(db.delete(TermsDecision).where(TermsDecision.account_id == account.id))
+        account.terms_accepted = None
         db.session.commit()
 
 

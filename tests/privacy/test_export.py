@@ -343,6 +343,24 @@ def test_csv_cells_from_people_are_neutralised(app, make_patient, make_doctor, m
     assert json.loads(archive.read("data.json"))["claims"][0]["rejection_note"] == "=1+1"
 
 
+def test_the_copy_of_each_message_says_whether_and_when_it_was_delivered(app, cast):
+    patient, _doctor, _staff = cast
+    written = clock.now()
+    held = notify.send_sms("+352621123456", "Ein neues Dokument", patient_id=patient.profile.id, kind="statement")
+    sent = notify.send_email("anna@example.lu", "Hello", "A question", patient_id=patient.profile.id, kind="question")
+    db.session.flush()
+    held.state = "held"
+    sent.state, sent.attempts, sent.sent_at = "sent", 2, written + timedelta(minutes=3)
+    db.session.commit()
+    client = in_english(signed_in_as(app, patient))
+    rows = {row["channel"]: row for row in _rows(_zip(_download(client, app, patient)), "messages.csv")}
+
+    assert (rows["sms"]["kind"], rows["sms"]["state"], rows["sms"]["sent_at"]) == ("statement", "held", "")
+    assert (rows["email"]["kind"], rows["email"]["state"], rows["email"]["attempts"]) == ("question", "sent", "2")
+    # Written and delivered are two moments: the copy no longer gives the first as the second.
+    assert rows["email"]["sent_at"] == (written + timedelta(minutes=3)).isoformat() != rows["email"]["created_at"]
+
+
 def test_the_pdfs_of_invoices_and_statements_are_in_the_zip(app, cast, make_claim, make_invoice):
     patient, doctor, staff = cast
     claim = make_claim(patient, doctor, staff, state="accepted")
