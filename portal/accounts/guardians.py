@@ -40,7 +40,7 @@ def household(account: Account) -> Household:
     ).subquery()
     unread = (
         db.select(db.func.count()).select_from(Notification)
-        .where(Notification.patient_id == Patient.id, Notification.read_at.is_(None))
+        .where(Notification.patient_id == Patient.id, Notification.is_new)
         .scalar_subquery()
     )
     rows = db.session.execute(
@@ -83,18 +83,18 @@ def own_patient(account: Account) -> Patient | None:
     return household(account).own
 
 
-def unread_count(account: Account) -> int:
-    """Unread notices of the account's own space and of the children's spaces it may open."""
-    found = household(account)
-    spaces = ([found.own] if found.own else []) + found.children
-    return sum(found.unread.get(patient.id, 0) for patient in spaces)
+def unread_count(account: Account, patient: Patient | None) -> int:
+    """New notices of one of the account's spaces: what its list of notices marks "New"."""
+    if patient is None:
+        return 0
+    return household(account).unread.get(patient.id, 0)
 
 
-def notices_read(patient_id: int) -> None:
-    """The space's notices were just marked read: the counter rendered next says so."""
+def notices_read(patient_id: int, count: int) -> None:
+    """`count` of the space's notices were just read: the counter rendered next says so."""
     found = g.get("household")
     if found is not None and patient_id in found.unread:
-        found.unread[patient_id] = 0
+        found.unread[patient_id] = max(found.unread[patient_id] - count, 0)
 
 
 def acting_patient(account: Account) -> Patient | None:

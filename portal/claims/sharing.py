@@ -58,15 +58,19 @@ def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str |
 def shareable_conditions(now) -> list:
     """why_not_shareable in SQL, for counting a space's invoices in one query: the same rules,
     in the same order (tests/claims/test_overview.py checks both agree on every reason)."""
-    live_claim = db.select(Claim.id).where(Claim.invoice_id == Invoice.id, Claim.state != ClaimState.WITHDRAWN)
     return [
         Invoice.voided_at.is_(None),
         Invoice.expires_at > now,
         Invoice.channel == Channel.DIGITAL,
         Invoice.is_paid_on_site.is_(True),
         Invoice.is_payer_patient.is_(True),
-        ~live_claim.exists(),
+        ~live_claim_exists(),
     ]
+
+
+def live_claim_exists():
+    """In SQL: a claim that is not withdrawn holds the invoice (what `claimed` means above)."""
+    return db.select(Claim.id).where(Claim.invoice_id == Invoice.id, Claim.state != ClaimState.WITHDRAWN).exists()
 
 
 def claimed_invoice_ids(invoice_ids: list[int]) -> set[int]:

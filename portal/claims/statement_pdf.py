@@ -15,7 +15,7 @@ from portal.claims.adjustments import ADJUSTMENT_REASONS
 from portal.core import pdf
 from portal.documents import stored
 from portal.extensions import db
-from portal.models import Claim, DocumentKind, Patient, Statement
+from portal.models import Claim, DocumentKind, Invoice, Patient, Statement
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,29 @@ def totals(statement: Statement) -> Totals:
     )
 
 
+def act_names(claim: Claim, statement: Statement, language: str) -> dict[int, str]:
+    """Each statement line's act in words, in `language`, by line position: the act the invoice
+    line of the same position was billed under (the statement copies the invoice's lines in order)."""
+    billed = {position: line for position, line in enumerate(claim.invoice.lines, start=1)}
+    return {
+        line.position: billed[line.position].act.description(language) if line.position in billed else line.act_code
+        for line in statement.lines
+    }
+
+
 def _euros(cents: int) -> str:
     return format_decimal(cents / 100, format="#,##0.00") + " €"
 
 
 def render(claim: Claim, statement: Statement, language: str) -> bytes:
     sums = totals(statement)
+    names = act_names(claim, statement, language)
     with force_locale(language):
         document = pdf.Document(_("Reimbursement statement %(number)s", number=statement.number))
         document.fact(_("Claim reference"), claim.reference)
         document.fact(_("Patient"), claim.patient.full_name)
+        document.fact(_("Doctor"), _("%(name)s, provider code %(code)s", name=claim.doctor.name,
+                                      code=claim.invoice.provider_code))
         document.fact(_("Invoice"), _("%(number)s of %(date)s", number=claim.invoice.number,
                                        date=format_date(claim.invoice.service_date, "long")))
         document.fact(_("Issued on"), format_date(statement.issued_at, "long"))
@@ -56,15 +69,15 @@ def render(claim: Claim, statement: Statement, language: str) -> bytes:
         document.fact(_("Paid into"), _("the account ending in %(digits)s", digits=claim.iban[-4:]))
         document.heading(_("Acts"))
         document.set_font("DejaVu", "", 8)
-        headings = (_("Provider code"), _("Act code"), _("Quantity"), _("Amount billed"), _("Fund tariff"),
-                    _("Personal share"), _("Reimbursed"))
-        with document.table(col_widths=(30, 20, 18, 30, 30, 30, 32), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT",
-                            "RIGHT", "RIGHT", "RIGHT")) as table:
+        headings = (_("Act"), _("Quantity"), _("Amount billed"), _("Fund tariff"), _("Personal share"),
+                    _("Reimbursed"))
+        with document.table(col_widths=(62, 16, 28, 28, 28, 28), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT",
+                            "RIGHT", "RIGHT")) as table:
             table.row(headings)
             for line in statement.lines:
-                table.row((line.provider_code, line.act_code, str(line.quantity), _euros(line.billed_cents),
+                table.row((f"{names[line.position]} ({line.act_code})", str(line.quantity), _euros(line.billed_cents),
                            _euros(line.tariff_cents), _euros(line.participation_cents), _euros(line.reimbursed_cents)))
-            table.row((_("Total"), "", "", _euros(sums.billed_cents), _euros(sums.tariff_cents),
+            table.row((_("Total"), "", _euros(sums.billed_cents), _euros(sums.tariff_cents),
                        _euros(sums.participation_cents), _euros(sums.computed_cents)))
         document.ln(2)
         if statement.adjustment_cents:
@@ -93,7 +106,8 @@ def store_for_patient(statement_id: int) -> None:
     """Render the statement in its patient's language and keep it (run when the claim is accepted)."""
     statement = db.session.scalar(db.select(Statement).where(Statement.id == statement_id).options(
         joinedload(Statement.claim).joinedload(Claim.patient).joinedload(Patient.account),
-        joinedload(Statement.claim).joinedload(Claim.invoice), selectinload(Statement.lines)))
+        joinedload(Statement.claim).joinedload(Claim.invoice).selectinload(Invoice.lines),
+        joinedload(Statement.claim).joinedload(Claim.doctor), selectinload(Statement.lines)))
     if statement is None or statement.claim.patient is None:  # gone, or its patient erased
         return
     claim, account = statement.claim, statement.claim.patient.account

@@ -8,6 +8,7 @@ Every function adds its change to the caller's transaction; the caller commits o
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import update
@@ -106,16 +107,19 @@ def unread_count(patient_ids: list[int]) -> int:
         return 0
     return db.session.scalar(
         db.select(db.func.count()).select_from(Notification)
-        .where(Notification.patient_id.in_(patient_ids), Notification.read_at.is_(None))
+        .where(Notification.patient_id.in_(patient_ids), Notification.is_new)
     ) or 0
 
 
-def mark_read(patient_id: int, *, at: datetime | None = None) -> None:
-    db.session.execute(
-        update(Notification).where(Notification.patient_id == patient_id, Notification.read_at.is_(None))
-        .values(read_at=at or clock.now()).execution_options(synchronize_session=False)
-    )
-    guardians.notices_read(patient_id)
+def mark_read(patient_id: int, *, ids: Iterable[int] | None = None, at: datetime | None = None) -> None:
+    """The space's new notices are read: those `ids` (the ones a page just showed), or all."""
+    query = update(Notification).where(Notification.patient_id == patient_id, Notification.is_new)
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
+    done = db.session.execute(
+        query.values(read_at=at or clock.now()).execution_options(synchronize_session=False)
+    ).rowcount
+    guardians.notices_read(patient_id, done)
 
 
 CLOSED_COUNTS_SECONDS = 60

@@ -77,6 +77,11 @@ def requested_page(query, size: int) -> dict:
     return {"rows": rows, "page": page, "has_next": has_next}
 
 
+def count_of(query) -> int:
+    """How many rows the query gives on all its pages together (for "12 claims" above a list)."""
+    return db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
 def add_unless_taken(row) -> IntegrityError | None:
     """Add and flush the row in a savepoint: None once it is in, or the IntegrityError a
     unique constraint answered, with the savepoint (only) rolled back, for the caller to

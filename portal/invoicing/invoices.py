@@ -18,7 +18,7 @@ from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import reimbursement, sharing, states
 from portal.core import clock, jobs
-from portal.core.database import ListFilters, add_unless_taken
+from portal.core.database import ListFilters, add_unless_taken, count_of
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, nomenclature
@@ -256,8 +256,11 @@ def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
     raise RuntimeError("could not number the invoice")
 
 
-def can_void(invoice: Invoice) -> bool:
-    return invoice.voided_at is None and not is_submitted(invoice)
+def can_void(invoice: Invoice, *, claimed: bool | None = None) -> bool:
+    """`claimed`: whether a live claim holds the invoice, when the caller knows already."""
+    if invoice.voided_at is not None:
+        return False
+    return not (is_submitted(invoice) if claimed is None else claimed)
 
 
 def is_submitted(invoice: Invoice) -> bool:
@@ -276,10 +279,14 @@ def void(invoice: Invoice, reason: str) -> bool:
     return True
 
 
-def page_facts(invoice: Invoice) -> dict:
+def page_facts(invoice: Invoice, *, claimed: bool | None = None) -> dict:
     """What an invoice's page shows besides the invoice: what the fund pays back, its state,
-    and the invoice it corrects or the one that corrected it."""
-    return {"amounts": reimbursement.reimbursement_of(invoice), "state": state_of(invoice), **relatives(invoice)}
+    and the invoice it corrects or the one that corrected it. `claimed`: whether a live claim
+    holds the invoice, when the caller knows already (None: asked here)."""
+    if claimed is None:
+        claimed = is_submitted(invoice)
+    return {"amounts": reimbursement.reimbursement_of(invoice), "state": state_of(invoice, claimed=claimed),
+            **relatives(invoice)}
 
 
 def download_pdf(invoice: Invoice, language: str) -> tuple[bytes, str]:
@@ -296,12 +303,15 @@ def record_viewed(invoice: Invoice, **document) -> None:
     audit.record(audit.INVOICE_VIEWED, patient_id=invoice.patient_id, invoice_id=invoice.id, **document)
 
 
-def state_of(invoice: Invoice) -> str:
+def state_of(invoice: Invoice, *, claimed: bool = False) -> str:
+    """The invoice's state (portal/web/states.py words it). "shared" needs to know whether a
+    live claim holds it (`claimed`); the order is the one of sharing.why_not_shareable, and
+    the list filters below say the same in SQL."""
     if invoice.voided_at:
         return "voided"
     if invoice.expires_at <= clock.now():
         return "expired"
-    return "issued"
+    return "shared" if claimed else "issued"
 
 
 Filters = ListFilters  # an invoice list is narrowed by nothing more
@@ -310,13 +320,8 @@ Filters = ListFilters  # an invoice list is narrowed by nothing more
 PAGE_SIZE = 20
 
 
-def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
-    """One page of invoices, newest service first; returns (invoices, has_next)."""
-
-    if doctor_id is not None:  # the doctor's list names each invoice's patient
-        query = db.select(Invoice).options(joinedload(Invoice.patient))
-    else:  # the patient's list names the doctor and computes the reimbursement from the lines
-        query = db.select(Invoice).options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
+def _filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters):
+    query = db.select(Invoice)
     if patient_id is not None:
         query = query.where(Invoice.patient_id == patient_id)
     if doctor_id is not None:
@@ -329,13 +334,29 @@ def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filt
         query = query.where(Invoice.service_date >= filters.date_from)
     if filters.date_to:
         query = query.where(Invoice.service_date <= filters.date_to)
+    return query.where(*_state_conditions(filters.state))
+
+
+def _state_conditions(state: str | None) -> list:
+    """state_of in SQL: each filter holds exactly the invoices shown in that state."""
     now = clock.now()
-    if filters.state == "voided":
-        query = query.where(Invoice.voided_at.is_not(None))
-    elif filters.state == "expired":
-        query = query.where(Invoice.voided_at.is_(None), Invoice.expires_at <= now)
-    elif filters.state == "issued":
-        query = query.where(Invoice.voided_at.is_(None), Invoice.expires_at > now)
+    live = sharing.live_claim_exists()
+    return {
+        "voided": [Invoice.voided_at.is_not(None)],
+        "expired": [Invoice.voided_at.is_(None), Invoice.expires_at <= now],
+        "shared": [Invoice.voided_at.is_(None), Invoice.expires_at > now, live],
+        "issued": [Invoice.voided_at.is_(None), Invoice.expires_at > now, ~live],
+    }.get(state or "", [])
+
+
+def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
+    """One page of invoices, newest service first; returns (invoices, has_next)."""
+
+    query = _filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters)
+    if doctor_id is not None:  # the doctor's list names each invoice's patient
+        query = query.options(joinedload(Invoice.patient))
+    else:  # the patient's list names the doctor and computes the reimbursement from the lines
+        query = query.options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
     page = max(page, 1)
     rows = db.session.scalars(
         query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
@@ -343,6 +364,11 @@ def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filt
         .limit(PAGE_SIZE + 1)
     ).all()
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def count(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters) -> int:
+    """How many invoices the same filters match, on every page."""
+    return count_of(_filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters))
 
 
 def doctors_of(patient_id: int) -> list[Doctor]:

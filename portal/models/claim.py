@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -188,6 +189,17 @@ class Notification(db.Model):
 
     claim: Mapped[Claim | None] = relationship()
     invoice: Mapped[Invoice | None] = relationship()
+
+    # What "New" means, in one place for the list that marks it (Python) and for the counter in
+    # the menu (SQL): the two always agree (tests/claims/test_notifications.py).
+    @hybrid_property
+    def is_new(self) -> bool:
+        return self.read_at is None
+
+    @is_new.inplace.expression
+    @classmethod
+    def _is_new_expression(cls):
+        return cls.read_at.is_(None)
 
 
 class InvoiceReport(db.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import (
     DateField,
     Form,
@@ -20,6 +21,7 @@ from portal.accounts import passwords
 from portal.core import clock
 from portal.core.forms import BaseForm
 from portal.core.identity import InvalidIdentifier, validate_matricule
+from portal.web import states
 
 
 class Matricule:
@@ -101,11 +103,12 @@ class StepUpForm(BaseForm):
 class InvoiceFilterForm(Form):
     """Filters of invoice lists (GET, nothing changes, so no CSRF token)."""
 
+    # Each choice holds exactly the invoices shown in that state ("Issued" leaves out those
+    # already sent to the fund): portal/invoicing/invoices.py, _state_conditions.
     state = SelectField(
-        _l("State"),
-        choices=[("", _l("All")), ("issued", _l("Issued")), ("voided", _l("Voided")), ("expired", _l("Expired"))],
+        _l("State"), choices=[("", lazy_pgettext("invoice state", "All")), *states.labels("invoice").items()],
         validators=[Optional()],
     )
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(lazy_pgettext("invoice filter", "Date of service from"), validators=[Optional()])
+    date_to = DateField(lazy_pgettext("invoice filter", "Date of service until"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))

@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, request, url_for
 
 from portal.accounts import guardians
 from portal.core import i18n
+from portal.web import states
 
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
 
@@ -34,13 +35,14 @@ def inject() -> dict:
 
 
 def unread_notices() -> int | None:
-    """For a signed-in patient: unread notices in their spaces. A callable, so the count is
-    asked only where a template shows the counter; it comes with the spaces' own query."""
+    """For a signed-in patient: the new notices of the space they are in, as many as its list
+    marks "New" (a child's space counts in the space menu). A callable, so the count is asked
+    only where a template shows the counter; it comes with the spaces' own query."""
     account, row = g.get("account"), g.get("user_session")
     if account is None or account.role != "patient" or row is None or row.locked_at is not None:
         return None
 
-    return guardians.unread_count(account)
+    return guardians.unread_count(account, guardians.acting_patient(account))
 
 
 def _spaces() -> dict | None:
@@ -52,7 +54,8 @@ def _spaces() -> dict | None:
     children = guardians.children_of(account)
     if not children:
         return None
-    return {"children": children, "current": guardians.acting_patient(account)}
+    return {"children": children, "current": guardians.acting_patient(account),
+            "own": guardians.own_patient(account), "unread": guardians.household(account).unread}
 
 
 def _home_url() -> str:
@@ -62,5 +65,6 @@ def _home_url() -> str:
 
 def init_app(app: Flask) -> None:
     app.context_processor(inject)
+    app.jinja_env.globals["state_of_kind"] = states.state  # for components/states.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -100,7 +100,7 @@ def test_the_doctor_sees_and_revokes_codes(app, make_doctor, make_patient):
     _issue(client, patient)
     code = db.session.scalar(db.select(ActivationCode))
     listing = text_of(client.get("/doctor/activations?lang=en"))
-    assert patient.profile.full_name in listing and "Pending" in listing
+    assert patient.profile.full_name in listing and "Not used yet" in listing
     assert client.post(f"/doctor/activations/{code.id}/revoke").status_code == 303
     db.session.refresh(code)
     assert codes.state(code) == "revoked"

@@ -48,9 +48,11 @@ def test_default_view_lists_what_waits_oldest_first_with_counts(office):
     assert response.status_code == 200
     assert references(response) == [made["old"].reference, made["big"].reference, made["cmfep"].reference]
     counts = {a.get_text(" ", strip=True) for a in page(response).select(".state-counts a")}
-    assert {"Waiting 3", "In review 1", "Accepted 1", "Rejected 0", "All 5"} <= counts
+    assert {"Waiting for review 3", "Under review 1", "Accepted 1", "Rejected 0", "All 5"} <= counts
     current = page(response).select_one(".state-counts a[aria-current]")
-    assert current.get_text(" ", strip=True) == "Waiting 3"
+    assert current.get_text(" ", strip=True) == "Waiting for review 3"
+    # The count of what the filters match, the state included, stands above the rows.
+    assert page(response).select_one("#claim-queue .result-count").get_text(strip=True) == "3 claims match"
     link = page(response).select_one(f"a[href='{url_for('cns.claim', claim_id=made['old'].id)}']")
     assert link is not None
     row = page(response).select_one("table.queue tbody tr")

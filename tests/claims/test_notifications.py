@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from portal.claims import sharing, states
 from portal.core import clock
 from portal.extensions import db
 from portal.models import Notification
+from portal.web.patient import notifications
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.queries import count_queries
 
@@ -16,7 +19,7 @@ def _counter(response):
     return page(response).find(id="notification-count")
 
 
-def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, people, make_child, make_claim):
+def test_the_counter_counts_the_new_notices_of_the_space_it_links_to(app, people, make_child, make_claim):
     parent, doctor, staff = people["patient"], people["doctor"], people["cns"]
     make_claim(parent, doctor, staff, state="accepted")
     child = make_child(parent, given_name="Léa", birth=date(2016, 4, 1), with_account=False)
@@ -28,16 +31,65 @@ def test_the_counter_counts_unread_notices_of_own_and_childrens_spaces(app, peop
     sign_in(client, parent)
 
     counter = _counter(client.get("/patient/notifications/count?lang=en", headers={"HX-Request": "true"}))
-    assert counter.find(class_="badge").get_text(strip=True) == "3"
-    assert "3 unread" in counter.find(class_="visually-hidden").get_text()
+    assert counter.find(class_="badge").get_text(strip=True) == "1"  # the parent's own space
+    assert "1 unread" in counter.find(class_="visually-hidden").get_text()
+    # The child's new notices are told in the space menu, beside the child's name.
+    options = page(client.get("/patient/?lang=en")).select("#space-select option")
+    assert [option.get_text(strip=True) for option in options] == ["Mine", "Léa (2 new)"]
 
     client.get("/patient/notifications")  # reads the notices of the parent's own space only
     counter = _counter(client.get("/patient/notifications/count?lang=en"))
-    assert counter.find(class_="badge").get_text(strip=True) == "2"
+    assert counter.find(class_="badge") is None
     client.post("/patient/space", data={"space": str(child.profile.id)})
+    counter = _counter(client.get("/patient/notifications/count?lang=en"))
+    assert counter.find(class_="badge").get_text(strip=True) == "2"
     client.get("/patient/notifications")
     counter = _counter(client.get("/patient/notifications/count?lang=en"))
     assert counter.find(class_="badge") is None and "0 unread" in counter.get_text()
+
+
+def _badge(client) -> int:
+    found = _counter(client.get("/patient/notifications/count?lang=en")).find(class_="badge")
+    return int(found.get_text(strip=True)) if found else 0
+
+
+def _marked_new(response) -> int:
+    return len(page(response).select("ul.notices > li.is-new"))
+
+
+def test_the_badge_counts_what_the_list_marks_new_after_reading_some(patient_client, people, make_claim):
+    patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    for _ in range(3):
+        make_claim(patient, doctor, staff, state="rejected")
+    assert _badge(patient_client) == 3
+    assert _marked_new(patient_client.get("/patient/notifications?lang=en")) == 3
+    assert _badge(patient_client) == 0
+    assert _marked_new(patient_client.get("/patient/notifications?lang=en")) == 0
+
+    make_claim(patient, doctor, staff, state="accepted")  # one more arrives after reading the others
+    make_claim(patient, doctor, staff, state="info_requested")
+    assert _badge(patient_client) == 2
+    shown = patient_client.get("/patient/notifications?lang=en")
+    assert _marked_new(shown) == 2
+    assert [mark.get_text(strip=True) for mark in page(shown).select("li.is-new .state")] == ["New", "New"]
+
+
+def test_notices_of_a_later_page_stay_new_until_that_page_is_shown(patient_client, people, make_claim):
+    patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    for _ in range(notifications.PAGE_SIZE + 3):
+        make_claim(patient, doctor, staff, state="rejected")
+    assert _badge(patient_client) == notifications.PAGE_SIZE + 3
+    assert _marked_new(patient_client.get("/patient/notifications?lang=en")) == notifications.PAGE_SIZE
+    assert _badge(patient_client) == 3
+    assert _marked_new(patient_client.get("/patient/notifications?page=2&lang=en")) == 3
+    assert _badge(patient_client) == 0
+
+
+@pytest.mark.parametrize(("language", "word"), [("fr", "Nouvelle"), ("de", "Neu"), ("en", "New")])
+def test_the_new_mark_is_a_state_word_in_each_language(patient_client, people, make_claim, language, word):
+    make_claim(people["patient"], people["doctor"], people["cns"], state="rejected")
+    mark = page(patient_client.get(f"/patient/notifications?lang={language}")).select_one("li.is-new .state")
+    assert mark.get_text(strip=True) == word and "tone-new" in mark["class"]
 
 
 def test_every_patient_page_shows_the_counter_that_polls(patient_client, people, make_claim):

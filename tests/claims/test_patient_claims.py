@@ -11,14 +11,15 @@ from portal.claims import review, sharing
 from portal.core import clock
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimEvent, ClaimState, Fund
-from portal.web.patient.claims import REJECTION_SENTENCES, STATE_WORDS
+from portal.web import states
+from portal.web.patient.claims import REJECTION_SENTENCES
 from tests.fixtures.clients import page, sign_in, text_of
 from tests.fixtures.images import png as _png
 from tests.fixtures.queries import count_queries
 
 
 def test_every_state_and_reason_has_words():
-    assert set(STATE_WORDS) == set(ClaimState.ALL)
+    assert set(states.STATES["claim"]) == set(ClaimState.ALL)
     assert set(REJECTION_SENTENCES) == set(review.REJECTION_REASONS)
 
 
@@ -28,7 +29,7 @@ def test_the_list_shows_each_claim_in_words(patient_client, people, make_claim):
     waiting = make_claim(patient, doctor)
     response = patient_client.get("/patient/claims?lang=en")
     shown = text_of(response)
-    for expected in (accepted.reference, waiting.reference, doctor.profile.name, "Accepted", "Sent, waiting for review",
+    for expected in (accepted.reference, waiting.reference, doctor.profile.name, "Accepted", "Waiting for review",
                      "€57.70", "€50.78", "not decided yet"):
         assert expected in shown, expected
     rows = page(response).select("#claim-rows tbody tr")

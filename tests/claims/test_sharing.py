@@ -177,7 +177,8 @@ def test_the_list_offers_a_checkbox_per_shareable_invoice(client, patient, docto
     assert html.select_one(f"label[for={boxes[0]['id']}]") is not None
     assert "Share selected with my health fund" in text_of(response)
     row = html.find("a", href=url_for("patient.invoice", invoice_id=shared.id))
-    assert "Shared" in row.get_text()
+    assert "Sent to the fund" in row.get_text()
+    assert "Cannot be sent again: your health fund already has it." in row.get_text()
     assert html.find("a", href=url_for("patient.invoice", invoice_id=paper.id)) is not None
     # The filter form is separate and its htmx fragment still carries the rows.
     fragment = client.get(url_for("patient.invoices", state="issued"), headers={"HX-Request": "true"})

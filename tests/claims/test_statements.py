@@ -34,7 +34,10 @@ def test_the_statement_page_shows_each_act_and_the_totals(patient_client, accept
         assert expected in shown, expected
     assert accepted.iban not in shown
     rows = page(response).select("table.amounts tbody tr")
-    assert [row.th.get_text(strip=True) for row in rows] == ["C1", "K1"]
+    assert [row.th.find(class_="muted").get_text(strip=True) for row in rows] == ["C1", "K1"]
+    # The acts in words, from the nomenclature, in the page's language; the doctor by name.
+    assert rows[0].th.get_text(" ", strip=True) == "GP consultation at the surgery C1"
+    assert people["doctor"].profile.name in shown
     assert "Adjustment" not in shown
     total_row = page(response).select("table.amounts tfoot tr")[-1]
     assert "Total reimbursed" in total_row.get_text()
@@ -103,3 +106,20 @@ def test_another_patients_statement_is_not_found(patient_client, people, make_pa
     assert patient_client.get(f"/patient/claims/{other.id}/statement").status_code == 404
     assert patient_client.get(f"/patient/claims/{other.id}/statement.pdf").status_code == 404
     assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "statement.viewed")) is None
+
+
+@pytest.mark.parametrize(("language", "act", "heading"), [
+    ("fr", "Consultation du médecin généraliste au cabinet", "Médecin"),
+    ("de", "Konsultation der Allgemeinmedizinerin oder des Allgemeinmediziners in der Praxis", "Ärztin/Arzt"),
+    ("en", "GP consultation at the surgery", "Doctor"),
+])
+def test_the_statement_names_acts_and_doctor_in_the_page_language(patient_client, accepted, people, language, act,
+                                                                  heading):
+    shown = page(patient_client.get(f"/patient/claims/{accepted.id}/statement?lang={language}"))
+    first = shown.select("table.amounts tbody tr")[0].th
+    assert first.get_text(" ", strip=True) == f"{act} C1"
+    facts = {dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(" ", strip=True) for dt in shown.select("dl.facts dt")}
+    assert facts[heading].startswith(people["doctor"].profile.name)
+    # The PDF says the same: the act in words and the doctor's name, in that language.
+    text = " ".join(_pdf_text(patient_client.get(f"/patient/claims/{accepted.id}/statement.pdf?lang={language}")).split())
+    assert act.split()[0] in text and people["doctor"].profile.name in text

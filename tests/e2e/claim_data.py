@@ -118,3 +118,29 @@ def voided_invoice(app, provider_code: str = DIGITAL_DOCTOR) -> int:
             db.select(Invoice.id).join(Doctor, Doctor.id == Invoice.doctor_id)
             .where(Doctor.provider_code == provider_code, Invoice.voided_at.is_not(None)).order_by(Invoice.id).limit(1)
         )
+
+
+def shared_invoice(app, matricule: str = ANNE) -> Made:
+    """A new invoice the patient shared: its claim waits in the queue (Made: the claim)."""
+    with app.app_context():
+        patient = _patient(matricule)
+        (claim,) = sharing.share(patient, [_issue(matricule, paid_on_site=True, acts=(("C1", 1),))],
+                                by=patient.account)
+        db.session.commit()
+        return Made(claim.id, claim.reference)
+
+
+def rejected_claim(app, matricule: str = ANNE, staff_id: str = CNS_AGENT) -> Made:
+    """A new claim the fund rejected: one new notice in the patient's space."""
+    made = claim_in_review(app, matricule, staff_id)
+    with app.app_context():
+        claim = db.session.get(Claim, made.id)
+        review.reject(claim, _staff(staff_id), version=claim.version, reason="duplicate")
+        db.session.commit()
+    return made
+
+
+def invoice_count(app, matricule: str = ANNE, state: str | None = None) -> int:
+    """How many of the patient's invoices their list counts, with the state filter `state`."""
+    with app.app_context():
+        return invoices.count(patient_id=_patient(matricule).id, filters=invoices.Filters(state=state))

@@ -36,7 +36,9 @@ def issue_invoice(doctor, matricule: str, *, paid_on_site: bool = True) -> tuple
 
 
 def switch_space(page, name: str) -> None:
-    """The account menu's space switcher: a child's given name, or "Mine"."""
-    page.select_option("#space-select", label=name)
+    """The account menu's space switcher: a child's given name, or "Mine" (an option may add
+    how many notices are new there, "Léa (2 new)")."""
+    option = page.locator("#space-select option").filter(has_text=re.compile(rf"^{re.escape(name)}( \(|$)"))
+    page.select_option("#space-select", value=option.get_attribute("value"))
     page.click("form.space-switch button")
     page.wait_for_load_state()

@@ -36,7 +36,7 @@ def test_a_shared_invoice_is_accepted_and_its_statement_downloaded(signed_in, li
     page.click("#submit")
     wait_for_path(page, "/patient/claims")
     claim = claim_of_invoice(live_server.app, invoice_id)
-    expect(page.locator("main tr", has_text=claim.number)).to_contain_text("Sent, waiting for review")
+    expect(page.locator("main tr", has_text=claim.number)).to_contain_text("Waiting for review")
 
     agent = signed_in("cns")
     agent.goto("/cns/claims?lang=en&state=shared&sort=newest")
@@ -92,7 +92,7 @@ def test_a_childs_invoice_is_sent_automatically(signed_in, live_server):
         open_page(page, "/patient/invoices?lang=en", anne)
         expect(page.locator("h1")).to_contain_text("Léa")
         row = page.locator(".invoice-list li", has=page.locator(f'a[href="/patient/invoices/{invoice_id}"]'))
-        expect(row.locator(".state")).to_have_text("Shared")
+        expect(row.locator(".state")).to_have_text("Sent to the fund")
         expect(row.locator(f"#pick-{invoice_id}")).to_have_count(0)  # nothing left to choose
 
         claim = claim_of_invoice(live_server.app, invoice_id)

@@ -40,7 +40,7 @@ def test_sharing_and_deciding_work_without_javascript(browser, live_server, auth
         page.click("#submit")
         wait_for_path(page, "/patient/claims")
         claim = claim_of_invoice(live_server.app, invoice.id)
-        expect(page.locator("main tr", has_text=claim.number)).to_contain_text("Sent, waiting for review")
+        expect(page.locator("main tr", has_text=claim.number)).to_contain_text("Waiting for review")
 
         sign_in(staff, live_server.account(CMFEP_AGENT), authenticator)
         staff.goto("/cns/claims?lang=en")
@@ -52,7 +52,7 @@ def test_sharing_and_deciding_work_without_javascript(browser, live_server, auth
         wait_for_path(staff, f"/cns/claims/{claim.id}")
         staff.get_by_role("button", name="Take up this claim").click()
         expect(staff.locator(".flash-success")).to_contain_text(claim.number)
-        expect(staff.locator("main")).to_contain_text("State: In review")
+        expect(staff.locator("main h1 + p .state")).to_have_text("Under review")
         staff.get_by_role("button", name="Accept and issue the statement").click()
         # On to the next waiting claim, or the queue; the panel says what was decided.
         expect(staff.locator("#decision-done")).to_contain_text(f"Claim {claim.number} accepted")

@@ -20,12 +20,11 @@ from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimEvent, ClaimState, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
-from portal.web import ownership, traced
+from portal.web import ownership, states, traced
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import (
     REJECTION_LABELS,
-    STATE_CHOICES,
     AcceptForm,
     ClaimRejectForm,
     InfoRequestForm,
@@ -57,7 +56,7 @@ def claims():
     return htmx.render(
         "cns/claims.html", "cns/_queue.html", form=form, rows=rows, counts=review.counts(staff, filters),
         filters=filters, args=args, next_after=_keyset_text(next_keyset), is_first=not request.args.get("after"),
-        state_labels=dict(STATE_CHOICES), **decided_panel(staff),
+        state_labels=states.labels("claim"), **decided_panel(staff),
     )
 
 
@@ -151,7 +150,7 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         # An erased patient's claim, once paid, has no IBAN left.
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim),
-        state_labels=dict(STATE_CHOICES), rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
+        rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
         own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff) else None,
         own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,
     )

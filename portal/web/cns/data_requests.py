@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from wtforms import RadioField, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
@@ -15,7 +14,7 @@ from portal.core.numbers import page_number
 from portal.extensions import db
 from portal.models import DataRequestKind
 from portal.privacy import rights
-from portal.web import ownership, traced
+from portal.web import ownership, states, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 
@@ -27,8 +26,7 @@ KIND_LABELS = {
     DataRequestKind.WITHDRAWAL: _l("Withdrawal of consent"),
     DataRequestKind.EXPORT: _l("Export"),
 }
-# "Open" is also a button elsewhere (a verb): the context keeps the two translations apart.
-STATE_LABELS = {"open": lazy_pgettext("request state", "Open"), "done": _l("Done"), "refused": _l("Refused")}
+STATE_LABELS = states.labels("data request")
 
 
 class RegisterFilterForm(BaseForm):

@@ -26,6 +26,7 @@ from portal.core.forms import BaseForm, ticked, written
 from portal.core.numbers import MAX_ID
 from portal.invoicing.invoices import add_years
 from portal.models import Fund
+from portal.web import states
 
 TERMS_LIMIT = 100_000
 
@@ -66,10 +67,7 @@ MAX_VERSION = MAX_ID  # the column is a 32-bit integer; a bigger number would fa
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 
-STATE_CHOICES = [
-    ("shared", _l("Waiting")), ("in_review", _l("In review")), ("info_requested", _l("Information requested")),
-    ("accepted", _l("Accepted")), ("rejected", _l("Rejected")), ("withdrawn", _l("Withdrawn")),
-]
+STATE_CHOICES = list(states.labels("claim").items())  # the words of every page (portal/web/states.py)
 FUND_CHOICES = [(fund.value, fund.value) for fund in Fund]
 CHANNEL_CHOICES = [("digital", _l("Digital")), ("paper_qr", _l("Paper with QR code"))]
 SORT_CHOICES = [

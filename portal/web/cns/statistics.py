@@ -9,10 +9,10 @@ from flask_babel import ngettext
 from portal import audit
 from portal.claims import statistics
 from portal.core import svg_chart
-from portal.web import ownership, traced
+from portal.web import ownership, states, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
-from portal.web.cns.forms import CHANNEL_CHOICES, STATE_CHOICES, StatisticsForm
+from portal.web.cns.forms import CHANNEL_CHOICES, StatisticsForm
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -41,7 +41,7 @@ def statistics_page():
     report = statistics.report(ownership.current_agent(), period)
     audit.record(audit.CLAIM_STATISTICS_VIEWED, date_from=period.start.isoformat(), date_to=period.end.isoformat())
     html = render_template(
-        "cns/statistics.html", form=form, report=report, state_labels=dict(STATE_CHOICES),
+        "cns/statistics.html", form=form, report=report, state_labels=states.labels("claim"),
         channel_labels=dict(CHANNEL_CHOICES),
         state_chart=svg_chart.bars(report.by_state), fund_chart=svg_chart.bars(report.by_fund),
         channel_chart=svg_chart.bars(report.by_channel),

@@ -6,7 +6,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal.claims import reimbursement
+from portal.claims import reimbursement, sharing
 from portal.core import clock, htmx, i18n
 from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
@@ -157,10 +157,13 @@ def _page() -> int:
 def invoices_list():
     form = DoctorInvoiceFilterForm(request.args)
     page = _page()
-    rows, has_next = invoices.listing(doctor_id=ownership.current_doctor().id, filters=_filters(form), page=page)
+    doctor_id, filters = ownership.current_doctor().id, _filters(form)
+    rows, has_next = invoices.listing(doctor_id=doctor_id, filters=filters, page=page)
+    claimed = sharing.claimed_invoice_ids([row.id for row in rows])
     return htmx.render(
-        "doctor/invoices.html", "doctor/_invoice_rows.html",
-        form=form, rows=rows, page=page, has_next=has_next, state_of=invoices.state_of,
+        "doctor/invoices.html", "doctor/_invoice_rows.html", form=form, rows=rows, page=page, has_next=has_next,
+        states={row.id: invoices.state_of(row, claimed=row.id in claimed) for row in rows},
+        total=invoices.count(doctor_id=doctor_id, filters=filters),
     )
 
 
@@ -168,8 +171,7 @@ def invoices_list():
 @allow("doctor")
 def invoice(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    page = render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
-                           void_form=VoidForm(), **invoices.page_facts(invoice))
+    page = _invoice_page(invoice, VoidForm())
     invoices.record_viewed(invoice)
     return traced.page(page)
 
@@ -192,5 +194,10 @@ def void_invoice(invoice_id: int):
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     if not form.errors:
         flash(_("This invoice can no longer be voided."), "error")
-    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice),
-                           void_form=form, **invoices.page_facts(invoice)), 400
+    return _invoice_page(invoice, form), 400
+
+
+def _invoice_page(invoice: Invoice, void_form: VoidForm) -> str:
+    claimed = invoices.is_submitted(invoice)  # asked once for the state and for voiding
+    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice, claimed=claimed),
+                           void_form=void_form, **invoices.page_facts(invoice, claimed=claimed))

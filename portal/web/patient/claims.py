@@ -16,12 +16,12 @@ from portal import audit
 from portal.claims import sharing, statement_pdf, states, timeline
 from portal.claims.adjustments import ADJUSTMENT_REASONS
 from portal.core import htmx, i18n
-from portal.core.database import requested_page
+from portal.core.database import count_of, requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
-from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Patient, Statement
+from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Invoice, Patient, Statement
 from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
@@ -35,15 +35,7 @@ FUND_NAMES = {
     Fund.EMCFL: _l("the EMCFL (health fund of the railway staff)"),
 }
 
-# The states and reasons in words; keys come from ClaimState and review.REJECTION_REASONS.
-STATE_WORDS = {
-    ClaimState.SHARED: _l("Sent, waiting for review"),
-    ClaimState.IN_REVIEW: _l("Under review"),
-    ClaimState.INFO_REQUESTED: _l("Information requested"),
-    ClaimState.ACCEPTED: _l("Accepted"),
-    ClaimState.REJECTED: _l("Rejected"),
-    ClaimState.WITHDRAWN: _l("Withdrawn"),
-}
+# The reasons in words; keys come from review.REJECTION_REASONS (states: portal/web/states.py).
 REJECTION_SENTENCES = {
     "not_covered": _l("The health insurance does not cover these acts."),
     "duplicate": _l("This invoice had already been submitted to the health fund."),
@@ -68,14 +60,13 @@ class WithdrawForm(BaseForm):
 @allow("patient")
 def claims_list():
     patient = ownership.current_patient()
+    own = ownership.scoped(db.select(Claim), Claim)  # the acting patient's
     listing = requested_page(
-        ownership.scoped(db.select(Claim), Claim)  # the acting patient's
-        .options(joinedload(Claim.invoice), joinedload(Claim.doctor))
-        .order_by(Claim.shared_at.desc(), Claim.id.desc()),
+        own.options(joinedload(Claim.invoice), joinedload(Claim.doctor)).order_by(Claim.shared_at.desc(), Claim.id.desc()),
         PAGE_SIZE,
     )
     return htmx.render(
-        "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, state_words=STATE_WORDS,
+        "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, total=count_of(own),
     )
 
 
@@ -102,7 +93,7 @@ def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | N
         "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=format_timedelta,
         receipt=receipt, giver=giver, patient=patient, recipients=[FUND_NAMES[f] for f in sharing.recipients(patient)],
         question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
-        is_withdrawable=claim.state == ClaimState.SHARED, state_words=STATE_WORDS, fund_names=FUND_NAMES,
+        is_withdrawable=claim.state == ClaimState.SHARED, fund_names=FUND_NAMES,
         rejection=REJECTION_SENTENCES.get(claim.rejection_reason or "", REJECTION_SENTENCES["other"]),
         adjustment_labels=ADJUSTMENT_REASONS,
     )
@@ -165,9 +156,10 @@ def answer_claim(claim_id: int):
     return _claim_page(claim, receipt, giver, form), 400
 
 
-def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
+def _statement_of(claim_id: int, *shown) -> tuple[Claim, Statement]:
     claim = ownership.own_claim(
         claim_id, joinedload(Claim.statement).selectinload(Statement.lines), joinedload(Claim.invoice),
+        joinedload(Claim.doctor), *shown,
     )
     if claim.statement is None:
         abort(404)
@@ -177,10 +169,12 @@ def _statement_of(claim_id: int) -> tuple[Claim, Statement]:
 @bp.get("/claims/<int:claim_id>/statement", endpoint="statement")
 @allow("patient")
 def statement(claim_id: int):
-    claim, found = _statement_of(claim_id)
+    # The invoice's lines name the acts; the PDF loads them only when it is rendered afresh.
+    claim, found = _statement_of(claim_id, joinedload(Claim.invoice).selectinload(Invoice.lines))
     audit.record(audit.STATEMENT_VIEWED, patient_id=claim.patient_id, statement_id=found.id)
     html = render_template("patient/statement.html", claim=claim, statement=found,
-                           totals=statement_pdf.totals(found), adjustment_labels=ADJUSTMENT_REASONS)
+                           totals=statement_pdf.totals(found), adjustment_labels=ADJUSTMENT_REASONS,
+                           act_names=statement_pdf.act_names(claim, found, i18n.language()))
     return traced.page(html)
 
 

@@ -21,7 +21,6 @@ from portal.privacy import erasure
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
-from portal.web.patient.claims import STATE_WORDS
 
 # Typed by the patient in their language, so nobody erases their account by a stray click.
 CONFIRMATION_WORD = _l("ERASE")
@@ -117,6 +116,6 @@ def erase():
     kept = erasure.kept_claims(person) if own else []
 
     return render_template(
-        "patient/erase.html", form=form, person=person, own=own, kept=kept, state_words=STATE_WORDS,
+        "patient/erase.html", form=form, person=person, own=own, kept=kept,
         word=CONFIRMATION_WORD,
     ), 400 if form.errors else 200

@@ -48,8 +48,9 @@ def invoices_list():
     reasons = {row.id: sharing.why_not_shareable(row, claimed=row.id in claimed) for row in rows}
     return htmx.render(
         "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
-        has_next=has_next, person=patient, state_of=invoices.state_of, amounts_of=reimbursement.reimbursement_of,
-        reasons=reasons,
+        has_next=has_next, person=patient, amounts_of=reimbursement.reimbursement_of, reasons=reasons,
+        states={row.id: invoices.state_of(row, claimed=row.id in claimed) for row in rows},
+        total=invoices.count(patient_id=patient.id, filters=filters),
     )
 
 
@@ -76,7 +77,8 @@ def invoice(invoice_id: int):
     invoice, claim, reported_at = _shown(invoice_id)
     html = render_template(
         "patient/invoice.html", invoice=invoice, claim=claim, reported_at=reported_at,
-        reason=sharing.why_not_shareable(invoice, claimed=claim is not None), **invoices.page_facts(invoice),
+        reason=sharing.why_not_shareable(invoice, claimed=claim is not None),
+        **invoices.page_facts(invoice, claimed=claim is not None),
     )
     invoices.record_viewed(invoice)
     return traced.page(html)

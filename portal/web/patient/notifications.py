@@ -27,11 +27,14 @@ def notifications_list():
         .order_by(Notification.created_at.desc(), Notification.id.desc()),
         PAGE_SIZE,
     )
-    # Opening the page reads the notices, as in a mail client. The rows loaded above keep
-    # their unread mark for this rendering (the UPDATE does not touch loaded objects).
-    states.mark_read(patient.id)
+    # Showing a notice reads it, as in a mail client: the ones on this page, not those of a
+    # later page, which keep their mark until their page is shown, so the counter in the menu
+    # always counts what the list marks "New". The rows loaded above keep their mark for this
+    # rendering (the UPDATE does not touch loaded objects).
+    new_ids = {notice.id for notice in listing["rows"] if notice.is_new}
+    states.mark_read(patient.id, ids=new_ids)
     html = htmx.render(
-        "patient/notifications.html", "patient/_notification_rows.html", **listing, person=patient,
+        "patient/notifications.html", "patient/_notification_rows.html", **listing, person=patient, new_ids=new_ids,
     )
     db.session.commit()
     return html
