@@ -124,7 +124,7 @@ def test_an_invalid_period_is_refused_with_a_field_error(figures, app, query, fi
     assert response.status_code == 400
     error = page(response).select_one(f"#{field}-error")
     assert error is not None and message in error.get_text()
-    assert not page(response).select("svg")
+    assert not page(response).select("main svg")
 
 
 @pytest.mark.parametrize(
