@@ -45,7 +45,7 @@ def test_the_claim_page_shows_the_invoice_the_amounts_and_the_history(desk, make
     assert len(statements) <= MAX_QUERIES, "\n".join(s[:90] for s in statements)
     text = text_of(response)
     for expected in (doctor.profile.name, doctor.profile.provider_code, "Marie Kremer", patient.profile.matricule,
-                     "46 years old on the date of service: the adult rate applies", "€115.40", "€101.55",
+                     "46 years old on the date of service: the adult rate applies", "115.40 €", "101.55 €",
                      "Taken up for review", "Agent Test", "Shared with the fund"):
         assert expected in text, expected
     assert patient.profile.iban not in text and patient.profile.iban[-4:] in text  # masked

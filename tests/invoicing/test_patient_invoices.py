@@ -18,7 +18,7 @@ def test_the_list_shows_total_refund_and_state(patient_client, make_invoice, peo
     make_invoice(people["patient"], people["doctor"], acts=(("C1", 1), ("K1", 1)))
     listing = text_of(patient_client.get("/patient/invoices?lang=en"))
     assert people["doctor"].profile.name in listing
-    assert "€85.22" in listing and "€75.00" in listing and "Issued" in listing
+    assert "85.22 €" in listing and "75.00 €" in listing and "Issued" in listing
 
 
 def test_the_detail_explains_the_numbers(patient_client, make_invoice, people):
@@ -26,7 +26,7 @@ def test_the_detail_explains_the_numbers(patient_client, make_invoice, people):
     response = patient_client.get(f"/patient/invoices/{invoice.id}?lang=en")
     shown = text_of(response)
     for expected in (invoice.number, people["doctor"].login, invoice.patient_matricule, "C1",
-                     "GP consultation at the surgery", "€57.70", "88 %", "€50.78", "€6.92", "Paid at the practice"):
+                     "GP consultation at the surgery", "57.70 €", "88 %", "50.78 €", "6.92 €", "Paid at the practice"):
         assert expected in shown, expected
     viewed = db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed"))
     assert viewed.patient_id == invoice.patient_id and viewed.actor_account_id == people["patient"].account.id
@@ -122,7 +122,7 @@ def test_a_childs_invoices_are_in_the_childs_space(app, make_patient, make_docto
     client.post("/activate/continue", data={"birth_date": "2015-06-02"})
     client.post("/activate/continue", data={"submit": "1"})
     listing = text_of(client.get("/patient/invoices?lang=en"))
-    assert "Léa" in listing and "€68.52" in listing
+    assert "Léa" in listing and "68.52 €" in listing
     assert client.get(f"/patient/invoices/{child_invoice.id}").status_code == 200
     client.post("/patient/space", data={"space": "self"})
     assert client.get(f"/patient/invoices/{child_invoice.id}").status_code == 404

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, g, render_template, request, url_for
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -148,7 +148,7 @@ def _letter(code: ActivationCode, token: str) -> dict:
             "title": _("Activate your patient account"),
             "name": _("Name"),
             "valid_until": _("Valid until"),
-            "expires": format_date(code.expires_at, "long"),
+            "expires": i18n.date(code.expires_at, "long"),
             "code": _("Code"),
             "how": _("How to activate your account"),
             "steps": _instructions(),

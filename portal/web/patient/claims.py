@@ -4,7 +4,6 @@ and the reimbursement statement."""
 from __future__ import annotations
 
 from flask import abort, flash, render_template, url_for
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -98,7 +97,7 @@ def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | N
                 answer_form: AnswerForm | None = None) -> str:
     patient = claim.patient
     return render_template(
-        "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=format_timedelta,
+        "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=i18n.duration,
         receipt=receipt, giver=giver, patient=patient, recipients=[FUND_NAMES[f] for f in sharing.recipients(patient)],
         question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
         is_withdrawable=claim.state == ClaimState.SHARED, state_words=STATE_WORDS, fund_names=FUND_NAMES,
