@@ -3,7 +3,7 @@ and the reimbursement statement."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
+from flask import abort, flash, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,8 +12,8 @@ from sqlalchemy.orm import aliased, joinedload
 from wtforms import SubmitField
 
 from portal import audit
-from portal.claims import sharing, statement_pdf, states, timeline
-from portal.core import htmx, i18n
+from portal.claims import review, sharing, statement_pdf, states, timeline
+from portal.core import htmx, i18n, identity
 from portal.core.database import requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.refused import Refused
@@ -23,6 +23,7 @@ from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Patient, Stat
 from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
+from portal.web.patient.sharing import SHARED_KEY
 
 PAGE_SIZE = 20
 
@@ -74,7 +75,21 @@ def claims_list():
     )
     return htmx.render(
         "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, state_words=STATE_WORDS,
+        shared=[] if htmx.is_partial() else _just_shared(), iban=identity.masked_iban(patient.iban),
+        payment_days=review.PAYMENT_DELAY_BUSINESS_DAYS,
     )
+
+
+def _just_shared() -> list[Claim]:
+    """The claims the patient made a moment ago on the sharing page, for the confirmation panel:
+    shown once, and only those of the space the patient is in."""
+    ids = [n for n in session.pop(SHARED_KEY, None) or [] if isinstance(n, int)]
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        ownership.scoped(db.select(Claim).where(Claim.id.in_(ids)), Claim)
+        .options(joinedload(Claim.invoice), joinedload(Claim.doctor)).order_by(Claim.id)
+    ))
 
 
 def _detail(claim_id: int) -> tuple[Claim, ConsentReceipt | None, Patient | None]:

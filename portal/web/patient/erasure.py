@@ -119,6 +119,7 @@ def erase():
         abort(403)
     if form.is_submitted() and _checked(form):
         account = current_user._get_current_object()
+        open_claims = erasure.still_to_decide(person)
         erased = erasure.erase(person, account)
         g.user_session = None  # its row went with the account: only the cookie is left to clear
         sessions.end_current("erased")
@@ -126,6 +127,7 @@ def erase():
         erased.delete_files()
         # Shown once on the confirmation page; never in the address, where it would stay in the history.
         session["erased"] = erased.tombstone.reference
+        session["erased_open_claims"] = open_claims
         return htmx.redirect(url_for("public.erased"))
     kept = erasure.kept_claims(person) if own else []
 
