@@ -3,6 +3,7 @@
 import io
 from datetime import timedelta
 
+import pytest
 import zxingcpp
 from pypdf import PdfReader
 
@@ -50,6 +51,17 @@ def test_the_pdf_holds_the_invoice_and_a_signed_qr(patient_client, make_invoice,
     assert qr.invoice_from_payload(payload) == invoice
     events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed")).all()
     assert any(e.data.get("document") == "pdf" for e in events)
+
+
+@pytest.mark.parametrize("lang, amount, month", [("en", "78.34", "%d %B %Y"), ("fr", "78,34", None), ("de", "78,34", None)])
+def test_the_pdf_writes_dates_and_amounts_as_the_pages_do(patient_client, make_invoice, people, lang, amount, month):
+    invoice = make_invoice(people["patient"], people["doctor"], acts=(("C1", 1), ("K4", 2)))
+    response = patient_client.get(f"/patient/invoices/{invoice.id}.pdf?lang={lang}")
+    text = " ".join(PdfReader(io.BytesIO(response.data)).pages[0].extract_text().split())
+    assert f"{amount} €" in text and f"€{amount}" not in text
+    if month:  # English: day, month, year (29 November 2026), never November 29, 2026
+        assert invoice.service_date.strftime(month).lstrip("0") in text, text
+        assert invoice.service_date.strftime("%B %d, %Y") not in text
 
 
 def test_tampered_or_foreign_payloads_are_refused(make_invoice, people, app):
