@@ -32,7 +32,8 @@ def check(account: Account, password: str | None, code: str | None, *, stage: st
     form's own message. Wrong answers count towards the lock either way. `stage` names the form in
     the audit trail. The caller commits either way, so failures are kept."""
     credential = account.credential
-    if not password or (use_code and not code):
+    compact = "".join((code or "").split())
+    if not password or (use_code and not compact):
         return "missing"  # nothing was tried: nothing to count
     if signin.is_locked(credential):
         passwords.verify_password(None, password)  # the same time as a real check
@@ -41,9 +42,8 @@ def check(account: Account, password: str | None, code: str | None, *, stage: st
     if not passwords.verify_password(credential.password_hash, password):
         signin.register_failure(account, stage, "wrong")
         return "password"
-    compact = "".join((code or "").split())
     if not compact:
-        return None  # use_code is false: the form says the code is missing
+        return None  # only with use_code false: the form's own message says the code is missing
     right = totp.consume_code(credential, compact) if use_code else totp.is_unused_code(credential, compact)
     if not right:
         signin.register_failure(account, stage, "wrong")
