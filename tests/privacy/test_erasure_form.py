@@ -81,3 +81,10 @@ def test_a_wrong_password_hides_whether_the_code_was_right(eraser):
     assert set(_summary(response)) == {"#password"}
     assert "This code is not correct" not in text_of(response)
 
+
+
+def test_a_code_the_form_refuses_is_not_tried(eraser):
+    browser, person = eraser
+    response = browser.post(ERASE, data={"password": person.password, "code": "1" * 17, "confirmation": "ERASE"})
+    assert set(_summary(response)) == {"#code"}  # too long: the form says so, nothing more
+    assert _credential(person).failed_attempts == 0

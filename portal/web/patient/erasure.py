@@ -62,7 +62,8 @@ def _checked(form: EraseForm) -> bool:
     valid = form.validate()
     if "csrf_token" in form.errors or "password" in form.errors:
         return False  # an expired form tries nothing; an empty password leaves nothing to check
-    problem = stepup.check(current_user._get_current_object(), form.password.data, form.code.data,
+    code = None if "code" in form.errors else form.code.data  # a code the form refuses is not tried
+    problem = stepup.check(current_user._get_current_object(), form.password.data, code,
                            stage="erase", use_code=valid)
     if problem is None:
         return valid
