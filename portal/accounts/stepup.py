@@ -24,12 +24,16 @@ ERRORS = {
 }
 
 
-def check(account: Account, password: str | None, code: str | None, *, stage: str) -> str | None:
+def check(account: Account, password: str | None, code: str | None, *, stage: str, use_code: bool = True) -> str | None:
     """Password, then a current code (used up, like at sign-in); None when both are right.
 
-    `stage` names the form in the audit trail. The caller commits either way, so failures are kept."""
+    With `use_code` false (another field of the form is wrong) the code is only looked at, so the
+    person can send the same code with the corrected form, and a missing code is left to the
+    form's own message. Wrong answers count towards the lock either way. `stage` names the form in
+    the audit trail. The caller commits either way, so failures are kept."""
     credential = account.credential
-    if not password or not code:
+    compact = "".join((code or "").split())
+    if not password or (use_code and not compact):
         return "missing"  # nothing was tried: nothing to count
     if signin.is_locked(credential):
         passwords.verify_password(None, password)  # the same time as a real check
@@ -38,7 +42,10 @@ def check(account: Account, password: str | None, code: str | None, *, stage: st
     if not passwords.verify_password(credential.password_hash, password):
         signin.register_failure(account, stage, "wrong")
         return "password"
-    if not totp.consume_code(credential, "".join(code.split())):
+    if not compact:
+        return None  # only with use_code false: the form's own message says the code is missing
+    right = totp.consume_code(credential, compact) if use_code else totp.is_unused_code(credential, compact)
+    if not right:
         signin.register_failure(account, stage, "wrong")
         return "code"
     return None

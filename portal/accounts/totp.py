@@ -91,15 +91,28 @@ def code_for(secret: str, step: int | None = None) -> str:
     return pyotp.TOTP(secret).generate_otp(current_step() if step is None else step)
 
 
+def _unused_step(credential: Credential, code: str) -> int | None:
+    if not credential.totp_secret:
+        return None
+    step = matching_step(decrypt(credential.totp_secret), code)
+    if step is None or (credential.totp_last_step is not None and step <= credential.totp_last_step):
+        return None
+    return step
+
+
+def is_unused_code(credential: Credential, code: str) -> bool:
+    """Whether `code` would be accepted now, without using it up: a form sent back for another
+    field's mistake leaves the code good for the corrected form."""
+    return _unused_step(credential, code) is not None
+
+
 def consume_code(credential: Credential, code: str) -> bool:
     """Accept a code once: advance the last accepted step with a conditional update.
 
     Two parallel requests with one code both compute the same step; only one UPDATE
     finds the old value still in place.
     """
-    if not credential.totp_secret:
-        return False
-    step = matching_step(decrypt(credential.totp_secret), code)
+    step = _unused_step(credential, code)
     if step is None:
         return False
     result = db.session.execute(

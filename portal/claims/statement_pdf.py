@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.claims.adjustments import ADJUSTMENT_REASONS
-from portal.core import pdf
+from portal.core import i18n, pdf
 from portal.documents import stored
 from portal.extensions import db
 from portal.models import Claim, DocumentKind, Invoice, Patient, Statement
@@ -49,10 +49,6 @@ def act_names(claim: Claim, statement: Statement, language: str) -> dict[int, st
     }
 
 
-def _euros(cents: int) -> str:
-    return format_decimal(cents / 100, format="#,##0.00") + " €"
-
-
 def render(claim: Claim, statement: Statement, language: str) -> bytes:
     sums = totals(statement)
     names = act_names(claim, statement, language)
@@ -63,9 +59,9 @@ def render(claim: Claim, statement: Statement, language: str) -> bytes:
         document.fact(_("Doctor"), _("%(name)s, provider code %(code)s", name=claim.doctor.name,
                                       code=claim.invoice.provider_code))
         document.fact(_("Invoice"), _("%(number)s of %(date)s", number=claim.invoice.number,
-                                       date=format_date(claim.invoice.service_date, "long")))
-        document.fact(_("Issued on"), format_date(statement.issued_at, "long"))
-        document.fact(_("Payment date"), format_date(statement.payment_date, "long"))
+                                       date=i18n.date(claim.invoice.service_date, "long")))
+        document.fact(_("Issued on"), i18n.date(statement.issued_at, "long"))
+        document.fact(_("Payment date"), i18n.date(statement.payment_date, "long"))
         document.fact(_("Paid into"), _("the account ending in %(digits)s", digits=claim.iban[-4:]))
         document.heading(_("Acts"))
         document.set_font("DejaVu", "", 8)
@@ -75,19 +71,20 @@ def render(claim: Claim, statement: Statement, language: str) -> bytes:
                             "RIGHT", "RIGHT")) as table:
             table.row(headings)
             for line in statement.lines:
-                table.row((f"{names[line.position]} ({line.act_code})", str(line.quantity), _euros(line.billed_cents),
-                           _euros(line.tariff_cents), _euros(line.participation_cents), _euros(line.reimbursed_cents)))
-            table.row((_("Total"), "", _euros(sums.billed_cents), _euros(sums.tariff_cents),
-                       _euros(sums.participation_cents), _euros(sums.computed_cents)))
+                table.row((f"{names[line.position]} ({line.act_code})", str(line.quantity), i18n.money(line.billed_cents),
+                           i18n.money(line.tariff_cents), i18n.money(line.participation_cents),
+                           i18n.money(line.reimbursed_cents)))
+            table.row((_("Total"), "", i18n.money(sums.billed_cents), i18n.money(sums.tariff_cents),
+                       i18n.money(sums.participation_cents), i18n.money(sums.computed_cents)))
         document.ln(2)
         if statement.adjustment_cents:
-            document.fact(_("Adjustment"), _euros(statement.adjustment_cents))
+            document.fact(_("Adjustment"), i18n.money(statement.adjustment_cents))
             document.paragraph(_("Reason: %(reason)s", reason=ADJUSTMENT_REASONS.get(claim.adjustment_reason, "")))
             if claim.adjustment_note:
                 document.paragraph(_("Note from the agent: %(note)s", note=claim.adjustment_note))
-        document.fact(_("Total reimbursed"), _euros(statement.reimbursed_cents))
+        document.fact(_("Total reimbursed"), i18n.money(statement.reimbursed_cents))
         document.paragraph(
-            _("The health fund transfers this amount on %(date)s.", date=format_date(statement.payment_date, "long")),
+            _("The health fund transfers this amount on %(date)s.", date=i18n.date(statement.payment_date, "long")),
             size=9,
         )
     return document.render()

@@ -1,11 +1,16 @@
-"""Locale selection: an explicit choice, then the browser's preference, then French."""
+"""Locale selection: an explicit choice, then the browser's preference, then French; and the one
+way every page, PDF and message writes a date, a time or an amount in that language."""
 
 from __future__ import annotations
 
+from datetime import date as Date
+from datetime import datetime as DateTime
+from datetime import timedelta
 from decimal import Decimal
 
+from babel import dates, numbers
 from flask import Flask, current_app, request, session
-from flask_babel import format_currency, format_date, format_datetime, get_locale, refresh
+from flask_babel import get_locale, get_timezone, refresh, to_user_timezone
 from flask_login import current_user
 
 from portal.extensions import babel, db
@@ -41,15 +46,49 @@ def remember_choice() -> None:
         db.session.commit()
 
 
+# The formats of each language. Plain English formats are American (11/29/26, Nov 29, 2026,
+# 2:05 PM, €1,234.50); people in Luxembourg read day-month-year, a 24-hour clock and the euro
+# sign after the amount, which is CLDR's English for Europe. French and German keep their own.
+FORMAT_LOCALES = {"en": "en_150"}
+
+
+def format_locale() -> str:
+    """The Babel locale that writes dates and amounts for the language of the page being made
+    (also inside `force_locale`, as PDFs and messages use it)."""
+    return FORMAT_LOCALES.get(language(), language())
+
+
+def date(value: Date | DateTime | None, fmt: str = "medium") -> str:
+    """A day: "29 Nov 2026", "29 nov. 2026", "29.11.2026" (short, medium, long or full).
+    A timestamp is first moved to the portal's time zone, so late evening stays on its day."""
+    if not value:
+        return ""
+    if isinstance(value, DateTime):
+        value = to_user_timezone(value)
+    return dates.format_date(value, fmt, locale=format_locale())
+
+
+def datetime(value: DateTime | None, fmt: str = "medium") -> str:
+    """A moment, in the portal's time zone: "29/11/2026, 14:05" in English with "short"."""
+    if not value:
+        return ""
+    return dates.format_datetime(value, fmt, tzinfo=get_timezone(), locale=format_locale())
+
+
+def duration(value: timedelta) -> str:
+    """A length of time in words: "3 days", "3 jours", "3 Tage"."""
+    return dates.format_timedelta(value, locale=format_locale())
+
+
 def money(cents: int | None) -> str:
+    """An amount in euros: "1 234,50 €", "1.234,50 €", "1,234.50 €"."""
     if cents is None:
         return ""
-
-    return format_currency(Decimal(cents) / 100, "EUR")
+    return numbers.format_currency(Decimal(cents) / 100, "EUR", locale=format_locale())
 
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["money"] = money
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["datetime"] = datetime

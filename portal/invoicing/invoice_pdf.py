@@ -5,20 +5,16 @@ the invoice is issued, in another language the first time someone reads it in th
 
 from __future__ import annotations
 
-from flask_babel import force_locale, format_date, format_decimal
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.claims import qr, reimbursement
-from portal.core import pdf
+from portal.core import i18n, pdf
 from portal.documents import stored
 from portal.extensions import db
 from portal.invoicing import nomenclature
 from portal.models import Channel, DocumentKind, Invoice, Patient
-
-
-def _euros(cents: int) -> str:
-    return format_decimal(cents / 100, format="#,##0.00") + " €"
 
 
 def key_of(invoice: Invoice) -> stored.Key:
@@ -54,26 +50,26 @@ def render(invoice: Invoice, language: str) -> bytes:
         document = pdf.Document(_("Invoice %(number)s", number=invoice.number))
         document.fact(_("Doctor"), f"{invoice.doctor.name} ({invoice.provider_code})")
         document.fact(_("Patient"), f"{invoice.patient.full_name} ({invoice.patient_matricule})" if invoice.patient else invoice.patient_matricule)
-        document.fact(_("Date of service"), format_date(invoice.service_date, "long"))
-        document.fact(_("Issued on"), format_date(invoice.issued_at, "long"))
+        document.fact(_("Date of service"), i18n.date(invoice.service_date, "long"))
+        document.fact(_("Issued on"), i18n.date(invoice.issued_at, "long"))
         document.heading(_("Acts"))
         for line in invoice.lines:
             act = nomenclature.act_on(line.act_code, invoice.service_date)
             description = act.descriptions.get(language) if act else line.act_code
             document.paragraph(
-                f"{line.act_code} — {description} — {line.quantity} × {_euros(line.unit_fee_cents)} = "
-                f"{_euros(line.total_cents)}"
+                f"{line.act_code} — {description} — {line.quantity} × {i18n.money(line.unit_fee_cents)} = "
+                f"{i18n.money(line.total_cents)}"
             )
-        document.fact(_("Total"), _euros(invoice.total_cents))
+        document.fact(_("Total"), i18n.money(invoice.total_cents))
         if invoice.is_paid_on_site and invoice.paid_at:
-            document.paragraph(_("Paid at the practice on %(date)s.", date=format_date(invoice.paid_at, "long")))
+            document.paragraph(_("Paid at the practice on %(date)s.", date=i18n.date(invoice.paid_at, "long")))
         else:
             document.paragraph(_("Not paid at the practice."))
-        document.fact(_("Expected reimbursement"), f"{_euros(amounts.reimbursed_cents)} ({amounts.rate_percent} %)")
-        document.fact(_("Your share"), _euros(amounts.personal_share_cents))
+        document.fact(_("Expected reimbursement"), f"{i18n.money(amounts.reimbursed_cents)} ({amounts.rate_percent} %)")
+        document.fact(_("Your share"), i18n.money(amounts.personal_share_cents))
         if invoice.voided_at:
             document.heading(_("This invoice was voided."))
         if invoice.channel != Channel.PAPER:
             document.qr(qr.qr_payload(invoice), size_mm=40)
-        document.paragraph(_("Kept in the portal until %(date)s.", date=format_date(invoice.expires_at, "long")), size=9)
+        document.paragraph(_("Kept in the portal until %(date)s.", date=i18n.date(invoice.expires_at, "long")), size=9)
     return document.render()

@@ -95,6 +95,13 @@ def kept_claims(patient: Patient) -> list[Claim]:
     ))
 
 
+def still_to_decide(patient: Patient) -> int:
+    """How many of the kept claims the fund must still decide (and pay, if it accepts)."""
+    return db.session.scalar(db.select(db.func.count(Claim.id)).where(
+        Claim.patient_id == patient.id, Claim.state.in_(ClaimState.OPEN),
+    )) or 0
+
+
 def _run(statement) -> int:
     return db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
 

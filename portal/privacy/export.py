@@ -93,6 +93,15 @@ def create(patient: Patient, *, by: Account, language: str, form_token: str | No
     return made, token
 
 
+def reference_of(made: DataExport) -> str | None:
+    """The reference of the request that asked for this export (written with it by `create`),
+    which the patient can quote to the fund."""
+    return db.session.scalar(db.select(DataRequest.reference).where(
+        DataRequest.patient_id == made.patient_id, DataRequest.kind == DataRequestKind.EXPORT,
+        DataRequest.created_at == made.created_at,
+    ).order_by(DataRequest.id.desc()).limit(1))
+
+
 # A job must end well within the worker's time limit (RQ's default: 180 s), whatever the number
 # of documents: PDFs not stored yet are rendered for this long, kept, and the same job is queued
 # again for the rest. The ZIP itself is then built from stored PDFs, which is quick.

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from portal.accounts import stepup
 from portal.core.identity import make_iban
 from portal.extensions import db
 from portal.models import AuditEvent, OutboxMessage, SecurityAlert
@@ -145,3 +146,37 @@ def test_a_password_change_is_announced_to_the_patient(signed_in):
     assert len(_alerts("password_changed")) == 1 and _recipients() == {person.profile.mobile}
     stages = {e.data.get("stage") for e in db.session.scalars(db.select(AuditEvent))}
     assert "password_change" not in stages  # no failure recorded
+
+
+# --- stepup.check itself: a code is used up only when asked to ---------------------------------
+
+
+@pytest.mark.parametrize("code", ["", "   "])
+def test_a_missing_code_is_never_taken_for_a_right_one(app_ctx, make_patient, code):
+    person = make_patient()
+    assert stepup.check(person.account, person.password, code, stage="test") == "missing"
+    assert stepup.check(person.account, person.password, code, stage="test", use_code=False) is None  # the form says it
+    db.session.commit()
+    assert _failures(person) == 0
+
+
+def test_a_code_looked_at_stays_good_and_a_code_used_does_not(app_ctx, make_patient):
+    person = make_patient()
+    code = fresh_code(person)
+    assert stepup.check(person.account, person.password, code, stage="test", use_code=False) is None
+    assert stepup.check(person.account, person.password, code, stage="test", use_code=False) is None
+    assert stepup.check(person.account, person.password, code, stage="test") is None  # used up now
+    assert stepup.check(person.account, person.password, code, stage="test", use_code=False) == "code"
+    assert stepup.check(person.account, person.password, code, stage="test") == "code"
+    db.session.commit()  # as the caller does: failures are kept
+    assert _failures(person) == 2
+
+
+def test_a_wrong_code_looked_at_counts_as_a_failure(app_ctx, make_patient):
+    person = make_patient()
+    right = fresh_code(person)
+    wrong = "111111" if right != "111111" else "222222"
+    assert stepup.check(person.account, person.password, wrong, stage="test", use_code=False) == "code"
+    assert stepup.check(person.account, "not the password", right, stage="test", use_code=False) == "password"
+    db.session.commit()  # as the caller does: failures are kept
+    assert _failures(person) == 2

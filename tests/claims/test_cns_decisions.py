@@ -46,7 +46,7 @@ def test_the_claim_page_shows_the_invoice_the_amounts_and_the_history(desk, make
     assert len(statements) <= MAX_QUERIES, "\n".join(s[:90] for s in statements)
     text = text_of(response)
     for expected in (doctor.profile.name, doctor.profile.provider_code, "Marie Kremer", patient.profile.matricule,
-                     "46 years old on the date of service: the adult rate applies", "€115.40", "€101.55",
+                     "46 years old on the date of service: the adult rate applies", "115.40 €", "101.55 €",
                      "Taken up for review", "Agent Test", "Shared with the fund"):
         assert expected in text, expected
     assert patient.profile.iban not in text and patient.profile.iban[-4:] in text  # masked
@@ -121,10 +121,10 @@ def test_an_adjusted_amount_needs_a_reason_and_nothing_is_saved_without_it(desk,
     typed = {"version": claim.version, "amount": "20,00", "reason": "other", "note": "Only one act is covered."}
     confirm = client.post(url, data=typed)
     assert confirm.status_code == 200 and "Nothing is saved yet" in text_of(confirm)
-    facts = {dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(strip=True)
+    facts = {dt.get_text(strip=True): " ".join(dt.find_next_sibling("dd").get_text().split())
              for dt in page(confirm).select("dl.facts dt")}
-    assert facts["Claim"] == claim.reference and facts["Computed reimbursement"] == f"€{claim.computed_cents / 100:.2f}"
-    assert facts["Amount reimbursed"] == "€20.00"
+    assert facts["Claim"] == claim.reference and facts["Computed reimbursement"] == f"{claim.computed_cents / 100:.2f} €"
+    assert facts["Amount reimbursed"] == "20.00 €"
     assert facts["Reason for the different amount"] == "Another reason, explained in the note"
     assert facts["Explanation for the patient"] == "Only one act is covered."
     assert fresh(claim).state == ClaimState.IN_REVIEW

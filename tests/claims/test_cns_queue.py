@@ -56,7 +56,7 @@ def test_default_view_lists_what_waits_oldest_first_with_counts(office):
     link = page(response).select_one(f"a[href='{url_for('cns.claim', claim_id=made['old'].id)}']")
     assert link is not None
     row = page(response).select_one("table.queue tbody tr")
-    assert "Marie Kremer" in row.get_text() and "CNS" in row.get_text() and "€57.70" in row.get_text()
+    assert "Marie Kremer" in row.get_text() and "CNS" in row.get_text() and "57.70\xa0€" in row.get_text()
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_the_patients_home_counts_only_their_own_things(app, make_patient, make_
     # First sign-in: every statement is new; a single one links to itself.
     assert task(home, "statement") == ("1 reimbursement statement", url_for("patient.statement", claim_id=paid.id))
     coming = task(home, "on the way")[0]
-    assert coming.startswith(f"€{paid.statement.reimbursed_cents / 100:.2f} on the way to the bank account (1 reimbursement)")
+    assert coming.startswith(f"{paid.statement.reimbursed_cents / 100:.2f} € on the way to the bank account (1 reimbursement)")
 
 
 def test_statements_count_from_the_previous_sign_in(app, make_patient, make_doctor, make_staff):

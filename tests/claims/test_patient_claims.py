@@ -30,7 +30,7 @@ def test_the_list_shows_each_claim_in_words(patient_client, people, make_claim):
     response = patient_client.get("/patient/claims?lang=en")
     shown = text_of(response)
     for expected in (accepted.reference, waiting.reference, doctor.profile.name, "Accepted", "Waiting for review",
-                     "€57.70", "€50.78", "not decided yet"):
+                     "57.70 €", "50.78 €", "not decided yet"):
         assert expected in shown, expected
     rows = page(response).select("#claim-rows tbody tr")
     assert [row.th.get_text(strip=True) for row in rows] == [waiting.reference, accepted.reference]  # newest first

@@ -78,7 +78,7 @@ def test_a_rejection_is_restated_and_saved_only_once_confirmed(desk, make_claim)
     assert asked.status_code == 200
     text = text_of(asked)
     for expected in (f"Reject claim {claim.reference}?", "Nothing is saved yet", "Marie Kremer",
-                     patient.profile.matricule, "€0.00", "Other reason (explain below)", "Act done abroad."):
+                     patient.profile.matricule, "0.00 €", "Other reason (explain below)", "Act done abroad."):
         assert expected in text, expected
     nothing_saved(claim)
 
@@ -121,7 +121,7 @@ def test_another_amount_is_confirmed_with_its_reason_the_computed_one_is_not(des
                                    "note": "Only one act."})
     assert asked.status_code == 200
     text = text_of(asked)
-    for expected in (f"Accept claim {claim.reference} with another amount?", "€20.00", "Only one act.",
+    for expected in (f"Accept claim {claim.reference} with another amount?", "20.00 €", "Only one act.",
                      "Another reason, explained in the note",
                      "an acceptance cannot be undone"):
         assert expected in text, expected

@@ -64,7 +64,7 @@ def test_the_confirmation_names_invoices_fund_and_masked_iban(app, make_patient,
     response = test_client.get(_share_url(first, second))
     assert response.status_code == 200
     shown = text_of(response)
-    for expected in (first.number, second.number, doctor.profile.name, "€85.22", "€75.00",
+    for expected in (first.number, second.number, doctor.profile.name, "85.22 €", "75.00 €",
                      "The CNS, which passes them to your fund, the CMFEP."):
         assert expected in shown, expected
     iban = civil_servant.profile.iban

@@ -71,7 +71,7 @@ def test_an_adjusted_claim_shows_the_adjustment_and_its_reason(patient_client, p
     shown = text_of(patient_client.get(f"/patient/claims/{claim.id}/statement?lang=en"))
     assert "Adjustment by the health fund: Another reason, explained in the note" in shown
     assert "Note from the agent: Only one act is covered" in shown
-    assert "€10.00" in shown and f"-€{(claim.computed_cents - 1000) / 100:.2f}" in shown
+    assert "10.00 €" in shown and f"-{(claim.computed_cents - 1000) / 100:.2f} €" in shown
     text = _pdf_text(patient_client.get(f"/patient/claims/{claim.id}/statement.pdf?lang=en"))
     assert "Only one act is covered" in text and "10.00" in text
 

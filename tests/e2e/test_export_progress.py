@@ -67,10 +67,14 @@ def test_the_export_section_shows_progress_then_the_link_without_a_reload(signed
     expect(progress.get_by_role("link", name="Check again")).to_be_visible()  # for a browser without JavaScript
 
     release.set()
-    asking.wait_for_url("**/patient/my-data#export")
+    asking.wait_for_url("**/patient/my-data")
     # No reload of the watching page: htmx polls and swaps the link in.
     link = progress.get_by_role("link", name="Download the ZIP file")
     expect(link).to_be_visible()
+    # The swapped-in confirmation panel takes the focus (static/js/focus.js), as the page that waits
+    # for it would want a screen reader to say.
+    expect(progress.locator("#export-ready")).to_contain_text("Your export is ready")
+    watching.wait_for_function("() => document.activeElement && document.activeElement.id === 'export-ready'")
     with watching.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.endswith(".zip")

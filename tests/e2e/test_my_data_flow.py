@@ -73,7 +73,7 @@ def test_the_patient_downloads_the_export(signed_in, live_server, browser, conso
     open_page(page, "/patient/my-data?lang=en", anne)
     page.locator('#export form[action$="/my-data/export"] [type=submit]').click()
     wait_for_path(page, "/patient/my-data")
-    expect(page.locator(".flash-success")).to_contain_text("Your export is being prepared")
+    expect(page.locator("#export-ready")).to_contain_text("Your export is ready")
     link = page.locator("#export").get_by_role("link", name="Download the ZIP file")
     expect(link).to_be_visible()
     href = link.get_attribute("href")
@@ -141,7 +141,7 @@ def test_a_patient_erases_their_account(browser, live_server, console, authentic
         erase_form(page, person, phone.code(person.login), "ERASE")
         wait_for_path(page, "/erased")
         expect(page.locator("h1")).to_have_text("Your account has been erased")
-        reference = ERASURE_REFERENCE.search(page.locator("main .summary").inner_text())
+        reference = ERASURE_REFERENCE.search(page.locator("main .panel-reference").inner_text())
         assert reference, page.locator("main").inner_text()
         assert not patient_exists(app, person.login)
         page.reload()  # shown once: the portal no longer knows whose erasure it was
@@ -385,7 +385,7 @@ def test_my_data_pages_are_accessible(signed_in, live_server, browser, console, 
         erase_form(fresh, person, PhoneOf(authenticator, person).code(person.login),
                    confirmation_word(app, language))
         wait_for_path(fresh, "/erased")
-        expect(fresh.locator("main .summary")).to_contain_text("E-")
+        expect(fresh.locator("main .panel-reference")).to_contain_text("E-")
         audit.check(fresh, "/erased")
     finally:
         fresh.context.close()

@@ -3,6 +3,7 @@
 import io
 from datetime import timedelta
 
+import pytest
 import zxingcpp
 from pypdf import PdfReader
 
@@ -18,7 +19,7 @@ def test_the_list_shows_total_refund_and_state(patient_client, make_invoice, peo
     make_invoice(people["patient"], people["doctor"], acts=(("C1", 1), ("K1", 1)))
     listing = text_of(patient_client.get("/patient/invoices?lang=en"))
     assert people["doctor"].profile.name in listing
-    assert "€85.22" in listing and "€75.00" in listing and "Issued" in listing
+    assert "85.22 €" in listing and "75.00 €" in listing and "Issued" in listing
 
 
 def test_the_detail_explains_the_numbers(patient_client, make_invoice, people):
@@ -26,7 +27,7 @@ def test_the_detail_explains_the_numbers(patient_client, make_invoice, people):
     response = patient_client.get(f"/patient/invoices/{invoice.id}?lang=en")
     shown = text_of(response)
     for expected in (invoice.number, people["doctor"].login, invoice.patient_matricule, "C1",
-                     "GP consultation at the surgery", "€57.70", "88 %", "€50.78", "€6.92", "Paid at the practice"):
+                     "GP consultation at the surgery", "57.70 €", "88 %", "50.78 €", "6.92 €", "Paid at the practice"):
         assert expected in shown, expected
     viewed = db.session.scalar(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed"))
     assert viewed.patient_id == invoice.patient_id and viewed.actor_account_id == people["patient"].account.id
@@ -50,6 +51,17 @@ def test_the_pdf_holds_the_invoice_and_a_signed_qr(patient_client, make_invoice,
     assert qr.invoice_from_payload(payload) == invoice
     events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "invoice.viewed")).all()
     assert any(e.data.get("document") == "pdf" for e in events)
+
+
+@pytest.mark.parametrize("lang, amount, month", [("en", "78.34", "%d %B %Y"), ("fr", "78,34", None), ("de", "78,34", None)])
+def test_the_pdf_writes_dates_and_amounts_as_the_pages_do(patient_client, make_invoice, people, lang, amount, month):
+    invoice = make_invoice(people["patient"], people["doctor"], acts=(("C1", 1), ("K4", 2)))
+    response = patient_client.get(f"/patient/invoices/{invoice.id}.pdf?lang={lang}")
+    text = " ".join(PdfReader(io.BytesIO(response.data)).pages[0].extract_text().split())
+    assert f"{amount} €" in text and f"€{amount}" not in text
+    if month:  # English: day, month, year (29 November 2026), never November 29, 2026
+        assert invoice.service_date.strftime(month).lstrip("0") in text, text
+        assert invoice.service_date.strftime("%B %d, %Y") not in text
 
 
 def test_tampered_or_foreign_payloads_are_refused(make_invoice, people, app):
@@ -122,7 +134,7 @@ def test_a_childs_invoices_are_in_the_childs_space(app, make_patient, make_docto
     client.post("/activate/continue", data={"birth_date": "2015-06-02"})
     client.post("/activate/continue", data={"submit": "1"})
     listing = text_of(client.get("/patient/invoices?lang=en"))
-    assert "Léa" in listing and "€68.52" in listing
+    assert "Léa" in listing and "68.52 €" in listing
     assert client.get(f"/patient/invoices/{child_invoice.id}").status_code == 200
     client.post("/patient/space", data={"space": "self"})
     assert client.get(f"/patient/invoices/{child_invoice.id}").status_code == 404

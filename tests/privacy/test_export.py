@@ -75,12 +75,15 @@ def test_the_patient_requests_an_export_and_downloads_the_zip(app, cast, make_cl
     client = in_english(signed_in_as(app, patient))
 
     response = _request_export(client)
-    assert response.headers["Location"].endswith("/patient/my-data#export")
+    assert response.headers["Location"].endswith("/patient/my-data")
     with client.session_transaction() as cookie:
         token = cookie["export_token"]
-        assert any("Your export is being prepared" in message for _category, message in cookie["_flashes"])
+        requested = cookie["export_requested"]  # the reference the page's confirmation panel shows
     made = db.session.scalar(db.select(DataExport).where(DataExport.patient_id == patient.profile.id))
     assert made.token_hash != token and len(made.token_hash) == 64
+    asked = db.session.scalars(db.select(DataRequest.reference).where(
+        DataRequest.patient_id == patient.profile.id, DataRequest.kind == "export")).all()
+    assert asked == [requested] and requested.startswith("D-")
     # Built by the job that ran after the request (inline without Redis); the hour starts then.
     assert made.state == "ready"
     assert timedelta(minutes=60) <= made.expires_at - made.created_at < timedelta(minutes=61)

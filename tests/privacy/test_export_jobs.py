@@ -120,9 +120,14 @@ def test_without_javascript_the_request_and_a_reload_reach_the_download(app, pat
     the link once the job is done (here it ran after the request, as it does without Redis)."""
     client = in_english(signed_in_as(app, patient))
     response = client.post("/patient/my-data/export")
-    assert response.status_code == 303 and response.headers["Location"].endswith("/patient/my-data#export")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/patient/my-data")  # no fragment: it would cancel the panel's autofocus
     shown = page(client.get(response.headers["Location"]))
-    assert "Your export is being prepared" in shown.get_text()  # the flash message
+    # Built already: the page opens on the confirmation panel, with the request's reference.
+    ready = shown.select_one("#export #export-ready")
+    assert ready.has_attr("autofocus") and ready["tabindex"] == "-1"
+    assert "Your export is ready" in ready.h3.get_text()
+    assert ready.select_one(".panel-reference strong").get_text().startswith("D-")
+    assert shown.select_one("#export-requested") is None  # nothing left to wait for
     link = shown.select_one("#export a.button")
     assert link is not None and client.get(link["href"]).mimetype == "application/zip"
     # The progress address itself, opened without htmx, is the page.

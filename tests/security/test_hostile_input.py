@@ -213,7 +213,9 @@ FORMS = [
                     "confirm": NEW_PASSWORD},
          {"current_password": "secret", "code": "text", "new_password": "secret", "confirm": "secret"}),
     Form("erasure", "patient", lambda d: "/patient/my-data/erase",
-         lambda d: {"password": PASSWORD, "code": "000000", "confirmation": "ERASE"},
+         # Right but for the field under test: the form checks the password and looks at the code
+         # even when the word is wrong (a wrong one would count as a failed attempt).
+         lambda d: {"password": PASSWORD, "code": fresh_code(d.patient), "confirmation": "ERASE"},
          {"password": "secret", "code": "text", "confirmation": "text"}, accepted=None),
     # the doctor
     Form("new invoice", "doctor", lambda d: "/doctor/invoices/new",

@@ -1,4 +1,4 @@
-"""The template components every page builds on: the data table, the pager and the CSRF field."""
+"""The template components every page builds on: the data table, the pager, the CSRF field and the confirmation panel."""
 
 import pytest
 from bs4 import BeautifulSoup
@@ -117,3 +117,26 @@ def test_the_csrf_field_carries_the_token_of_the_session(app):
     with app.test_request_context("/"):
         field = BeautifulSoup(app.jinja_env.from_string(source).render(), "html.parser").input
         assert (field["type"], field["name"], field["value"]) == ("hidden", "csrf_token", generate_csrf())
+
+
+PANEL = """{% from "components/panel.html" import panel %}
+{% call panel("done", title, **options) %}<p>What happens next.</p>{% endcall %}"""
+
+
+def test_a_panel_has_its_heading_reference_body_and_takes_the_focus(render):
+    html = render(PANEL, title="Sent <now>", options={"reference": "R-ABC"})
+    box = html.select_one("div.panel#done")
+    assert box["tabindex"] == "-1" and box["aria-labelledby"] == "done-title"
+    assert box.has_attr("autofocus") and box.has_attr("data-focus-after-swap")  # page load, and htmx swap
+    assert box.select_one("h2#done-title").get_text() == "Sent <now>"
+    assert box.select_one(".panel-reference strong").get_text() == "R-ABC"
+    assert box.select_one("p:last-child").get_text() == "What happens next."
+    assert not box.has_attr("role")
+
+
+def test_a_panel_shown_again_does_not_take_the_focus_and_can_be_the_page_heading(render):
+    html = render(PANEL, title="Done", options={"focus": False, "level": 1, "role": "status"})
+    box = html.select_one("div.panel")
+    assert not box.has_attr("autofocus") and not box.has_attr("data-focus-after-swap")
+    assert box.select_one("h1").get_text() == "Done" and box["role"] == "status"
+    assert box.select_one(".panel-reference") is None

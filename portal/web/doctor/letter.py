@@ -4,13 +4,13 @@ issued it, until when the code works, and the code to scan or type."""
 
 from __future__ import annotations
 
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from portal.accounts import totp
 from portal.activation import codes
-from portal.core import links, pdf
+from portal.core import i18n, links, pdf
 from portal.models import ActivationCode
 
 
@@ -24,10 +24,10 @@ def contents(code: ActivationCode, token: str) -> dict:
             "title": _("Activate your patient account"),
             "name": _("Name"),
             "issued_on": _("Issued on"),
-            "issued": format_date(code.created_at, "long"),
+            "issued": i18n.date(code.created_at, "long"),
             "issued_by": _("Issued by"),
             "valid_until": _("Valid until"),
-            "expires": format_date(code.expires_at, "long"),
+            "expires": i18n.date(code.expires_at, "long"),
             "address": _("Activation page"),
             "code": _("Your activation code"),
             "how": _("How to activate your account"),

@@ -3,8 +3,7 @@ and the reimbursement statement."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, url_for
-from flask_babel import format_timedelta
+from flask import abort, flash, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,9 +12,9 @@ from sqlalchemy.orm import aliased, joinedload
 from wtforms import SubmitField
 
 from portal import audit
-from portal.claims import sharing, statement_pdf, states, timeline
+from portal.claims import review, sharing, statement_pdf, states, timeline
 from portal.claims.adjustments import ADJUSTMENT_REASONS
-from portal.core import htmx, i18n
+from portal.core import htmx, i18n, identity
 from portal.core.database import count_of, requested_page
 from portal.core.forms import BaseForm, attach, require_valid, written
 from portal.core.refused import Refused
@@ -25,6 +24,7 @@ from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Invoice, Pati
 from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.patient.blueprint import bp
+from portal.web.patient.sharing import SHARED_KEY
 
 PAGE_SIZE = 20
 
@@ -67,7 +67,21 @@ def claims_list():
     )
     return htmx.render(
         "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, total=count_of(own),
+        shared=[] if htmx.is_partial() else _just_shared(), iban=identity.masked_iban(patient.iban),
+        payment_days=review.PAYMENT_DELAY_BUSINESS_DAYS,
     )
+
+
+def _just_shared() -> list[Claim]:
+    """The claims the patient made a moment ago on the sharing page, for the confirmation panel:
+    shown once, and only those of the space the patient is in."""
+    ids = [n for n in session.pop(SHARED_KEY, None) or [] if isinstance(n, int)]
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        ownership.scoped(db.select(Claim).where(Claim.id.in_(ids)), Claim)
+        .options(joinedload(Claim.invoice), joinedload(Claim.doctor)).order_by(Claim.id)
+    ))
 
 
 def _detail(claim_id: int) -> tuple[Claim, ConsentReceipt | None, Patient | None]:
@@ -90,7 +104,7 @@ def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | N
                 answer_form: AnswerForm | None = None) -> str:
     patient = claim.patient
     return render_template(
-        "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=format_timedelta,
+        "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=i18n.duration,
         receipt=receipt, giver=giver, patient=patient, recipients=[FUND_NAMES[f] for f in sharing.recipients(patient)],
         question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
         is_withdrawable=claim.state == ClaimState.SHARED, fund_names=FUND_NAMES,

@@ -53,6 +53,24 @@ class WithdrawForm(BaseForm):
     understood = BooleanField(validators=[DataRequired()])
 
 
+def _checked(form: EraseForm) -> bool:
+    """Every field checked at once, so every mistake is reported together. The password is
+    checked even when the word is wrong, but the code is used up only when all the rest is right:
+    a typo in the word must not cost the person their code (they would wait 30 seconds for the
+    next one)."""
+    valid = form.validate()
+    if "csrf_token" in form.errors or "password" in form.errors:
+        return False  # an expired form tries nothing; an empty password leaves nothing to check
+    code = None if "code" in form.errors else form.code.data  # a code the form refuses is not tried
+    problem = stepup.check(current_user._get_current_object(), form.password.data, code,
+                           stage="erase", use_code=valid)
+    if problem is None:
+        return valid
+    db.session.commit()  # the failure counts, like a failed sign-in
+    stepup.add_error(form, problem)
+    return False
+
+
 def _valid_post() -> None:
     require_valid(BaseForm())
 
@@ -97,22 +115,20 @@ def restore_consent():
 def erase():
     person, own = ownership.current_space()
     form = EraseForm()
-    if own and form.validate_on_submit():
-        account = current_user._get_current_object()
-        problem = stepup.check(account, form.password.data, form.code.data, stage="erase")
-        if problem is None:
-            erased = erasure.erase(person, account)
-            g.user_session = None  # its row went with the account: only the cookie is left to clear
-            sessions.end_current("erased")
-            db.session.commit()
-            erased.delete_files()
-            # Shown once on the confirmation page; never in the address, where it would stay in the history.
-            session["erased"] = erased.tombstone.reference
-            return htmx.redirect(url_for("public.erased"))
-        db.session.commit()  # the failure counts, like a failed sign-in
-        stepup.add_error(form, problem)
-    elif not own and form.is_submitted():
+    if form.is_submitted() and not own:
         abort(403)
+    if form.is_submitted() and _checked(form):
+        account = current_user._get_current_object()
+        open_claims = erasure.still_to_decide(person)
+        erased = erasure.erase(person, account)
+        g.user_session = None  # its row went with the account: only the cookie is left to clear
+        sessions.end_current("erased")
+        db.session.commit()
+        erased.delete_files()
+        # Shown once on the confirmation page; never in the address, where it would stay in the history.
+        session["erased"] = erased.tombstone.reference
+        session["erased_open_claims"] = open_claims
+        return htmx.redirect(url_for("public.erased"))
     kept = erasure.kept_claims(person) if own else []
 
     return render_template(

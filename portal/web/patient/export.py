@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, abort, flash, render_template, session, url_for
+from flask import Response, abort, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +20,8 @@ from portal.web.patient.blueprint import bp
 # The link's token is shown once and stored only as a hash, so the page can offer the link
 # again only from the browser that asked: the signed session cookie keeps it for the hour.
 SESSION_KEY = "export_token"
+# The reference of the request just made, for the confirmation panel of the page it leads to.
+REQUESTED_KEY = "export_requested"
 
 
 class ExportForm(OnceForm):
@@ -49,13 +51,15 @@ def export_request():
         # The same click again: the first answer carries the link. This one leaves the session
         # cookie alone, so it cannot overwrite the cookie that holds the link.
         return htmx.redirect(url_for("patient.my_data", _anchor="export"))
-    _made, token = export.create(person, by=current_user, language=_language(person), form_token=form.sent_token)
+    made, token = export.create(person, by=current_user, language=_language(person), form_token=form.sent_token)
     db.session.commit()
     export.delete_replaced()
     session[SESSION_KEY] = token
-    flash(_("Your export is being prepared. The download link appears below when it is ready; "
-            "it then works for one hour."), "success")
-    return htmx.redirect(url_for("patient.my_data", _anchor="export"))
+    # The page answers with a confirmation panel, once, naming the request this form made. No
+    # #export in the address: a page opened on a fragment ignores autofocus, and the panel's focus
+    # brings it into view anyway.
+    session[REQUESTED_KEY] = export.reference_of(made)
+    return htmx.redirect(url_for("patient.my_data"))
 
 
 @bp.get("/my-data/export/progress")
@@ -66,7 +70,7 @@ def export_progress():
     if not htmx.is_partial():
         return htmx.redirect(url_for("patient.my_data", _anchor="export"))
     offer = _export_section()
-    html = render_template("patient/_export_progress.html", offer=offer)
+    html = render_template("patient/_export_progress.html", offer=offer, announce=True)
     # 286 tells htmx to stop polling, once there is nothing more to wait for.
     return html, 200 if offer and offer["under_way"] else 286
 
@@ -102,6 +106,7 @@ def _export_section() -> dict | None:
     browser asked for it. A callable, so the query runs only where the section is shown."""
     if not getattr(current_user, "is_authenticated", False) or current_user.role != "patient":
         return None
+    requested = None if htmx.is_partial() else session.pop(REQUESTED_KEY, None)
     person = ownership.acting_patient()
     made = export.live_for(person) if person is not None else None
     if made is None:
@@ -112,6 +117,8 @@ def _export_section() -> dict | None:
         "export": made,
         "under_way": made.state in ExportState.UNDER_WAY,
         "url": url_for("patient.export_download", token=token) if offered else None,
+        # Set on the page the request leads to (once), never in the polled fragment.
+        "requested": requested,
     }
 
 

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import BooleanField, StringField, SubmitField
@@ -26,6 +25,8 @@ from portal.web.forms import StepUpForm
 from portal.web.patient.blueprint import bp
 
 MAX_CHOSEN = 100
+# The claims just made by sharing, for the confirmation panel of the claims page.
+SHARED_KEY = "shared_claims"
 
 
 class ShareForm(BaseForm):
@@ -112,8 +113,9 @@ def _send(patient: Patient, chosen: list[Invoice], eligible: list[Invoice], clai
         db.session.rollback()
         return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
     db.session.commit()
-    flash(ngettext("%(num)d invoice has been shared with your health fund.",
-                   "%(num)d invoices have been shared with your health fund.", len(shared)), "success")
+    # The claims page opens with a panel about these claims, once: never in the address, where a
+    # reload or the history would show it again.
+    session[SHARED_KEY] = [claim.id for claim in shared]
     return htmx.redirect(url_for("patient.claims"))
 
 

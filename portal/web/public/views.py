@@ -51,7 +51,8 @@ def accessibility():
 @allow(PUBLIC)
 def erased():
     """The last page an erased patient sees; the reference is shown once, then forgotten."""
-    return render_template("public/erased.html", reference=session.pop("erased", None))
+    return render_template("public/erased.html", reference=session.pop("erased", None),
+                           open_claims=session.pop("erased_open_claims", 0))
 
 
 @bp.get("/healthz")

@@ -1,0 +1,62 @@
+"""Dates, times and amounts as each language writes them: one style per language, from one helper,
+on pages, in PDFs and in messages. English is written as in Luxembourg: day-month-year."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+
+from portal.core import i18n
+
+DAY = date(2026, 11, 29)
+MOMENT = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
+
+# language: (short date, medium date, long date, short date and time, an amount, a length of time)
+EXPECTED = {
+    "fr": ("29/11/2026", "29 nov. 2026", "29 novembre 2026", "29/11/2026 14:05", "1\u202f234,50\xa0€", "3\xa0jours"),
+    "de": ("29.11.26", "29.11.2026", "29. November 2026", "29.11.26, 14:05", "1.234,50\xa0€", "3 Tage"),
+    "en": ("29/11/2026", "29 Nov 2026", "29 November 2026", "29/11/2026, 14:05", "1,234.50\xa0€", "3 days"),
+}
+
+
+@pytest.mark.parametrize("lang", EXPECTED)
+def test_each_language_writes_dates_times_and_amounts_its_own_way(app, lang):
+    short, medium, long, moment, amount, days = EXPECTED[lang]
+    with app.test_request_context(), force_locale(lang):
+        assert i18n.date(DAY, "short") == short
+        assert i18n.date(DAY) == medium
+        assert i18n.date(DAY, "long") == long
+        assert i18n.datetime(MOMENT, "short") == moment
+        assert i18n.money(123450) == amount
+        assert i18n.duration(timedelta(days=3)) == days
+
+
+@pytest.mark.parametrize("lang", EXPECTED)
+def test_templates_use_the_same_helpers(app, lang):
+    short, medium, _long, moment, amount, _days = EXPECTED[lang]
+    with app.test_request_context(), force_locale(lang):
+        shown = app.jinja_env.from_string(
+            "{{ day|date('short') }} | {{ day|date }} | {{ moment|datetime('short') }} | {{ cents|money }}"
+        ).render(day=DAY, moment=MOMENT, cents=123450)
+    assert shown == f"{short} | {medium} | {moment} | {amount}"
+
+
+def test_english_is_never_written_the_american_way(app):
+    with app.test_request_context(), force_locale("en"):
+        written = [i18n.date(DAY, fmt) for fmt in ("short", "medium", "long", "full")]
+        written += [i18n.datetime(MOMENT, fmt) for fmt in ("short", "medium")]
+    for text in written:
+        assert "11/29" not in text and "Nov 29" not in text and "November 29" not in text, text
+        assert not re.search(r"\b[AP]M\b", text, re.IGNORECASE), text  # a 24-hour clock
+
+
+def test_a_timestamp_is_dated_in_the_portal_time_zone(app):
+    """A datetime asked for as a day goes through the same zone as the time shown next to it."""
+    with app.test_request_context(), force_locale("en"):
+        assert i18n.date(MOMENT, "short") == i18n.datetime(MOMENT, "short").split(",")[0]
+
+
+def test_nothing_to_write_gives_an_empty_string(app):
+    with app.test_request_context():
+        assert i18n.date(None) == i18n.datetime(None) == i18n.money(None) == ""
