@@ -104,6 +104,8 @@ def load(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": production,
         "BABEL_DEFAULT_LOCALE": "fr",
+        # Times are stored in UTC and shown as the clocks in Luxembourg read (CET/CEST).
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Luxembourg",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": LANGUAGES,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from portal.core import i18n
 
 DAY = date(2026, 11, 29)
-MOMENT = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
+MOMENT = datetime(2026, 11, 29, 13, 5, tzinfo=UTC)  # 14:05 in Luxembourg (CET, UTC+1)
 
 # language: (short date, medium date, long date, short date and time, an amount, a length of time)
 EXPECTED = {
@@ -55,6 +55,16 @@ def test_a_timestamp_is_dated_in_the_portal_time_zone(app):
     """A datetime asked for as a day goes through the same zone as the time shown next to it."""
     with app.test_request_context(), force_locale("en"):
         assert i18n.date(MOMENT, "short") == i18n.datetime(MOMENT, "short").split(",")[0]
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    (datetime(2026, 11, 29, 23, 30, tzinfo=UTC), "30/11/2026, 00:30"),  # winter: UTC+1, already the next day
+    (datetime(2026, 7, 14, 22, 15, tzinfo=UTC), "15/07/2026, 00:15"),  # summer: UTC+2
+])
+def test_times_are_shown_as_clocks_in_luxembourg_read_them(app, stored, shown):
+    with app.test_request_context(), force_locale("en"):
+        assert i18n.datetime(stored, "short") == shown
+        assert i18n.date(stored, "short") == shown.split(",")[0]
 
 
 def test_nothing_to_write_gives_an_empty_string(app):
