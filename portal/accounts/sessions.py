@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, g, request, session, url_for
 from sqlalchemy import update
@@ -26,7 +26,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def current_path() -> str:
+def current_path() -> str | None:
     """Where to come back to after signing in or unlocking.
 
     For an htmx request (a poll, a fragment) that is the page in the address bar, which
@@ -34,6 +34,10 @@ def current_path() -> str:
     """
     if getattr(request, "htmx", False) and request.htmx.current_url:
         shown = urlsplit(request.htmx.current_url)
+        if shown.path in (url_for("auth.unlock"), url_for("auth.login")):
+            # That page already knows where to return: wrapping it in another `next` would send
+            # the person back to it, then on to the place it names.
+            return parse_qs(shown.query).get("next", [""])[0] or None
         return shown.path + (f"?{shown.query}" if shown.query else "")
     if request.method not in ("GET", "HEAD"):
         # A form's address often answers POST only: coming back to it with GET would be

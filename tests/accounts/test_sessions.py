@@ -52,6 +52,24 @@ def test_htmx_requests_on_a_locked_session_get_hx_redirect(patient_client):
     assert b"password" not in response.data.lower()
 
 
+def test_the_unlock_page_does_not_poll_and_a_poll_from_it_keeps_its_return_address(patient_client):
+    """A page left open on the unlock form was sent to the unlock form again by every poll, each
+    time with the previous address wrapped in a new `next` (and what was typed gone)."""
+    client = patient_client
+    _later(seconds=61)
+    client.get("/patient/invoices")
+    unlock_page = client.get("/unlock?next=/patient/claims")
+    assert unlock_page.status_code == 200 and b'id="session-status"' not in unlock_page.data
+    # A poll still in flight from a page opened before the lock, or from an older copy of the form:
+    response = client.get("/session/status", headers={"HX-Request": "true",
+                                                      "HX-Current-URL": "http://localhost/unlock?next=/patient/claims"})
+    assert response.headers["HX-Redirect"] == "/unlock?next=/patient/claims"
+
+
+def test_an_unlocked_page_polls_the_session(patient_client):
+    assert b'id="session-status"' in patient_client.get("/patient/").data
+
+
 def test_polling_does_not_keep_the_session_alive(patient_client):
     client = patient_client
     for _ in range(7):
