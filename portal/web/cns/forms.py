@@ -165,7 +165,7 @@ class AcceptForm(BaseForm):
         description=_l("Only when you change the amount."),
     )
     note = TextAreaField(
-        _l("Explanation for the patient"), id="adjustment_note", validators=[Optional(), Length(max=2000)],
+        _l("Explanation of the amount for the patient"), id="adjustment_note", validators=[Optional(), Length(max=2000)],
         description=_l("Required with the reason \"Another reason, explained in the note\"."),
     )
     # Shown only when the patient's bank account changed recently (review.iban_is_new).
