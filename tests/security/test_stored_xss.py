@@ -331,17 +331,17 @@ def test_a_question_and_a_rejection_note_reach_the_patient_as_text(cast, people,
     assert_inert(renders)
 
 
-def test_a_reason_for_a_different_amount_reaches_the_statement_as_text(cast, people, renders):
+def test_a_note_on_a_different_amount_reaches_the_statement_as_text(cast, people, renders):
     patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
     for payload in PAYLOADS:
         claim = new_claim(patient, doctor, staff, state="in_review")
         lower = f"{(claim.computed_cents - 100) / 100:.2f}"
-        typed = {"version": claim.version, "amount": lower, "reason": payload}
+        typed = {"version": claim.version, "amount": lower, "reason": "other", "note": payload}
         renders.check(cast["cns"].post(f"/cns/claims/{claim.id}/accept", data=typed), payload, "decision to confirm")
         response = cast["cns"].post(f"/cns/claims/{claim.id}/accept", data={**typed, "confirmed": "y"})
         assert response.status_code == 303, text_of(response)
         renders.check(cast["patient"].get(f"/patient/claims/{claim.id}/statement"), payload, "patient's statement")
-        renders.check(cast["patient"].get(f"/patient/claims/{claim.id}"), payload, "patient's claim", shows=False)
+        renders.check(cast["patient"].get(f"/patient/claims/{claim.id}"), payload, "patient's claim")
         renders.check(cast["cns"].get(f"/cns/claims/{claim.id}"), payload, "agent's claim")
     assert_inert(renders)
 
