@@ -65,6 +65,21 @@ def create_registry_patient(app, given_name: str, birth, serial: int, *, mobile:
     return matricule
 
 
+def issue_code(app, matricule: str, doctor_code: str) -> str:
+    """An activation code the doctor issued to this registry person after seeing their identity
+    card; returns the token (the link's and the letter's)."""
+    from portal.activation import codes
+    from portal.models import Doctor, Patient
+
+    with app.app_context():
+        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == doctor_code))
+        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))
+        _code, token = codes.issue(patient, doctor=doctor, document_type="identity_card", document_last4="AB12",
+                                   mobile="+352621999000", language="en")
+        db.session.commit()
+    return token
+
+
 def last_code_sent(app, matricule: str) -> str:
     """The six digits of the last contact code sent to this person's register contact (the outbox)."""
     import re

@@ -40,6 +40,17 @@ class Authenticator:
         return pyotp.TOTP(secret).at(step * STEP)
 
 
+def new_page(browser, live_server, console, **options):
+    """A page in a browser of its own (a new context: no cookie shared with any other page), its
+    console errors watched; `options` are Playwright's context options (viewport, JavaScript…).
+    Close it with `page.context.close()`."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    console.watch(context)
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    return page
+
+
 def path_of(page) -> str:
     return urlparse(page.url).path
 

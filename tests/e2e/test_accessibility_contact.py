@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.audit import Audit
 from tests.e2e.my_data_data import PhoneOf, code_sent_to, contact_of, fresh_patient
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, wait_for_path
+from tests.e2e.signing import new_page, path_of, sign_in, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -20,10 +20,8 @@ def test_confirming_a_new_email_address(browser, live_server, console, authentic
     app = live_server.app
     person = fresh_patient(app, f"Contact{language}")
     address = f"contact.{language}@example.lu"
-    context = browser.new_context(base_url=live_server.url)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page = new_page(browser, live_server, console)
+    context = page.context
     audit = Audit()
     try:
         sign_in(page, person, PhoneOf(authenticator, person))

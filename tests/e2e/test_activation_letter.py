@@ -8,10 +8,10 @@ import re
 from datetime import date
 
 import pytest
-from flask_babel import force_locale, format_date, gettext
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
-from portal.core import clock
+from portal.core import clock, i18n
 from tests.e2e.data import create_registry_patient
 from tests.e2e.signing import path_of, wait_for_path
 
@@ -43,7 +43,7 @@ def test_the_letter_says_where_when_who_and_the_code_and_the_typed_code_starts_a
     doctor.locator("article.letter").wait_for()
 
     with live_server.app.test_request_context(), force_locale(language):
-        today = format_date(clock.now(), "long")
+        today = i18n.date(clock.now(), "long")  # the portal's own style (tests/core/test_formats.py)
         labels = {name: gettext(name) for name in ("Issued on", "Issued by", "Activation page", "Your activation code")}
     facts = _facts(doctor)
     assert facts[labels["Issued on"]] == today

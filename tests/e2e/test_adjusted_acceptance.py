@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Claim, ClaimState
 from tests.e2e.audit import Audit
 from tests.e2e.claim_data import claim_in_review
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, unlock_if_locked
+from tests.e2e.signing import new_page, path_of, sign_in, unlock_if_locked
 
 pytestmark = pytest.mark.e2e
 
@@ -25,10 +25,8 @@ NOTE = "Only the consultation is covered on this date."
 @pytest.fixture(scope="module")
 def agent_without_js(browser, live_server, console, authenticator):
     """The CNS agent in a browser with JavaScript switched off: every step is a plain form post."""
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page = new_page(browser, live_server, console, java_script_enabled=False)
+    context = page.context
     sign_in(page, live_server.accounts["cns"], authenticator)
     yield page
     context.close()

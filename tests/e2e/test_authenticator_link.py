@@ -8,12 +8,9 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from portal.activation import codes
-from portal.extensions import db
-from portal.models import Doctor, Patient
 from tests.e2e.claim_data import DIGITAL_DOCTOR
-from tests.e2e.data import create_registry_patient, last_code_sent
-from tests.e2e.signing import STEP_TIMEOUT_MS
+from tests.e2e.data import create_registry_patient, issue_code, last_code_sent
+from tests.e2e.signing import new_page
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +23,9 @@ DEVICES = {"phone": (PHONE, 980), "desktop": (DESKTOP, 981)}
 def _at_the_authenticator_step(browser, live_server, console, device: dict, serial: int):
     birth = date(1987, 9, serial % 28 + 1)
     login = create_registry_patient(live_server.app, "Device", birth, serial)
-    with live_server.app.app_context():
-        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == DIGITAL_DOCTOR))
-        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == login))
-        _code, token = codes.issue(patient, doctor=doctor, document_type="identity_card", document_last4="AB12",
-                                   mobile="+352621999000", language="en")
-        db.session.commit()
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False, **device)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    token = issue_code(live_server.app, login, DIGITAL_DOCTOR)
+    page = new_page(browser, live_server, console, java_script_enabled=False, **device)
+    context = page.context
     page.goto(f"/activate/{token}?lang=en")
     page.fill("#birth_date", birth.isoformat())
     page.click("#submit")

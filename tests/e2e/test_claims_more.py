@@ -12,17 +12,13 @@ from playwright.sync_api import expect
 
 from tests.e2e.claim_data import ANNE, CMFEP_AGENT, PAUL, claim_of_invoice, issue_invoice
 from tests.e2e.claims_steps import INVOICE_PAGE, open_page
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, wait_for_path
+from tests.e2e.signing import new_page, path_of, sign_in, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
 
 def _page_without_javascript(browser, live_server, console):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    return page
+    return new_page(browser, live_server, console, java_script_enabled=False)
 
 
 def test_sharing_and_deciding_work_without_javascript(browser, live_server, authenticator, console):

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.e2e.audit import Audit
 from tests.e2e.claim_data import issue_invoice
 from tests.e2e.my_data_data import PhoneOf, confirmation_word, fresh_patient, patient_exists
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, unlock_if_locked, wait_for_path
+from tests.e2e.signing import new_page, path_of, sign_in, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +28,6 @@ SHARED = {"fr": "Votre mémoire d'honoraires a été transmis à votre caisse de
 NEXT = {"fr": "La suite", "de": "Wie es weitergeht", "en": "What happens next"}
 EXPORT_READY = {"fr": "Votre export est prêt", "de": "Ihr Export ist fertig", "en": "Your export is ready"}
 ERASED = {"fr": "Votre compte a été effacé", "de": "Ihr Konto wurde gelöscht", "en": "Your account has been erased"}
-
-
-def _new_page(browser, live_server, console, **options):
-    context = browser.new_context(base_url=live_server.url, **options)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    return page
 
 
 def _goto(page, url: str, person) -> None:
@@ -64,7 +56,7 @@ def test_each_confirmation_panel_takes_the_focus(browser, live_server, console, 
     person = fresh_patient(app, f"Panel{language.upper()}")
     invoice = issue_invoice(app, person.login)
     phone = PhoneOf(authenticator, person)
-    page = _new_page(browser, live_server, console)
+    page = new_page(browser, live_server, console)
     audit = Audit()
     try:
         sign_in(page, person, phone)
@@ -129,7 +121,7 @@ def test_without_javascript_the_panel_is_there_and_focused(browser, live_server,
     app = live_server.app
     person = fresh_patient(app, "Panelnojs")
     invoice = issue_invoice(app, person.login)
-    page = _new_page(browser, live_server, console, java_script_enabled=False)
+    page = new_page(browser, live_server, console, java_script_enabled=False)
     try:
         sign_in(page, person, PhoneOf(authenticator, person))
         _share(page, person, invoice.id, "en")

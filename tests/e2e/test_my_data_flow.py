@@ -33,21 +33,20 @@ from tests.e2e.my_data_data import (
     patient_exists,
     shared_claim,
 )
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, sign_in, submit_password, unlock_if_locked, wait_for_path
+from tests.e2e.signing import (
+    new_page,
+    path_of,
+    sign_in,
+    submit_password,
+    unlock_if_locked,
+    wait_for_path,
+)
 
 pytestmark = pytest.mark.e2e
 
 LANGUAGES = ["fr", "de", "en"]
 SIGNIN_FAILED = "The login, password or code is not correct, or the account is temporarily locked."
 ERASURE_REFERENCE = re.compile(r"E-[A-Z0-9]{10}")
-
-
-def new_page(browser, live_server, console, **options):
-    context = browser.new_context(base_url=live_server.url, **options)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
-    return page
 
 
 def signed_in_fresh(browser, live_server, console, authenticator, person: FreshPatient, **options):

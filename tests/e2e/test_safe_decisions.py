@@ -10,13 +10,12 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from portal.activation import codes
 from portal.extensions import db
-from portal.models import Claim, ClaimState, Doctor, Patient
+from portal.models import Claim, ClaimState
 from tests.e2e.audit import Audit
 from tests.e2e.claim_data import DIGITAL_DOCTOR, claim_in_review, demo_claim
-from tests.e2e.data import create_registry_patient, last_code_sent
-from tests.e2e.signing import STEP_TIMEOUT_MS, path_of, unlock_if_locked, wait_for_path
+from tests.e2e.data import create_registry_patient, issue_code, last_code_sent
+from tests.e2e.signing import STEP_TIMEOUT_MS, new_page, path_of, unlock_if_locked, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -88,16 +87,9 @@ def _left_after_the_recovery_codes(browser, live_server, console, authenticator,
     """A new patient who chose a password, set up the app, saw the recovery codes and left."""
     birth = date(1985, 3, 9)
     login = create_registry_patient(live_server.app, "Resume", birth, serial)
-    with live_server.app.app_context():
-        doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == DIGITAL_DOCTOR))
-        patient = db.session.scalar(db.select(Patient).where(Patient.matricule == login))
-        _code, token = codes.issue(patient, doctor=doctor, document_type="identity_card", document_last4="AB12",
-                                   mobile="+352621999000", language="en")
-        db.session.commit()
-    context = browser.new_context(base_url=live_server.url)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    token = issue_code(live_server.app, login, DIGITAL_DOCTOR)
+    page = new_page(browser, live_server, console)
+    context = page.context
     page.goto(f"/activate/{token}?lang=en")
     page.fill("#birth_date", birth.isoformat())
     page.click("#submit")
@@ -123,10 +115,8 @@ def test_signing_in_finishes_an_activation_left_after_the_recovery_codes(
         browser, live_server, console, authenticator, language):
     serial = 700 + LANGUAGES.index(language)
     login, _token, secret, _birth = _left_after_the_recovery_codes(browser, live_server, console, authenticator, serial)
-    context = browser.new_context(base_url=live_server.url)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page = new_page(browser, live_server, console)
+    context = page.context
     audit = Audit()
     try:
         page.goto(f"/login?lang={language}")
@@ -155,10 +145,8 @@ def test_signing_in_finishes_an_activation_left_after_the_recovery_codes(
 
 def test_the_same_link_finishes_an_activation_without_javascript(browser, live_server, console, authenticator):
     login, token, _secret, birth = _left_after_the_recovery_codes(browser, live_server, console, authenticator, 710)
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    console.watch(context)
-    page = context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page = new_page(browser, live_server, console, java_script_enabled=False)
+    context = page.context
     try:
         page.goto(f"/activate/{token}?lang=en")
         wait_for_path(page, "/activate/continue")
