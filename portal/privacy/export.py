@@ -192,6 +192,11 @@ def is_ready(made: DataExport) -> bool:
     return made.state == ExportState.READY and made.file_name is not None
 
 
+def ready_since(made: DataExport) -> timedelta:
+    """How long a ready export has been ready: its hour starts when it is built."""
+    return clock.now() - (made.expires_at - timedelta(minutes=EXPORT_LINK_MINUTES))
+
+
 def download(made: DataExport, *, by: Account) -> bytes | None:
     """The ZIP's bytes, noted as downloaded; None if it is not built or its file is gone.
     The caller commits."""

@@ -4,12 +4,15 @@ by htmx every 2 seconds, and without JavaScript a link loads the page again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from portal.core import jobs
+from portal.core import clock, jobs
 from portal.extensions import db
 from portal.models import DataExport, ExportState, StoredDocument
 from portal.privacy import export
+from portal.web.patient.export import LINK_GRACE
 from tests.fixtures.clients import in_english, page, signed_in_as, text_of
 
 HTMX = {"HX-Request": "true"}
@@ -133,6 +136,18 @@ def test_without_javascript_the_request_and_a_reload_reach_the_download(app, pat
     # The progress address itself, opened without htmx, is the page.
     plain = client.get(PROGRESS)
     assert plain.status_code == 303 and plain.headers["Location"].endswith("/patient/my-data#export")
+
+
+def test_a_browser_still_waiting_for_the_link_s_cookie_keeps_polling_a_little(app, patient):
+    """Without Redis the job runs inside the request that asked, before that request's answer
+    brings the cookie with the link: a poll in between finds the export ready and no link yet."""
+    made, _token = _queued(patient)
+    export.build(made.id, "en")
+    client = in_english(signed_in_as(app, patient))  # its cookie does not hold this export's link
+    waiting = client.get(PROGRESS, headers=HTMX)
+    assert waiting.status_code == 200 and page(waiting).select_one("a.button") is None
+    clock.freeze(clock.now() + LINK_GRACE + timedelta(seconds=1))
+    assert client.get(PROGRESS, headers=HTMX).status_code == 286  # the link went to another browser
 
 
 def test_progress_with_no_export_stops_polling(app, patient):

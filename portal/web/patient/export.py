@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from flask import Response, abort, render_template, session, url_for
 from flask_babel import gettext as _
@@ -72,7 +73,17 @@ def export_progress():
     offer = _export_section()
     html = render_template("patient/_export_progress.html", offer=offer, announce=True)
     # 286 tells htmx to stop polling, once there is nothing more to wait for.
-    return html, 200 if offer and offer["under_way"] else 286
+    return html, 200 if offer and (offer["under_way"] or _link_on_its_way(offer)) else 286
+
+
+# A job run in the request that asked for it (no Redis) finishes before that request's answer
+# brings this browser the link's cookie: a poll in between sees the export ready but no link.
+LINK_GRACE = timedelta(seconds=20)
+
+
+def _link_on_its_way(offer: dict) -> bool:
+    made = offer["export"]
+    return offer["url"] is None and export.is_ready(made) and export.ready_since(made) < LINK_GRACE
 
 
 @bp.get("/my-data/export/<token>")
