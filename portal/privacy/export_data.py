@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.activation import codes
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import (
@@ -310,12 +311,13 @@ def _given_by(account_id: int | None, patient: Patient) -> str:
 
 # One-time activation codes travel in SMS and e-mail bodies; a pending one must not land in
 # a file the patient may keep or forward, so the codes are blanked out of the copies.
-# Today's codes (activation.codes: 20 characters of Crockford's base32, grouped by four) and the
-# 32-character base32 codes issued before them.
-_CODE = "[0-9A-HJKMNP-TV-Z]"
+# Today's codes, grouped or in a link, in the format activation.codes defines, and the 32-character
+# base32 codes issued before them (first: their first groups look like a new code).
+_CODE = f"[{re.escape(codes.ALPHABET)}]"
+_GROUPS = codes.LENGTH // codes.GROUP - 1
 _ONE_TIME_CODE = re.compile(
-    r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b|\b[A-Z2-7]{32}\b"  # first: their first groups look like a new code
-    rf"|\b{_CODE}{{4}}(?:-{_CODE}{{4}}){{4}}\b|(?<=/){_CODE}{{20}}\b"
+    r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b|\b[A-Z2-7]{32}\b"
+    rf"|\b{_CODE}{{{codes.GROUP}}}(?:-{_CODE}{{{codes.GROUP}}}){{{_GROUPS}}}\b|(?<=/){_CODE}{{{codes.LENGTH}}}\b"
 )
 
 
