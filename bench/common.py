@@ -90,6 +90,13 @@ def staff_login(index: int) -> str:
 LOGINS = {"patient": patient_login, "doctor": doctor_login, "cns": staff_login}
 
 
+# What the legal notice shows: production refuses to start without it (portal/config.py).
+LEGAL = {
+    "LEGAL_PUBLISHER": "Benchmark publisher", "LEGAL_ADDRESS": "1, rue du Banc, L-0000 Luxembourg",
+    "LEGAL_PHONE": "+352 00 00 00 00", "LEGAL_REGISTER": "Benchmark", "LEGAL_HOST": "Benchmark host",
+    "PUBLIC_CONTACT_EMAIL": "contact@bench.example.lu",
+}
+
 # The driver reaches the portal on loopback; production refuses any other Host than this one's.
 PUBLIC_BASE_URL = "http://127.0.0.1"
 
@@ -106,4 +113,5 @@ def portal_env(database: str, redis_url: str = REDIS_URL) -> dict[str, str]:
         "TRUSTED_PROXIES": "1",
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "BENCH_COUNT_QUERIES": "1",
+        **LEGAL,
     }

@@ -48,7 +48,7 @@ REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 COLUMNS = {
     "terms_version": "id number published_at text_fr text_de text_en",
-    "account": "id role login status preferred_language is_demo created_at",
+    "account": "id role login status preferred_language is_demo terms_accepted created_at",
     "credential": "account_id password_hash password_changed_at totp_secret totp_pending_secret totp_enrolled_at "
                   "totp_last_step failed_attempts locked_until",
     "terms_decision": "id account_id terms_version_id is_accepted decided_at",
@@ -214,7 +214,8 @@ class Dataset:
     def _account(self, role: str, login: str, created: int, token: str):
         account_id = self.ids.next("account")
         clock = self.clock
-        yield "account", f"{account_id}\t{role}\t{login}\tactive\t{N}\tf\t{clock.ts(created)}"
+        # terms_accepted: the copy of the decision below that the check before every page reads.
+        yield "account", f"{account_id}\t{role}\t{login}\tactive\t{N}\tf\t1\t{clock.ts(created)}"
         yield "credential", (f"{account_id}\t{self.secrets.password_hash}\t{clock.ts(created)}\t{token}\t{N}\t"
                              f"{clock.ts(created)}\t{N}\t0\t{N}")
         decided = max(created, self.accepted_terms_at)

@@ -27,7 +27,7 @@ from psycopg import sql
 from bench import common
 from bench.dataset import COLUMNS, FAMILY, REGISTRY, Act, Dataset, Secrets
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: accounts carry the accepted terms number (migration 0014)
 FLUSH_BYTES = 1 << 20
 
 
@@ -55,7 +55,7 @@ def secrets_for_bench(name: str) -> Secrets:
     app = create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),
         "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, **common.LEGAL,
     })
     with app.app_context():
         logins = [login(i) for login in common.LOGINS.values() for i in range(common.BENCH_USERS)]
@@ -65,6 +65,24 @@ def secrets_for_bench(name: str) -> Secrets:
             other_totp_token=totp.encrypt(totp.new_secret()),
             terms=terms.bundled_texts(1),
         )
+
+
+def count_claims(name: str) -> None:
+    """The queue's counts of the claims just copied, with the portal's own recount (the COPY
+    went around the code that keeps them)."""
+    from portal import create_app
+    from portal.claims import counts
+    from portal.extensions import db
+
+    app = create_app({
+        "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),
+        "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
+    })
+    with app.app_context():
+        counts.recount()
+        db.session.commit()
+        db.engine.dispose()
 
 
 def check_columns(conn: psycopg.Connection) -> None:
@@ -176,6 +194,8 @@ def generate(size_name: str, database: str, seed: int, quiet: bool = False) -> d
             conn.execute(definition)
         say(f"{len(dropped)} indexes rebuilt")
         fix_sequences(conn)
+        count_claims(database)
+        say("claims counted for the queue")
         conn.execute("VACUUM (ANALYZE)")
         say("vacuumed and analysed")
         meta = {

@@ -47,7 +47,7 @@ def _environment() -> dict[str, str]:
     return {
         "PORTAL_ENV": "production", "DATABASE_URL": common.database_url(NAME), "REDIS_URL": common.REDIS_URL,
         "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, "PORTAL_INSTANCE_DIR": str(INSTANCE),
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, "PORTAL_INSTANCE_DIR": str(INSTANCE), **common.LEGAL,
     }
 
 

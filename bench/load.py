@@ -27,6 +27,7 @@ from bench.client import Authenticator, Recorder, Sample, User
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FLOOR_PAGE = "floor: bare Flask + Jinja"
+SIGNED_FLOOR_PAGE = "floor: signed session + one SELECT"
 
 
 @dataclass
@@ -149,27 +150,39 @@ async def drive(opts: Options) -> dict:
             ctx.patients = targets.patients(url, opts.concurrency)
         elif role == "cns":
             ctx.cns = targets.cns(url, opts.concurrency)
-        users = await sign_in(role, opts, recorder, authenticator)
-        try:
-            for phase in scenarios.PHASES[role]:
-                print(f"  {phase.title} …", file=sys.stderr, flush=True)
-                phases.append(await run_phase(phase.title, role, users, phase.step, ctx, opts, recorder))
-        finally:
-            await asyncio.gather(*(user.close() for user in users))
+        phases += await _role_phases(role, opts, ctx, recorder, authenticator)
         # The floor after each role, at the size of the HTML pages seen in the first: the machine's
         # state drifts during a run, and the mean of these is what every page is compared with.
         floor_bytes = floor_bytes or _typical_html_bytes(recorder.samples)
         print("  floor …", file=sys.stderr, flush=True)
         phases.append(await _floor(opts, ctx, recorder, authenticator, floor_bytes))
+        phases.append(await _signed_floor(opts, ctx, recorder, authenticator, floor_bytes))
     return {
         "options": {**asdict(opts), "roles": list(opts.roles)},
         "floor_bytes": floor_bytes,
-        "floor_rps": [round(p.requests / p.seconds, 1) for p in phases if p.role == "floor"],
+        "floor_rps": [round(p.requests / p.seconds, 1) for p in phases if p.title == "floor"],
+        "signed_floor_rps": [round(p.requests / p.seconds, 1) for p in phases if p.title == "floor, signed"],
         "first_visit": visit,
         "queue_length": ctx.cns.queue_length if ctx.cns else None,
         "phases": [asdict(p) for p in phases],
         "pages": summarise(recorder.samples, phases),
     }
+
+
+async def _role_phases(role: str, opts: Options, ctx, recorder: Recorder,
+                       authenticator: Authenticator) -> list[PhaseResult]:
+    """The role's users signed in, then one phase per page of the role."""
+    users = await sign_in(role, opts, recorder, authenticator)
+    done = []
+    try:
+        for phase in scenarios.PHASES[role]:
+            print(f"  {phase.title} …", file=sys.stderr, flush=True)
+            if phase.prepare:
+                await asyncio.gather(*(phase.prepare(user, ctx) for user in users))
+            done.append(await run_phase(phase.title, role, users, phase.step, ctx, opts, recorder))
+    finally:
+        await asyncio.gather(*(user.close() for user in users))
+    return done
 
 
 def _typical_html_bytes(samples: list[Sample]) -> int:
@@ -187,6 +200,23 @@ async def _floor(opts: Options, ctx, recorder: Recorder, authenticator: Authenti
 
     try:
         return await run_phase("floor", "floor", users, step, ctx, opts, recorder)
+    finally:
+        await asyncio.gather(*(user.close() for user in users))
+
+
+async def _signed_floor(opts: Options, ctx, recorder: Recorder, authenticator: Authenticator,
+                        size: int) -> PhaseResult:
+    """The realistic floor: each user holds a signed session for its own account row."""
+    users = [User("floor", i, [opts.floor], recorder, authenticator) for i in range(opts.concurrency)]
+    for user in users:
+        await user.request(None, "GET", f"/session?account={user.index + 1}", expect=204)
+
+    async def step(user: User, _ctx, _i: int) -> bool:
+        await user.request(SIGNED_FLOOR_PAGE, "GET", f"/signed?bytes={size}")
+        return True
+
+    try:
+        return await run_phase("floor, signed", "floor", users, step, ctx, opts, recorder)
     finally:
         await asyncio.gather(*(user.close() for user in users))
 

@@ -6,12 +6,17 @@ import math
 from html import escape
 from pathlib import Path
 
+# The targets of issue 19 (they replace issue 8's, which asked for less).
 P95_PAGE_MS = 50
-P95_PDF_MS = 150
-FLOOR_SHARE = 0.40
-SCALING = 1.3
-QUERY_BUDGET = 8
+P95_PDF_MS = 50
+READ_SHARE = 0.50  # of the realistic floor's throughput, for every read page …
+LIST_SHARE = 0.35  # … but lists and the queue, which render many rows
+FLOOR_SHARE = LIST_SHARE  # the line drawn in results.svg
+SCALING = 1.2
+QUERY_BUDGET = 6
 FIRST_VISIT_BYTES = 60 * 1024
+BARE_FLOOR = "floor: bare Flask + Jinja"
+SIGNED_FLOOR = "floor: signed session + one SELECT"
 
 
 def _ms(value: float | None) -> str:
@@ -28,12 +33,20 @@ def _is_view(row: dict) -> bool:
     return not page.startswith(("sign-in", "floor")) and "POST" not in page and not _is_pdf(page)
 
 
+def _is_list(page: str) -> bool:
+    return "list" in page or "queue" in page
+
+
+def _floor_row(load: dict, title: str) -> dict | None:
+    return next((row for row in load["pages"] if row["page"] == title and row["rps"]), None)
+
+
 def verdicts(run: dict) -> list[tuple[str, str, str]]:
     pages = [row for row in run["load"]["pages"] if not row["page"].startswith("floor")]
-    floor = next((row for row in run["load"]["pages"] if row["page"].startswith("floor")), None)
+    signed = _floor_row(run["load"], SIGNED_FLOOR)
     out = _latency_verdicts(pages)
-    if floor and floor["rps"]:
-        out.append(_floor_verdict(pages, floor))
+    if signed:
+        out.append(_floor_verdict(pages, signed))
     out.append(_scaling_verdict(run.get("scaling")))
     out.append(_query_verdict(pages))
     out.append(_first_visit_verdict(run["load"]["first_visit"]))
@@ -54,14 +67,16 @@ def _latency_verdicts(pages: list[dict]) -> list[tuple[str, str, str]]:
 
 
 def _floor_verdict(pages: list[dict], floor: dict) -> tuple[str, str, str]:
+    """Read pages (signed-in GETs, not PDFs) against the realistic floor."""
     low = [f"{r['page']} ({r['rps'] / floor['rps']:.0%})" for r in pages
-           if not r["page"].startswith("sign-in") and r["rps"] and r["rps"] / floor["rps"] < FLOOR_SHARE]
-    return (f"every page ≥ {FLOOR_SHARE:.0%} of the floor's throughput", "met" if not low else "not met",
-            "; ".join(low) or f"floor {floor['rps']:.0f} req/s")
+           if _is_view(r) and r["rps"] and r["rps"] / floor["rps"] < (LIST_SHARE if _is_list(r["page"]) else READ_SHARE)]
+    return (f"every read page ≥ {READ_SHARE:.0%} of the realistic floor's throughput, lists and the queue "
+            f"≥ {LIST_SHARE:.0%}", "met" if not low else "not met",
+            "; ".join(low) or f"realistic floor {floor['rps']:.0f} req/s")
 
 
 def _scaling_verdict(scaling: dict | None) -> tuple[str, str, str]:
-    target = f"queue's deepest page and patient list ≤ {SCALING}× their time at 10,000 rows"
+    target = f"every queue sort and filter and the patient's invoice list ≤ {SCALING}× their time at 10,000 rows"
     if not (scaling and scaling.get("ratios")):
         return (target, "not measured", "needs both data sets: run with --size large")
     over = [f"{title} ×{ratio:.2f}" for title, ratio in scaling["ratios"].items() if ratio > SCALING]
@@ -101,7 +116,7 @@ def results_md(run: dict) -> str:
         f"**{run['argon2_ms']:.0f} ms** on this machine (median of {run['argon2_repeat']}, measured directly). "
         "Sign-in runs exactly one (unknown logins verify a dummy hash), so POST /login above is that plus a page.",
         "",
-        "## Targets of issue 8",
+        "## Targets of issue 19",
         "",
         "| target | verdict | detail |",
         "|---|---|---|",
@@ -139,42 +154,46 @@ def _setup_md(run: dict) -> list[str]:
 
 
 def _pages_md(load: dict) -> list[str]:
-    floor = next((row for row in load["pages"] if row["page"].startswith("floor")), None)
-    floor_rps = floor["rps"] if floor else None
+    bare, signed = _floor_row(load, BARE_FLOOR), _floor_row(load, SIGNED_FLOOR)
+    floors = (bare["rps"] if bare else None, signed["rps"] if signed else None)
     lines = [
         "## Pages",
         "",
-        "Throughput is requests per second with all clients on that page; × floor compares it with the bare "
-        f"Flask + Jinja page of the same size ({load['floor_bytes']:,} bytes of HTML). Bytes: as transferred / "
-        "decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
+        "Throughput is requests per second with all clients on that page, compared with two floors serving a "
+        f"page of the same size ({load['floor_bytes']:,} bytes of HTML): × bare is Flask + Jinja alone (no "
+        "session, no database), × signed is Flask reading a signed session cookie and running one SELECT by "
+        "primary key on the same PostgreSQL database, the least any signed-in page can do. Bytes: as "
+        "transferred / decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
         "",
-        "| page | p50 ms | p95 ms | p99 ms | req/s | × floor | SQL queries | bytes | requests | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| page | p50 ms | p95 ms | p99 ms | req/s | × bare | × signed | SQL queries | bytes | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    # Sign-in first, then the pages in the order they ran, the floor last.
+    # Sign-in first, then the pages in the order they ran, the floors last.
     for row in sorted(load["pages"], key=lambda r: (r["page"].startswith("floor"), not r["page"].startswith("sign-in"))):
-        lines.append(_page_row(row, floor_rps))
+        lines.append(_page_row(row, floors))
     phases = load["phases"]
     floor_cpu = [p["driver_cpu"] for p in phases if p["role"] == "floor"]
     portal_cpu = [p["driver_cpu"] for p in phases if p["role"] != "floor"]
+    each = ", ".join(f"{v:.0f}" for v in load["floor_rps"])
+    each_signed = ", ".join(f"{v:.0f}" for v in load.get("signed_floor_rps", []))
     lines += [
         "",
         "Sign-in rows are the virtual users' own sign-ins (a few requests each), not a throughput phase. "
-        f"The floor, measured after each role's pages: {', '.join(f'{v:.0f}' for v in load['floor_rps'])} req/s. "
+        f"The floors, measured after each role's pages: bare {each} req/s; signed {each_signed or '–'} req/s. "
         "The driver shares the machine: it used "
-        f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floor, "
+        f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floors, "
         f"{sum(portal_cpu) / max(len(portal_cpu), 1):.0%} on average during the portal's pages.",
         "",
     ]
     return lines
 
 
-def _page_row(row: dict, floor_rps: float | None) -> str:
-    ratio = f"{row['rps'] / floor_rps:.2f}" if row["rps"] and floor_rps else "–"
+def _page_row(row: dict, floors: tuple[float | None, float | None]) -> str:
+    ratios = " | ".join(f"{row['rps'] / rps:.2f}" if row["rps"] and rps else "–" for rps in floors)
     queries = "–" if row["queries_max"] is None else f"{row['queries_median']:g} / {row['queries_max']}"
     rps = f"{row['rps']:.1f}" if row["rps"] else "–"
     return (
-        f"| {row['page']} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {rps} | {ratio} | "
+        f"| {row['page']} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | {rps} | {ratios} | "
         f"{queries} | {row['wire_bytes']:,} / {row['body_bytes']:,} | {row['requests']} | {row['errors']} |"
     )
 
@@ -217,23 +236,33 @@ def explain_md(run: dict) -> str:
     lines = [
         "# Query plans",
         "",
-        f"`EXPLAIN (ANALYZE, BUFFERS)` of every statement the two pages run, on `{largest['database']}` "
+        f"`EXPLAIN (ANALYZE, BUFFERS)` of every statement the pages below run, on `{largest['database']}` "
         f"({largest['rows']['invoices']:,} invoices, {largest['rows']['claims']:,} claims), written by "
         f"`{run['command']}` on {run['date']}.",
         "",
     ]
     for title, entry in largest["pages"].items():
-        lines += [f"## {title}", ""]
-        for number, (statement, plan) in enumerate(entry.get("explain", []), start=1):
-            lines += [f"### Statement {number}", "", "```sql", statement.strip(), "```", "", "```", plan, "```", ""]
+        lines += _plans_md(title, entry.get("explain", []))
+    if largest.get("plans"):
+        lines += ["# Every order and filter", "",
+                  "The queue's other orders and filters, and the invoice lists' filters, each as its page runs it.", ""]
+        for title, plans in largest["plans"].items():
+            lines += _plans_md(title, plans)
     return "\n".join(lines)
 
 
+def _plans_md(title: str, plans: list) -> list[str]:
+    lines = [f"## {title}", ""]
+    for number, (statement, plan) in enumerate(plans, start=1):
+        lines += [f"### Statement {number}", "", "```sql", statement.strip(), "```", "", "```", plan, "```", ""]
+    return lines
+
+
 def results_svg(run: dict) -> str:
-    """Two panels of horizontal bars: p95 latency against its target, throughput against the floor."""
+    """Two panels of horizontal bars: p95 latency against its target, throughput against the realistic floor."""
     pages = [row for row in run["load"]["pages"] if not row["page"].startswith(("sign-in", "floor"))]
-    floor = next((row for row in run["load"]["pages"] if row["page"].startswith("floor")), None)
-    floor_rps = floor["rps"] if floor and floor["rps"] else None
+    floor = _floor_row(run["load"], SIGNED_FLOOR)
+    floor_rps = floor["rps"] if floor else None
     label_w, bar_w, row_h, top = 300, 300, 22, 60
     width = label_w + 2 * bar_w + 80
     height = top + row_h * len(pages) + 50
@@ -246,8 +275,8 @@ def results_svg(run: dict) -> str:
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
         f'<text x="{x1}" y="22" font-weight="bold">p95 latency (ms)</text>',
         f'<text x="{x1}" y="40" fill="#555">line: {P95_PAGE_MS} ms (pages), {P95_PDF_MS} ms (PDFs); grey: form posts</text>',
-        f'<text x="{x2}" y="22" font-weight="bold">throughput ÷ floor</text>',
-        f'<text x="{x2}" y="40" fill="#555">line: {FLOOR_SHARE:.0%} of the floor</text>',
+        f'<text x="{x2}" y="22" font-weight="bold">throughput ÷ realistic floor</text>',
+        f'<text x="{x2}" y="40" fill="#555">line: {FLOOR_SHARE:.0%} (lists); read pages {READ_SHARE:.0%}</text>',
     ]
     for i, row in enumerate(pages):
         y = top + i * row_h
@@ -260,7 +289,7 @@ def results_svg(run: dict) -> str:
     tx = x2 + bar_w * FLOOR_SHARE / max_ratio
     out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#000" stroke-dasharray="3,2"/>')
     if floor_rps:
-        out.append(f'<text x="{x2}" y="{bottom + 20}" fill="#555">floor: {floor_rps:.0f} req/s '
+        out.append(f'<text x="{x2}" y="{bottom + 20}" fill="#555">realistic floor: {floor_rps:.0f} req/s '
                    f'({run["load"]["floor_bytes"]:,} bytes of HTML)</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import shlex
 import statistics
 import sys
@@ -73,7 +74,7 @@ def argon2_cost(repeat: int = 10) -> float:
     from portal.accounts import passwords
 
     app = create_app({"PORTAL_ENV": "production", "SECRET_KEY": common.SECRET_KEY,
-                      "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
+                      "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, **common.LEGAL,
                       "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
                       "SQLALCHEMY_DATABASE_URI": common.database_url("postgres")})
     with app.app_context():
@@ -136,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     redis.Redis.from_url(common.REDIS_URL).flushdb()  # the bench's own Redis database: yesterday's counters go
     env = common.portal_env(served)
     servers = [start(f"portal-{i + 1}", "app:app", env, args.workers) for i in range(args.instances)]
-    servers.append(start("floor", "bench.floor:app", {}, args.workers * args.instances))  # as many workers in all
+    # As many workers in all; the realistic floor reads the same database the portal serves.
+    floor_env = {"FLOOR_DATABASE_URL": common.database_url(served), "FLOOR_SECRET_KEY": secrets.token_hex(32)}
+    servers.append(start("floor", "bench.floor:app", floor_env, args.workers * args.instances))
     try:
         for server in servers:
             try:

@@ -1,6 +1,8 @@
-"""The two pages whose cost must not grow with the data: the CNS queue's deepest page and a
-patient's invoice list. Each is timed by calling the portal's own functions (the queries the
-view runs, nothing else) on a data set, and its statements are shown with EXPLAIN ANALYZE.
+"""The pages whose cost must not grow with the data: the CNS queue (first, deepest and a
+filtered page) and the patient's and doctor's invoice lists. Each is timed by calling the
+portal's own functions (the queries the view runs, nothing else) on a data set, and its
+statements are shown with EXPLAIN ANALYZE, with those of every other order and filter of the
+queue and the lists (`--explain` writes them as bench/EXPLAIN.md does).
 
     .venv/bin/python -m bench.scaling --database portal_bench_small --database portal_bench
 """
@@ -11,11 +13,12 @@ import argparse
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import event
 
-from bench import common, targets
+from bench import common, report, targets
 
 REPEAT = 30
 
@@ -26,45 +29,114 @@ def _app(database: str):
     return create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(database),
         "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
+        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, **common.LEGAL,
     })
+
+
+def _people(database: str):
+    from portal.extensions import db
+    from portal.models import CnsStaff, Doctor, Patient
+
+    staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == common.staff_login(0)))
+    patient = db.session.scalar(db.select(Patient).where(Patient.matricule == common.patient_login(0)))
+    doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == common.doctor_login(0)))
+    # Detached, so the rollback between calls does not make every call reload them first.
+    for person in (staff, patient, doctor):
+        db.session.expunge(person)
+    return staff, patient, doctor
+
+
+def _keyset(after: str | None):
+    if not after:
+        return None
+    micros, last_id = (int(part) for part in after.split(":"))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros), last_id
+
+
+def _queue_page(staff, filters, keyset=None):
+    """What the queue view runs: one page and the counts above it."""
+    from portal.claims import review
+
+    def call():
+        rows, _next = review.queue(staff, filters, keyset)
+        review.counts(staff, filters)
+        return rows
+
+    return call
 
 
 def _pages(database: str):
     """(title, callable) for each measured page, with the arguments its view would pass."""
     from portal.claims import review, sharing
-    from portal.extensions import db
     from portal.invoicing import invoices
-    from portal.models import CnsStaff, Patient
 
     with psycopg.connect(common.database_url(database)) as conn:
-        after = targets.deepest_after(conn)
+        keyset = _keyset(targets.deepest_after(conn))
         (claims_total,) = conn.execute("SELECT count(*) FROM claim").fetchone()
         (invoices_total,) = conn.execute("SELECT count(*) FROM invoice").fetchone()
-    staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == common.staff_login(0)))
-    patient = db.session.scalar(db.select(Patient).where(Patient.matricule == common.patient_login(0)))
-    # Detached, so the rollback between calls does not make every call reload them first.
-    db.session.expunge(staff)
-    db.session.expunge(patient)
-    keyset = None
-    if after:
-        micros, last_id = (int(part) for part in after.split(":"))
-        keyset = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros), last_id)
-    filters = review.QueueFilters(state="shared")
+    staff, patient, doctor = _people(database)
+    every = invoices.Filters()
 
-    def queue_deepest():
-        rows, _next = review.queue(staff, filters, keyset)
-        review.counts(staff, filters)
-        return rows
+    def invoice_list(**owner):
+        def call():
+            rows, _more = invoices.listing(**owner, filters=every, page=1)
+            invoices.count(**owner, filters=every)
+            if "patient_id" in owner:
+                invoices.doctors_of(patient.id)
+            sharing.claimed_invoice_ids([row.id for row in rows])
+            return rows
 
-    def patient_list():
-        rows, _more = invoices.listing(patient_id=patient.id, filters=invoices.Filters(), page=1)
-        invoices.doctors_of(patient.id)
-        sharing.claimed_invoice_ids([row.id for row in rows])
-        return rows
+        return call
 
     sizes = {"claims": claims_total, "invoices": invoices_total}
-    return sizes, [("CNS queue, deepest page", queue_deepest), ("patient invoice list", patient_list)]
+    return sizes, [
+        ("CNS queue, first page", _queue_page(staff, review.QueueFilters())),
+        ("CNS queue, deepest page", _queue_page(staff, review.QueueFilters(state="shared"), keyset)),
+        ("CNS queue, filtered", _queue_page(staff, review.QueueFilters(
+            state="accepted", channel="paper_qr", amount_min_cents=2000, sort="newest"))),
+        ("patient invoice list", invoice_list(patient_id=patient.id)),
+        ("doctor invoice list", invoice_list(doctor_id=doctor.id)),
+    ]
+
+
+def _plans(database: str):
+    """(title, callable) for every order and filter the queue offers, and the invoice lists'
+    filters: EXPLAINed only, to show each is read through an index."""
+    from portal.claims import review
+    from portal.invoicing import invoices
+    from portal.models import CnsStaff, Fund
+
+    staff, patient, doctor = _people(database)
+    fund_agent = CnsStaff(staff_id="BENCH-CMFEP", name="Bench", fund_scope=Fund.CMFEP)  # never saved
+    with psycopg.connect(common.database_url(database)) as conn:
+        keyset = _keyset(targets.deepest_after(conn, "accepted"))
+    month_ago = datetime.now(UTC).date() - timedelta(days=30)
+    queue = review.QueueFilters
+    cases = [(f"queue: {state or 'all states'}, {sort}", staff, queue(state=state, sort=sort))
+             for state in (None, "shared", "accepted") for sort in review.SORTS]
+    cases += [
+        ("queue: accepted, oldest, deepest page", staff, queue(state="accepted"), keyset),
+        ("queue: fund CMFEP", staff, queue(fund=Fund.CMFEP)),
+        ("queue: in review, fund EMCFL, newest", staff, queue(state="in_review", fund=Fund.EMCFL, sort="newest")),
+        ("queue: paper, shared", staff, queue(state="shared", channel="paper_qr")),
+        ("queue: one doctor, all states", staff, queue(doctor_id=doctor.id)),
+        ("queue: one doctor, accepted, amount high", staff, queue(state="accepted", doctor_id=doctor.id,
+                                                                  sort="amount_high")),
+        ("queue: last 30 days, accepted, amount high", staff, queue(state="accepted", date_from=month_ago,
+                                                                    sort="amount_high")),
+        ("queue: amounts 50-60 €, all states, oldest", staff, queue(amount_min_cents=5000, amount_max_cents=6000)),
+        ("queue: a CMFEP agent, shared", fund_agent, queue(state="shared")),
+        ("queue: a CMFEP agent, accepted, amount low", fund_agent, queue(state="accepted", sort="amount_low")),
+    ]
+    plans = [(title, _queue_page(agent, filters, *rest)) for title, agent, filters, *rest in cases]
+    for state in ("shared", "issued", "expired"):
+        filters = invoices.Filters(state=state)
+        plans.append((f"doctor invoice list: {state}", lambda filters=filters: (
+            invoices.listing(doctor_id=doctor.id, filters=filters), invoices.count(doctor_id=doctor.id, filters=filters))))
+        plans.append((f"patient invoice list: {state}", lambda filters=filters: (
+            invoices.listing(patient_id=patient.id, filters=filters),
+            invoices.count(patient_id=patient.id, filters=filters))))
+    return plans
 
 
 def measure(database: str, *, explain: bool) -> dict:
@@ -89,6 +161,8 @@ def measure(database: str, *, explain: bool) -> dict:
             if explain:
                 entry["explain"] = _explain(call)
             out["pages"][title] = entry
+        if explain:
+            out["plans"] = {title: _explain(call) for title, call in _plans(database)}
     return out
 
 
@@ -128,11 +202,21 @@ def _with_values(statement: str, parameters) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", action="append", required=True)
+    parser.add_argument("--explain", metavar="FILE", help="write the plans at the last database's size there")
     args = parser.parse_args(argv)
-    for database in args.database:
-        result = measure(database, explain=False)
+    runs = []
+    for number, database in enumerate(args.database, start=1):
+        result = measure(database, explain=bool(args.explain) and number == len(args.database))
+        runs.append(result)
         for title, entry in result["pages"].items():
             print(f"{database:22} {title:28} median {entry['median_ms']:7.2f} ms  p95 {entry['p95_ms']:7.2f} ms")
+    if len(runs) > 1:
+        for title, entry in runs[-1]["pages"].items():
+            print(f"{title:28} x{entry['median_ms'] / runs[0]['pages'][title]['median_ms']:.2f}")
+    if args.explain:
+        run = {"scaling": {"runs": runs}, "command": "python -m bench.scaling --explain",
+               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+        Path(args.explain).write_text(report.explain_md(run))
 
 
 if __name__ == "__main__":

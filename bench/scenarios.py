@@ -24,6 +24,7 @@ class Context:
 
 
 Step = Callable[[User, Context, int], Awaitable[bool]]
+Prepare = Callable[[User, Context], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Phase:
     title: str
     role: str
     step: Step
+    prepare: Prepare | None = None  # run once per user before the phase, not measured
 
 
 def _pick(items: list, i: int, user: User):
@@ -81,6 +83,16 @@ async def invoice_pdf(user: User, ctx: Context, i: int) -> bool:
     invoice = _pick(ctx.patients[user.index].pdf_invoices, i, user)
     await _get(user, "patient: invoice PDF", f"/patient/invoices/{invoice}.pdf")
     return True
+
+
+async def render_pdfs_at_issue(user: User, ctx: Context) -> None:
+    """The portal renders a document when it is issued (a job) and a download reads it; the
+    generated data skip that job, so each user fetches its own PDFs once before the phase."""
+    targets = ctx.patients[user.index]
+    for invoice in targets.pdf_invoices:
+        await user.request(None, "GET", f"/patient/invoices/{invoice}.pdf")
+    for claim in targets.statements:
+        await user.request(None, "GET", f"/patient/claims/{claim}/statement.pdf")
 
 
 async def statement_pdf(user: User, ctx: Context, i: int) -> bool:
@@ -190,7 +202,7 @@ PHASES = {
         Phase("invoice list", "patient", invoice_list),
         Phase("invoice list, filtered", "patient", invoice_list_filtered),
         Phase("invoice detail", "patient", invoice_detail),
-        Phase("invoice PDF", "patient", invoice_pdf),
+        Phase("invoice PDF", "patient", invoice_pdf, prepare=render_pdfs_at_issue),
         Phase("statement PDF", "patient", statement_pdf),
         Phase("share an invoice", "patient", share),
     ],

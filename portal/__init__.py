@@ -8,10 +8,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import cli
 from portal import config as settings
 from portal.config import ROOT
-from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, query_count
+from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, query_count, reconnect
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from portal.models.types import render_item
-from portal.web import access, templating
+from portal.web import access, closed, templating
 from portal.web.activation import bp as activation
 from portal.web.auth import bp as auth
 from portal.web.cns import bp as cns
@@ -46,6 +46,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     database.configure(app)
+    reconnect.init_app(app)
     jobs.init_app(app)
     migrate.init_app(
         app,
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     inbound.init_app(app)  # first: a request that is not UTF-8 is refused before anything reads it
+    closed.init_app(app)  # then: during a maintenance window nothing else runs
     forms.init_app(app)
     access.init_app(app)
     headers.init_app(app)

@@ -1,5 +1,6 @@
 """Operator commands: flask --app app demo | totp | accounts … | registry import | terms publish |
-nomenclature load | purge. Thin wrappers: the rules live in the domain modules they call.
+nomenclature load | purge | maintenance schedule/cancel/list. Thin wrappers: the rules live in the
+domain modules they call.
 
 Every command that reads or writes the portal's tables is a `data_command`: it checks the
 schema first, and a refusal (portal.core.refused) becomes a message and a non-zero exit, never a
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
-from portal import demo
+from portal import demo, maintenance
 from portal.accounts import registry_import, terms, totp
 from portal.core import schema
 from portal.core.refused import Refused
@@ -352,6 +355,61 @@ def load_nomenclature(path: Path | None, encoding: str, dry_run: bool) -> None:
 
 
 # What `flask --app app scheduler` queues: (job, every N seconds, or a cron line in UTC).
+maintenance_cli = AppGroup("maintenance", help="Maintenance windows, announced on every page before they begin.")
+LUXEMBOURG = ZoneInfo("Europe/Luxembourg")
+
+
+def _moment(_ctx, _param, value: str) -> datetime:
+    """`2026-12-20 22:00` as the clocks in Luxembourg read it, or an ISO time with its own offset."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter("write it as 2026-12-20 22:00 (Luxembourg time)") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LUXEMBOURG)).astimezone(UTC)
+
+
+def _shown(moment: datetime) -> str:
+    return moment.astimezone(LUXEMBOURG).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@maintenance_cli.command("schedule")
+@click.option("--from", "starts_at", required=True, callback=_moment, help="Start, Luxembourg time: 2026-12-20 22:00")
+@click.option("--to", "ends_at", required=True, callback=_moment, help="End, Luxembourg time: 2026-12-20 23:30")
+@click.option("--message-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="UTF-8 text shown under the announcement, as written.")
+@data_command
+def schedule_maintenance(starts_at: datetime, ends_at: datetime, message_file: Path | None) -> None:
+    """Schedule a window: announced from MAINTENANCE_NOTICE_HOURS before, then every request answered 503."""
+    try:
+        message = message_file.read_text(encoding="utf-8-sig") if message_file else None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{message_file} is not UTF-8 text. Nothing was written.") from None
+    window = maintenance.schedule(starts_at, ends_at, message)
+    db.session.commit()
+    click.echo(f"Scheduled maintenance window {window.id}: {_shown(starts_at)} to {_shown(ends_at)}.")
+
+
+@maintenance_cli.command("cancel")
+@click.argument("window_id", type=int)
+@data_command
+def cancel_maintenance(window_id: int) -> None:
+    """Cancel a window that is not over yet (one under way ends at once)."""
+    maintenance.cancel(window_id)
+    db.session.commit()
+    click.echo(f"Cancelled maintenance window {window_id}.")
+
+
+@maintenance_cli.command("list")
+@data_command
+def list_maintenance() -> None:
+    """The windows not over yet."""
+    windows = maintenance.upcoming()
+    for window in windows:
+        click.echo(f"{window.id}\t{_shown(window.starts_at)}\t{_shown(window.ends_at)}\t{window.message or ''}")
+    if not windows:
+        click.echo("No maintenance window is scheduled.")
+
+
 REPEATING = [
     (delivery.sweep_job, 60, None),  # retries whose job was lost, leases of dead workers
     (retention.purge_job, None, "30 2 * * *"),
@@ -360,6 +418,6 @@ REPEATING = [
 
 def init_app(app: Flask) -> None:
     for command in (demo_command, totp_command, accounts_cli, registry_cli, terms_cli, purge_command,
-                    nomenclature_cli, outbox_cli, worker_command,
+                    nomenclature_cli, outbox_cli, maintenance_cli, worker_command,
                     scheduler_command(REPEATING)):
         app.cli.add_command(command)

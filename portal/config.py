@@ -19,6 +19,18 @@ INSTANCE = Path(os.environ.get("PORTAL_INSTANCE_DIR", ROOT / "instance"))
 LANGUAGES = ("fr", "de", "en")
 
 
+# What the legal notice shows, and the honest placeholders used until an operator sets them.
+LEGAL_DEMO_VALUES = {
+    "LEGAL_PUBLISHER": "Caisse nationale de santé",
+    "LEGAL_ADDRESS": "125, route d'Esch, L-2980 Luxembourg",
+    "LEGAL_PHONE": "+352 00 00 00 00",
+    "LEGAL_REGISTER": "Public institution, no trade register number",
+    "LEGAL_HOST": "Example Hosting S.A., 1, rue de l'Exemple, L-0000 Luxembourg",
+    "PUBLIC_CONTACT_EMAIL": "contact@portal.example.lu",
+}
+LEGAL_SETTINGS = tuple(LEGAL_DEMO_VALUES)
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment cannot make a safe configuration."""
 
@@ -95,7 +107,10 @@ def load(overrides: dict | None = None) -> dict:
         # form; more is refused with 413 (portal/core/inbound.py counts urlencoded fields too).
         "MAX_FORM_PARTS": int(os.environ.get("MAX_FORM_PARTS", 1000)),
         "MAX_FORM_MEMORY_SIZE": int(os.environ.get("MAX_FORM_MEMORY_SIZE", 500_000)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before every checkout (a round trip on every request): connections are replaced
+        # after this many seconds, and one the server dropped meanwhile is met by a retry of the
+        # request (portal/core/reconnect.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": int(os.environ.get("DATABASE_POOL_RECYCLE_SECONDS", 1800))},
         "SESSION_COOKIE_NAME": "portal_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -117,8 +132,22 @@ def load(overrides: dict | None = None) -> dict:
         "SIGNIN_RATE_LIMIT": os.environ.get("SIGNIN_RATE_LIMIT", "20/minute;200/hour"),
         "CODE_RATE_LIMIT": os.environ.get("CODE_RATE_LIMIT", "10/minute;100/hour"),
         "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "20/minute;100/hour"),
+        # Per client IP, on sending the public "Contact the fund" form (/help).
+        "HELP_RATE_LIMIT": os.environ.get("HELP_RATE_LIMIT", "5/minute;20/hour"),
         "DEMO_MODE": _env_bool("DEMO_MODE", not production),
-        "PUBLIC_CONTACT_EMAIL": os.environ.get("PUBLIC_CONTACT_EMAIL", "contact@portal.example.lu"),
+        # The legal notice (/legal) and the footer's contact. Outside production a missing one
+        # takes the demonstration value of LEGAL_DEMO_VALUES and the page says so; production
+        # refuses to start without every one of them.
+        **{name: os.environ.get(name) or None for name in LEGAL_SETTINGS},
+        # The data-protection officer the privacy notice names; the fund's own address by default.
+        "DPO_EMAIL": os.environ.get("DPO_EMAIL", "dataprotection.cns@secu.lu"),
+        "DPO_ADDRESS": os.environ.get(
+            "DPO_ADDRESS", "Caisse nationale de santé, Data Protection Officer, 4, rue Mercier, L-2144 Luxembourg"
+        ),
+        # Every page announces a scheduled maintenance window this long before it begins; each
+        # process reads the windows again after MAINTENANCE_CACHE_SECONDS (portal/maintenance).
+        "MAINTENANCE_NOTICE": timedelta(hours=float(os.environ.get("MAINTENANCE_NOTICE_HOURS", 48))),
+        "MAINTENANCE_CACHE_SECONDS": float(os.environ.get("MAINTENANCE_CACHE_SECONDS", 5)),
         # The address people reach the portal at. Links that leave the portal (activation letters,
         # SMS, e-mails, exports) are built from it, never from the request's Host header, and
         # requests for any other host are refused. Required in production.
@@ -126,6 +155,9 @@ def load(overrides: dict | None = None) -> dict:
         # More host names to answer besides PUBLIC_BASE_URL's (e.g. what the load balancer's
         # health check sends), comma-separated.
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()],
+        # Pages compressed by the portal itself (brotli or gzip, in the worker's time). Behind a
+        # reverse proxy that compresses, turn it off: README, "Production deployment".
+        "COMPRESS_RESPONSES": _env_bool("COMPRESS_RESPONSES", True),
         # Benchmark only (bench/): an X-Query-Count header on every response.
         "BENCH_COUNT_QUERIES": _env_bool("BENCH_COUNT_QUERIES"),
     }
@@ -146,12 +178,16 @@ def _finish(config: dict) -> None:
             raise ConfigError("Refusing to start: FIELD_ENCRYPTION_KEY is not set in production.")
         if not config["PUBLIC_BASE_URL"]:
             raise ConfigError("Refusing to start: PUBLIC_BASE_URL is not set in production.")
+        missing = [name for name in LEGAL_SETTINGS if not config[name]]
+        if missing:
+            raise ConfigError(f"Refusing to start: the legal notice needs {', '.join(missing)} in production.")
         config["DEMO_MODE"] = False
     else:
         config["SECRET_KEY"] = config["SECRET_KEY"] or _instance_secret("secret_key", lambda: secrets.token_hex(32))
         config["FIELD_ENCRYPTION_KEY"] = config["FIELD_ENCRYPTION_KEY"] or _instance_secret(
             "field_key", lambda: Fernet.generate_key().decode()
         )
+    _legal_notice(config)
     _public_address(config)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.
@@ -160,6 +196,14 @@ def _finish(config: dict) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+
+
+def _legal_notice(config: dict) -> None:
+    """Fill what an operator left unset (never in production: _finish refused that) and remember
+    which values are placeholders, so the legal notice can say so."""
+    config["LEGAL_DEMO_FIELDS"] = [name for name in LEGAL_SETTINGS if not config[name]]
+    for name in config["LEGAL_DEMO_FIELDS"]:
+        config[name] = LEGAL_DEMO_VALUES[name]
 
 
 def _public_address(config: dict) -> None:

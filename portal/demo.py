@@ -9,10 +9,11 @@ from datetime import date, datetime, time, timedelta
 
 from portal import accounts
 from portal.accounts import terms, totp
-from portal.claims import qr, review, sharing
+from portal.claims import qr, review, sharing, states
 from portal.core import clock
 from portal.core.identity import make_iban, make_matricule
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.invoicing import invoices, nomenclature
 from portal.models import (
     Account,
@@ -22,6 +23,8 @@ from portal.models import (
     Doctor,
     Fund,
     GuardianLink,
+    HelpCategory,
+    HelpRequest,
     Invoice,
     Patient,
     RegistryGuardian,
@@ -63,6 +66,7 @@ def _patient(given, surname, birth, serial, fund, mobile, index) -> Patient:
     person.given_name, person.surname, person.birth_date = given, surname, birth
     person.fund, person.mobile = fund, mobile
     person.iban = make_iban("LU", f"001{index:013d}")
+    person.covered_from = birth  # insured since birth: direct payment checks the date of service against it
     db.session.add(person)
     return person
 
@@ -117,6 +121,8 @@ def seed() -> list[DemoAccount]:
     for code, name, specialty, digital in DOCTORS:
         doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == code)) or Doctor(provider_code=code)
         doctor.name, doctor.specialty, doctor.is_digital_participant = name, specialty, digital
+        # A participating doctor's practice account: the fund pays direct payments into it.
+        doctor.iban = make_iban("LU", f"009{int(code):013d}") if digital else None
         password = f"surgery-demo-lamp-{code[-2:]}"
         doctor.account = _account(Role.DOCTOR, code, password)
         db.session.add(doctor)
@@ -137,8 +143,28 @@ def seed() -> list[DemoAccount]:
     db.session.flush()
     _link_child()
     _invoices()
+    _help_message()
     db.session.commit()
     return created
+
+
+def _help_message() -> None:
+    """Anne wrote to the fund a week ago and was answered the next day, so the help desk shows a
+    message with its answer on both sides. Written once: a second run finds it."""
+    anne = db.session.scalar(db.select(Patient).where(Patient.matricule == make_matricule(*PATIENTS[0][2:4])))
+    if db.session.scalar(db.select(HelpRequest.id).where(HelpRequest.patient_id == anne.id).limit(1)):
+        return
+    staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == STAFF[0][0]))
+    written = datetime.combine(clock.today() - timedelta(days=7), time(9, 15), tzinfo=clock.UTC)
+    try:
+        clock.freeze(written)
+        filed = helpdesk.file(HelpCategory.CLAIM, "I posted a paper invoice to the fund several weeks ago. "
+                              "Has it arrived?", account=anne.account, patient=anne, language="en")
+        clock.freeze(written + timedelta(days=1, hours=5))
+        helpdesk.reply(filed, staff, "Yes, it arrived and an agent is reviewing it. You can follow it under "
+                       "\"My claims\"; we write to you once it is decided.")
+    finally:
+        clock.freeze(None)
 
 
 # (patient index in PATIENTS, doctor code, days ago, acts, paid on site, payer is patient, then)
@@ -159,7 +185,14 @@ DEMO_INVOICES = [
     (2, "90000011", 5, [("C41", 1), ("K2", 1)], True, True, "shared"),
     (0, "90000029", 15, [("DC1", 1), ("DT1", 1)], True, True, None),
     (0, "90000011", 740, [("C1", 1)], True, True, "expired"),
+    # Direct payment: the patient paid only their share, the doctor's claim paid or waiting;
+    # and a patient who preferred a paper invoice with its QR code.
+    (0, "90000011", 12, [("C1", 1)], True, True, "direct_accepted"),
+    (0, "90000011", 1, [("C2", 1)], True, True, "direct"),
+    (1, "90000011", 6, [("C42", 1)], True, True, "direct_accepted"),
+    (0, "90000011", 4, [("C1", 1)], True, True, "paper_preferred"),
 ]
+DIRECT = {"direct": "direct", "direct_accepted": "direct", "paper_preferred": "paper"}
 
 
 def _invoices() -> None:
@@ -182,14 +215,25 @@ def _invoices() -> None:
             clock.freeze(datetime.combine(service, time(10, 30), tzinfo=clock.UTC))
             patient.is_auto_share = then == "auto"
             draft = invoices.Draft(patient=patient, service_date=service, paid_on_site=paid, payer_is_patient=payer,
-                                   lines=[(nomenclature.act_on(act, service), qty) for act, qty in acts])
+                                   lines=[(nomenclature.act_on(act, service), qty) for act, qty in acts],
+                                   settlement=DIRECT.get(then, "full"), consent_by="patient", consent_method="signed")
             invoice = invoices.issue(doctor, draft)
-            if then == "void":
+            if then == "direct_accepted":
+                _decide_direct(invoice, staff)
+            elif then == "void":
                 invoices.void(invoice, "Wrong act code; a corrected invoice follows.")
-            elif then not in (None, "expired", "auto"):
+            elif then not in (None, "expired", "auto", *DIRECT):
                 _claim(invoice, patient, staff, then)
     finally:
         clock.freeze(None)
+
+
+def _decide_direct(invoice, staff: CnsStaff) -> None:
+    """The fund accepts a doctor's direct-payment claim a day later: the doctor is paid."""
+    clock.freeze(clock.now() + timedelta(days=1))
+    claim = states.active_claim_of(invoice.id)
+    review.take_up(claim, staff)
+    review.accept(claim, staff, version=claim.version)
 
 
 def _claim(invoice, patient: Patient, staff: CnsStaff, state: str) -> None:

@@ -21,11 +21,12 @@ from sqlalchemy import create_engine, text
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
-from portal import create_app  # noqa: E402
+from portal import create_app, maintenance  # noqa: E402
 from portal.accounts import terms  # noqa: E402
-from portal.claims import states  # noqa: E402
+from portal.claims import review  # noqa: E402
 from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.web.patient import doctor_choices  # noqa: E402
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.clients", "tests.fixtures.activation", "tests.fixtures.invoices", "tests.fixtures.claims", "tests.fixtures.figures", "tests.fixtures.cli", "tests.fixtures.messages"]
 
@@ -38,6 +39,7 @@ TEST_SETTINGS = {
     "FIELD_ENCRYPTION_KEY": "0n3Xn1mWcH3Pj0qLqX8gk0m3j7S9gVsz9hA0KZUo9yE=",
     "SIGNIN_RATE_LIMIT": "1000/minute",
     "CODE_RATE_LIMIT": "1000/minute",
+    "HELP_RATE_LIMIT": "1000/minute",
     "DEMO_MODE": True,
     "PASSWORD_HASH_PROFILE": "test",
 }
@@ -138,6 +140,7 @@ def rolled_back():
         transaction.rollback()
         connection.close()
         terms.forget_current()  # a version published inside is gone with the transaction
+        maintenance.forget()  # so is a maintenance window scheduled inside
 
 
 # Reference data the migrations load; tests never change it.
@@ -160,10 +163,12 @@ def _release_clock():
 
 @pytest.fixture(autouse=True)
 def _fresh_counts():
-    """Workers keep the closed-claim counts and the terms version for a while; each test starts without them."""
-
-    states.forget_closed_counts()
+    """Workers keep filtered queue counts, the terms version and patients' doctor filters for a
+    while; each test starts without them (a rolled-back test's ids come back in the next)."""
+    review.forget_filtered_counts()
     terms.forget_current()
+    maintenance.forget()
+    doctor_choices.forget()
 
 
 @pytest.fixture(autouse=True)

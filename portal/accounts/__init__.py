@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from portal import audit
 from portal.accounts import passwords, security_alerts, sessions, totp
+from portal.accounts.profiles import profile
 from portal.core import clock
 from portal.extensions import db
-from portal.models import Account, AccountStatus, CnsStaff, Credential, Doctor, Patient, Role
-
-PROFILE_MODELS = {Role.PATIENT: Patient, Role.DOCTOR: Doctor, Role.CNS: CnsStaff}
-
-
-def profile(account: Account):
-    """The registry record behind an account: Patient, Doctor or CnsStaff.
-
-    Kept for the request: a doctor's or an agent's page asks for it more than once, and
-    the strong reference keeps it in the session's identity map, where a lazy load of
-    `invoice.doctor` or `event.staff` finds it instead of querying again."""
-    cached = g.get("profile")
-    if cached is not None and cached[0] == account.id:
-        return cached[1]
-    model = PROFILE_MODELS[Role(account.role)]
-    found = db.session.scalar(db.select(model).where(model.account_id == account.id))
-    g.profile = (account.id, found)
-    return found
+from portal.models import Account, AccountStatus, Credential, Patient, Role
 
 
 def display_name(account: Account) -> str:

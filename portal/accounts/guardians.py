@@ -8,6 +8,7 @@ from flask import g, session
 from sqlalchemy import Integer, cast, null, union_all
 
 from portal import audit
+from portal.accounts import profiles
 from portal.core import clock
 from portal.core.identity import is_minor
 from portal.extensions import db
@@ -80,7 +81,8 @@ def children_of(parent: Account) -> list[Patient]:
 
 
 def own_patient(account: Account) -> Patient | None:
-    return household(account).own
+    # The account's own record came with the session's row: no need for the household here.
+    return profiles.profile(account)
 
 
 def unread_count(account: Account, patient: Patient | None) -> int:

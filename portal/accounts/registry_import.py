@@ -35,9 +35,12 @@ from portal.documents import stored
 from portal.extensions import db
 from portal.models import Fund, Patient, RegistryGuardian
 
-COLUMNS = ("matricule", "surname", "given_name", "birth_date", "mobile", "email", "fund", "iban", "guardians")
+# covered_from / covered_until: the period the person is insured (direct payment needs the date
+# of service inside it); a blank covered_until with --clear covered_until makes it open-ended.
+COLUMNS = ("matricule", "surname", "given_name", "birth_date", "mobile", "email", "fund", "iban", "guardians",
+           "covered_from", "covered_until")
 REQUIRED = ("matricule", "surname", "given_name", "birth_date")
-CLEARABLE = ("mobile", "email", "iban")
+CLEARABLE = ("mobile", "email", "iban", "covered_until")
 NAME_LENGTH = 100  # Patient.surname and given_name
 MOBILE_REGION = "LU"  # a number written without a country code is a Luxembourg one
 MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
@@ -141,6 +144,8 @@ RULES = {
     "email": _email,
     "fund": _fund,
     "iban": _iban,
+    "covered_from": csv_input.iso_date,
+    "covered_until": csv_input.iso_date,
 }
 
 
@@ -149,6 +154,9 @@ def _entry(row: csv_input.Row, clear: tuple[str, ...]) -> tuple[Entry | None, li
     dated = "matricule" in values and "birth_date" in values
     if dated and values["birth_date"] != matricule_birth_date(values["matricule"]):
         problems.append(Problem(row.line, "birth_date", "does not match the birth date in the matricule"))
+    start, end = values.get("covered_from"), values.get("covered_until")
+    if start is not None and end is not None and end < start:
+        problems.append(Problem(row.line, "covered_until", "ends before covered_from"))
     guardians, found = _named_guardians(row, values)
     problems.extend(found)
     if problems:

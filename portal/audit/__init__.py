@@ -89,7 +89,13 @@ INVOICE_VIEWED = _declare("invoice.viewed", ("invoice_id",), ("document",))
 DOCUMENTS_PURGED = _declare("documents.purged", ("invoices",), ("claim_documents",))
 CLAIM_SHARED = _declare("claim.shared", ("claim_id", "invoice_id", "method"))
 CLAIM_WITHDRAWN = _declare("claim.withdrawn", ("claim_id",))
-CLAIM_RECEIVED_ON_PAPER = _declare("claim.paper_received", ("claim_id", "invoice_id"))
+CLAIM_RECEIVED_ON_PAPER = _declare("claim.paper_received", ("claim_id", "invoice_id"), ("receipt_seen",))
+# Direct immediate payment: the doctor's claim, created as the invoice is issued, with how the
+# patient agreed (portal.claims.direct_payment).
+CLAIM_DIRECT_SUBMITTED = _declare("claim.direct_submitted", ("claim_id", "invoice_id", "consent_by", "consent_method"))
+DOCTOR_BANK_ACCOUNT_CHANGED = _declare("doctor.bank_account_changed")
+# The doctor read or downloaded what the fund paid them (names and amounts of their patients).
+DOCTOR_PAYMENTS_VIEWED = _declare("doctor.payments_viewed", ("claims",), ("document",))
 CLAIM_TAKEN_UP = _declare("claim.taken_up", ("claim_id",))
 CLAIM_INFO_REQUESTED = _declare("claim.info_requested", ("claim_id",))
 CLAIM_INFO_ANSWERED = _declare("claim.info_answered", ("claim_id",), ("document",))
@@ -141,15 +147,28 @@ CLAIM_IBAN_REMOVED = _declare("claim.iban_removed", ("claim_id",))
 # A doctor or agent who left: the account closed, every session ended, the doctor's pending
 # activation codes revoked (portal.professionals.operators.deactivate). `by` is "operator" or "staff".
 ACCOUNT_DEACTIVATED = _declare("account.deactivated", ("account_id", "by", "sessions", "codes"))
+# The purge reduced a former doctor's or agent's identification data, 12 months after the
+# account was closed (portal.professionals.former).
+IDENTIFICATION_REDUCED = _declare("account.identification_reduced", ("account_id",))
 # An operator granted or withdrew a CNS agent's administration (publishing terms, blocking accounts).
 ADMINISTRATOR_GRANTED = _declare("staff.administrator_granted", ("account_id",))
 ADMINISTRATOR_REVOKED = _declare("staff.administrator_revoked", ("account_id",))
 # An administrator looked an account up by its login on the staff administration page.
 ACCOUNT_LOOKED_UP = _declare("account.looked_up", ("account_id",))
+# The help desk (portal.helpdesk): a message to the fund filed (by a patient, a doctor, or someone
+# not signed in: `source`), opened by an agent (its attachment: `document`), answered; and the
+# retention purge of messages three years after their last reply.
+HELP_REQUEST_FILED = _declare("help_request.filed", ("request_id", "source"))
+HELP_REQUEST_VIEWED = _declare("help_request.viewed", ("request_id",), ("document",))
+HELP_REQUEST_ANSWERED = _declare("help_request.answered", ("request_id",))
+HELP_REQUESTS_PURGED = _declare("help_requests.purged", ("requests",))
 # A signed-in user asked for an object that is not theirs, or does not exist (answered 404):
 # the view, what the id names (claim, invoice, event, code, request, session, export, patient:
 # the URL argument without "_id"), and the id when it is a plain number, never a secret.
 ACCESS_REFUSED = _declare("access.refused", ("endpoint", "object"), ("object_id",))
+# An operator scheduled or cancelled a maintenance window (flask --app app maintenance …).
+MAINTENANCE_SCHEDULED = _declare("maintenance.scheduled", ("window_id", "starts_at", "ends_at"))
+MAINTENANCE_CANCELLED = _declare("maintenance.cancelled", ("window_id",))
 
 # Keys that must never reach the trail, whatever a caller passes.
 _FORBIDDEN = {"password", "code", "secret", "token", "totp", "iban", "recovery_code"}

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 
 from portal.accounts import sessions
+from portal.claims import counts as claim_counts
 from portal.claims import review, sharing
 from portal.core import clock
 from portal.extensions import db
@@ -114,15 +115,14 @@ class StaffOverview:
 
 
 def for_staff(staff: CnsStaff) -> StaffOverview:
-    # The queue's own rules (fund scope, frozen claims left out), so the counts match it.
+    # The queue's own counts and rules (fund scope, frozen claims left out), so the home matches it.
     queue = review.scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
-    in_state = {state: queue.where(Claim.state == state) for state in ClaimState.OPEN}
     found = db.session.execute(db.select(
-        *(query.with_only_columns(db.func.count()).scalar_subquery() for query in in_state.values()),
+        *(claim_counts.in_state(state, fund=review.fund_scope(staff)) for state in ClaimState.OPEN),
         queue.where(Claim.state == ClaimState.IN_REVIEW, Claim.taken_by_id == staff.id)
         .with_only_columns(db.func.count()).scalar_subquery(),
     )).one()
     oldest = db.session.scalars(
-        in_state[ClaimState.SHARED].order_by(Claim.shared_at, Claim.id).limit(OLDEST_SHOWN)
+        queue.where(Claim.state == ClaimState.SHARED).order_by(Claim.shared_at, Claim.id).limit(OLDEST_SHOWN)
     ).all()
-    return StaffOverview(dict(zip(in_state, found[:-1], strict=True)), found[-1], list(oldest))
+    return StaffOverview(dict(zip(ClaimState.OPEN, found[:-1], strict=True)), found[-1], list(oldest))

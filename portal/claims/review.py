@@ -12,11 +12,12 @@ from time import monotonic
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_
+from sqlalchemy import tuple_
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.claims import qr, reimbursement, statement_pdf, states
+from portal.claims import counts as claim_counts
+from portal.claims import doctor_messages, qr, reimbursement, statement_pdf, states
 from portal.claims.adjustments import ADJUSTMENT_REASONS, NEEDS_NOTE
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock, jobs
@@ -29,8 +30,10 @@ from portal.models import (
     ClaimEvent,
     ClaimState,
     CnsStaff,
+    Doctor,
     Fund,
     NoticeKind,
+    Patient,
     Statement,
     StatementLine,
 )
@@ -47,9 +50,13 @@ __all__ = ["ADJUSTMENT_REASONS", "ClaimConflict", "REJECTION_REASONS", "scoped",
 
 
 def scoped(query, staff: CnsStaff):
-    if staff.fund_scope == Fund.CNS:
-        return query
-    return query.where(Claim.fund == staff.fund_scope)
+    fund = fund_scope(staff)
+    return query if fund is None else query.where(Claim.fund == fund)
+
+
+def fund_scope(staff: CnsStaff) -> str | None:
+    """The one fund whose claims the agent sees, or None for CNS staff, who see every fund's."""
+    return None if staff.fund_scope == Fund.CNS else staff.fund_scope
 
 
 def visible_claim(claim_id: int, staff: CnsStaff) -> Claim | None:
@@ -101,24 +108,39 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.now().tzinfo)
 
 
-def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) -> tuple[list[Claim], tuple | None]:
-    """One page of claims and the keyset of the next page (None on the last).
+def queue_rows():
+    """The queue's columns as its list shows them (and its keyset needs), the patient's and the
+    doctor's names joined in: read-only rows, for queue(..., shown=queue_rows())."""
+    return db.select(
+        Claim.id, Claim.reference, Claim.shared_at, Claim.fund, Claim.channel, Claim.total_cents, Claim.state,
+        Claim.is_direct_payment, Patient.given_name, Patient.surname, Doctor.name.label("doctor_name"),
+    ).outerjoin(Patient, Patient.id == Claim.patient_id).join(Doctor, Doctor.id == Claim.doctor_id)
+
+
+def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None, *,
+          shown=None) -> tuple[list, tuple | None]:
+    """One page of claims and the keyset of the next page (None on the last). `shown`: a
+    select of columns (queue_rows()) to read rows instead of claims.
 
     Keyset, not OFFSET: page 40,000 costs what page 1 costs.
     """
     column, descending = SORTS.get(filters.sort, SORTS["oldest"])
     query = _filtered(staff, filters)
     if after is not None:
-        value, last_id = after
-        if descending:
-            query = query.where(or_(column < value, and_(column == value, Claim.id < last_id)))
-        else:
-            query = query.where(or_(column > value, and_(column == value, Claim.id > last_id)))
+        # A row comparison, not "a > v OR (a = v AND id > n)": the index is entered at the
+        # keyset and read from there, where the OR form may make the database read from the start.
+        keyset = tuple_(column, Claim.id)
+        query = query.where(keyset < tuple_(*after) if descending else keyset > tuple_(*after))
     order = (column.desc(), Claim.id.desc()) if descending else (column.asc(), Claim.id.asc())
-    rows = db.session.scalars(
-        # Many-to-one: joined into the page's one query rather than two more round trips.
-        query.options(joinedload(Claim.patient), joinedload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
-    ).all()
+    if shown is not None:
+        rows = db.session.execute(
+            shown.where(query.whereclause).order_by(*order).limit(PAGE_SIZE + 1)
+        ).all()
+    else:
+        rows = db.session.scalars(
+            # Many-to-one: joined into the page's one query rather than two more round trips.
+            query.options(joinedload(Claim.patient), joinedload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
+        ).all()
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     if not more:
         return page, None
@@ -129,25 +151,52 @@ def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) ->
 def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, int]:
     """Claims per state within the agent's scope (and the other filters, state aside).
 
-    The open states are the queue's work, a few thousand rows reached through the queue
-    index: counted exactly on every request. Decided and withdrawn claims are nearly all of
-    the table (hundreds of thousands at national scale) and only inform: their counts may be
-    up to states.CLOSED_COUNTS_SECONDS old, per scope and filters, in each worker.
+    Narrowed by fund and channel at most, they are read from the kept counts (portal/claims/
+    counts.py): exact, a few rows whatever the data size. A doctor, dates or amounts are
+    counted from the claims: the open states exactly, through the queue's indexes; the closed
+    ones (nearly the whole table, a scan at national scale) may be up to
+    FILTERED_COUNTS_SECONDS old, per scope and filters, in each worker.
     """
     base = filters or QueueFilters()
     without_state = QueueFilters(**{**base.__dict__, "state": None, "sort": "oldest"})
-    found = _count_by_state(staff, without_state, ClaimState.OPEN)
-    key = (staff.fund_scope, tuple(sorted(without_state.__dict__.items())))
-    cached = states.closed_counts.get(key)
-    now = monotonic()
-    if cached is None or now - cached[0] > states.CLOSED_COUNTS_SECONDS:
-        closed = tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)
-        cached = (now, _count_by_state(staff, without_state, closed))
-        if len(states.closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
-            states.closed_counts.clear()
-        states.closed_counts[key] = cached
-    found.update(cached[1])
+    scope = fund_scope(staff)
+    if not _only_fund_and_channel(without_state):
+        found = _count_by_state(staff, without_state)
+    elif scope is not None and without_state.fund not in (None, scope):
+        found = {}  # another fund's claims, which this agent never sees
+    else:
+        found = claim_counts.by_state(fund=scope or without_state.fund, channel=without_state.channel)
     return {state: found.get(state, 0) for state in ClaimState.ALL}
+
+
+def _only_fund_and_channel(filters: QueueFilters) -> bool:
+    return (not (filters.doctor_id or filters.date_from or filters.date_to)
+            and filters.amount_min_cents is None and filters.amount_max_cents is None)
+
+
+FILTERED_COUNTS_SECONDS = 60
+_closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+
+def forget_filtered_counts() -> None:
+    _closed_counts.clear()
+
+
+def _count_by_state(staff: CnsStaff, filters: QueueFilters) -> dict[str, int]:
+    def count(states: tuple[str, ...]) -> dict[str, int]:
+        query = (_filtered(staff, filters).where(Claim.state.in_(states))
+                 .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state))
+        return dict(db.session.execute(query).all())
+
+    found = count(ClaimState.OPEN)
+    key = (staff.fund_scope, tuple(sorted(filters.__dict__.items())))
+    cached, now = _closed_counts.get(key), monotonic()
+    if cached is None or now - cached[0] > FILTERED_COUNTS_SECONDS:
+        cached = (now, count(tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)))
+        if len(_closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
+            _closed_counts.clear()
+        _closed_counts[key] = cached
+    return {**found, **cached[1]}
 
 
 def next_waiting(staff: CnsStaff, *, besides: int) -> Claim | None:
@@ -155,14 +204,6 @@ def next_waiting(staff: CnsStaff, *, besides: int) -> Claim | None:
     than claim `besides` (None when nothing waits)."""
     query = _filtered(staff, QueueFilters(state=ClaimState.SHARED)).where(Claim.id != besides)
     return db.session.scalar(query.order_by(Claim.shared_at, Claim.id).limit(1))
-
-
-def _count_by_state(staff: CnsStaff, filters: QueueFilters, states: tuple[str, ...]) -> dict[str, int]:
-    query = (
-        _filtered(staff, filters).where(Claim.state.in_(states))
-        .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state)
-    )
-    return dict(db.session.execute(query).all())
 
 
 # --- Actions --------------------------------------------------------------------------------------
@@ -182,7 +223,8 @@ def take_up(claim: Claim, staff: CnsStaff) -> None:
 
 
 def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) -> None:
-    if claim.retained_by_id is not None:  # the patient erased their account: nobody can answer
+    """Ask whoever answers for the claim: the patient, or for direct payment the doctor who sent it."""
+    if claim.retained_by_id is not None and not claim.is_direct_payment:  # erased: nobody can answer
         raise ClaimConflict(claim.id, message=CHANGED)
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True,
@@ -190,7 +232,10 @@ def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) 
     claim.events.append(ClaimEvent(
         kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: states.MAX_MESSAGE]
     ))
-    states.notify(claim.patient_id, NoticeKind.INFO_REQUESTED, claim=claim)
+    if claim.is_direct_payment:
+        doctor_messages.tell(claim, doctor_messages.QUESTION)
+    else:
+        states.notify(claim.patient_id, NoticeKind.INFO_REQUESTED, claim=claim)
     audit.record(audit.CLAIM_INFO_REQUESTED, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -199,8 +244,8 @@ def iban_is_new(claim: Claim) -> bool:
 
     Someone who took over an account would change the IBAN and have claims paid there at once:
     such a claim waits for staff to check the account is the patient's."""
-    patient = claim.patient
-    changed = patient.iban_changed_at if patient is not None else None
+    payee = claim.doctor if claim.is_direct_payment else claim.patient  # direct payment pays the doctor
+    changed = payee.iban_changed_at if payee is not None else None
     return changed is not None and clock.now() - changed < current_app.config["IBAN_HOLD"]
 
 
@@ -244,7 +289,6 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
     db.session.flush()
     # The patient's PDF is rendered by a job, after the commit: a download is then a read.
     jobs.enqueue(statement_pdf.store_for_patient, statement.id)
-    states.forget_closed_counts()
     states.notify(claim.patient_id, NoticeKind.STATEMENT_AVAILABLE, claim=claim)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="accepted",
                  adjusted=adjusted, **({"reason": reason} if adjusted else {}))
@@ -271,7 +315,8 @@ def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: st
     claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     states.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
-    states.forget_closed_counts()
+    if claim.is_direct_payment:  # the doctor may now bill the patient for the rest
+        doctor_messages.tell(claim, doctor_messages.REJECTED)
     audit.record(audit.CLAIM_DECIDED, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
                  reason=reason)
 
@@ -338,9 +383,19 @@ def intake_paper(payload: str, staff: CnsStaff) -> tuple[Claim | None, str | Non
     return claim, None
 
 
-def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim, bool]:
+def check_payment_date(paid_on: date | None, today: date) -> None:
+    """A payment cannot be dated in the future; raised before anything is looked up or written."""
+    if paid_on is not None and paid_on > today:
+        raise Refused.on("paid_on", _l("The payment date cannot be in the future."))
+
+
+def receive_paper(payload: str, staff: CnsStaff, *, paid_on: date | None = None,
+                  is_receipt_seen: bool = False) -> tuple[Claim, bool]:
     """The claim of a posted paper invoice, and whether it is new (the page says which);
-    PaperRefused when the code makes none."""
+    PaperRefused when the code makes none. The proof of payment the agent found in the
+    envelope (the day the patient paid, a receipt seen) is recorded with a new claim; the
+    agent who decides it is warned when there is none."""
+    check_payment_date(paid_on, clock.today())
     invoice = qr.invoice_from_payload(payload)
     if invoice is None:
         raise PaperRefused("invalid")
@@ -361,7 +416,9 @@ def receive_paper(payload: str, staff: CnsStaff) -> tuple[Claim, bool]:
     claim, created = states.new_claim(patient, invoice, channel=Channel.PAPER_QR)
     if not created:
         return claim, False
+    claim.paid_on, claim.is_receipt_seen = paid_on, is_receipt_seen
     now = claim.shared_at
     claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
-    audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id)
+    audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id,
+                 receipt_seen=is_receipt_seen)
     return claim, True

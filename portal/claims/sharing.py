@@ -48,6 +48,8 @@ def why_not_shareable(invoice: Invoice, *, claimed: bool | None = None) -> str |
         return "paper"
     if not invoice.is_paid_on_site or not invoice.is_payer_patient:
         return "paper"
+    if invoice.is_direct_payment:  # the doctor's claim: the patient has nothing to share
+        return "direct"
     if claimed is None:
         claimed = states.active_claim_of(invoice.id) is not None
     if claimed:
@@ -64,6 +66,7 @@ def shareable_conditions(now) -> list:
         Invoice.channel == Channel.DIGITAL,
         Invoice.is_paid_on_site.is_(True),
         Invoice.is_payer_patient.is_(True),
+        Invoice.is_direct_payment.is_(False),
         ~live_claim_exists(),
     ]
 
@@ -162,12 +165,12 @@ def set_iban(patient: Patient, iban: str, *, by: Account) -> None:
 
 
 def withdraw(claim: Claim, *, by: Account) -> None:
-    """Possible until an agent takes the claim up."""
+    """Possible until an agent takes the claim up; never for the doctor's direct-payment claim."""
+    if claim.is_direct_payment:
+        raise states.ClaimConflict(claim.id)
     now = clock.now()
     states.move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
     claim.events.append(ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
-
-    states.forget_closed_counts()
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -176,7 +179,8 @@ ANSWERED = _l("This question was already answered or withdrawn; nothing was sent
 
 def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = None,
            filename: str | None = None) -> None:
-    """The patient answers the fund's question; the claim goes back to the agent.
+    """Whoever answers for the claim answers the fund's question: the patient, or for direct
+    payment the doctor who sent it (the caller checks which); the claim goes back to the agent.
 
     `document` is checked and stored encrypted; raises uploads.RejectedUpload if refused.
     """
@@ -191,7 +195,7 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
         uploads.delete(stored)
         raise
     claim.events.append(ClaimEvent(
-        kind="info_answered", at=now, actor_role="patient", message=message[:states.MAX_MESSAGE],
+        kind="info_answered", at=now, actor_role=str(by.role), message=message[:states.MAX_MESSAGE],
         document_name=stored, document_type=kind,
     ))
     audit.record(

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from portal.accounts import guardians
-from portal.claims import reimbursement
+from portal.claims import counts, reimbursement
 from portal.core import clock
 from portal.core.database import add_unless_taken
 from portal.core.refused import Conflict
@@ -43,8 +43,9 @@ def active_claim_of(invoice_id: int) -> Claim | None:
     )
 
 
-def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Claim, bool]:
-    """A claim for the invoice, or the live claim it already has.
+def new_claim(patient: Patient, invoice: Invoice, *, channel: str, direct_payment: bool = False) -> tuple[Claim, bool]:
+    """A claim for the invoice, or the live claim it already has. `direct_payment`: the doctor's
+    claim (portal.claims.direct_payment), paid into the doctor's account.
 
     The unique index on live claims decides between two requests racing for one invoice:
     the loser's insert fails inside a savepoint and it returns the winner's claim.
@@ -53,12 +54,14 @@ def new_claim(patient: Patient, invoice: Invoice, *, channel: str) -> tuple[Clai
     now = clock.now()
     claim = Claim(
         reference=new_reference(), invoice_id=invoice.id, patient_id=patient.id, doctor_id=invoice.doctor_id,
-        fund=patient.fund, channel=channel, state=ClaimState.SHARED, iban=patient.iban,
+        fund=patient.fund, channel=channel, state=ClaimState.SHARED,
+        iban=invoice.doctor.iban if direct_payment else patient.iban, is_direct_payment=direct_payment,
         total_cents=invoice.total_cents, computed_cents=reimbursement.reimbursement_of(invoice).reimbursed_cents,
         shared_at=now, received_at=now,
     )
     clash = add_unless_taken(claim)
     if clash is None:
+        counts.added(claim.fund, claim.state, claim.channel)
         return claim, True
     existing = active_claim_of(invoice.id)
     if existing is None:
@@ -71,21 +74,31 @@ def move(claim: Claim, allowed: tuple[str, ...], values: dict, *, version: int |
     """Change a claim's state with one conditional UPDATE, so that of two concurrent
     requests exactly one wins; the loser gets ClaimConflict.
 
+    `allowed`: the states it may leave; a change of state names exactly one, which the
+    queue's counts then move the claim from.
     `unfrozen`: staff steps need a claim the patient has not frozen, checked in the same
     UPDATE, so a freeze and a take-up racing each other cannot both succeed.
     `changed`: what the loser is told (ClaimConflict.message).
     """
+    if "state" in values and len(allowed) != 1:
+        raise ValueError("a change of state leaves exactly one state")
     conditions = [Claim.id == claim.id, Claim.state.in_(allowed)]
     if version is not None:
         conditions.append(Claim.version == version)
     if unfrozen:
         conditions.append(Claim.frozen_at.is_(None))
-    result = db.session.execute(
+    # RETURNING: the row as the UPDATE left it, under its lock, so whether it is frozen
+    # is read in the same step as the change (a freeze racing it comes before or after).
+    rows = db.session.execute(
         update(Claim).where(*conditions).values(version=Claim.version + 1, **values)
+        .returning(Claim.fund, Claim.channel, Claim.frozen_at)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).all()
+    if len(rows) != 1:
         raise ClaimConflict(claim.id, message=changed)
+    fund, channel, frozen_at = rows[0]
+    if "state" in values and frozen_at is None:
+        counts.moved(fund, channel, allowed[0], values["state"])
     db.session.refresh(claim)
 
 
@@ -120,14 +133,3 @@ def mark_read(patient_id: int, *, ids: Iterable[int] | None = None, at: datetime
         query.values(read_at=at or clock.now()).execution_options(synchronize_session=False)
     ).rowcount
     guardians.notices_read(patient_id, done)
-
-
-CLOSED_COUNTS_SECONDS = 60
-
-
-closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
-
-
-def forget_closed_counts() -> None:
-    """After this worker closes a claim: its own next page shows the new counts at once."""
-    closed_counts.clear()

@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 from portal import audit
-from portal.claims import states
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock
 from portal.extensions import db
@@ -70,6 +69,5 @@ def undo(claim: Claim, staff: CnsStaff, *, version: int) -> None:
         "rejection_reason": None, "rejection_note": None,
     }, version=version, unfrozen=True, changed=TOO_LATE)
     claim.events.append(ClaimEvent(kind="decision_undone", at=clock.now(), actor_role="cns", staff_id=staff.id))
-    states.forget_closed_counts()
     audit.record(audit.CLAIM_DECISION_UNDONE, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
                  reason=reason)

@@ -196,6 +196,8 @@ def init_app(app: Flask) -> None:
         "COMPRESS_ALGORITHM": list(ENCODINGS),
     }.items():
         app.config.setdefault(name, value)
+    if not app.config.setdefault("COMPRESS_RESPONSES", True):
+        return  # a reverse proxy compresses pages; static files keep their ready-made bodies
     # One per app: Flask-Compress keeps the settings of the app it was last bound to.
     app.extensions["compress"] = Compress(app)
     app.after_request(compress_response)

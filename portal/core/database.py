@@ -62,10 +62,11 @@ class ListFilters:
     channel: str | None = None
 
 
-def one_page(query, page: int, size: int) -> tuple[list, bool]:
+def one_page(query, page: int, size: int, *, columns: bool = False) -> tuple[list, bool]:
     """The rows of page `page` (from 1), and whether another page follows: one row more is
-    read to know."""
-    rows = db.session.scalars(query.offset((page - 1) * size).limit(size + 1)).all()
+    read to know. `columns`: the query selects columns, read as read-only rows, not objects."""
+    query = query.offset((page - 1) * size).limit(size + 1)
+    rows = (db.session.execute(query) if columns else db.session.scalars(query)).all()
     return rows[:size], len(rows) > size
 
 

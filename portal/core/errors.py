@@ -7,10 +7,10 @@ import logging
 from flask import Flask, Response, flash, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
-from portal.core import htmx
+from portal.core import htmx, reconnect
 from portal.core.refused import Conflict
 from portal.extensions import db
 
@@ -74,8 +74,14 @@ def init_app(app: Flask) -> None:
         endpoint, argument = error.page
         return htmx.redirect(url_for(f"{request.blueprint}.{endpoint}", **{argument: error.subject_id}))
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
     def database_unavailable(error):
+        # An unreachable server, or a connection it dropped (which SQLite reports as a
+        # ProgrammingError); any other database error is a bug, answered with the 500 page.
+        if not isinstance(error, OperationalError) and not error.connection_invalidated:
+            raise error
+        if reconnect.may_retry(error):
+            raise error  # a dropped connection met first thing: the request is run again
         # Logged without the statement's parameters, which may hold personal data.
         log.error("database unavailable: %s", type(error.orig).__name__)
         db.session.rollback()

@@ -3,14 +3,15 @@ way every page, PDF and message writes a date, a time or an amount in that langu
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from datetime import date as Date
 from datetime import datetime as DateTime
-from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 from flask import Flask, current_app, request, session
-from flask_babel import get_locale, get_timezone, refresh, to_user_timezone
+from flask_babel import get_locale, get_timezone, refresh
 from flask_login import current_user
 
 from portal.extensions import babel, db
@@ -58,33 +59,81 @@ def format_locale() -> str:
     return FORMAT_LOCALES.get(language(), language())
 
 
+class Formats:
+    """How one language writes dates, times and amounts, in one time zone. The Babel locale is
+    parsed once per process instead of once per value (flask-babel parses a locale name and walks
+    its context proxies on every call): a list page writes a hundred amounts and dates. Take it
+    once with `formats()` and write every value of a page with it."""
+
+    def __init__(self, language: str, tz) -> None:
+        self.name = FORMAT_LOCALES.get(language, language)
+        self.locale = Locale.parse(self.name)
+        self.tz = tz
+
+    def date(self, value: Date | DateTime | None, fmt: str = "medium") -> str:
+        if not value:
+            return ""
+        if isinstance(value, DateTime):
+            value = self._local(value)
+        return dates.format_date(value, fmt, locale=self.locale)
+
+    def datetime(self, value: DateTime | None, fmt: str = "medium") -> str:
+        if not value:
+            return ""
+        return dates.format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
+
+    def duration(self, value: timedelta) -> str:
+        return dates.format_timedelta(value, locale=self.locale)
+
+    def money(self, cents: int | None) -> str:
+        if cents is None:
+            return ""
+        return _money_text(self.name, cents)
+
+    def _local(self, value: DateTime) -> DateTime:
+        # flask_babel.to_user_timezone, with the zone already in hand.
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return self.tz.normalize(value.astimezone(self.tz))
+
+
+@lru_cache(maxsize=8192)
+def _money_text(locale_name: str, cents: int) -> str:
+    # Amounts repeat (the same fees, the same totals): each is written once per language.
+    return numbers.format_currency(Decimal(cents) / 100, "EUR", locale=locale_name)
+
+
+_FORMATS: dict[tuple, Formats] = {}
+
+
+def formats() -> Formats:
+    """The formats of the page being made (French outside a request, as `language`)."""
+    locale, tz = get_locale(), get_timezone()
+    found = _FORMATS.get((locale, tz))
+    if found is None:
+        found = _FORMATS[(locale, tz)] = Formats(str(locale or "fr"), tz)
+    return found
+
+
 def date(value: Date | DateTime | None, fmt: str = "medium") -> str:
     """A day: "29 Nov 2026", "29 nov. 2026", "29.11.2026" (short, medium, long or full).
     A timestamp is first moved to the portal's time zone, so late evening stays on its day."""
-    if not value:
-        return ""
-    if isinstance(value, DateTime):
-        value = to_user_timezone(value)
-    return dates.format_date(value, fmt, locale=format_locale())
+    return formats().date(value, fmt)
 
 
 def datetime(value: DateTime | None, fmt: str = "medium") -> str:
     """A moment, in the portal's time zone: "29/11/2026, 14:05" in English with "short"."""
-    if not value:
-        return ""
-    return dates.format_datetime(value, fmt, tzinfo=get_timezone(), locale=format_locale())
+    return formats().datetime(value, fmt)
 
 
 def duration(value: timedelta) -> str:
     """A length of time in words: "3 days", "3 jours", "3 Tage"."""
-    return dates.format_timedelta(value, locale=format_locale())
+    return formats().duration(value)
 
 
 def money(cents: int | None) -> str:
     """An amount in euros: "1 234,50 €", "1.234,50 €", "1,234.50 €"."""
-    if cents is None:
-        return ""
-    return numbers.format_currency(Decimal(cents) / 100, "EUR", locale=format_locale())
+    return formats().money(cents)
 
 
 def init_app(app: Flask) -> None:

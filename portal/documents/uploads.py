@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from portal.core import pdf_render
 from portal.core.refused import Refused
 from portal.extensions import db
-from portal.models import ClaimEvent, DataExport, IdentityRequest
+from portal.models import ClaimEvent, DataExport, HelpRequest, IdentityRequest
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = {"image/jpeg": "JPEG", "image/png": "PNG"}  # what is stored: a PDF is stored as its PNG
@@ -180,7 +180,8 @@ def _drop_uncommitted(session: Session, transaction) -> None:
 def _referenced(name: str) -> bool:
     return any(
         db.session.scalar(db.select(column).where(column == name).limit(1)) is not None
-        for column in (IdentityRequest.document_name, ClaimEvent.document_name, DataExport.file_name)
+        for column in (IdentityRequest.document_name, ClaimEvent.document_name, DataExport.file_name,
+                       HelpRequest.document_name)
     )
 
 

@@ -16,13 +16,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
-from portal.claims import reimbursement, sharing, states
+from portal.claims import direct_payment, reimbursement, sharing, states
 from portal.core import clock, jobs
 from portal.core.database import ListFilters, add_unless_taken, count_of
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, nomenclature
-from portal.models import Channel, Doctor, Invoice, InvoiceLine, Patient
+from portal.models import Channel, Claim, Doctor, Invoice, InvoiceLine, Patient
 
 RETENTION_YEARS = 2
 MAX_QUANTITY = 99
@@ -36,11 +36,13 @@ def add_years(moment, years: int):
         return moment.replace(year=moment.year + years, day=28)
 
 
-def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient: bool) -> str:
-    """Which kind of invoice the doctor issues (DOMAIN.md, "Invoices")."""
+def channel_for(*, doctor_is_digital: bool, paid_on_site: bool, payer_is_patient: bool,
+                prefers_paper: bool = False) -> str:
+    """Which kind of invoice the doctor issues (DOMAIN.md, "Invoices"). A patient who prefers
+    paper gets it printed with its QR code, to post to the fund as before."""
     if not doctor_is_digital or not payer_is_patient:
         return Channel.PAPER
-    return Channel.DIGITAL if paid_on_site else Channel.PAPER_QR
+    return Channel.DIGITAL if paid_on_site and not prefers_paper else Channel.PAPER_QR
 
 
 # --- The rules of an invoice ------------------------------------------------------------------
@@ -85,6 +87,12 @@ class Draft:
     replaces: Invoice | None = None
     # The token of the form it came from (portal.core.forms.OnceForm), kept with the invoice.
     form_token: str | None = None
+    # How the fee is settled: "full" (the patient pays it all and may share the invoice),
+    # "direct" (direct payment: the patient pays their share, the fund the doctor) or "paper"
+    # (the patient prefers a paper invoice with its QR code).
+    settlement: str = "full"
+    consent_by: str | None = None  # for direct payment: who agreed (direct_payment.CONSENT_BY)
+    consent_method: str | None = None  # and how (direct_payment.CONSENT_METHODS)
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def error(self, name: str, message: str) -> None:
@@ -94,19 +102,37 @@ class Draft:
     def refused(self) -> Refused | None:
         return Refused(fields=self.errors) if self.errors else None
 
+    @property
+    def is_direct(self) -> bool:
+        return self.settlement == "direct"
+
+    @property
+    def prefers_paper(self) -> bool:
+        return self.settlement == "paper"
+
+    def direct_obstacles(self, doctor: Doctor) -> list[direct_payment.Obstacle]:
+        """Why this draft cannot be paid directly (shown while the doctor fills the form in)."""
+        return direct_payment.obstacles(
+            doctor, self.patient, self.service_date, [act for act, _quantity in self.lines if act],
+            paid_on_site=self.paid_on_site, payer_is_patient=self.payer_is_patient, prefers_paper=self.prefers_paper,
+        )
+
 
 def oldest_service_date(today: date) -> date:
     return add_years(today, -RETENTION_YEARS)
 
 
 def read_draft(*, matricule: str | None, service_date: date | None, lines: list[tuple[str | None, int | None]],
-               paid_on_site: bool, payer_is_patient: bool, replaces: Invoice | None = None) -> Draft:
+               paid_on_site: bool, payer_is_patient: bool, replaces: Invoice | None = None,
+               settlement: str = "full", consent_by: str | None = None, consent_method: str | None = None,
+               doctor: Doctor | None = None) -> Draft:
     """What the doctor typed, as a draft with every problem on its field.
 
     None stands for a value the form itself refused: it is not checked again, and a refused
     act code (None) is never looked up; an empty line has the code "". Looking a person up
     shows the doctor their name and birth date to confirm: an access, audited."""
-    draft = Draft(paid_on_site=paid_on_site, payer_is_patient=payer_is_patient, replaces=replaces)
+    draft = Draft(paid_on_site=paid_on_site, payer_is_patient=payer_is_patient, replaces=replaces,
+                  settlement=settlement, consent_by=consent_by, consent_method=consent_method)
     if matricule is not None:
         draft.patient = db.session.scalar(db.select(Patient).where(Patient.matricule == matricule))
         if draft.patient is None:
@@ -126,6 +152,8 @@ def read_draft(*, matricule: str | None, service_date: date | None, lines: list[
         draft.error("lines-0-code", NO_ACT)
     if replaces is not None and draft.patient is not None and replaces.patient_id != draft.patient.id:
         draft.error("matricule", OTHER_PATIENT)
+    if doctor is not None:  # direct payment's rules, shown on the form before anything is issued
+        _direct_problems(doctor, draft, draft)
     return draft
 
 
@@ -150,6 +178,7 @@ def problems(doctor: Doctor, draft: Draft) -> dict[str, list[str]]:
         found.error("service_date", problem)
     _line_problems(draft, found)
     _correction_problems(doctor, draft, found)
+    _direct_problems(doctor, draft, found)
     for name, messages in draft.errors.items():
         found.errors[name] = [*messages, *found.errors.get(name, [])]
     return found.errors
@@ -176,6 +205,20 @@ def _correction_problems(doctor: Doctor, draft: Draft, found: Draft) -> None:
         found.error("matricule", OTHER_PATIENT)
 
 
+def _direct_problems(doctor: Doctor, draft: Draft, found: Draft) -> None:
+    if draft.settlement not in SETTLEMENTS:
+        found.error("settlement", "unknown settlement")
+    if not draft.is_direct:
+        return
+    for obstacle in draft.direct_obstacles(doctor):
+        found.error("settlement", obstacle.message)
+    if draft.consent_by not in direct_payment.CONSENT_BY or draft.consent_method not in direct_payment.CONSENT_METHODS:
+        found.error("consent_method", direct_payment.NO_CONSENT)
+
+
+SETTLEMENTS = ("full", "direct", "paper")
+
+
 def relatives(invoice: Invoice) -> dict[str, Invoice | None]:
     """The voided invoice this one corrects ("replaces") and the correction that replaced it
     ("replaced_by"), in one query."""
@@ -200,6 +243,7 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
         doctor_is_digital=doctor.is_digital_participant,
         paid_on_site=draft.paid_on_site,
         payer_is_patient=draft.payer_is_patient,
+        prefers_paper=draft.prefers_paper,
     )
     invoice = Invoice(
         doctor_id=doctor.id,
@@ -215,6 +259,7 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
         total_cents=0,
         expires_at=add_years(now, RETENTION_YEARS),
         form_token=draft.form_token or None,
+        is_paper_preferred=draft.prefers_paper,
     )
     replaced = draft.replaces
     if replaced is not None:
@@ -229,7 +274,10 @@ def issue(doctor: Doctor, draft: Draft) -> Invoice:
     audit.record(audit.INVOICE_ISSUED, patient_id=invoice.patient_id, invoice_id=invoice.id, channel=channel)
     if replaced is not None:
         sharing.close_reports(replaced, invoice)
-    sharing.auto_share(invoice)
+    if draft.is_direct:  # the claim comes from the doctor, at once: nothing for the patient to share
+        direct_payment.submit(invoice, consent_by=draft.consent_by, consent_method=draft.consent_method)
+    else:
+        sharing.auto_share(invoice)
     # The patient's PDF is rendered by a job, after the commit: a download is then a read.
     jobs.enqueue(invoice_pdf.store_for_patient, invoice.id)
     return invoice
@@ -256,11 +304,18 @@ def _save_with_number(doctor: Doctor, invoice: Invoice) -> str:
     raise RuntimeError("could not number the invoice")
 
 
-def can_void(invoice: Invoice, *, claimed: bool | None = None) -> bool:
-    """`claimed`: whether a live claim holds the invoice, when the caller knows already."""
+def can_void(invoice: Invoice, *, claimed: bool | None = None, live: Claim | None = None) -> bool:
+    """`claimed`: whether a live claim holds the invoice, when the caller knows already, and
+    `live` that claim (see live_claim)."""
     if invoice.voided_at is not None:
         return False
+    if invoice.is_direct_payment:  # its claim came with it: voidable until an agent takes it up
+        return direct_payment.may_void(invoice, live if claimed is not None else states.active_claim_of(invoice.id))
     return not (is_submitted(invoice) if claimed is None else claimed)
+
+
+def live_claim(invoice: Invoice) -> Claim | None:
+    return states.active_claim_of(invoice.id)
 
 
 def is_submitted(invoice: Invoice) -> bool:
@@ -272,6 +327,8 @@ def is_submitted(invoice: Invoice) -> bool:
 def void(invoice: Invoice, reason: str) -> bool:
     if not can_void(invoice):
         return False
+    if invoice.is_direct_payment:
+        direct_payment.withdraw_with(invoice)
     invoice.voided_at = clock.now()
     invoice.void_reason = reason
     invoice_pdf.forget(invoice)  # its PDF now says it was voided
@@ -279,13 +336,16 @@ def void(invoice: Invoice, reason: str) -> bool:
     return True
 
 
-def page_facts(invoice: Invoice, *, claimed: bool | None = None) -> dict:
+def page_facts(invoice: Invoice, *, claimed: bool | None = None, live: Claim | None = None) -> dict:
     """What an invoice's page shows besides the invoice: what the fund pays back, its state,
     and the invoice it corrects or the one that corrected it. `claimed`: whether a live claim
     holds the invoice, when the caller knows already (None: asked here)."""
     if claimed is None:
-        claimed = is_submitted(invoice)
+        live = live_claim(invoice)
+        claimed = live is not None
     return {"amounts": reimbursement.reimbursement_of(invoice), "state": state_of(invoice, claimed=claimed),
+            "split": direct_payment.split_of(invoice) if invoice.is_direct_payment else None,
+            "direct_claim": live if invoice.is_direct_payment else None,
             **relatives(invoice)}
 
 
@@ -320,7 +380,7 @@ Filters = ListFilters  # an invoice list is narrowed by nothing more
 PAGE_SIZE = 20
 
 
-def _filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters):
+def filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters):
     query = db.select(Invoice)
     if patient_id is not None:
         query = query.where(Invoice.patient_id == patient_id)
@@ -352,7 +412,7 @@ def _state_conditions(state: str | None) -> list:
 def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
     """One page of invoices, newest service first; returns (invoices, has_next)."""
 
-    query = _filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters)
+    query = filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters)
     if doctor_id is not None:  # the doctor's list names each invoice's patient
         query = query.options(joinedload(Invoice.patient))
     else:  # the patient's list names the doctor and computes the reimbursement from the lines
@@ -368,7 +428,7 @@ def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filt
 
 def count(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters) -> int:
     """How many invoices the same filters match, on every page."""
-    return count_of(_filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters))
+    return count_of(filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters))
 
 
 def doctors_of(patient_id: int) -> list[Doctor]:

@@ -54,6 +54,9 @@ class ScheduleRefused(Refused):
 COLUMNS = ("code", "key_letter", "coefficient", "effective_from", "category",
            "description_en", "description_fr", "description_de")
 TEXT_LENGTHS = {"code": 10, "category": 20, "description_en": 200, "description_fr": 200, "description_de": 200}
+# A new act of these categories is paid directly to the doctor (migration 0018 marked the
+# existing ones); the flag of an act already in the table is the fund's, and a load keeps it.
+DIRECT_PAYMENT_CATEGORIES = ("general_practice", "specialist", "dentistry")
 FIELDS = ("key_letter", "coefficient", "fee_cents", "category", "description_en", "description_fr", "description_de")
 MAX_COEFFICIENT = Decimal("999999.99")  # Act.coefficient is NUMERIC(8, 2)
 
@@ -151,7 +154,8 @@ def load(path: Path = SOURCE, *, encoding: str = "utf-8", dry_run: bool = False)
     for change in planned:
         act = change.act
         if act is None:
-            act = Act(code=change.row.code, effective_from=change.row.effective_from)
+            act = Act(code=change.row.code, effective_from=change.row.effective_from,
+                      is_direct_payment_eligible=change.row.category in DIRECT_PAYMENT_CATEGORIES)
             db.session.add(act)
         for name in FIELDS:
             setattr(act, name, getattr(change.row, name))
@@ -167,6 +171,7 @@ class CatalogueEntry:
     effective_from: date
     category: str
     descriptions: dict
+    is_direct_payment_eligible: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -175,7 +180,8 @@ def catalogue() -> tuple[CatalogueEntry, ...]:
     acts = db.session.scalars(db.select(Act).order_by(Act.code, Act.effective_from)).all()
     return tuple(
         CatalogueEntry(a.id, a.code, a.fee_cents, a.effective_from, a.category,
-                       {"en": a.description_en, "fr": a.description_fr, "de": a.description_de})
+                       {"en": a.description_en, "fr": a.description_fr, "de": a.description_de},
+                       a.is_direct_payment_eligible)
         for a in acts
     )
 

@@ -28,6 +28,9 @@ MESSAGES = {
     "export": (_l("Your data export is ready"),
                _l("The export of your data that you asked for is ready to download in your CNS portal: %(link)s"),
                "patient.my_data"),
+    "help_reply": (_l("Your health fund answered your message"),
+                   _l("Your health fund answered the message you sent it. Read the answer in your CNS portal: "
+                      "%(link)s"), "patient.help"),
 }
 
 

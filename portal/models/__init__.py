@@ -7,6 +7,7 @@ from portal.models.audit import AuditEvent
 from portal.models.auth import Credential, RecoveryCode, TermsDecision, TermsVersion, UserSession
 from portal.models.claim import (
     Claim,
+    ClaimCount,
     ClaimEvent,
     ClaimState,
     ConsentReceipt,
@@ -17,7 +18,9 @@ from portal.models.claim import (
     StatementLine,
 )
 from portal.models.guardians import GuardianRequest, RegistryGuardian
+from portal.models.help import HelpCategory, HelpReply, HelpRequest, HelpState
 from portal.models.invoice import Act, Channel, Invoice, InvoiceLine
+from portal.models.maintenance import MaintenanceWindow
 from portal.models.messaging import DeliveryState, OutboxMessage
 from portal.models.privacy import DataExport, DataRequest, DataRequestKind, ErasureTombstone, ExportState
 from portal.models.registry import CnsStaff, Doctor, Fund, Patient
@@ -25,6 +28,11 @@ from portal.models.security import AccountBlock, ContactCode, SecurityAlert
 from portal.models.stored_document import DocumentKind, StoredDocument
 
 __all__ = [
+    "HelpCategory",
+    "HelpReply",
+    "HelpRequest",
+    "HelpState",
+    "MaintenanceWindow",
     "ExportState",
     "DocumentKind",
     "StoredDocument",
@@ -48,6 +56,7 @@ __all__ = [
     "ClaimState",
     "ClaimEvent",
     "Claim",
+    "ClaimCount",
     "Account",
     "Act",
     "ActivationCode",

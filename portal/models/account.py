@@ -46,6 +46,10 @@ class Account(db.Model):
     # accounts.terms.decide, so the check before every page comes with the session's row.
     terms_accepted: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A doctor or agent who left: when the account was closed, and when the purge, 12 months
+    # later, reduced its identification data to what the audit trail needs (portal.professionals.former).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Flask-Login protocol; the portal loads users from server-side sessions.
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,13 +31,34 @@ class ClaimState:
 
 
 
+UNFROZEN = "frozen_at IS NULL"
+
+
+def _queue_indexes() -> list[Index]:
+    """One index per order the queue offers, with and without a state: (state, shared_at, id),
+    (shared_at, id), and the same by amount; and one for a fund's own agents, whose every
+    page names their fund."""
+    where = {"postgresql_where": text(UNFROZEN), "sqlite_where": text(UNFROZEN)}
+    return [
+        Index("ix_claim_queue_state_date", "state", "shared_at", "id", **where),
+        Index("ix_claim_queue_state_amount", "state", "total_cents", "id", **where),
+        Index("ix_claim_queue_date", "shared_at", "id", **where),
+        Index("ix_claim_queue_amount", "total_cents", "id", **where),
+        Index("ix_claim_queue_fund", "state", "fund", "shared_at", "id", **where),
+    ]
+
+
 class Claim(db.Model):
     __table_args__ = (
         one_of("state", ClaimState.ALL),
         one_of("channel", ("digital", "paper_qr")),
         one_of("fund", Fund),
-        # The staff queue: a fund's claims in one state, oldest first, read by keyset.
-        Index("ix_claim_queue", "state", "fund", "shared_at", "id"),
+        # The staff queue reads a page by keyset in the order of one of these (portal/claims/review.py
+        # SORTS), so a page costs the same at any depth and data size (bench/EXPLAIN.md). Frozen
+        # claims never show in the queue: the partial indexes leave them out.
+        *_queue_indexes(),
+        # A doctor's claims for the queue's doctor filter, in queue order; also serves the foreign key.
+        Index("ix_claim_doctor_queue", "doctor_id", "state", "shared_at", "id"),
         Index("ix_claim_patient", "patient_id", "shared_at"),
         Index("ix_claim_decided", "decided_at"),
         # An invoice is claimed once: this index is what makes a double submit harmless.
@@ -53,15 +74,18 @@ class Claim(db.Model):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
     # None once the patient is erased: the claim is then kept apart, under `retained_by`.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"))
-    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctor.id"))
     fund: Mapped[str] = mapped_column(String(5))
     channel: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(15), default=ClaimState.SHARED)
     # Bumped by every change of state; a decision names the version it was made on.
     version: Mapped[int] = mapped_column(default=1)
-    # The account credited: always the patient's own, copied at the moment of sharing.
+    # The account credited: the patient's own, copied at the moment of sharing (the doctor's for direct payment).
     # None once an erased patient's claim is decided: it was kept only until payment.
     iban: Mapped[str | None] = mapped_column(String(34))
+    # Direct immediate payment: the doctor's claim; `iban` is then the doctor's account and the
+    # patient shares nothing.
+    is_direct_payment: Mapped[bool] = mapped_column(default=False, server_default=false())
     total_cents: Mapped[int]
     computed_cents: Mapped[int]
     reimbursed_cents: Mapped[int | None]
@@ -80,6 +104,10 @@ class Claim(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Restriction: the patient froze the claim; it leaves the staff queues until lifted.
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A paper claim: the day the patient paid the doctor, and whether the agent who took it in
+    # saw a receipt (the proof of payment a reimbursement needs). None for digital claims.
+    paid_on: Mapped[date | None]
+    is_receipt_seen: Mapped[bool | None]
     # Kept after the patient's erasure because the fund must keep submitted claims by law.
     retained_by_id: Mapped[int | None] = mapped_column(ForeignKey("erasure_tombstone.id", ondelete="SET NULL"))
 
@@ -92,6 +120,23 @@ class Claim(db.Model):
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
     )
     statement: Mapped[Statement | None] = relationship(back_populates="claim", uselist=False)
+
+
+class ClaimCount(db.Model):
+    """How many claims not frozen are in each state, per fund and channel: the queue's counts
+    read these few rows instead of counting a table of a million claims.
+
+    Kept by portal/claims/counts.py in the transaction of every change (creation, state, freeze,
+    erasure); counts.recount() rebuilds it from the claims. Holds no personal data.
+    """
+
+    fund: Mapped[str] = mapped_column(String(5), primary_key=True)
+    state: Mapped[str] = mapped_column(String(15), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<ClaimCount {self.fund} {self.state} {self.channel} {self.n}>"
 
 
 class ClaimEvent(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -28,6 +28,8 @@ class Act(db.Model):
     description_en: Mapped[str] = mapped_column(String(200))
     description_fr: Mapped[str] = mapped_column(String(200))
     description_de: Mapped[str] = mapped_column(String(200))
+    # Whether the fund pays this act directly to the doctor (direct immediate payment).
+    is_direct_payment_eligible: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def description(self, language: str) -> str:
         return getattr(self, f"description_{language}", None) or self.description_fr
@@ -45,7 +47,9 @@ class Invoice(db.Model):
         one_of("channel", ("digital", "paper_qr", "paper")),
         CheckConstraint("total_cents >= 0", name="total"),
         Index("ix_invoice_patient_service", "patient_id", "service_date", "id"),
-        Index("ix_invoice_doctor_issued", "doctor_id", "issued_at"),
+        Index("ix_invoice_doctor_issued", "doctor_id", "issued_at"),  # the doctor's home: issued today
+        # The doctor's list, newest service first, like the patient's.
+        Index("ix_invoice_doctor_service", "doctor_id", "service_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +75,14 @@ class Invoice(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"), index=True)
     # The token of the form that issued it: the same form sent twice issues one invoice (portal.core.forms.OnceForm).
     form_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Direct immediate payment: the patient paid only their share, the fund pays the doctor the
+    # rest. The patient's agreement is recorded with it: who gave it, when and how.
+    is_direct_payment: Mapped[bool] = mapped_column(default=False, server_default=false())
+    direct_consent_by: Mapped[str | None] = mapped_column(String(10))  # patient or guardian
+    direct_consent_method: Mapped[str | None] = mapped_column(String(10))  # signed or oral
+    direct_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The patient asked for a paper invoice (printed with its QR code) instead of a digital one.
+    is_paper_preferred: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient | None] = relationship()

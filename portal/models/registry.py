@@ -45,6 +45,10 @@ class Patient(db.Model):
     is_auto_share: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Objection to optional processing: the fund's statistics leave this person out.
     objects_to_statistics: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The period the register says the person is insured (None: open-ended, or not recorded at
+    # all when covered_from is None). Direct payment needs a date of service inside it.
+    covered_from: Mapped[date | None]
+    covered_until: Mapped[date | None]
 
     account: Mapped[Account | None] = relationship()
 
@@ -59,6 +63,9 @@ class Doctor(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     specialty: Mapped[str] = mapped_column(String(100))
     is_digital_participant: Mapped[bool] = mapped_column(default=False)
+    # Where the fund pays direct-payment claims; changed only with step-up, like a patient's.
+    iban: Mapped[str | None] = mapped_column(String(34))
+    iban_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where the portal sends this person's security alerts (the register has no contact for them).
     email: Mapped[str | None] = mapped_column(String(254))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), unique=True)

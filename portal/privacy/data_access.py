@@ -18,6 +18,7 @@ from portal.models import (
     Claim,
     ConsentReceipt,
     DataRequest,
+    HelpRequest,
     IdentityRequest,
     Invoice,
     Notification,
@@ -119,6 +120,13 @@ ABOUT = {
         _l("The CNS staff who handle data-protection requests."),
         _l("Kept as the fund's register of requests; after an erasure, without any link to you."),
     ),
+    "help_requests": About(
+        _l("Messages to the health fund"),
+        _l("To answer what you asked the fund through \"Contact the fund\"."),
+        _l("You: your messages and any document you attached; the fund's staff: their answers."),
+        _l("The staff of your health fund who answer messages."),
+        _l("Three years after the last answer, then deleted; at once if you delete your account."),
+    ),
     "access_log": About(
         _l("Access log"),
         _l("To record every access to your data, so that you can see who looked at what, and when."),
@@ -161,6 +169,7 @@ def overview(patient: Patient) -> Overview:
         _count(Notification, Notification.patient_id == pid).label("notifications"),
         _count(OutboxMessage, OutboxMessage.patient_id == pid).label("messages"),
         _count(IdentityRequest, *identity).label("identity_requests"),
+        _count(HelpRequest, HelpRequest.patient_id == pid).label("help_requests"),
         _count(AuditEvent, AuditEvent.patient_id == pid, AuditEvent.occurred_at >= cutoff).label("accesses"),
         _latest(TermsVersion.number, TermsDecision.decided_at, *terms,
                 TermsVersion.id == TermsDecision.terms_version_id).label("terms_version"),
@@ -171,7 +180,8 @@ def overview(patient: Patient) -> Overview:
         _latest(IdentityRequest.decided_at, IdentityRequest.created_at, *identity).label("identity_decided"),
     )).one()
     counts = {name: getattr(row, name) or 0 for name in (
-        "invoices", "claims", "consents", "notifications", "messages", "identity_requests", "accesses")}
+        "invoices", "claims", "consents", "notifications", "messages", "identity_requests", "help_requests",
+        "accesses")}
     result = Overview(
         counts=counts,
         last_terms=(row.terms_version, bool(row.terms_accepted), row.terms_at) if row.terms_version else None,

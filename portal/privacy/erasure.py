@@ -12,6 +12,7 @@ transaction that fails must leave every row and every file where it was.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, cast, delete, or_, update
@@ -19,10 +20,12 @@ from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.accounts.consent import new_reference
+from portal.claims import counts as claim_counts
 from portal.claims import paid_ibans
 from portal.core import clock
 from portal.documents import stored, uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.models import (
     Account,
     AccountBlock,
@@ -134,6 +137,8 @@ def erase(patient: Patient, account: Account) -> Erased:
         db.select(DataExport.file_name).where(DataExport.patient_id == pid))))
     erased.files.extend(export_files)
     _run(delete(DataExport).where(DataExport.patient_id == pid))
+    scope["help_requests"], help_files = helpdesk.forget_patient(pid)
+    erased.files.extend(help_files)
 
     # The register of requests keeps each request's kind, state and dates, not whose it was
     # nor the words exchanged (a correction names what was wrong about the person).
@@ -176,10 +181,12 @@ def _claims(pid: int, tombstone: ErasureTombstone, now, scope: dict, files: list
 
     scope["notifications"] = _run(delete(Notification).where(Notification.patient_id == pid))
     scope["consents"] = _run(delete(ConsentReceipt).where(ConsentReceipt.patient_id == pid))
+    counted: Counter = Counter()  # the queue's counts, shifted once at the end (portal/claims/counts.py)
     if dropped:
         files.extend(_documents(ClaimEvent.claim_id.in_(dropped)))
         _run(delete(ClaimEvent).where(ClaimEvent.claim_id.in_(dropped)))
-        _run(delete(Claim).where(Claim.id.in_(dropped)))
+        gone = _changed(delete(Claim).where(Claim.id.in_(dropped)))
+        counted.update(claim_counts.changes(_unfrozen(gone), -1))
     if kept:
         # The fund keeps its own steps (questions, decisions); the patient's answers and
         # documents are their data and go, leaving only the dated step.
@@ -187,14 +194,38 @@ def _claims(pid: int, tombstone: ErasureTombstone, now, scope: dict, files: list
         files.extend(_documents(patient_steps))
         _run(update(ClaimEvent).where(patient_steps).values(message=None, document_name=None, document_type=None))
         _run(update(Claim).where(Claim.id.in_(kept)).values(patient_id=None, retained_by_id=tombstone.id))
-        # Nobody is left to answer a question: the claim goes back to review.
-        _run(update(Claim).where(Claim.id.in_(kept), Claim.state == ClaimState.INFO_REQUESTED)
-             .values(state=ClaimState.IN_REVIEW, version=Claim.version + 1))
-        # A freeze was the patient's to lift; the patient is gone and the fund must decide.
-        _run(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.OPEN)).values(frozen_at=None))
-        _run(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.DECIDED), Claim.frozen_at.is_(None))
-             .values(frozen_at=now))
+        _release(kept, now, counted)
         scope["ibans_removed"] = paid_ibans.remove(kept)
+    claim_counts.shift(counted)
+
+
+def _release(kept: list[int], now, counted: Counter) -> None:
+    """The kept claims of an erased patient: the fund must decide and pay the open ones."""
+    # Nobody is left to answer a question: the claim goes back to review.
+    asked = _unfrozen(_changed(update(Claim).where(Claim.id.in_(kept), Claim.state == ClaimState.INFO_REQUESTED)
+                               .values(state=ClaimState.IN_REVIEW, version=Claim.version + 1)))
+    counted.update(claim_counts.changes(((fund, ClaimState.INFO_REQUESTED, channel) for fund, _, channel in asked), -1))
+    counted.update(claim_counts.changes(asked, 1))
+    # A freeze was the patient's to lift; the patient is gone and the fund must decide.
+    lifted = _changed(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.OPEN),
+                                          Claim.frozen_at.is_not(None)).values(frozen_at=None))
+    counted.update(claim_counts.changes(_unfrozen(lifted), 1))
+    frozen = _changed(update(Claim).where(Claim.id.in_(kept), Claim.state.in_(ClaimState.DECIDED),
+                                          Claim.frozen_at.is_(None)).values(frozen_at=now))
+    counted.update(claim_counts.changes([row[:3] for row in frozen], -1))
+
+
+def _changed(statement) -> list:
+    """Run an UPDATE or DELETE of claims: (fund, state, channel, frozen_at) of each row it
+    changed, as the UPDATE left it."""
+    return db.session.execute(
+        statement.returning(Claim.fund, Claim.state, Claim.channel, Claim.frozen_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+
+
+def _unfrozen(rows: list) -> list:
+    return [(fund, state, channel) for fund, state, channel, frozen_at in rows if frozen_at is None]
 
 
 def _documents(condition) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.activation import codes
+from portal.claims import direct_payment
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import (
@@ -27,6 +28,7 @@ from portal.models import (
     DataRequest,
     Doctor,
     GuardianLink,
+    HelpRequest,
     IdentityRequest,
     Invoice,
     InvoiceReport,
@@ -205,6 +207,8 @@ def _invoices(patient: Patient, language: str) -> list[dict]:
             "void_reason": row.void_reason,
             "replaces_number": numbers.get(row.replaces_id),
             "available_until": iso(row.expires_at),
+            "paper_preferred": row.is_paper_preferred,
+            "direct_payment": _direct(row),
             "lines": [
                 {
                     "position": line.position, "act_code": line.act_code,
@@ -217,6 +221,16 @@ def _invoices(patient: Patient, language: str) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def _direct(invoice: Invoice) -> dict | None:
+    """Direct payment: who agreed, how and when, and who paid what (direct_payment.split_of)."""
+    if not invoice.is_direct_payment:
+        return None
+    split = direct_payment.split_of(invoice)
+    return {"consent_by": invoice.direct_consent_by, "consent_method": invoice.direct_consent_method,
+            "consent_at": iso(invoice.direct_consent_at), "paid_by_patient_cents": split.patient_cents,
+            "paid_by_fund_cents": split.fund_cents}
 
 
 def _statement(claim: Claim) -> dict | None:
@@ -260,7 +274,9 @@ def _claims(patient: Patient, _language: str) -> list[dict]:
             "fund": claim.fund,
             "channel": claim.channel,
             "state": claim.state,
-            "iban": claim.iban,
+            # A direct payment credits the doctor's account: not the patient's data to hand out.
+            "iban": None if claim.is_direct_payment else claim.iban,
+            "direct_payment": claim.is_direct_payment,
             "total_cents": claim.total_cents,
             "computed_cents": claim.computed_cents,
             "reimbursed_cents": claim.reimbursed_cents,
@@ -381,6 +397,21 @@ def _data_requests(patient: Patient, _language: str) -> list[dict]:
     ]
 
 
+def _help_requests(patient: Patient, _language: str) -> list[dict]:
+    rows = db.session.scalars(
+        db.select(HelpRequest).where(HelpRequest.patient_id == patient.id)
+        .options(selectinload(HelpRequest.replies)).order_by(HelpRequest.created_at, HelpRequest.id)
+    )
+    return [
+        {
+            "reference": row.reference, "category": row.category, "state": row.state, "message": row.message,
+            "document_attached": row.document_name is not None, "created_at": iso(row.created_at),
+            "replies": [{"body": reply.body, "at": iso(reply.created_at)} for reply in row.replies],
+        }
+        for row in rows
+    ]
+
+
 def _patients_by_account(account_ids: set[int]) -> dict[int, Patient]:
     if not account_ids:
         return {}
@@ -439,5 +470,6 @@ GATHER = {
     "notifications": _notifications,
     "identity_requests": _identity_requests,
     "data_requests": _data_requests,
+    "help_requests": _help_requests,
     "access_log": _access_log,
 }

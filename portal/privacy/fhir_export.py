@@ -29,6 +29,7 @@ FUND_NAMES = {
 }
 CLAIM_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]}
 NORMAL_PRIORITY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]}
+PROVIDER_PAYEE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/payeetype", "code": "provider"}]}
 
 
 def _money(cents: int | None) -> dict:
@@ -139,6 +140,8 @@ def _claim(row: dict, invoice: dict | None, build: _Builder) -> dict:
         "insurance": [{"sequence": 1, "focal": True, "coverage": build.ref(("coverage",))}],
         "total": _money(row["total_cents"]),
     }
+    if row.get("direct_payment"):  # the fund pays the doctor (direct immediate payment)
+        resource["payee"] = {"type": PROVIDER_PAYEE}
     if invoice is not None:
         resource["item"] = [
             {

@@ -57,11 +57,16 @@ TABLES: dict[str, Decision] = {
     # The rights themselves
     "data_export": Decision(None, DELETE, "the export files themselves"),
     "data_request": Decision("data_requests", KEEP_APART, "the register of requests keeps no link to the person"),
+    "help_request": Decision("help_requests", DELETE, "messages to the fund (\"Contact the fund\") and their "
+                             "attachments; purged three years after the last answer"),
+    "help_reply": Decision("help_requests", DELETE, "the fund's answers to those messages"),
     "audit_event": Decision("access_log", PSEUDONYMISE, "the trail of accesses; identifiers removed"),
     "erasure_tombstone": Decision(None, NONE, "what an erasure leaves: no personal data"),
     # No patient's data
     "act": Decision(None, NONE, "the nomenclature"),
     "terms_version": Decision(None, NONE, "published terms of use"),
+    "maintenance_window": Decision(None, NONE, "maintenance windows an operator scheduled"),
+    "claim_count": Decision(None, NONE, "numbers of claims per fund, state and channel: nobody's data"),
     "doctor": Decision(None, NONE, "doctors; a patient's export names them through invoices"),
     "cns_staff": Decision(None, NONE, "staff of the funds"),
 }
@@ -77,6 +82,7 @@ GROUPS = (
     "notifications",
     "identity_requests",
     "data_requests",
+    "help_requests",
     "access_log",
 )
 

@@ -7,6 +7,10 @@
 - An invoice's or statement's stored PDFs (portal/documents/stored.py) go with it: the
   database deletes them by foreign key.
 - The audit trail (the technical log) is kept 13 months.
+- A message to the fund ("Contact the fund") and its answers are kept three years from the last
+  answer (or from the message, while none came), then go with their attachment.
+- A doctor's or agent's account closed 12 months ago keeps only what the audit trail needs
+  (portal/professionals/former.py).
 - An activation under way (its server-side flow) goes once it has expired: it is of no use after.
 - The bank account of an erased patient's claim goes once the claim is paid or rejected
   (portal/claims/paid_ibans.py).
@@ -29,11 +33,14 @@ from portal.claims import paid_ibans
 from portal.core import clock
 from portal.documents import uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.invoicing import invoices
 from portal.models import ActivationFlow, AuditEvent, Claim, ClaimEvent, ClaimState, Invoice
 from portal.privacy import export
+from portal.professionals import former
 
 DOCUMENT_YEARS = invoices.RETENTION_YEARS
+HELP_YEARS = 3
 LOG_MONTHS = 13
 
 
@@ -64,12 +71,15 @@ def purge() -> dict[str, int]:
         "exports": export.purge_expired(),
         "paid_ibans": paid_ibans.remove(),
         "activation_flows": _purge_activation_flows(now),
+        "help_requests": helpdesk.purge(invoices.add_years(now, -HELP_YEARS)),
+        "former_accounts": former.reduce_due(months_before(now, former.KEPT_MONTHS), now),
     }
     # Uploads a killed worker left waiting for a commit (every upload also does this first).
     uploads.sweep()
     audit.record(audit.DOCUMENTS_PURGED, actor=None, invoices=counts["invoices"],
                  claim_documents=counts["claim_documents"])
     audit.record(audit.LOGS_PURGED, actor=None, events=counts["audit_events"])
+    audit.record(audit.HELP_REQUESTS_PURGED, actor=None, requests=counts["help_requests"])
     return counts
 
 

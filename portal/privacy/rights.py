@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from portal import audit
 from portal.accounts import security_alerts
+from portal.claims import counts
 from portal.core import clock, refused
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -156,12 +157,15 @@ def unfreeze(claim: Claim, *, by: Account) -> None:
 
 
 def _restrict(claim: Claim, conditions: tuple, frozen_at: datetime | None) -> None:
-    result = db.session.execute(
+    rows = db.session.execute(
         update(Claim).where(Claim.id == claim.id, *conditions)
-        .values(frozen_at=frozen_at, version=Claim.version + 1).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+        .values(frozen_at=frozen_at, version=Claim.version + 1)
+        .returning(Claim.fund, Claim.state, Claim.channel).execution_options(synchronize_session=False)
+    ).all()
+    if len(rows) != 1:
         raise NotAllowed(claim.id)
+    # A frozen claim leaves the queue's counts; a lifted one comes back in its state.
+    counts.shift(counts.changes(rows, -1 if frozen_at else 1))
     db.session.refresh(claim)
 
 

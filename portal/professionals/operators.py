@@ -10,6 +10,7 @@ import email_validator
 from portal import accounts, audit
 from portal.accounts import blocking, security_alerts, sessions, signin
 from portal.activation import codes
+from portal.core import clock
 from portal.core.forms import CONTROL_CHARACTERS
 from portal.core.refused import Refused
 from portal.extensions import db
@@ -197,7 +198,7 @@ def deactivate(login: str | Account, reason: str, *, by: Account | None = None) 
         raise AccountRefused(f"The account {account.login} is already closed.")
     if blocking.current_block(account) is not None:
         blocking.unblock(account, reason=f"deactivated: {reason.strip()}", by=by)
-    account.status = AccountStatus.CLOSED
+    account.status, account.closed_at = AccountStatus.CLOSED, clock.now()
     ended = sessions.end_all(account.id, "closed")
     revoked = 0
     profile = accounts.profile(account)

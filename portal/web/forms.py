@@ -1,5 +1,5 @@
 """Form pieces several blueprints share: identifiers, contact codes, password rules,
-the step-up form, the invoice filters. Each blueprint's own forms sit in its package."""
+the step-up form, the invoice filters, the answer to a fund's question. Each blueprint's own forms sit in its package."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
+from flask_login import current_user
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     Form,
@@ -14,13 +16,21 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts import passwords
+from portal.claims import sharing
+from portal.claims.states import MAX_MESSAGE
 from portal.core import clock
-from portal.core.forms import BaseForm
-from portal.core.identity import InvalidIdentifier, validate_matricule
+from portal.core.forms import BaseForm, OnceForm, attach, written
+from portal.core.identity import InvalidIdentifier, validate_iban, validate_matricule
+from portal.core.refused import Refused
+from portal.documents import uploads
+from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
+from portal.models import HelpCategory
 from portal.web import states
 
 
@@ -90,6 +100,13 @@ class AuthenticatorForm(BaseForm):
     submit = SubmitField(_l("Confirm"))
 
 
+def valid_iban(form, field):
+    try:
+        field.data = validate_iban(field.data)
+    except InvalidIdentifier as exc:
+        raise ValidationError(_l("Enter a valid IBAN, for example LU28 0019 4006 4475 0000.")) from exc
+
+
 class StepUpForm(BaseForm):
     """For a change that moves money or identity: the password and a current code again (auth.stepup)."""
 
@@ -112,3 +129,59 @@ class InvoiceFilterForm(Form):
     date_from = DateField(lazy_pgettext("invoice filter", "Date of service from"), validators=[Optional()])
     date_to = DateField(lazy_pgettext("invoice filter", "Date of service until"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
+
+
+# --- The help desk ("Contact the fund") -------------------------------------------------------------
+
+HELP_CATEGORIES = {
+    HelpCategory.ACCOUNT: _l("My account: signing in, activation, the authenticator app"),
+    HelpCategory.INVOICE: _l("An invoice"),
+    HelpCategory.CLAIM: _l("A claim or a reimbursement"),
+    HelpCategory.DATA: _l("My personal data"),
+    HelpCategory.OTHER: _l("Something else"),
+}
+
+
+def help_category() -> SelectField:
+    return SelectField(_l("Subject"), choices=[("", _l("Choose a subject")), *HELP_CATEGORIES.items()],
+                       validators=[DataRequired(message=_l("Choose a subject."))])
+
+
+def help_message() -> TextAreaField:
+    return written(_l("Your message"), missing=_l("Write your message."), max_length=helpdesk.MAX_MESSAGE,
+                   too_long=_l("Write at most 4,000 characters."),
+                   description=_l("Do not write your password or a code. At most 4,000 characters."))
+
+
+class HelpForm(OnceForm):
+    """A signed-in patient's or doctor's message to the fund."""
+
+    category = help_category()
+    message = help_message()
+    document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
+    submit = SubmitField(_l("Send to the health fund"))
+
+
+class AnswerForm(BaseForm):
+    """An answer to the fund's question about a claim: the patient's, or the doctor's for direct payment."""
+
+    message = written(_l("Your answer"), missing=_l("Write your answer."), max_length=MAX_MESSAGE,
+                      description=_l("At most 2,000 characters."))
+    document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
+    submit = SubmitField(_l("Send my answer"))
+
+    def send(self, claim) -> bool:
+        """Sends the answer for the signed-in user; False with the field's error when refused."""
+        if not self.validate_on_submit():
+            return False
+        upload = self.document.data
+        # One byte more than allowed, so an oversized file is recognised without reading it all.
+        document = upload.read(uploads.MAX_BYTES + 1) if upload and upload.filename else None
+        try:
+            sharing.answer(claim, self.message.data, by=current_user, document=document,
+                           filename=upload.filename if document else None)
+        except Refused as refused:
+            attach(self, refused)
+            return False
+        db.session.commit()
+        return True

@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
 
-from portal.accounts import guardians
+from portal.accounts import cookies, guardians
 from portal.core import i18n
-from portal.web import states
+from portal.web import states, words
 
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
 
@@ -29,7 +29,9 @@ def inject() -> dict:
         "demo_mode": current_app.config["DEMO_MODE"],
         "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
         "home_url": _home_url(),
-        "spaces": _spaces(),
+        # Callables: asked only by the templates that show them (the header, which an htmx
+        # fragment does not draw), so a page without them does not query the household.
+        "spaces": spaces,
         "unread_notices": unread_notices,
     }
 
@@ -45,7 +47,7 @@ def unread_notices() -> int | None:
     return guardians.unread_count(account, guardians.acting_patient(account))
 
 
-def _spaces() -> dict | None:
+def spaces() -> dict | None:
     """For a parent: their own space and their children's, for the account menu."""
     account = g.get("account")
     if account is None or account.role != "patient" or g.get("user_session") is None:
@@ -66,5 +68,7 @@ def _home_url() -> str:
 def init_app(app: Flask) -> None:
     app.context_processor(inject)
     app.jinja_env.globals["state_of_kind"] = states.state  # for components/states.html
+    app.jinja_env.globals["essential_cookies"] = cookies.essential  # for components/cookies.html
+    app.jinja_env.globals["channel_words"] = words.CHANNELS  # for components/invoice.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

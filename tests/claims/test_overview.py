@@ -12,9 +12,10 @@ from portal.core import clock
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import Claim, Fund, Invoice, UserSession
+from portal.privacy import rights
 from tests.fixtures.claims import new_claim
 from tests.fixtures.clients import page, sign_in, signed_in_as, url_for
-from tests.fixtures.invoices import new_invoice
+from tests.fixtures.invoices import direct_doctor, new_invoice
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -52,6 +53,7 @@ def test_the_count_of_shareable_invoices_follows_the_sharing_rule(make_patient, 
         "shared": new_claim(patient, doctor).invoice,
         "withdrawn": new_claim(patient, doctor, state="withdrawn").invoice,  # can be sent again
         "accepted": new_claim(patient, doctor, staff, state="accepted").invoice,
+        "direct": new_invoice(patient, direct_doctor(), settlement="direct"),
     }
     invoices.void(made["voided"], "wrong act")
     made["expired"].expires_at = clock.now() - timedelta(seconds=1)
@@ -192,7 +194,7 @@ def queue_world(make_patient, make_doctor, make_staff):
     ]):
         clock.freeze(START + timedelta(days=day))
         made[name] = new_claim(who, doctor, by, state=state)
-    made["frozen"].frozen_at = clock.now()
+    rights.freeze(made["frozen"], by=civil_servant.account)  # the patient's own step, as the portal takes it
     db.session.commit()
     clock.freeze(START + timedelta(days=10))
     return made, agent

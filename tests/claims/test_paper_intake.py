@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import qrcode
 
 from portal.claims import qr
+from portal.core import clock
 from portal.extensions import db
 from portal.invoicing import invoices
 from portal.models import AuditEvent, Claim, Fund
@@ -138,3 +140,53 @@ def test_a_photo_of_another_code_is_refused_as_invalid(intake):
     photo = (io.BytesIO(qr_picture("https://www.cns.lu")), "scan.png")
     response = client.post(url_for("cns.paper_intake"), data={"photo": photo}, content_type="multipart/form-data")
     assert "not a valid invoice code" in _error(response, "photo")
+
+
+# --- Proof of payment --------------------------------------------------------------------------------
+
+def _taken_up(client, claim):
+    client.post(url_for("cns.take_up_claim", claim_id=claim.id))
+    return text_of(client.get(url_for("cns.claim", claim_id=claim.id)))
+
+
+def test_the_payment_date_and_a_receipt_seen_are_recorded_and_shown(intake):
+    _, _, paper, client = intake
+    form = page(client.get(url_for("cns.paper_intake")))
+    for name in ("paid_on", "is_receipt_seen"):
+        assert form.select_one(f"label[for={form.select_one(f'[name={name}]')['id']}]")
+    paid = paper.issued_at.date()
+    sent = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(paper), "paid_on": paid.isoformat(),
+                                                          "is_receipt_seen": "y"})
+    assert sent.status_code == 303
+    (claim,) = claims_of(paper)
+    assert (claim.paid_on, claim.is_receipt_seen) == (paid, True)
+    shown = _taken_up(client, claim)
+    assert "a receipt was seen at intake" in shown and "No proof of payment was seen" not in shown
+    (received,) = db.session.scalars(db.select(AuditEvent).where(AuditEvent.event == "claim.paper_received")).all()
+    assert received.data["receipt_seen"] is True
+
+
+def test_a_paper_claim_without_proof_warns_the_agent_who_decides_it(intake):
+    _, _, paper, client = intake
+    client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(paper)})
+    (claim,) = claims_of(paper)
+    assert (claim.paid_on, claim.is_receipt_seen) == (None, False)
+    shown = _taken_up(client, claim)
+    assert "No proof of payment was seen for this paper invoice." in shown
+    assert "not known" in shown
+
+
+def test_a_digital_claim_shows_no_proof_of_payment_warning(app, make_patient, make_doctor, make_staff, make_claim):
+    patient, doctor, staff = make_patient(), make_doctor(), make_staff()
+    claim = make_claim(patient, doctor, staff, state="in_review")
+    shown = text_of(signed_in_as(app, staff, lang="en").get(url_for("cns.claim", claim_id=claim.id)))
+    assert "No proof of payment" not in shown and "Proof of payment" not in shown
+
+
+def test_a_payment_date_in_the_future_is_refused_and_nothing_is_created(intake):
+    _, _, paper, client = intake
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
+    refused = client.post(url_for("cns.paper_intake"), data={"payload": qr.qr_payload(paper), "paid_on": tomorrow})
+    assert refused.status_code == 400
+    assert "cannot be in the future" in page(refused).select_one("#paid_on-error").get_text()
+    assert claims_of(paper) == []

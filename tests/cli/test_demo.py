@@ -7,7 +7,7 @@ import pytest
 from portal.accounts import passwords
 from portal.extensions import db
 from portal.invoicing import invoices as invoice_rules
-from portal.models import Account, Claim, ClaimState, GuardianLink, Invoice
+from portal.models import Account, Claim, ClaimState, GuardianLink, HelpRequest, Invoice, Patient
 from tests.fixtures.cli import refused
 
 
@@ -35,6 +35,11 @@ def test_demo_prints_accounts_as_json_and_is_idempotent(runner, app):
         assert {c.channel for c in claims} == {"digital", "paper_qr"}
         assert len({c.fund for c in claims}) > 1
         assert all(c.statement is not None for c in claims if c.state == ClaimState.ACCEPTED)
+        # The help desk holds one message of the demo patient, answered; the second run added none.
+        (question,) = db.session.scalars(db.select(HelpRequest)).all()
+        assert db.session.get(Patient, question.patient_id).matricule == accounts[0]["login"]
+        assert question.state == "answered" and len(question.replies) == 1
+        assert question.replies[0].created_at > question.created_at
     for account in accounts:
         assert passwords.problems(account["password"], login=account["login"]) == []
 

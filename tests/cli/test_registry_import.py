@@ -230,3 +230,30 @@ def test_the_person_sees_the_update_in_their_access_log(run_import, make_patient
                for tr in html.select("table.access-log tbody tr")]
     assert ["The portal (automatically)", "Updated your entry from the register of insured persons"] in [
         entry[1:3] for entry in entries]
+
+
+# --- The coverage period (direct payment needs the date of service inside it) -----------------
+
+COVERED = f"{HEADER},covered_from,covered_until"
+
+
+def test_the_coverage_period_is_imported_and_can_be_opened_again(run_import, kept, app_ctx):
+    line = row(kept) + ",2020-01-01,2026-06-30"
+    assert run_import(f"{COVERED}\n{line}\n").exit_code == 0
+    db.session.refresh(kept)
+    assert (kept.covered_from, kept.covered_until) == (date(2020, 1, 1), date(2026, 6, 30))
+    result = run_import(f"{COVERED}\n{row(kept)},2020-01-01,\n", "--clear", "covered_until")
+    assert result.exit_code == 0, result.output
+    db.session.refresh(kept)
+    assert (kept.covered_from, kept.covered_until) == (date(2020, 1, 1), None)
+
+
+@pytest.mark.parametrize(("cells", "error"), [
+    ("2020-01-01,2019-12-31", "line 2, column covered_until: ends before covered_from"),
+    ("01/01/2020,", "line 2, column covered_from: not a date in the form YYYY-MM-DD"),
+])
+def test_a_bad_coverage_period_is_refused(run_import, kept, app_ctx, cells, error):
+    before = (kept.covered_from, kept.covered_until)
+    refused(run_import(f"{COVERED}\n{row(kept)},{cells}\n"), error, "Nothing was written.")
+    db.session.refresh(kept)
+    assert (kept.covered_from, kept.covered_until) == before

@@ -35,6 +35,9 @@ CASES = {
     "outbox failed": [],
     "outbox retry": ["1"],
     "outbox deliver": [],
+    "maintenance schedule": ["--from", "2030-01-10 22:00", "--to", "2030-01-10 23:00"],
+    "maintenance cancel": ["1"],
+    "maintenance list": [],
 }
 
 

@@ -3,9 +3,11 @@ on pages, in PDFs and in messages. English is written as in Luxembourg: day-mont
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
-from flask_babel import force_locale
+from babel import dates, numbers
+from flask_babel import force_locale, get_timezone, to_user_timezone
 
 from portal.core import i18n
 
@@ -70,3 +72,57 @@ def test_times_are_shown_as_clocks_in_luxembourg_read_them(app, stored, shown):
 def test_nothing_to_write_gives_an_empty_string(app):
     with app.test_request_context():
         assert i18n.date(None) == i18n.datetime(None) == i18n.money(None) == ""
+
+
+# What the helpers wrote before they kept a parsed locale per language (issue 19): Babel called
+# with the locale's name and flask-babel's time zone conversion, for every value.
+def _as_before(lang: str, kind: str, value, fmt: str = "medium") -> str:
+    name = i18n.FORMAT_LOCALES.get(lang, lang)
+    if kind == "money":
+        return numbers.format_currency(Decimal(value) / 100, "EUR", locale=name)
+    if kind == "date":
+        day = to_user_timezone(value) if isinstance(value, datetime) else value
+        return dates.format_date(day, fmt, locale=name)
+    if kind == "datetime":
+        return dates.format_datetime(value, fmt, tzinfo=get_timezone(), locale=name)
+    return dates.format_timedelta(value, locale=name)
+
+
+CENTS = [0, 1, 5, 10, 99, 100, 101, 5770, 50776, 99999, 100000, 123450, 999999, 1000000, 123456789,
+         10**12 + 7, -1, -99, -5770, -123450, -10**9]
+DAYS = [date(2026, 1, 1), DAY, date(1999, 12, 31), date(2030, 2, 28)]
+MOMENTS = [MOMENT, datetime(2026, 7, 14, 22, 15, tzinfo=UTC), datetime(2026, 3, 29, 0, 59, tzinfo=UTC),
+           datetime(2026, 10, 25, 1, 30), datetime(2027, 12, 31, 23, 59, 59, tzinfo=UTC)]
+LENGTHS = [timedelta(seconds=40), timedelta(minutes=5), timedelta(hours=7), timedelta(days=3), timedelta(days=400)]
+
+
+@pytest.mark.parametrize("lang", EXPECTED)
+def test_the_kept_formats_write_every_value_as_babel_did_per_call(app, lang):
+    with app.test_request_context(), force_locale(lang):
+        kept = i18n.formats()
+        for cents in CENTS:
+            assert kept.money(cents) == i18n.money(cents) == _as_before(lang, "money", cents), cents
+        for fmt in ("short", "medium", "long", "full"):
+            for value in DAYS + MOMENTS:
+                assert kept.date(value, fmt) == i18n.date(value, fmt) == _as_before(lang, "date", value, fmt), value
+        for fmt in ("short", "medium"):
+            for value in MOMENTS:
+                assert kept.datetime(value, fmt) == _as_before(lang, "datetime", value, fmt), value
+        for value in LENGTHS:
+            assert kept.duration(value) == _as_before(lang, "duration", value), value
+
+
+def test_large_and_negative_sums_are_written_in_full(app):
+    with app.test_request_context(), force_locale("de"):
+        assert i18n.money(123456789) == "1.234.567,89\xa0€"
+        assert i18n.money(-5770) == "-57,70\xa0€"
+
+
+def test_the_formats_follow_a_forced_language_inside_a_page(app):
+    """A PDF or a message written in another language during a request uses that language."""
+    with app.test_request_context("/?lang=de"):
+        page = i18n.formats()
+        with force_locale("fr"):
+            assert i18n.formats() is not page
+            assert i18n.money(123450) == EXPECTED["fr"][4]
+        assert i18n.formats() is page

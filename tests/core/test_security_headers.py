@@ -4,6 +4,7 @@ import pytest
 
 from tests.conftest import TEST_SETTINGS, make_app
 from tests.fixtures.clients import page
+from tests.fixtures.legal import LEGAL_ENV
 
 # One page of each role's own space.
 ROLE_PAGES = {"patient": "/patient/", "doctor": "/doctor/activations", "cns": "/cns/identity-requests"}
@@ -68,6 +69,7 @@ PRODUCTION_KEYS = {
     "SECRET_KEY": "p" * 64,
     "FIELD_ENCRYPTION_KEY": TEST_SETTINGS["FIELD_ENCRYPTION_KEY"],
     "PUBLIC_BASE_URL": "https://portal.example.lu",
+    **LEGAL_ENV,
 }
 
 

@@ -113,3 +113,13 @@ def home_of(role: str) -> str:
 
 
 LOGIN_REDIRECT = re.compile(r"/login(\?|$)")
+
+
+def visit(page, path: str, language: str, status: int = 200, account=None) -> None:
+    """Opens `path` in `language`, unlocking first if a slow run locked the session; checks it arrived."""
+    response = page.goto(f"{path}?lang={language}")
+    if account is not None and path_of(page) == "/unlock":
+        unlock_if_locked(page, account)  # a slow run may pass the patients' 14-second lock
+        response = page.goto(f"{path}?lang={language}")
+    assert response.status == status, f"{path}: HTTP {response.status}"
+    assert path_of(page) == path, f"{path} led to {page.url}"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.audit import Audit
 from tests.e2e.data import create_unenrolled_doctor, forget_terms, fresh_recovery_code, lock_sessions
-from tests.e2e.signing import accept, path_of, submit_password, unlock_if_locked, wait_for_path
+from tests.e2e.signing import accept, path_of, submit_password, unlock_if_locked, visit, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
@@ -21,12 +21,14 @@ PUBLIC_PAGES = {
     "/": 200,
     "/terms": 200,
     "/privacy": 200,
+    "/legal": 200,
     "/accessibility": 200,
     "/activate": 200,
     "/login": 200,
     "/forgot": 200,
     "/block": 200,
     "/terms/refused": 200,
+    "/help": 200,
     "/erased": 200,  # without an erasure behind it: no reference (test_my_data_flow.py erases for real)
     "/no-such-page": 404,
 }
@@ -35,26 +37,18 @@ ROLE_PAGES = {
     "patient": ["/patient/", "/patient/invoices", "/patient/my-data", "/patient/my-data/contact",
                 "/patient/my-data/correction", "/patient/my-data/access-log", "/patient/my-data/erase",
                 "/patient/claims", "/patient/notifications", "/patient/settings", "/patient/settings/messages",
-                "/patient/bank-account",
+                "/patient/bank-account", "/patient/help",
                 *ACCOUNT_PAGES],
-    "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", *ACCOUNT_PAGES],
+    "doctor": ["/doctor/", "/doctor/invoices", "/doctor/activations", "/doctor/reports", "/doctor/help",
+               "/doctor/payments", "/doctor/bank-account", *ACCOUNT_PAGES],
     "cns": ["/cns/", "/cns/claims", "/cns/identity-requests", "/cns/guardian-requests", "/cns/activation-checks",
             "/cns/terms",
-            "/cns/paper-intake", "/cns/statistics", "/cns/data-requests",
+            "/cns/paper-intake", "/cns/statistics", "/cns/data-requests", "/cns/help",
             "/cns/admin/accounts",  # the first demo agent, CNS0001, is an administrator
             *ACCOUNT_PAGES],
 }
 # Pages of one claim, statement, forms showing errors: test_accessibility_claims.py.
 # "Manage my personal data" with records and form states: test_my_data_flow.py.
-
-
-def visit(page, path: str, language: str, status: int = 200, account=None):
-    response = page.goto(f"{path}?lang={language}")
-    if account is not None and path_of(page) == "/unlock":
-        unlock_if_locked(page, account)  # a slow run may pass the patients' 14-second lock
-        response = page.goto(f"{path}?lang={language}")
-    assert response.status == status, f"{path}: HTTP {response.status}"
-    assert path_of(page) == path, f"{path} led to {page.url}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -101,8 +101,9 @@ def test_the_phone_header_is_one_line_and_its_menu_opens_with_the_keyboard(wide,
 def test_each_role_has_its_main_pages_in_the_header(wide):
     expected = {
         "patient": ["/patient/", "/patient/invoices", "/patient/claims", "/patient/notifications"],
-        "doctor": ["/doctor/", "/doctor/invoices", "/doctor/reports", "/doctor/activations"],
-        "cns": ["/cns/", "/cns/claims", "/cns/paper-intake", "/cns/statistics"],
+        "doctor": ["/doctor/", "/doctor/invoices", "/doctor/reports", "/doctor/payments",
+                   "/doctor/activations", "/doctor/help"],
+        "cns": ["/cns/", "/cns/claims", "/cns/paper-intake", "/cns/statistics", "/cns/help"],
     }
     for role, paths in expected.items():
         page = wide(role)

@@ -50,6 +50,7 @@ from tests.conftest import TEST_SETTINGS, database_url
 from tests.faults.killing import Answer, RawPost, fresh_workers, multipart, worker_holding
 from tests.fixtures.claims import new_claim
 from tests.fixtures.invoices import new_invoice
+from tests.fixtures.legal import LEGAL_ENV
 from tests.perf.instances import Browser
 
 KILLS = 100
@@ -186,7 +187,7 @@ def stage(app_ctx, make_patient, make_doctor, make_staff, tmp_path):
     instance = tmp_path / "instance"
     env = {
         "PORTAL_ENV": "production", "DATABASE_URL": database_url(), "REDIS_URL": "", "TRUSTED_PROXIES": "1",
-        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "PUBLIC_BASE_URL": "http://127.0.0.1", **LEGAL_ENV,
         "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": TEST_SETTINGS["FIELD_ENCRYPTION_KEY"],
         "PORTAL_INSTANCE_DIR": str(instance),
         # The patient's session must not lock for idleness between two of their rounds: not what is tested here.

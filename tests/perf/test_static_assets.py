@@ -14,6 +14,7 @@ from flask import Flask, url_for
 
 from portal.config import ROOT
 from portal.core import assets
+from tests.conftest import make_app
 
 BUDGET = 60 * 1024  # issue 8: first visit to the sign-in page, compressed
 FINGERPRINTED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.[^./]+$")
@@ -193,3 +194,22 @@ def test_a_pdf_is_sent_as_it_is(signed_in, people, make_invoice):
 
 def test_already_compressed_formats_are_never_recompressed(app):
     assert not {"application/pdf", "application/zip", "image/png", "image/jpeg"} & set(app.config["COMPRESS_MIMETYPES"])
+
+
+def test_behind_a_compressing_proxy_pages_go_out_as_they_are(app):
+    # COMPRESS_RESPONSES=0: the proxy compresses; the worker spends no time on it.
+    plain_app = make_app(COMPRESS_RESPONSES=False)
+    response = plain_app.test_client().get(login_url(plain_app), headers={"Accept-Encoding": "br, gzip"})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "Content-Encoding" not in response.headers
+    assert "compress" not in plain_app.extensions
+    # Static files keep the bodies compressed once at start-up: serving them costs nothing.
+    with plain_app.test_request_context():
+        script = url_for("static", filename=plain_app.extensions["assets"].get("css/portal.css").url_path)
+    static = plain_app.test_client().get(script, headers={"Accept-Encoding": "br"})
+    assert static.headers["Content-Encoding"] == "br"
+
+
+def test_compression_is_on_unless_switched_off(app):
+    assert app.config["COMPRESS_RESPONSES"] is True
+    assert "compress" in app.extensions

@@ -22,6 +22,7 @@ import pytest
 import redis
 from sqlalchemy.engine import make_url
 
+from tests.fixtures.legal import LEGAL_ENV
 from tests.perf.instances import Browser, Instance
 
 pytestmark = [pytest.mark.committing, pytest.mark.timeout(120)]
@@ -77,7 +78,7 @@ def _build_database() -> None:
         admin.execute(f"CREATE DATABASE {DATABASE}")
     app = create_app({
         "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"{PG}/{DATABASE}", "SECRET_KEY": SECRET_KEY,
-        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "PUBLIC_BASE_URL": "http://127.0.0.1", **LEGAL_ENV,
         "FIELD_ENCRYPTION_KEY": FIELD_KEY, "PASSWORD_HASH_PROFILE": "test",
     })
     with app.app_context():
@@ -108,7 +109,7 @@ def pair(tmp_path_factory):
     _build_database()
     env = {
         "PORTAL_ENV": "production", "DATABASE_URL": f"{PG}/{DATABASE}", "REDIS_URL": REDIS,
-        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "PUBLIC_BASE_URL": "http://127.0.0.1", **LEGAL_ENV,
         "REDIS_KEY_PREFIX": REDIS_PREFIX,
         "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": FIELD_KEY, "TRUSTED_PROXIES": "1",
         "SIGNIN_RATE_LIMIT": "3/minute", "DOCTOR_IDLE_LOCK_SECONDS": str(IDLE_LOCK_SECONDS),

@@ -16,10 +16,11 @@ from sqlalchemy import inspect
 from portal import audit
 from portal.accounts import guardian_register, security_alerts, terms
 from portal.activation import codes
-from portal.claims import sharing, states
+from portal.claims import review, sharing, states
 from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.invoicing import invoices, nomenclature
 from portal.messaging import notify
 from portal.models import (
@@ -73,7 +74,8 @@ def _claim(w: World, state: str, patient=None):
     if state != "answered":
         return new_claim(patient, w.doctor, w.staff, state=state)
     claim = new_claim(patient, w.doctor, w.staff, state="info_requested")
-    sharing.answer(claim, "Here is the prescription.", by=patient.account, document=png(), filename="rx.png")
+    answering = patient.account or w.patient.account  # a child's claim is answered by the parent
+    sharing.answer(claim, "Here is the prescription.", by=answering, document=png(), filename="rx.png")
     db.session.commit()
     return claim
 
@@ -115,6 +117,11 @@ def build(app) -> World:
     unshared = new_invoice(w.patient, w.doctor, days_ago=10)
     sharing.report_invoice(unshared, "The date is wrong.", by=w.patient.account)
     voided, replacement = _corrected_invoice(w)
+    # A direct payment the fund made to the doctor (their payments page and remittance statement).
+    w.doctor.profile.iban = "LU280019400644750000"
+    direct = states.active_claim_of(new_invoice(w.patient, w.doctor, days_ago=9, settlement="direct").id)
+    review.take_up(direct, w.staff.profile)
+    direct_statement = review.accept(direct, w.staff.profile, version=direct.version)
     child_claim = _claim(w, "accepted", patient=w.child)
     # The doctor's code for someone without an account yet (the activation pages), and for the child.
     _code, token = codes.issue(registry_only.profile, doctor=w.doctor.profile, document_type="identity_card",
@@ -138,6 +145,11 @@ def build(app) -> World:
     filed = _identity_request(registry_only.profile.matricule, "Weber", REGISTRY_BIRTH)
     correction = rights.request_correction(w.patient.profile, "name", "My name is Anne Schmit-Weber.",
                                             by=w.patient.account)
+    # A message to the fund with a document and an answer (the help desk's pages).
+    question = helpdesk.file("claim", "When is my claim paid?", account=w.patient.account, patient=w.patient.profile,
+                             document=(png(), "scan.png"))
+    helpdesk.reply(question, w.staff.profile, "It was paid on Monday.")
+    helpdesk.file("invoice", "A code is missing.", account=w.doctor.account)
     _made, export_token = export.create(w.patient.profile, by=w.patient.account, language="en")
     notify.send_sms("+352621123456", "Your code is ready.", patient_id=w.patient.profile.id)
     security_alerts.announce(w.patient.account, w.patient.profile, "password_changed")
@@ -157,12 +169,13 @@ def build(app) -> World:
         "registry_matricule": registry_only.profile.matricule, "registry_birth": REGISTRY_BIRTH.isoformat(),
         "activation_token": token, "unreachable_token": unreachable_token, "child_token": child_token, "child_birth": CHILD_BIRTH.isoformat(),
         "identity_request": filed.id, "identity_reference": filed.reference,
-        "data_request": correction.id, "export_token": export_token,
+        "data_request": correction.id, "export_token": export_token, "help_request": question.id,
         "answer_document": next(e.id for e in answered.events if e.document_name),
         "queue_after": claims_keyset(w.claims["shared"]),
         **{f"claim_{state}": claim.id for state, claim in w.claims.items()},
         **{f"invoice_{state}": claim.invoice_id for state, claim in w.claims.items()},
         "statement_claim": w.claims["accepted"].id,
+        "direct_statement": direct_statement.id, "direct_invoice": direct.invoice_id,
         "alert_token": re.search(r"/not-me/(\S+)", alert.body)[1],
     }
 

@@ -15,6 +15,7 @@ from portal.claims import sharing
 from portal.core import clock
 from portal.documents import uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.messaging import notify
 from portal.models import DataExport, DataRequest, IdentityRequest
 from tests.fixtures.activation import register_guardian
@@ -71,6 +72,9 @@ def _ordinary_data(w: World, person, files: list[str], make_invoice, make_claim)
     notify.send_sms(person.profile.mobile, "Your code is ready.", patient_id=person.profile.id)
     db.session.add(DataRequest(reference=f"D-{secrets.token_hex(4).upper()}", patient_id=person.profile.id,
                                kind="correction", message=f"My name is {person.profile.full_name}."))
+    filed = helpdesk.file("account", f"{person.profile.full_name} cannot sign in.", account=person.account,
+                          patient=person.profile, document=(png(), "scan.png"))
+    files.append(filed.document_name)
     db.session.commit()
     return accepted
 
@@ -116,6 +120,12 @@ def build(app, make_patient, make_doctor, make_staff, make_invoice, make_claim) 
     notify.send_email(a.profile.email, "Hello", "Hello Zoltan Quiggleford", patient_id=None)
     # A, in the child's space, shares the child's invoice: the consent names A's account.
     sharing.share(child.profile, [make_invoice(child, doctor)], by=a.account)
+    # A wrote to the fund with a document and got an answer; A wrote about the child too.
+    asked = helpdesk.file("claim", "Zoltan Quiggleford asks about his claim.", account=a.account, patient=a.profile,
+                          document=(png(), "scan.png"))
+    helpdesk.reply(asked, staff.profile, "Dear Zoltan Quiggleford, it is paid.")
+    w.files_a.append(asked.document_name)
+    helpdesk.file("other", "A question about Lina.", account=a.account, patient=child.profile)
     db.session.commit()
 
     _ordinary_data(w, b, w.files_b, make_invoice, make_claim)

@@ -40,7 +40,8 @@ KNOWN_TABLES = frozenset({
     "claim", "claim_event", "statement", "statement_line", "consent_receipt", "notification", "data_export",
     "data_request", "audit_event", "erasure_tombstone", "act", "terms_version", "doctor", "cns_staff",
     "registry_guardian", "guardian_request", "activation_flow", "pending_reactivation", "contact_code",
-    "security_alert", "account_block", "stored_document",
+    "security_alert", "account_block", "stored_document", "maintenance_window", "help_request", "help_reply",
+    "claim_count",  # numbers per fund, state and channel: no personal data (portal/privacy/personal_data.py)
 })
 
 # The allow-list: (table, column) → which rows may still carry one of A's identifiers there.

@@ -19,6 +19,7 @@ from portal.activation import codes
 from portal.claims import sharing
 from portal.core import clock, jobs
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.messaging import notify
 from portal.models import (
     AuditEvent,
@@ -33,6 +34,7 @@ from portal.privacy import export, personal_data
 from portal.privacy.export_files import neutralise
 from tests.fixtures.clients import in_english, signed_in_as, text_of
 from tests.fixtures.factories import PASSWORD
+from tests.fixtures.invoices import direct_doctor, new_invoice
 
 
 @pytest.fixture
@@ -237,6 +239,8 @@ COVERED = {
     "consent_receipt": lambda data, seed: data["consents"][0]["claim_reference"] == data["claims"][0]["reference"],
     "notification": lambda data, seed: data["notifications"]["notices"][0]["kind"] == "statement",
     "data_request": lambda data, seed: data["data_requests"][0]["kind"] == "correction",
+    "help_request": lambda data, seed: data["help_requests"][0]["message"] == "Where is my reimbursement?",
+    "help_reply": lambda data, seed: data["help_requests"][0]["replies"][0]["body"] == "Paid on Monday.",
     "audit_event": lambda data, seed: {"claim.shared", "claim.decided"} <= {row["event"] for row in data["access_log"]},
 }
 
@@ -261,6 +265,8 @@ def everything(app, cast, make_claim, make_invoice, make_child, issue_code):
     sharing.report_invoice(unshared, "=HYPERLINK(\"http://evil.example\",\"click\")", by=patient.account)
     db.session.add(DataRequest(reference="DP-TESTCORRECT", patient_id=patient.profile.id, kind="correction",
                                message="My surname is misspelt"))
+    asked = helpdesk.file("claim", "Where is my reimbursement?", account=patient.account, patient=patient.profile)
+    helpdesk.reply(asked, staff.profile, "Paid on Monday.")
     db.session.commit()
     in_english(signed_in_as(app, patient))  # a session row
     return {"patient": patient, "doctor": doctor, "staff": staff, "claim": claim, "child": child,
@@ -477,3 +483,22 @@ def test_the_zip_holds_data_for_a_patient_without_an_account(app_ctx, make_patie
     assert data["account"]["sign_in"] is None and data["terms"] == []
     assert isinstance(db.session.get(Patient, person.id), Patient)
     assert date.fromisoformat(data["identity"]["birth_date"]) == person.birth_date
+
+
+def test_a_direct_payment_invoice_and_its_claim_are_exported_and_the_bundle_validates(app, cast):
+    from fhir.resources import get_fhir_model_class
+
+    patient, _doctor, _staff = cast
+    invoice = new_invoice(patient, direct_doctor(), settlement="direct", consent_method="oral")
+    client = in_english(signed_in_as(app, patient))
+    archive = _zip(_download(client, app, patient))
+    data = json.loads(archive.read("data.json"))
+    (row,) = [row for row in data["invoices"] if row["number"] == invoice.number]
+    assert row["direct_payment"]["consent_method"] == "oral"
+    assert row["direct_payment"]["paid_by_patient_cents"] + row["direct_payment"]["paid_by_fund_cents"] == 5770
+    (claim,) = data["claims"]
+    assert claim["direct_payment"] is True and claim["iban"] is None  # the doctor's account stays out
+    bundle = json.loads(archive.read("fhir-bundle.json"))
+    (resource,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim"]
+    assert resource["payee"]["type"]["coding"][0]["code"] == "provider"
+    get_fhir_model_class("Claim").model_validate(resource)

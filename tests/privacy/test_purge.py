@@ -97,7 +97,8 @@ def test_documents_go_after_two_years_unless_frozen_or_held(app, people, make_cl
 
     clock.freeze(invoices.add_years(issued, 2) - timedelta(days=1))
     assert _purge(app) | {"audit_events": 0} == {"invoices": 0, "claim_documents": 0, "audit_events": 0, "exports": 0,
-                                                    "paid_ibans": 0, "activation_flows": 0}
+                                                    "paid_ibans": 0, "activation_flows": 0, "help_requests": 0,
+                                                    "former_accounts": 0}
     assert all(_stored(app, name) for name in (answered_file, frozen_file, held_file))
 
     clock.freeze(invoices.add_years(issued, 2) + timedelta(days=1))

@@ -29,11 +29,12 @@ from portal.claims import qr
 from portal.core.errors import CSRF_MESSAGE, MESSAGES
 from portal.core.identity import make_iban
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.models import IdentityRequest, OutboxMessage
 from portal.privacy import rights
 from tests.conftest import make_app
 from tests.fixtures.activation import awaiting_check, waiting_reactivation
-from tests.fixtures.claims import new_claim
+from tests.fixtures.claims import direct_question, new_claim
 from tests.fixtures.clients import fresh_code, page, step_up, text_of
 from tests.fixtures.figures import Tally
 from tests.fixtures.images import jpeg
@@ -169,6 +170,9 @@ def world(people, make_patient):
     waiting = new_claim(patient, doctor)
     in_review = new_claim(patient, doctor, staff, state="in_review")
     rejected = new_claim(patient, doctor, staff, state="rejected")  # by this agent, just now: undoable
+    doctor.profile.iban = make_iban("LU", "0019400644750001")  # the fund can pay this doctor directly
+    direct_asked = direct_question(patient, doctor, staff)
+    question = helpdesk.file("claim", "When is my claim paid?", account=patient.account, patient=patient.profile)
     correction = rights.request_correction(patient.profile, "name", "My name has an accent.", by=patient.account)
     newcomer = make_patient(with_account=False, given_name="Luc", surname="Hoffmann")
     code, token = codes.issue(newcomer.profile, doctor=doctor.profile, document_type="identity_card",
@@ -195,9 +199,9 @@ def world(people, make_patient):
     return World(people=people, ids={
         "blocked": blocked.account.id, "doctor_account": doctor.account.id,
         "shareable": shareable.id, "reported": reported.id, "voidable": voidable.id, "shared": shared.id,
-        "frozen": frozen.id, "asked": asked.id, "waiting": waiting.id, "in_review": in_review.id,
+        "frozen": frozen.id, "asked": asked.id, "direct_asked": direct_asked.invoice_id, "waiting": waiting.id, "in_review": in_review.id,
         "in_review_version": in_review.version, "rejected": rejected.id, "rejected_version": rejected.version,
-        "correction": correction.id, "code": code.id,
+        "correction": correction.id, "code": code.id, "help": question.id,
         "identity": identity.id, "guardian_confirm": guardian_requests[0].id,
         "guardian_refuse": guardian_requests[1].id, "activation_check": check.id, "reactivation": returning.id,
     }, extra={"token": token, "paper_payload": qr.qr_payload(paper), "newcomer": newcomer.profile.matricule,
@@ -245,6 +249,15 @@ CASES: dict[str, Case] = {
     "activation.proceed": Case(None, lambda w: {"birth_date": "1980-05-17"}),
     "activation.resend_code": Case(None),
     "patient.cancel_reactivation": Case("patient"),
+    # Without the sum the page asks, nothing is filed: the case shows the token is checked first.
+    "public.help": Case(None, lambda w: {"name": "Anne", "email": "anne@example.lu", "category": "account",
+                                         "message": "I cannot sign in.", "answer": "7"}),
+    "patient.help": Case("patient", lambda w: {"category": "claim", "message": "A question."}, changes=True,
+                         multipart=True),
+    "doctor.help": Case("doctor", lambda w: {"category": "invoice", "message": "A question."}, changes=True,
+                        multipart=True),
+    "cns.help_request": Case("cns", lambda w: {"body": "The answer."}, args=lambda w: {"request_id": w.ids["help"]},
+                             changes=True),
     "cns.confirm_activation_check": Case("cns", lambda w: {"checked": "y"},
                                          args=lambda w: {"code_id": w.ids["activation_check"]}, changes=True),
     "cns.waive_reactivation": Case("cns", lambda w: {"checked": "y"},
@@ -297,8 +310,12 @@ CASES: dict[str, Case] = {
         "lines-0-code": "C1", "lines-0-quantity": "1", "paid_on_site": "yes", "payer_is_patient": "yes",
         "submit": "1",
     }, changes=True),
+    "doctor.bank_account": Case("doctor", lambda w: {"iban": make_iban("LU", "0019400644750000"),
+                                                     **step_up(w.people["doctor"])}, changes=True),
     "doctor.void_invoice": Case("doctor", lambda w: {"reason": "Wrong act billed."},
                                 args=lambda w: {"invoice_id": w.ids["voidable"]}, changes=True),
+    "doctor.answer_question": Case("doctor", lambda w: {"message": "A consultation, C1."},
+                                   args=lambda w: {"invoice_id": w.ids["direct_asked"]}, changes=True, multipart=True),
     "doctor.issue_activation": Case("doctor", lambda w: {
         "matricule": w.extra["newcomer"], "birth_date": w.extra["newcomer_birth"], "document_type": "identity_card", "document_last4": "ZX98",
         "mobile": "+352621123456", "language": "fr", "identity_checked": "y",

@@ -29,7 +29,9 @@ from portal.extensions import db
 from portal.models import ActivationCode, Claim, ClaimState, DataRequest, Fund, Invoice, Statement
 from portal.web.cns import forms as cns_forms
 from portal.web.cns.data_requests import AnswerForm as DataRequestAnswerForm
+from portal.web.cns.help import ReplyForm
 from portal.web.doctor import forms as doctor_forms
+from portal.web.forms import HelpForm
 from portal.web.patient import claims as patient_claims
 from portal.web.patient import my_data, sharing
 from tests.conftest import REFERENCE_TABLES
@@ -84,7 +86,7 @@ def _dump(connection) -> dict[str, dict]:
 def _table_for(key: str, tables: dict) -> list[str]:
     """The tables an `…_id` key in an audit row's data may point to."""
     name = key.removesuffix("_id")
-    special = {"report": ["invoice_report"], "request": ["data_request", "identity_request"],
+    special = {"report": ["invoice_report"], "request": ["data_request", "identity_request", "help_request"],
                "code": ["activation_code"], "export": ["data_export"]}
     return special.get(name, [name] if name in tables else [])
 
@@ -187,6 +189,11 @@ def _bank_account(w):
                 sharing.BankAccountForm, step_up=True)
 
 
+def _doctor_bank_account(w):
+    return Form(w.doctor, "doctor.bank_account", {}, {"iban": make_iban("LU", "0019400644750000")},
+                doctor_forms.BankAccountForm, step_up=True)
+
+
 def _settings(w):
     return Form(w.victim, "patient.settings", {}, {"auto_share": "y"}, sharing.SettingsForm)
 
@@ -257,6 +264,19 @@ def _data_request(w):
                 {"state": "done", "answer": "Corrected in the register."}, DataRequestAnswerForm)
 
 
+def _help(w):
+    return Form(w.victim, "patient.help", {}, {"category": "claim", "message": "When is my claim paid?"}, HelpForm)
+
+
+def _doctor_help(w):
+    return Form(w.doctor, "doctor.help", {}, {"category": "invoice", "message": "A code is missing."}, HelpForm)
+
+
+def _help_reply(w):
+    return Form(w.agent, "cns.help_request", {"request_id": w.help_request.id}, {"body": "Paid on Monday."},
+                ReplyForm)
+
+
 def _paper_intake(w):
     paper = new_invoice(w.victim, w.doctor, paid_on_site=False)
     return Form(w.agent, "cns.paper_intake", {}, {"payload": qr.qr_payload(paper)}, cns_forms.PaperIntakeForm)
@@ -281,12 +301,16 @@ FORMS = {
     "patient reports an invoice": _report,
     "patient answers a claim's question": _answer,
     "doctor issues an invoice": _new_invoice,
+    "doctor sets the bank account": _doctor_bank_account,
     "doctor issues an activation code": _issue_activation,
     "agent takes up a claim": _take_up,
     "agent accepts a claim": _accept,
     "agent rejects a claim": _reject,
     "agent asks for information": _request_info,
     "agent answers a data request": _data_request,
+    "patient writes to the fund": _help,
+    "doctor writes to the fund": _doctor_help,
+    "agent answers a message": _help_reply,
     "agent takes in a paper invoice": _paper_intake,
     "agent approves an identity request": _approve_identity,
     "agent rejects an identity request": _reject_identity,

@@ -33,6 +33,7 @@ from portal.core.forms import BaseForm
 from portal.core.identity import make_iban
 from portal.documents import uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.models import (
     ActivationCode,
     Claim,
@@ -43,7 +44,7 @@ from portal.models import (
     Patient,
 )
 from portal.privacy import rights
-from tests.fixtures.claims import new_claim
+from tests.fixtures.claims import direct_question, new_claim
 from tests.fixtures.clients import fresh_code, in_english, page, sign_in, step_up, text_of
 from tests.fixtures.factories import PASSWORD
 from tests.fixtures.images import jpeg
@@ -143,6 +144,9 @@ def desk(app, people, make_patient):
     )
     db.session.add(filed)
     correction = rights.request_correction(patient.profile, "name", "My surname has an accent.", by=patient.account)
+    question = helpdesk.file("claim", "When is my claim paid?", account=patient.account, patient=patient.profile)
+    doctor.profile.iban = make_iban("LU", "0019400644750001")  # the fund can pay this doctor directly
+    direct_asked = direct_question(patient, doctor, staff)
     db.session.commit()
     clients = {}
     for role in ("patient", "doctor", "cns"):
@@ -155,6 +159,7 @@ def desk(app, people, make_patient):
         to_report=new_invoice(patient, doctor, days_ago=9), to_void=new_invoice(patient, doctor, days_ago=10),
         paper=new_invoice(patient, doctor, days_ago=11, paid_on_site=False),
         accept=in_review[0], reject=in_review[1], ask=in_review[2], correction=correction, filed=filed,
+        question=question, direct_asked=direct_asked,
     )
 
 
@@ -206,6 +211,11 @@ FORMS = [
          lambda d: {"message": "The act code is wrong."}, {"message": "text"}),
     Form("answer to the fund", "patient", lambda d: f"/patient/claims/{d.asked.id}/answer",
          lambda d: {"message": "Here is the prescription you asked for."}, {"message": "text"}),
+    Form("doctor's answer to the fund", "doctor", lambda d: f"/doctor/invoices/{d.direct_asked.invoice_id}/answer",
+         lambda d: {"message": "A consultation, C1, on the date shown."}, {"message": "text"}, multipart=True),
+    Form("message to the fund", "patient", lambda d: "/patient/help",
+         lambda d: {"category": "claim", "message": "When will my claim be paid?"},
+         {"category": "choice", "message": "text"}, multipart=True),
     Form("automatic sending", "patient", lambda d: "/patient/settings", lambda d: {"auto_share": "y"},
          {"auto_share": "flag"}),
     Form("password change", "patient", lambda d: "/account/password",
@@ -222,9 +232,12 @@ FORMS = [
          lambda d: {"matricule": d.patient.profile.matricule,
                     "service_date": (clock.today() - timedelta(days=2)).isoformat(),
                     "lines-0-code": "C1", "lines-0-quantity": "1", "paid_on_site": "yes", "payer_is_patient": "yes",
-                    "submit": "1"},
+                    "settlement": "full", "submit": "1"},
          {"matricule": "text", "service_date": "date", "lines-0-code": "text", "lines-0-quantity": "quantity",
-          "paid_on_site": "choice", "payer_is_patient": "choice", "submit": "flag"}),
+          "paid_on_site": "choice", "payer_is_patient": "choice", "settlement": "choice", "submit": "flag"}),
+    Form("doctor's bank account", "doctor", lambda d: "/doctor/bank-account",
+         lambda d: {"iban": make_iban("LU", "0019400644750000"), **step_up(d.doctor)},
+         {"iban": "text", "password": "secret", "code": "text"}),
     Form("voiding an invoice", "doctor", lambda d: f"/doctor/invoices/{d.to_void.id}/void",
          lambda d: {"reason": "The act code was wrong."}, {"reason": "text"}),
     Form("activation code", "doctor", lambda d: "/doctor/activations",
@@ -233,7 +246,12 @@ FORMS = [
                     "mobile": "+352 621 123 456", "language": "fr", "identity_checked": "y"},
          {"matricule": "hidden", "birth_date": "hidden", "document_type": "choice", "document_last4": "text", "mobile": "text",
           "language": "choice", "identity_checked": "flag"}, accepted=200),
+    Form("doctor's message to the fund", "doctor", lambda d: "/doctor/help",
+         lambda d: {"category": "invoice", "message": "A code is missing from the list."},
+         {"category": "choice", "message": "text"}, multipart=True),
     # CNS staff
+    Form("answer to a message", "cns", lambda d: f"/cns/help/{d.question.id}",
+         lambda d: {"body": "It was paid on Monday."}, {"body": "text"}),
     Form("accepting a claim", "cns", lambda d: f"/cns/claims/{d.accept.id}/accept",
          lambda d: {"version": str(d.accept.version), "amount": "50.00", "reason": "other",
                     "note": "Only part of the act is covered.", "confirmed": "y"},
@@ -246,7 +264,8 @@ FORMS = [
          lambda d: {"version": str(d.ask.version), "question": "Please send the prescription."},
          {"version": "version", "question": "text"}),
     Form("paper intake", "cns", lambda d: "/cns/paper-intake",
-         lambda d: {"payload": qr.qr_payload(d.paper)}, {"payload": "text"}),
+         lambda d: {"payload": qr.qr_payload(d.paper), "paid_on": clock.today().isoformat(), "is_receipt_seen": "y"},
+         {"payload": "text", "paid_on": "date", "is_receipt_seen": "flag"}),
     Form("answer to a correction", "cns", lambda d: f"/cns/data-requests/{d.correction.id}",
          lambda d: {"state": "done", "answer": "Your name is corrected in the register."},
          {"state": "choice", "answer": "text"}),
@@ -269,6 +288,11 @@ FORMS = [
          {"login": "text", "code": "text"}),
     Form("typed activation code", None, lambda d: "/activate", lambda d: {"code": "ABCD-EFGH-JKMN-PQRS-TVWX"},
          {"code": "text"}),
+    # Not tried clean: the sum the page asks is drawn for each page shown.
+    Form("message to the fund without signing in", None, lambda d: "/help",
+         lambda d: {"name": "Paul Hoffmann", "email": "paul@example.lu", "category": "account",
+                    "message": "I lost my phone.", "answer": "7"},
+         {"name": "text", "email": "text", "category": "choice", "message": "text", "answer": "text"}, accepted=None),
     Form("identity request", None, lambda d: "/activate/request",
          lambda d: {"matricule": d.newcomer.profile.matricule, "surname": "Hoffmann", "given_name": "Paul",
                     "birth_date": d.newcomer.profile.birth_date.isoformat(), "mobile": "+352 621 000 222",

@@ -23,10 +23,11 @@ from sqlalchemy import func, inspect, select
 
 from portal.accounts import guardian_register
 from portal.activation import codes
-from portal.claims import sharing
+from portal.claims import review, sharing, states
 from portal.core import clock, jobs
 from portal.documents import uploads
 from portal.extensions import db
+from portal.helpdesk import requests as helpdesk
 from portal.models import AuditEvent, Fund, IdentityRequest, UserSession
 from portal.privacy import export, rights
 from tests.fixtures.activation import awaiting_check, waiting_reactivation
@@ -78,6 +79,17 @@ class World:
     def invoice(self):
         return new_invoice(self.victim, self.doctor)
 
+    @cached_property
+    def direct_statement(self):
+        """A direct payment the fund made to `doctor` for the victim's invoice."""
+        self.doctor.profile.iban = "LU280019400644750000"
+        invoice = new_invoice(self.victim, self.doctor, settlement="direct")
+        claim = states.active_claim_of(invoice.id)
+        review.take_up(claim, self.agent.profile)
+        statement = review.accept(claim, self.agent.profile, version=claim.version)
+        db.session.commit()
+        return statement
+
     def claim(self, state="shared"):
         return new_claim(self.victim, self.doctor, self.agent, state=state)
 
@@ -113,6 +125,14 @@ class World:
     def data_request(self):
         filed = rights.request_correction(self.victim.profile, "name", "My name is spelt Anne.",
                                            by=self.victim.account)
+        db.session.commit()
+        return filed
+
+    @cached_property
+    def help_request(self):
+        """The victim's message to their fund, with a document."""
+        filed = helpdesk.file("claim", "When is my claim paid?", account=self.victim.account,
+                              patient=self.victim.profile, document=(png(), "scan.png"))
         db.session.commit()
         return filed
 
@@ -272,6 +292,13 @@ def _data_request(w: World) -> Target:
                   form={"state": "done", "answer": "Corrected in the register."})
 
 
+def _help_case(form=None):
+    def build(w: World) -> Target:
+        filed = w.help_request
+        return Target(w.fund_agent, {"request_id": filed.id}, filed, "request", form=form or {})
+    return build
+
+
 def _export(w: World) -> Target:
     made, token = w.export
     return Target(w.other_patient, {"token": token}, made, "export", audited_id=False)
@@ -302,6 +329,9 @@ CASES: dict[str, Callable[[World], Target]] = {
     "doctor.invoice": _invoice_case(lambda w: w.other_doctor),
     "doctor.invoice_pdf_download": _invoice_case(lambda w: w.other_doctor),
     "doctor.void_invoice": _invoice_case(lambda w: w.other_doctor, {"reason": "Issued to the wrong person."}),
+    "doctor.answer_question": _invoice_case(lambda w: w.other_doctor, {"message": "My answer."}),
+    "doctor.remittance_pdf": lambda w: Target(w.other_doctor, {"statement_id": w.direct_statement.id},
+                                              w.direct_statement, "statement"),
     "doctor.activation_letter_pdf": _code_case(with_token=True),
     "doctor.revoke_activation": _code_case(with_token=False),
     "cns.claim": _claim_case(_fund_agent, "shared"),
@@ -313,6 +343,8 @@ CASES: dict[str, Callable[[World], Target]] = {
     "cns.undo_decision": _claim_case(_fund_agent, "rejected", _decision()),
     "cns.claim_document": _claim_document,
     "cns.data_request": _data_request,
+    "cns.help_request": _help_case({"body": "Paid on Monday."}),
+    "cns.help_document": _help_case(),
     "cns.identity_request": _identity_case(),
     "cns.identity_request_document": _identity_case(),
     "cns.approve_identity_request": _identity_case(),

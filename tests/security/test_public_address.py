@@ -16,6 +16,7 @@ from portal.models import IdentityRequest, OutboxMessage
 from tests.activation.test_identity_requests import _file
 from tests.conftest import make_app
 from tests.fixtures.clients import page, sign_in
+from tests.fixtures.legal import LEGAL_ENV
 
 PUBLIC = "https://portal.example.lu"
 
@@ -86,6 +87,8 @@ def test_production_needs_a_public_address(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", "0n3Xn1mWcH3Pj0qLqX8gk0m3j7S9gVsz9hA0KZUo9yE=")
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    for name, value in LEGAL_ENV.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(config.ConfigError, match="PUBLIC_BASE_URL"):
         config.load()
     for wrong in ("portal.example.lu", "ftp://portal.example.lu", "https://portal.example.lu/?next=x"):

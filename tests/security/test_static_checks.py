@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bandit_finds_nothing_at_medium_severity_or_above():
-    # Two Markup() calls carry `# nosec B704` with their reason (SECURITY.md lists them);
+    # A few lines carry `# nosec` with their reason (SECURITY.md lists them);
     # anything else bandit rates medium or high fails the suite.
     result = subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
         [sys.executable, "-m", "bandit", "-r", "portal", "app.py", "-ll", "-f", "json", "-q"],

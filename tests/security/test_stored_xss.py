@@ -17,10 +17,11 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
+from portal.core.identity import make_iban
 from portal.extensions import db
-from portal.models import DataRequest, IdentityRequest, OutboxMessage
+from portal.models import DataRequest, HelpRequest, IdentityRequest, OutboxMessage
 from portal.privacy import rights
-from tests.fixtures.claims import new_claim
+from tests.fixtures.claims import direct_question, new_claim
 from tests.fixtures.clients import fresh_code, sign_in, step_up, text_of
 from tests.fixtures.figures import Tally
 from tests.fixtures.images import jpeg
@@ -171,6 +172,19 @@ def test_an_answer_to_the_funds_question_reaches_the_agent_as_text(cast, people,
         assert response.status_code == 303
         renders.check(cast["cns"].get(f"/cns/claims/{claim.id}"), payload, "agent's claim page")
         renders.check(cast["patient"].get(f"/patient/claims/{claim.id}"), payload, "patient's claim page", shows=False)
+    assert_inert(renders)
+
+
+def test_a_question_about_a_direct_payment_and_the_doctors_answer_stay_text(cast, people, renders):
+    patient, doctor, staff = people["patient"], people["doctor"], people["cns"]
+    doctor.profile.iban = make_iban("LU", "0019400644750001")  # the fund can pay this doctor directly
+    for payload in PAYLOADS:
+        claim = direct_question(patient, doctor, staff, payload)
+        renders.check(cast["doctor"].get(f"/doctor/invoices/{claim.invoice_id}"), payload, "doctor's invoice page")
+        response = cast["doctor"].post(f"/doctor/invoices/{claim.invoice_id}/answer", data={"message": payload},
+                                       content_type="multipart/form-data")
+        assert response.status_code == 303
+        renders.check(cast["cns"].get(f"/cns/claims/{claim.id}"), payload, "agent's claim page")
     assert_inert(renders)
 
 
@@ -355,6 +369,19 @@ def test_an_answer_to_a_data_request_reaches_the_patient_as_text(cast, people, r
         assert response.status_code == 303
         renders.check(cast["patient"].get("/patient/my-data"), payload, "patient's data page")
         renders.check(cast["cns"].get(f"/cns/data-requests/{filed.id}"), payload, "agent's request page")
+    assert_inert(renders)
+
+
+def test_a_message_to_the_fund_and_its_answer_are_shown_as_text(cast, people, renders):
+    for payload in PAYLOADS:
+        sent = cast["patient"].post("/patient/help", data={"category": "claim", "message": payload},
+                                    content_type="multipart/form-data")
+        assert sent.status_code == 303, text_of(sent)
+        filed = db.session.scalars(db.select(HelpRequest).order_by(HelpRequest.id.desc())).first()
+        renders.check(cast["cns"].get(f"/cns/help/{filed.id}"), payload, "agent's message page")
+        answered = cast["cns"].post(f"/cns/help/{filed.id}", data={"body": payload})
+        assert answered.status_code == 303
+        renders.check(cast["patient"].get("/patient/help"), payload, "patient's messages")
     assert_inert(renders)
 
 

@@ -17,10 +17,17 @@ EXPECTED = {
     "public.home": ANY,
     "public.terms_of_use": ANY,
     "public.privacy": ANY,
+    "public.legal_notice": ANY,
     "public.accessibility": ANY,
     "public.healthz": ANY,
     "public.outbox": ANY,
     "public.not_me": ANY,
+    "public.help": ANY,
+    "patient.help": {"patient"},
+    "doctor.help": {"doctor"},
+    "cns.help_queue": {"cns"},
+    "cns.help_request": {"cns"},
+    "cns.help_document": {"cns"},
     "activation.start": ANY,
     "activation.link": ANY,
     "activation.invalid": ANY,
@@ -97,7 +104,12 @@ EXPECTED = {
     "doctor.invoice": {"doctor"},
     "doctor.invoice_pdf_download": {"doctor"},
     "doctor.void_invoice": {"doctor"},
+    "doctor.answer_question": {"doctor"},
     "doctor.reports": {"doctor"},
+    "doctor.payments": {"doctor"},
+    "doctor.bank_account": {"doctor"},
+    "doctor.payments_csv": {"doctor"},
+    "doctor.remittance_pdf": {"doctor"},
     "cns.home": {"cns"},
     "cns.claims": {"cns"},
     "cns.identity_requests": {"cns"},
@@ -132,7 +144,8 @@ EXPECTED = {
 }
 
 PLACEHOLDERS = {"session_id": "0" * 64, "token": "not-a-real-token", "code_id": "999999", "reactivation_id": "999999", "account_id": "999999",
-                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999", "claim_id": "999999", "event_id": "999999"}
+                "request_id": "999999", "reference": "no-such-reference", "invoice_id": "999999", "claim_id": "999999", "event_id": "999999",
+                "statement_id": "999999"}
 
 
 def _routes(app):

@@ -247,8 +247,11 @@ def logout():
         audit.record(audit.SIGNED_OUT, actor=row.account, reason="user")
         sessions.end_current("logout")
         db.session.commit()
-    flash(_("You have signed out."), "info")
-    return htmx.redirect(url_for("public.home"))
+    # Nothing of the session cookie is kept (an empty session deletes it: portal.accounts.cookies);
+    # the home page says "signed out", in the language the person was using, from its address.
+    language = i18n.language()
+    session.clear()
+    return htmx.redirect(url_for("public.home", signed_out=1, lang=language))
 
 
 @_form_page("/forgot", "SIGNIN_RATE_LIMIT")

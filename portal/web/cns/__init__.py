@@ -9,6 +9,7 @@ from portal.web.cns import (  # noqa: F401  (each adds its routes to bp)
     claims,
     data_requests,
     guardian_requests,
+    help,
     identity_requests,
     intake,
     statistics,

@@ -13,14 +13,15 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import audit
 from portal.claims import reimbursement, review, undo
 from portal.claims.states import ClaimConflict
-from portal.core import htmx, identity
+from portal.core import htmx, i18n, identity
 from portal.core.forms import attach, require_valid
 from portal.core.identity import age_on
 from portal.core.refused import Refused
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import Claim, ClaimEvent, ClaimState, CnsStaff, Doctor, Fund, Invoice, InvoiceLine
-from portal.web import ownership, states, traced
+from portal.web import ownership, states, traced, words
+from portal.web import rows as web_rows
 from portal.web.access import allow, refuse
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import (
@@ -50,14 +51,25 @@ def claims():
         del form.fund  # a fund's agents only ever see their own fund
     form.validate()
     filters = _filters(form)
-    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort))
+    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort),
+                                     shown=review.queue_rows())
     # Only the filters travel on into the links (never `after`, never a stray parameter).
     args = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name) is not None}
     return htmx.render(
         "cns/claims.html", "cns/_queue.html", form=form, rows=rows, counts=review.counts(staff, filters),
         filters=filters, args=args, next_after=_keyset_text(next_keyset), is_first=not request.args.get("after"),
-        state_labels=states.labels("claim"), **decided_panel(staff),
+        state_labels=states.labels("claim"), **decided_panel(staff), **_row_words(),
     )
+
+
+def _row_words() -> dict:
+    """What every row of the queue prints, translated and routed once for the page."""
+    return {
+        "claim_url": web_rows.address_of("cns.claim", "claim_id"), "state_words": web_rows.state_words("claim"),
+        "channel_words": web_rows.translated(words.CHANNELS), "formats": i18n.formats(),
+        "erased_words": web_rows.as_printed(_("Patient erased; kept by legal obligation")),
+        "direct_words": web_rows.as_printed(_("Direct payment")),
+    }
 
 
 def _filters(form: QueueFilterForm) -> review.QueueFilters:
@@ -144,6 +156,9 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         "info_form": InfoRequestForm(formdata=None, **version),
         **forms,
     }
+    if claim.is_direct_payment:  # the doctor who sent the claim answers the question
+        forms["info_form"].question.label.text = _("Question for the doctor")
+        forms["info_form"].submit.label.text = _("Ask the doctor")
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date),
@@ -312,6 +327,8 @@ def reject_claim(claim: Claim, staff: CnsStaff, form: ClaimRejectForm) -> None:
 @_decision("request-info", InfoRequestForm, "info_form", moves_on=False)
 def request_info(claim: Claim, staff: CnsStaff, form: InfoRequestForm) -> str:
     review.request_info(claim, staff, form.question.data, version=form.version.data)
+    if claim.is_direct_payment:
+        return _("Your question was sent to the doctor.")
     return _("Your question was sent to the patient.")
 
 

@@ -216,6 +216,11 @@ class PaperIntakeForm(BaseForm):
         _l("Text of the QR code"), validators=[Optional(), Length(max=1000)],
         description=_l("With a hand scanner: click here and scan the code; its text appears in this field."),
     )
+    paid_on = DateField(
+        _l("Date the patient paid"), validators=[Optional(), plausible_date],
+        description=_l("As shown on the receipt or the bank statement in the envelope. Leave it empty if there is none."),
+    )
+    is_receipt_seen = BooleanField(_l("A receipt or another proof of payment is in the envelope"))
     submit = SubmitField(_l("Take in the invoice"))
 
 

@@ -76,7 +76,8 @@ def paper_intake():
         form.payload.errors = [_("Scan the QR code into this field, or upload a photo of it.")]
         return render_template("cns/intake.html", form=form), 400
     try:
-        claim, created = review.receive_paper(payload, ownership.current_agent())
+        claim, created = review.receive_paper(payload, ownership.current_agent(), paid_on=form.paid_on.data,
+                                              is_receipt_seen=form.is_receipt_seen.data)
     except Refused as refused:
         db.session.rollback()
         attach(form, refused, field=field.name)

@@ -2,7 +2,7 @@
 
 Importing the package registers every route on `bp`."""
 
-from portal.web.doctor import activations, invoices, reports, views  # noqa: F401  (each adds its routes to bp)
+from portal.web.doctor import activations, help, invoices, payments, questions, reports, views  # noqa: F401  (each adds its routes to bp)
 from portal.web.doctor.blueprint import bp
 
 __all__ = ["bp"]

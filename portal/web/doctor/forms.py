@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
 from portal.core.forms import BaseForm, OnceForm, ticked
-from portal.web.forms import InvoiceFilterForm, Matricule, Mobile, PlausibleBirthDate
+from portal.web.forms import InvoiceFilterForm, Matricule, Mobile, PlausibleBirthDate, StepUpForm, valid_iban
 
 DOCUMENT_CHOICES = [
     ("identity_card", _l("Identity card")),
@@ -91,11 +91,36 @@ class InvoiceForm(OnceForm):
     lines = FieldList(FormField(InvoiceLineForm), min_entries=4, max_entries=12)
     paid_on_site = RadioField(_l("Was the invoice paid at the practice?"), choices=YES_NO, default="yes")
     payer_is_patient = RadioField(_l("Is the patient the payer?"), choices=YES_NO, default="yes")
+    settlement = RadioField(
+        _l("How is the fee settled?"),
+        choices=[("full", _l("The patient pays the whole fee and is reimbursed by the fund")),
+                 ("direct", _l("Direct payment: the patient pays only their share, the fund pays you the rest")),
+                 ("paper", _l("The patient prefers a paper invoice (printed with its QR code)"))],
+        default="full",
+    )
+    consent_by = RadioField(
+        _l("Who agreed to direct payment?"),
+        choices=[("patient", _l("The patient")), ("guardian", _l("A parent or legal representative"))],
+        validators=[Optional()],
+    )
+    consent_method = RadioField(
+        _l("How was the agreement given?"),
+        choices=[("signed", _l("Signed at the practice")), ("oral", _l("Said in person"))],
+        validators=[Optional()],
+    )
     # The voided invoice this one corrects, carried from its page's "issue a corrected invoice" link.
     replaces = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}$")])
     preview = SubmitField(_l("Check the invoice"))
     add_line = SubmitField(_l("Add a line"))
     submit = SubmitField(_l("Issue the invoice"))
+
+
+class BankAccountForm(StepUpForm):
+    iban = StringField(
+        _l("IBAN"), validators=[DataRequired(message=_l("Enter your IBAN.")), Length(max=42), valid_iban],
+        description=_l("The practice's account: the fund pays direct payments only there."),
+    )
+    submit = SubmitField(_l("Save the bank account"))
 
 
 class DoctorInvoiceFilterForm(InvoiceFilterForm):

@@ -6,17 +6,19 @@ from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal.claims import reimbursement, sharing
+from portal.claims import direct_payment, reimbursement, sharing
 from portal.core import clock, htmx, i18n
 from portal.core.forms import attach, sent_before
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
-from portal.invoicing import invoices, nomenclature
+from portal.invoicing import invoices, nomenclature, rows
 from portal.models import Invoice
-from portal.web import ownership, traced
+from portal.web import ownership, traced, words
+from portal.web import rows as web_rows
 from portal.web.access import allow
 from portal.web.doctor.blueprint import bp
 from portal.web.doctor.forms import DoctorInvoiceFilterForm, InvoiceForm, VoidForm
+from portal.web.forms import AnswerForm
 
 # What an invoice's pages show besides the invoice, loaded with it.
 SHOWN = (joinedload(Invoice.patient), joinedload(Invoice.lines))
@@ -33,6 +35,9 @@ def _draft(form: InvoiceForm) -> invoices.Draft:
         paid_on_site=form.paid_on_site.data != "no",
         payer_is_patient=form.payer_is_patient.data != "no",
         replaces=_replaceable(int(form.replaces.data)) if replaces else None,
+        settlement=form.settlement.data if not form.settlement.errors else "full",
+        consent_by=form.consent_by.data or None, consent_method=form.consent_method.data or None,
+        doctor=ownership.current_doctor(),
     )
     if (refused := draft.refused()) is not None:
         attach(form, refused)
@@ -60,13 +65,16 @@ def _preview(draft: invoices.Draft) -> dict:
         doctor_is_digital=doctor.is_digital_participant,
         paid_on_site=draft.paid_on_site,
         payer_is_patient=draft.payer_is_patient,
+        prefers_paper=draft.prefers_paper,
     )
-    amounts = None
+    amounts = split = None
     if draft.patient and draft.service_date and draft.lines:
-        amounts = reimbursement.reimbursement(
-            draft.patient, draft.service_date, [(act.code, qty, act.fee_cents) for act, qty in draft.lines]
-        )
-    return {"channel": channel, "amounts": amounts, "doctor": doctor, "draft": draft}
+        lines = [(act.code, qty, act.fee_cents) for act, qty in draft.lines]
+        amounts = reimbursement.reimbursement(draft.patient, draft.service_date, lines)
+        split = direct_payment.split(draft.patient, draft.service_date, lines) if draft.is_direct else None
+    obstacles = draft.direct_obstacles(doctor) if draft.is_direct else []
+    return {"channel": channel, "amounts": amounts, "split": split, "obstacles": obstacles, "doctor": doctor,
+            "draft": draft}
 
 
 def _replaceable(invoice_id: int) -> Invoice:
@@ -83,6 +91,8 @@ def _prefill(form: InvoiceForm, replaced: Invoice) -> None:
     form.service_date.data = replaced.service_date
     form.paid_on_site.data = "yes" if replaced.is_paid_on_site else "no"
     form.payer_is_patient.data = "yes" if replaced.is_payer_patient else "no"
+    form.settlement.data = "direct" if replaced.is_direct_payment else "paper" if replaced.is_paper_preferred else "full"
+    form.consent_by.data, form.consent_method.data = replaced.direct_consent_by, replaced.direct_consent_method
     while len(form.lines) < min(len(replaced.lines), form.lines.max_entries):
         form.lines.append_entry()
     for entry, line in zip(form.lines, replaced.lines, strict=False):
@@ -158,12 +168,14 @@ def invoices_list():
     form = DoctorInvoiceFilterForm(request.args)
     page = _page()
     doctor_id, filters = ownership.current_doctor().id, _filters(form)
-    rows, has_next = invoices.listing(doctor_id=doctor_id, filters=filters, page=page)
-    claimed = sharing.claimed_invoice_ids([row.id for row in rows])
+    found, has_next = rows.for_doctor(doctor_id, filters=filters, page=page)
     return htmx.render(
-        "doctor/invoices.html", "doctor/_invoice_rows.html", form=form, rows=rows, page=page, has_next=has_next,
-        states={row.id: invoices.state_of(row, claimed=row.id in claimed) for row in rows},
-        total=invoices.count(doctor_id=doctor_id, filters=filters),
+        "doctor/invoices.html", "doctor/_invoice_rows.html", form=form, rows=found, page=page, has_next=has_next,
+        total=invoices.count(doctor_id=doctor_id, filters=filters), formats=i18n.formats(),
+        # Translated and routed once for the page, not once per row.
+        invoice_url=web_rows.address_of("doctor.invoice", "invoice_id"), state_words=web_rows.state_words("invoice"),
+        channel_words=web_rows.translated(words.CHANNELS),
+        erased_words=web_rows.as_printed(_("Patient erased; kept by legal obligation")),
     )
 
 
@@ -171,7 +183,7 @@ def invoices_list():
 @allow("doctor")
 def invoice(invoice_id: int):
     invoice = ownership.own_invoice(invoice_id, *SHOWN)
-    page = _invoice_page(invoice, VoidForm())
+    page = invoice_page(invoice, VoidForm())
     invoices.record_viewed(invoice)
     return traced.page(page)
 
@@ -194,10 +206,15 @@ def void_invoice(invoice_id: int):
         return htmx.redirect(url_for("doctor.invoice", invoice_id=invoice.id))
     if not form.errors:
         flash(_("This invoice can no longer be voided."), "error")
-    return _invoice_page(invoice, form), 400
+    return invoice_page(invoice, form), 400
 
 
-def _invoice_page(invoice: Invoice, void_form: VoidForm) -> str:
-    claimed = invoices.is_submitted(invoice)  # asked once for the state and for voiding
-    return render_template("doctor/invoice.html", invoice=invoice, can_void=invoices.can_void(invoice, claimed=claimed),
-                           void_form=void_form, **invoices.page_facts(invoice, claimed=claimed))
+def invoice_page(invoice: Invoice, void_form: VoidForm, answer_form: AnswerForm | None = None) -> str:
+    live = invoices.live_claim(invoice)  # asked once for the state, for voiding and for direct payment
+    claimed = live is not None
+    # A direct-payment claim is the doctor's: the fund's question about it is theirs to answer.
+    question = sharing.open_question(live) if live is not None and live.is_direct_payment else None
+    return render_template("doctor/invoice.html", invoice=invoice,
+                           can_void=invoices.can_void(invoice, claimed=claimed, live=live),
+                           void_form=void_form, question=question, answer_form=answer_form or AnswerForm(formdata=None),
+                           **invoices.page_facts(invoice, claimed=claimed, live=live))

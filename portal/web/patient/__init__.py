@@ -7,6 +7,7 @@ from portal.web.patient import (  # noqa: F401  (each adds its routes to bp)
     contact_confirm,
     erasure,
     export,
+    help,
     invoices,
     message_settings,
     my_data,

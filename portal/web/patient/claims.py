@@ -3,11 +3,10 @@ and the reimbursement statement."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, session, url_for
+from flask import abort, flash, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.file import FileField
 from sqlalchemy.orm import aliased, joinedload
 from wtforms import SubmitField
 
@@ -15,14 +14,15 @@ from portal import audit
 from portal.claims import review, sharing, statement_pdf, states, timeline
 from portal.claims.adjustments import ADJUSTMENT_REASONS
 from portal.core import htmx, i18n, identity
-from portal.core.database import count_of, requested_page
-from portal.core.forms import BaseForm, attach, require_valid, written
-from portal.core.refused import Refused
-from portal.documents import uploads
+from portal.core.database import count_of, one_page
+from portal.core.forms import BaseForm, require_valid
+from portal.core.numbers import page_number
 from portal.extensions import db
-from portal.models import Claim, ClaimState, ConsentReceipt, Fund, Invoice, Patient, Statement
+from portal.models import Claim, ClaimState, ConsentReceipt, Doctor, Fund, Invoice, Patient, Statement
 from portal.web import ownership, traced
+from portal.web import rows as web_rows
 from portal.web.access import allow
+from portal.web.forms import AnswerForm
 from portal.web.patient.blueprint import bp
 from portal.web.patient.sharing import SHARED_KEY
 
@@ -45,12 +45,6 @@ REJECTION_SENTENCES = {
 }
 
 
-class AnswerForm(BaseForm):
-    message = written(_l("Your answer"), missing=_l("Write your answer."), max_length=states.MAX_MESSAGE,
-                      description=_l("At most 2,000 characters."))
-    document = FileField(_l("A document (optional)"), description=_l("JPEG, PNG or PDF, at most 5 MB."))
-    submit = SubmitField(_l("Send my answer"))
-
 
 class WithdrawForm(BaseForm):
     submit = SubmitField(_l("Withdraw this claim"))
@@ -61,14 +55,18 @@ class WithdrawForm(BaseForm):
 def claims_list():
     patient = ownership.current_patient()
     own = ownership.scoped(db.select(Claim), Claim)  # the acting patient's
-    listing = requested_page(
-        own.options(joinedload(Claim.invoice), joinedload(Claim.doctor)).order_by(Claim.shared_at.desc(), Claim.id.desc()),
-        PAGE_SIZE,
-    )
+    # Read-only rows of the columns the list shows, the invoice's date and the doctor joined in.
+    shown = own.with_only_columns(
+        Claim.id, Claim.reference, Claim.total_cents, Claim.state, Claim.reimbursed_cents, Invoice.service_date,
+        Doctor.name.label("doctor_name"),
+    ).join(Invoice, Invoice.id == Claim.invoice_id).join(Doctor, Doctor.id == Claim.doctor_id)
+    page = page_number(request.args.get("page"))
+    found, has_next = one_page(shown.order_by(Claim.shared_at.desc(), Claim.id.desc()), page, PAGE_SIZE, columns=True)
     return htmx.render(
-        "patient/claims.html", "patient/_claim_rows.html", **listing, person=patient, total=count_of(own),
-        shared=[] if htmx.is_partial() else _just_shared(), iban=identity.masked_iban(patient.iban),
-        payment_days=review.PAYMENT_DELAY_BUSINESS_DAYS,
+        "patient/claims.html", "patient/_claim_rows.html", rows=found, page=page, has_next=has_next, person=patient,
+        total=count_of(own), shared=[] if htmx.is_partial() else _just_shared(), iban=identity.masked_iban(patient.iban),
+        payment_days=review.PAYMENT_DELAY_BUSINESS_DAYS, claim_url=web_rows.address_of("patient.claim", "claim_id"),
+        state_words=web_rows.state_words("claim"), formats=i18n.formats(),
     )
 
 
@@ -107,7 +105,7 @@ def _claim_page(claim: Claim, receipt: ConsentReceipt | None, giver: Patient | N
         "patient/claim.html", claim=claim, steps=timeline.steps(claim), duration=i18n.duration,
         receipt=receipt, giver=giver, patient=patient, recipients=[FUND_NAMES[f] for f in sharing.recipients(patient)],
         question=sharing.open_question(claim), answer_form=answer_form or AnswerForm(), withdraw_form=WithdrawForm(),
-        is_withdrawable=claim.state == ClaimState.SHARED, fund_names=FUND_NAMES,
+        is_withdrawable=claim.state == ClaimState.SHARED and not claim.is_direct_payment, fund_names=FUND_NAMES,
         rejection=REJECTION_SENTENCES.get(claim.rejection_reason or "", REJECTION_SENTENCES["other"]),
         adjustment_labels=ADJUSTMENT_REASONS,
     )
@@ -146,23 +144,16 @@ def withdraw_claim(claim_id: int):
 @allow("patient")
 def answer_claim(claim_id: int):
     claim, receipt, giver = _detail(claim_id)
+    if claim.is_direct_payment:  # the doctor who sent it answers for it
+        flash(_("Your doctor answers the fund's questions about this claim; nothing was sent."), "error")
+        return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
     if claim.state != ClaimState.INFO_REQUESTED:
         flash(_("This question was already answered or withdrawn; nothing was sent."), "error")
         return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
     form = AnswerForm()
-    if form.validate_on_submit():
-        upload = form.document.data
-        # One byte more than allowed, so an oversized file is recognised without reading it all.
-        document = upload.read(uploads.MAX_BYTES + 1) if upload and upload.filename else None
-        try:
-            sharing.answer(claim, form.message.data, by=current_user, document=document,
-                          filename=upload.filename if document else None)
-        except Refused as refused:
-            attach(form, refused)
-        else:
-            db.session.commit()
-            flash(_("Thank you: your answer was sent to the health fund."), "success")
-            return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
+    if form.send(claim):
+        flash(_("Thank you: your answer was sent to the health fund."), "success")
+        return htmx.redirect(url_for("patient.claim", claim_id=claim_id))
     # Only a refused answer gets here (a refused document included): 400 with the field's error.
     if htmx.is_partial():
         return render_template("patient/_claim_answer.html", claim=claim, question=sharing.open_question(claim),
@@ -172,7 +163,7 @@ def answer_claim(claim_id: int):
 
 def _statement_of(claim_id: int, *shown) -> tuple[Claim, Statement]:
     claim = ownership.own_claim(
-        claim_id, joinedload(Claim.statement).selectinload(Statement.lines), joinedload(Claim.invoice),
+        claim_id, joinedload(Claim.statement).joinedload(Statement.lines), joinedload(Claim.invoice),
         joinedload(Claim.doctor), *shown,
     )
     if claim.statement is None:

@@ -5,25 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from portal.claims import reimbursement, sharing
+from portal.claims import sharing
 from portal.core import htmx, i18n
 from portal.core.numbers import page_number, whole_number
 from portal.extensions import db
-from portal.invoicing import invoices
+from portal.invoicing import invoices, rows
 from portal.models import Claim, ClaimState, Invoice, InvoiceReport
-from portal.web import ownership, traced
+from portal.web import ownership, traced, words
+from portal.web import rows as web_rows
 from portal.web.access import allow
 from portal.web.forms import InvoiceFilterForm
+from portal.web.patient import doctor_choices
 from portal.web.patient.blueprint import bp
 
 
 class PatientFilterForm(InvoiceFilterForm):
-    doctor = SelectField(_l("Doctor"), choices=[], validators=[Optional()], validate_choice=False)
+    doctor = SelectField(_l("Doctor"), choices=[], validators=[Optional()], validate_choice=False,
+                         widget=doctor_choices.KeptOptionsSelect())
 
 
 @bp.get("/invoices", endpoint="invoices")
@@ -31,8 +35,7 @@ class PatientFilterForm(InvoiceFilterForm):
 def invoices_list():
     patient = ownership.current_patient()
     form = PatientFilterForm(request.args)
-    doctors = invoices.doctors_of(patient.id)
-    form.doctor.choices = [("", str(_l("All")))] + [(str(d.id), d.name) for d in doctors]
+    form.doctor.kept_options = (doctor_choices.everyone(), *doctor_choices.options_of(patient.id))
     form.validate()
     doctor = request.args.get("doctor", "")
     filters = invoices.Filters(
@@ -42,16 +45,23 @@ def invoices_list():
         doctor_id=whole_number(doctor),
     )
     page = page_number(request.args.get("page"))
-    rows, has_next = invoices.listing(patient_id=patient.id, filters=filters, page=page)
-    claimed = sharing.claimed_invoice_ids([row.id for row in rows])
-    # Why each invoice cannot be shared (None: it can), decided for the whole page at once.
-    reasons = {row.id: sharing.why_not_shareable(row, claimed=row.id in claimed) for row in rows}
+    found, has_next = rows.for_patient(patient, filters=filters, page=page)
     return htmx.render(
-        "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=rows, page=page,
-        has_next=has_next, person=patient, amounts_of=reimbursement.reimbursement_of, reasons=reasons,
-        states={row.id: invoices.state_of(row, claimed=row.id in claimed) for row in rows},
-        total=invoices.count(patient_id=patient.id, filters=filters),
+        "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=found, page=page,
+        has_next=has_next, person=patient, any_shareable=any(row.reason is None for row in found),
+        total=invoices.count(patient_id=patient.id, filters=filters), **_row_words(),
     )
+
+
+def _row_words() -> dict:
+    """What every row prints, translated and routed once for the page."""
+    return {
+        "invoice_url": web_rows.address_of("patient.invoice", "invoice_id"),
+        "state_words": web_rows.state_words("invoice"),
+        "reason_words": web_rows.translated(words.UNSHAREABLE),
+        "amounts_sentence": web_rows.as_printed(_("Total %(total)s · expected reimbursement %(refund)s")),
+        "formats": i18n.formats(),
+    }
 
 
 def _shown(invoice_id: int) -> tuple[Invoice, Claim | None, datetime | None]:
@@ -78,7 +88,7 @@ def invoice(invoice_id: int):
     html = render_template(
         "patient/invoice.html", invoice=invoice, claim=claim, reported_at=reported_at,
         reason=sharing.why_not_shareable(invoice, claimed=claim is not None),
-        **invoices.page_facts(invoice, claimed=claim is not None),
+        **invoices.page_facts(invoice, claimed=claim is not None, live=claim),
     )
     invoices.record_viewed(invoice)
     return traced.page(html)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import BooleanField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from portal.accounts import stepup
 from portal.claims import reimbursement, sharing
@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import Invoice, InvoiceReport, Patient
 from portal.web import ownership
 from portal.web.access import allow
-from portal.web.forms import StepUpForm
+from portal.web.forms import StepUpForm, valid_iban
 from portal.web.patient.blueprint import bp
 
 MAX_CHOSEN = 100
@@ -33,16 +33,9 @@ class ShareForm(BaseForm):
     submit = SubmitField(_l("Share with my health fund"))
 
 
-def _valid_iban(form, field):
-    try:
-        field.data = identity.validate_iban(field.data)
-    except identity.InvalidIdentifier as exc:
-        raise ValidationError(_l("Enter a valid IBAN, for example LU28 0019 4006 4475 0000.")) from exc
-
-
 class BankAccountForm(StepUpForm):
     iban = StringField(
-        _l("IBAN"), validators=[DataRequired(message=_l("Enter your IBAN.")), Length(max=42), _valid_iban],
+        _l("IBAN"), validators=[DataRequired(message=_l("Enter your IBAN.")), Length(max=42), valid_iban],
         description=_l("Your own account, in your name: the fund pays reimbursements only there."),
     )
     submit = SubmitField(_l("Save the bank account"))
@@ -73,7 +66,7 @@ def _chosen(values: list[str]) -> list[Invoice]:
         return []
     return ownership.own_all(
         db.select(Invoice).where(Invoice.id.in_(ids))
-        .options(selectinload(Invoice.lines), selectinload(Invoice.doctor))
+        .options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
         .order_by(Invoice.service_date.desc(), Invoice.id.desc()),
         Invoice, ids,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, render_template, session
+from flask import abort, current_app, jsonify, render_template, request, session
 from sqlalchemy import text
 
+from portal import maintenance
 from portal.accounts import terms
-from portal.core import i18n
+from portal.core import clock, i18n
 from portal.extensions import db
 from portal.models import OutboxMessage
+from portal.privacy import notice
 from portal.web.access import PUBLIC, allow
 from portal.web.public.blueprint import bp
 
@@ -20,7 +22,8 @@ def _content(name: str) -> str:
 @bp.get("/")
 @allow(PUBLIC)
 def home():
-    return render_template("public/home.html", content=_content("home"))
+    return render_template("public/home.html", content=_content("home"),
+                           signed_out=request.args.get("signed_out") == "1")
 
 
 @bp.get("/terms")
@@ -38,7 +41,8 @@ def terms_of_use():
 @bp.get("/privacy")
 @allow(PUBLIC)
 def privacy():
-    return render_template("public/privacy.html", content=_content("privacy"))
+    return render_template("public/privacy.html", content=_content("privacy"), current=notice.current(),
+                           history=notice.HISTORY)
 
 
 @bp.get("/accessibility")
@@ -58,12 +62,23 @@ def erased():
 @bp.get("/healthz")
 @allow(PUBLIC)
 def healthz():
+    """Ready or not, and any maintenance window announced. During a window the answer stays 200,
+    whatever the database: the instance is up and answers every page with the maintenance 503,
+    which the load balancer should pass on rather than take every instance out at once."""
+    window = maintenance.announced()
+    about = {}
+    if window is not None:
+        about = {"maintenance": {"state": "under_way" if window.is_on(clock.now()) else "scheduled",
+                                 "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat()}}
+    under_way = window is not None and window.is_on(clock.now())
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database means "not ready"
         db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        if under_way:
+            return jsonify(status="maintenance", database="unreachable", **about)
+        return jsonify(status="unavailable", database="unreachable", **about), 503
+    return jsonify(status="maintenance" if under_way else "ok", database="ok", **about)
 
 
 @bp.get("/dev/outbox")

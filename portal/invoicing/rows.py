@@ -1,0 +1,125 @@
+"""The invoice lists as read-only rows: only the columns a list shows (and its links need),
+with each invoice's state, whether it can be shared and what the fund pays back worked out
+once here. A list of full invoices cost more in loading objects than the page cost to write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from portal.claims import reimbursement, sharing
+from portal.extensions import db
+from portal.invoicing import invoices
+from portal.models import Doctor, Invoice, InvoiceLine, Patient
+
+
+@dataclass(frozen=True, slots=True)
+class PatientInvoice:
+    """A line of the patient's list: `state` is invoices.state_of's key, `reason`
+    sharing.why_not_shareable's (None: the patient may share it)."""
+
+    id: int
+    service_date: date
+    doctor_name: str
+    total_cents: int
+    reimbursed_cents: int
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorInvoice:
+    """A line of the doctor's list; `patient_name` is None once the patient was erased."""
+
+    id: int
+    number: str
+    service_date: date
+    patient_name: str | None
+    channel: str
+    total_cents: int
+    state: str
+
+
+# What state_of and why_not_shareable read, and whether a live claim holds the invoice: the
+# claimed-invoice look-up is part of the list's own query.
+_STATE_COLUMNS = (Invoice.voided_at, Invoice.expires_at, Invoice.channel, Invoice.is_paid_on_site,
+                  Invoice.is_payer_patient, Invoice.is_direct_payment, sharing.live_claim_exists().label("claimed"))
+
+
+def _page(query, page: int) -> tuple[list, bool]:
+    page = max(page, 1)
+    rows = db.session.execute(
+        query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
+        .offset((page - 1) * invoices.PAGE_SIZE).limit(invoices.PAGE_SIZE + 1)
+    ).all()
+    return rows[:invoices.PAGE_SIZE], len(rows) > invoices.PAGE_SIZE
+
+
+def for_patient(patient: Patient, *, filters: invoices.Filters, page: int = 1) -> tuple[list[PatientInvoice], bool]:
+    """One page of the patient's invoices, newest service first, as invoices.listing orders
+    them; returns (rows, has_next). Two queries: the rows, then their lines."""
+    query = invoices.filtered(patient_id=patient.id, doctor_id=None, filters=filters).with_only_columns(
+        Invoice.id, Invoice.service_date, Invoice.total_cents, Doctor.name, *_STATE_COLUMNS,
+    ).join(Doctor, Doctor.id == Invoice.doctor_id)
+    found, has_next = _page(query, page)
+    lines = _lines_of([row.id for row in found])
+    rows = []
+    for row in found:
+        claimed = bool(row.claimed)
+        amounts = reimbursement.reimbursement(patient, row.service_date, lines[row.id])
+        rows.append(PatientInvoice(
+            id=row.id, service_date=row.service_date, doctor_name=row.name, total_cents=row.total_cents,
+            reimbursed_cents=amounts.reimbursed_cents, state=invoices.state_of(row, claimed=claimed),
+            reason=sharing.why_not_shareable(row, claimed=claimed),
+        ))
+    return rows, has_next
+
+
+def _lines_of(invoice_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+    """(act code, quantity, unit fee) of each invoice's lines, in their order."""
+    found = defaultdict(list)
+    if invoice_ids:
+        for invoice_id, code, quantity, fee in db.session.execute(
+            db.select(InvoiceLine.invoice_id, InvoiceLine.act_code, InvoiceLine.quantity, InvoiceLine.unit_fee_cents)
+            .where(InvoiceLine.invoice_id.in_(invoice_ids)).order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+        ):
+            found[invoice_id].append((code, quantity, fee))
+    return found
+
+
+def for_doctor(doctor_id: int, *, filters: invoices.Filters, page: int = 1) -> tuple[list[DoctorInvoice], bool]:
+    """One page of the doctor's invoices, newest service first; returns (rows, has_next)."""
+    query = invoices.filtered(patient_id=None, doctor_id=doctor_id, filters=filters).with_only_columns(
+        Invoice.id, Invoice.number, Invoice.service_date, Invoice.total_cents, Patient.given_name, Patient.surname,
+        *_STATE_COLUMNS,
+    ).outerjoin(Patient, Patient.id == Invoice.patient_id)
+    found, has_next = _page(query, page)
+    return [
+        DoctorInvoice(
+            id=row.id, number=row.number, service_date=row.service_date,
+            # Patient.full_name, without loading the patient.
+            patient_name=f"{row.given_name} {row.surname}" if row.surname is not None else None,
+            channel=row.channel, total_cents=row.total_cents, state=invoices.state_of(row, claimed=bool(row.claimed)),
+        )
+        for row in found
+    ], has_next
+
+
+def doctors_version(patient_id: int) -> tuple[int, int | None]:
+    """Changes whenever an invoice is added to or removed from the patient's (how many, the
+    newest): what keeps a kept list of the patient's doctors honest."""
+    count, newest = db.session.execute(
+        db.select(db.func.count(Invoice.id), db.func.max(Invoice.id)).where(Invoice.patient_id == patient_id)
+    ).one()
+    return count, newest
+
+
+def doctor_names(patient_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the doctors who issued the patient's invoices, by name (invoices.doctors_of)."""
+    return [tuple(row) for row in db.session.execute(
+        db.select(Doctor.id, Doctor.name)
+        .where(Doctor.id.in_(db.select(Invoice.doctor_id).where(Invoice.patient_id == patient_id)))
+        .order_by(Doctor.name)
+    )]
