@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from portal import audit
+from portal.accounts import profiles
 from portal.core import clock, htmx
 from portal.extensions import db
 from portal.models import Account, AccountStatus, UserSession
@@ -157,7 +158,17 @@ def load() -> UserSession | None:
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.get(UserSession, _digest(token), options=[joinedload(UserSession.account)])
+    # One statement: the session, its account, and the person behind it (accounts.profile).
+    found = db.session.execute(
+        profiles.with_profiles(
+            db.select(UserSession).options(joinedload(UserSession.account, innerjoin=True))
+            .where(UserSession.id == _digest(token)),
+            UserSession.account_id,
+        )
+    ).first()
+    row = found[0] if found is not None else None
+    if row is not None:
+        profiles.remember(row.account, profiles.found_in(found, row.account))
     if (
         row is None
         or row.revoked_at is not None
@@ -209,13 +220,16 @@ def _one_change_at_a_time() -> None:
     twice at once: each request would read the state before the other wrote it (a consent
     withdrawn twice, a password changed twice, a sign-out audited twice). The account's row
     is locked until the request commits, and what the guard read is read again behind the
-    lock. SQLite needs no lock: BEGIN IMMEDIATE already runs one writer at a time."""
+    lock. SQLite needs no lock: BEGIN IMMEDIATE already runs one writer at a time.
+
+    Everything read before the lock is expired, the person behind the account (loaded with
+    the session's row) included: a second request would otherwise decide on the values the
+    first one was about to change."""
     row = g.user_session
-    account = db.session.scalar(
-        db.select(Account).where(Account.id == row.account_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    fresh = db.session.get(UserSession, row.id, populate_existing=True) if account is not None else None
+    session_id, account_id = row.id, row.account_id
+    db.session.expire_all()
+    account = db.session.scalar(db.select(Account).where(Account.id == account_id).with_for_update())
+    fresh = db.session.get(UserSession, session_id) if account is not None else None
     if fresh is None or fresh.revoked_at is not None or account.status in (
         AccountStatus.CLOSED, AccountStatus.BLOCKED, AccountStatus.PENDING
     ):
