@@ -101,6 +101,15 @@ LEGAL = {
 PUBLIC_BASE_URL = "http://127.0.0.1"
 
 
+def app_config(database: str) -> dict:
+    """The production settings for an app this process creates (the generator, the scaling runs)."""
+    return {
+        "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": database_url(database),
+        "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL, **LEGAL,
+    }
+
+
 def portal_env(database: str, redis_url: str = REDIS_URL) -> dict[str, str]:
     """The production configuration the portal runs with, behind one trusted proxy (the driver
     plays the TLS-terminating proxy: X-Forwarded-For / -Proto)."""

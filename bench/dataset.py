@@ -52,16 +52,17 @@ COLUMNS = {
     "credential": "account_id password_hash password_changed_at totp_secret totp_pending_secret totp_enrolled_at "
                   "totp_last_step failed_attempts locked_until",
     "terms_decision": "id account_id terms_version_id is_accepted decided_at",
-    "doctor": "id provider_code name specialty is_digital_participant account_id created_at",
+    "doctor": "id provider_code name specialty is_digital_participant account_id created_at iban",
     "cns_staff": "id staff_id name fund_scope account_id created_at",
     "patient": "id matricule surname given_name birth_date mobile email fund iban account_id created_at "
-               "is_auto_share objects_to_statistics",
+               "is_auto_share objects_to_statistics covered_from",
     "invoice": "id number doctor_id patient_id provider_code patient_matricule service_date issued_at channel "
-               "is_paid_on_site paid_at is_payer_patient total_cents voided_at void_reason expires_at replaces_id",
+               "is_paid_on_site paid_at is_payer_patient total_cents voided_at void_reason expires_at replaces_id "
+               "is_direct_payment direct_consent_by direct_consent_method direct_consent_at",
     "invoice_line": "id invoice_id position act_id act_code quantity unit_fee_cents total_cents",
     "claim": "id reference invoice_id patient_id doctor_id fund channel state version iban total_cents computed_cents "
              "reimbursed_cents adjustment_reason rejection_reason rejection_note shared_at received_at taken_at "
-             "taken_by_id decided_at decided_by_id withdrawn_at frozen_at retained_by_id",
+             "taken_by_id decided_at decided_by_id withdrawn_at frozen_at retained_by_id is_direct_payment",
     "claim_event": "id claim_id kind at actor_role staff_id message document_name document_type",
     "consent_receipt": "id claim_id patient_id account_id method recipient_fund invoice_number given_at",
     "statement": "id claim_id number issued_at payment_date billed_cents reimbursed_cents adjustment_cents",
@@ -83,6 +84,7 @@ class Act:
     fee_cents: int
     category: str
     effective_from: date
+    is_direct_payment_eligible: bool
 
 
 @dataclass
@@ -195,7 +197,8 @@ class Dataset:
         for versions in self.versions.values():
             self.acts_by_category.setdefault(versions[0].category, []).append(versions[-1])
         self.patients: list[Person] = []
-        self.doctors: list[tuple[int, str, str, bool, int | None]] = []  # id, code, category, digital, account
+        # id, code, category, digital, account, the account direct payments go to
+        self.doctors: list[tuple[int, str, str, bool, int | None, str | None]] = []
         self.staff: list[tuple[int, int]] = []  # staff id, account id
         self.terms_id = 1
         self.accepted_terms_at = self.clock.now - 400 * DAY
@@ -241,9 +244,11 @@ class Dataset:
                 yield from self._account("doctor", code, created, self._token(code))
                 account_id = self.last_account
             name = f"Dr {rng.choice(GIVEN)} {rng.choice(SURNAMES)}"
+            # Derived from the id, not drawn: the random streams stay those of earlier datasets.
+            iban = make_iban("LU", f"999{doctor_id:013d}") if digital else None
             yield "doctor", (f"{doctor_id}\t{code}\t{_esc(name)}\t{specialty}\t{_bool(digital)}\t{_opt(account_id)}\t"
-                             f"{self.clock.ts(created)}")
-            self.doctors.append((doctor_id, code, category, digital, account_id))
+                             f"{self.clock.ts(created)}\t{_opt(iban)}")
+            self.doctors.append((doctor_id, code, category, digital, account_id, iban))
 
     def _staff(self):
         rng = random.Random(f"{self.seed}:staff")
@@ -294,7 +299,7 @@ class Dataset:
             objects = not is_bench and rng.random() < 0.02
             yield "patient", (f"{patient_id}\t{matricule}\t{_esc(surname)}\t{_esc(given)}\t{birth.isoformat()}\t"
                               f"{_opt(mobile)}\t{_opt(email)}\t{fund}\t{_opt(iban)}\t{_opt(account_id)}\t{registered}\t"
-                              f"{_bool(auto)}\t{_bool(objects)}")
+                              f"{_bool(auto)}\t{_bool(objects)}\t{birth.isoformat()}")  # insured since birth
             self.patients.append(Person(matricule, birth, fund, iban, account_id, auto))
 
     # --- Invoices and everything that hangs from them ----------------------------------------
@@ -347,7 +352,7 @@ class Dataset:
     def _invoice(self, rng: random.Random, issued: int, patient_index: int, doctor_index: int, share_rate: float):
         clock, ids = self.clock, self.ids
         person = self.patients[patient_index]
-        doctor_id, provider_code, category, digital, doctor_account = self.doctors[doctor_index]
+        doctor_id, provider_code, category, digital, doctor_account, doctor_iban = self.doctors[doctor_index]
         invoice_id = ids.next("invoice")
         service = clock.date_of(issued)
         paid_on_site = rng.random() < 0.85
@@ -357,13 +362,17 @@ class Dataset:
         number = ids.next(f"number:{doctor_id}:{year}")
         voided = rng.random() < 0.01
         rate = 100 if is_minor(person.birth, service) else 88
-        total, computed, line_rows = _priced(self._lines(rng, category, service), rate)
+        lines = self._lines(rng, category, service)
+        total, computed, line_rows = _priced(lines, rate)
         expires = add_two_years(issued)
+        direct = _paid_directly(invoice_id, channel, lines, voided=voided, doctor_iban=doctor_iban)
+        consent = _consent(invoice_id, minor=rate == 100, at=clock.ts(issued)) if direct else (N, N, N)
         yield "invoice", (
             f"{invoice_id}\t{year}-{number:06d}\t{doctor_id}\t{self._patient_id(patient_index)}\t{provider_code}\t"
             f"{person.matricule}\t{service.isoformat()}\t{clock.ts(issued)}\t{channel}\t{_bool(paid_on_site)}\t"
             f"{clock.ts(issued) if paid_on_site else N}\t{_bool(payer_patient)}\t{total}\t"
-            f"{clock.ts(issued + 3 * HOUR) if voided else N}\t{'Wrong act code.' if voided else N}\t{clock.ts(expires)}\t{N}"
+            f"{clock.ts(issued + 3 * HOUR) if voided else N}\t{'Wrong act code.' if voided else N}\t{clock.ts(expires)}\t{N}\t"
+            f"{_bool(direct)}\t" + "\t".join(consent)
         )
         for position, act, quantity, line_total, _share in line_rows:
             yield "invoice_line", (f"{ids.next('invoice_line')}\t{invoice_id}\t{position}\t{act.id}\t{act.code}\t"
@@ -374,6 +383,11 @@ class Dataset:
         if person.account_id is not None and rng.random() < 0.3:
             yield "audit_event", self._audit(issued + rng.randrange(HOUR, 10 * DAY), "invoice.viewed",
                                              person.account_id, "patient", patient_id, {"invoice_id": invoice_id})
+        if direct:  # the doctor's claim is filed as the invoice is issued
+            yield from self._claim(rng, invoice_id, f"{year}-{number:06d}", patient_index, doctor_id,
+                                   channel, issued, total, computed, line_rows, provider_code,
+                                   direct=(doctor_iban, doctor_account, *consent[:2]))
+            return
         if voided or expires <= clock.now or person.iban is None:
             return
         shared = self._shared_at(rng, person, channel, issued, share_rate)
@@ -429,7 +443,8 @@ class Dataset:
         return "withdrawn"
 
     def _claim(self, rng, invoice_id, invoice_number, patient_index, doctor_id, channel, shared, total, computed,
-               line_rows, provider_code):
+               line_rows, provider_code, direct=None):
+        """`direct`, for a direct-payment claim: the doctor's bank account and account id, who agreed and how."""
         clock, ids = self.clock, self.ids
         person = self.patients[patient_index]
         patient_id = self._patient_id(patient_index)
@@ -442,14 +457,18 @@ class Dataset:
         version = {"shared": 1, "withdrawn": 2, "in_review": 2}.get(state, 3)
         reimbursed = computed if state == "accepted" else 0 if state == "rejected" else None
         rejection = rng.choice(REJECTIONS) if state == "rejected" else None
+        if direct is not None and state == "withdrawn":  # only the doctor can withdraw it, by voiding
+            state, version = "shared", 1
+            taken = decided = withdrawn = None
         yield "claim", (
             f"{claim_id}\t{reference(claim_id)}\t{invoice_id}\t{patient_id}\t{doctor_id}\t{person.fund}\t{channel}\t"
-            f"{state}\t{version}\t{person.iban}\t{total}\t{computed}\t{_opt(reimbursed)}\t{N}\t{_opt(rejection)}\t{N}\t"
+            f"{state}\t{version}\t{direct[0] if direct else person.iban}\t{total}\t{computed}\t{_opt(reimbursed)}\t{N}\t{_opt(rejection)}\t{N}\t"
             f"{clock.ts(shared)}\t{clock.ts(shared)}\t{clock.ts(taken)}\t{staff_id if taken else N}\t"
-            f"{clock.ts(decided)}\t{staff_id if decided else N}\t{clock.ts(withdrawn)}\t{N}\t{N}"
+            f"{clock.ts(decided)}\t{staff_id if decided else N}\t{clock.ts(withdrawn)}\t{N}\t{N}\t"
+            f"{_bool(direct is not None)}"
         )
         yield from self._filed(rng, claim_id, invoice_id, invoice_number, patient_index, channel, shared,
-                               (staff_id, staff_account))
+                               (staff_id, staff_account), direct)
         if withdrawn:
             yield "claim_event", self._event(claim_id, "withdrawn", withdrawn, "patient", None)
             yield "audit_event", self._audit(withdrawn, "claim.withdrawn", person.account_id, "patient", patient_id,
@@ -458,10 +477,19 @@ class Dataset:
             yield "claim_event", self._event(claim_id, "taken_up", taken, "cns", staff_id)
             yield "audit_event", self._audit(taken, "claim.taken_up", staff_account, "cns", patient_id,
                                              {"claim_id": claim_id})
+        yield from self._reviewed(rng, claim_id, invoice_id, patient_id, state, (taken, decided), (staff_id, staff_account),
+                                  rejection, asks_patient=direct is None)
+        if state == "accepted":
+            yield from self._statement(claim_id, decided, total, computed, line_rows, provider_code)
+
+    def _reviewed(self, rng, claim_id, invoice_id, patient_id, state, times, staff, rejection, *, asks_patient):
+        """The agent's question and decision, with the notices and audit rows they leave."""
+        (taken, decided), (staff_id, staff_account) = times, staff
         if state == "info_requested":
             asked = taken + 600
             yield "claim_event", self._event(claim_id, "info_requested", asked, "cns", staff_id, QUESTION)
-            yield "notification", self._notice(rng, patient_id, "info_requested", claim_id, invoice_id, asked)
+            if asks_patient:  # a direct-payment question goes to the doctor, by e-mail
+                yield "notification", self._notice(rng, patient_id, "info_requested", claim_id, invoice_id, asked)
             yield "audit_event", self._audit(asked, "claim.info_requested", staff_account, "cns", patient_id,
                                              {"claim_id": claim_id})
         if decided:
@@ -471,8 +499,6 @@ class Dataset:
             data = {"claim_id": claim_id, "decision": state}
             data.update({"adjusted": False} if state == "accepted" else {"reason": rejection})
             yield "audit_event", self._audit(decided, "claim.decided", staff_account, "cns", patient_id, data)
-        if state == "accepted":
-            yield from self._statement(claim_id, decided, total, computed, line_rows, provider_code)
 
     def _timeline(self, rng: random.Random, state: str, shared: int) -> tuple[int | None, int | None, int | None]:
         """When staff took the claim up, decided it, or the patient withdrew it."""
@@ -487,11 +513,17 @@ class Dataset:
                 decided = taken + min(int(rng.uniform(600, 2 * DAY)), max((now - taken) // 2, 1))
         return taken, decided, withdrawn
 
-    def _filed(self, rng, claim_id, invoice_id, invoice_number, patient_index, channel, shared, staff):
-        """The claim's first event: shared by the patient (with its consent receipt) or received on paper."""
+    def _filed(self, rng, claim_id, invoice_id, invoice_number, patient_index, channel, shared, staff, direct=None):
+        """The claim's first event: filed by the doctor (direct payment), shared by the patient
+        (with its consent receipt) or received on paper."""
         clock, ids = self.clock, self.ids
         person = self.patients[patient_index]
         patient_id = self._patient_id(patient_index)
+        if direct is not None:
+            yield "claim_event", self._event(claim_id, "direct_submitted", shared, "doctor", None)
+            yield "audit_event", self._audit(shared, "claim.direct_submitted", direct[1], "doctor", patient_id, {
+                "claim_id": claim_id, "invoice_id": invoice_id, "consent_by": direct[2], "consent_method": direct[3]})
+            return
         staff_id, staff_account = staff
         first = "shared" if channel == "digital" else "paper_received"
         yield "claim_event", self._event(claim_id, first, shared, "patient" if channel == "digital" else "cns",
@@ -536,6 +568,20 @@ class Dataset:
     def _audit(self, at, event, actor, role, patient_id, data) -> str:
         return (f"{self.ids.next('audit_event')}\t{self.clock.ts(at)}\t{event}\t{_opt(actor)}\t"
                 f"{role if actor is not None else N}\t{N}\t{patient_id}\t{json.dumps(data, separators=(',', ':'))}")
+
+
+def _paid_directly(invoice_id: int, channel: str, lines: list[tuple[Act, int]], *, voided: bool,
+                   doctor_iban: str | None) -> bool:
+    """A quarter of the invoices that could be paid directly are: chosen by id, not drawn, so the
+    random streams stay those of earlier data sets. A digital invoice is paid at the practice by
+    the patient (invoices.channel_for)."""
+    return (channel == "digital" and not voided and doctor_iban is not None
+            and all(act.is_direct_payment_eligible for act, _q in lines) and invoice_id % 4 == 0)
+
+
+def _consent(invoice_id: int, *, minor: bool, at: str) -> tuple[str, str, str]:
+    """Who agreed to direct payment, how, and when."""
+    return "guardian" if minor else "patient", "signed" if invoice_id % 8 == 0 else "oral", at
 
 
 def _priced(lines: list[tuple[Act, int]], rate: int) -> tuple[int, int, list[tuple]]:

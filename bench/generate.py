@@ -52,11 +52,7 @@ def secrets_for_bench(name: str) -> Secrets:
     from portal import create_app
     from portal.accounts import passwords, terms, totp
 
-    app = create_app({
-        "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),
-        "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, **common.LEGAL,
-    })
+    app = create_app(common.app_config(name))
     with app.app_context():
         logins = [login(i) for login in common.LOGINS.values() for i in range(common.BENCH_USERS)]
         return Secrets(
@@ -74,11 +70,7 @@ def count_claims(name: str) -> None:
     from portal.claims import counts
     from portal.extensions import db
 
-    app = create_app({
-        "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(name),
-        "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL,
-    })
+    app = create_app(common.app_config(name))
     with app.app_context():
         counts.recount()
         db.session.commit()
@@ -176,7 +168,7 @@ def generate(size_name: str, database: str, seed: int, quiet: bool = False) -> d
     secrets = secrets_for_bench(database)
     with psycopg.connect(url, autocommit=True) as conn:
         check_columns(conn)
-        acts = [Act(*row) for row in conn.execute("SELECT id, code, fee_cents, category, effective_from FROM act")]
+        acts = [Act(*row) for row in conn.execute("SELECT id, code, fee_cents, category, effective_from, is_direct_payment_eligible FROM act")]
         dropped = secondary_indexes(conn, FAMILY)
         for name, _definition in dropped:
             conn.execute(f'DROP INDEX "{name}"')

@@ -26,11 +26,7 @@ REPEAT = 30
 def _app(database: str):
     from portal import create_app
 
-    return create_app({
-        "PORTAL_ENV": "production", "SQLALCHEMY_DATABASE_URI": common.database_url(database),
-        "SECRET_KEY": common.SECRET_KEY, "FIELD_ENCRYPTION_KEY": common.FIELD_ENCRYPTION_KEY,
-        "PUBLIC_BASE_URL": common.PUBLIC_BASE_URL, **common.LEGAL,
-    })
+    return create_app(common.app_config(database))
 
 
 def _people(database: str):
