@@ -239,12 +239,17 @@ def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) 
     audit.record(audit.CLAIM_INFO_REQUESTED, patient_id=claim.patient_id, claim_id=claim.id)
 
 
+def payee_of(claim: Claim) -> Doctor | Patient | None:
+    """Whose bank account the claim pays: the patient's, or the doctor's for direct payment."""
+    return claim.doctor if claim.is_direct_payment else claim.patient
+
+
 def iban_is_new(claim: Claim) -> bool:
     """Whether the patient's bank account changed within IBAN_HOLD_HOURS.
 
     Someone who took over an account would change the IBAN and have claims paid there at once:
     such a claim waits for staff to check the account is the patient's."""
-    payee = claim.doctor if claim.is_direct_payment else claim.patient  # direct payment pays the doctor
+    payee = payee_of(claim)
     changed = payee.iban_changed_at if payee is not None else None
     return changed is not None and clock.now() - changed < current_app.config["IBAN_HOLD"]
 
@@ -264,7 +269,9 @@ def check_acceptance(claim: Claim, *, amount_cents: int | None = None, reason: s
         raise Refused.on("note", _l("Explain the different amount to the patient."))
     if iban_is_new(claim) and not iban_checked:
         raise Refused.on("iban_checked", _l("The bank account was changed recently: check that it belongs "
-                                            "to the patient, then tick the box."))
+                                            "to the doctor, then tick the box.") if claim.is_direct_payment
+                         else _l("The bank account was changed recently: check that it belongs "
+                                 "to the patient, then tick the box."))
     return adjusted
 
 

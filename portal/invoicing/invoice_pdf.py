@@ -44,6 +44,23 @@ def store_for_patient(invoice_id: int) -> None:
     stored.render_apart(key_of(invoice), language, lambda: render(invoice, language))
 
 
+def _payment(document: pdf.Document, invoice: Invoice, amounts) -> None:
+    """Who pays what: for direct payment the patient paid only their share, and is owed nothing."""
+    if invoice.is_direct_payment:
+        document.paragraph(_("Direct payment: you paid your share at the practice; your health fund pays the rest "
+                             "to the doctor. You have nothing to send and no reimbursement to expect."))
+        document.fact(_("Paid by you"), i18n.money(amounts.personal_share_cents))
+        document.fact(_("Paid by your fund to the doctor"),
+                      f"{i18n.money(amounts.reimbursed_cents)} ({amounts.rate_percent} %)")
+        return
+    if invoice.is_paid_on_site and invoice.paid_at:
+        document.paragraph(_("Paid at the practice on %(date)s.", date=i18n.date(invoice.paid_at, "long")))
+    else:
+        document.paragraph(_("Not paid at the practice."))
+    document.fact(_("Expected reimbursement"), f"{i18n.money(amounts.reimbursed_cents)} ({amounts.rate_percent} %)")
+    document.fact(_("Your share"), i18n.money(amounts.personal_share_cents))
+
+
 def render(invoice: Invoice, language: str) -> bytes:
     amounts = reimbursement.reimbursement_of(invoice)
     with force_locale(language):
@@ -61,12 +78,7 @@ def render(invoice: Invoice, language: str) -> bytes:
                 f"{i18n.money(line.total_cents)}"
             )
         document.fact(_("Total"), i18n.money(invoice.total_cents))
-        if invoice.is_paid_on_site and invoice.paid_at:
-            document.paragraph(_("Paid at the practice on %(date)s.", date=i18n.date(invoice.paid_at, "long")))
-        else:
-            document.paragraph(_("Not paid at the practice."))
-        document.fact(_("Expected reimbursement"), f"{i18n.money(amounts.reimbursed_cents)} ({amounts.rate_percent} %)")
-        document.fact(_("Your share"), i18n.money(amounts.personal_share_cents))
+        _payment(document, invoice, amounts)
         if invoice.voided_at:
             document.heading(_("This invoice was voided."))
         if invoice.channel != Channel.PAPER:

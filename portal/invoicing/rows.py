@@ -24,9 +24,10 @@ class PatientInvoice:
     service_date: date
     doctor_name: str
     total_cents: int
-    reimbursed_cents: int
+    reimbursed_cents: int  # for direct payment, what the fund pays the doctor
     state: str
     reason: str | None
+    is_direct_payment: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ def for_patient(patient: Patient, *, filters: invoices.Filters, page: int = 1) -
         rows.append(PatientInvoice(
             id=row.id, service_date=row.service_date, doctor_name=row.name, total_cents=row.total_cents,
             reimbursed_cents=amounts.reimbursed_cents, state=invoices.state_of(row, claimed=claimed),
-            reason=sharing.why_not_shareable(row, claimed=claimed),
+            reason=sharing.why_not_shareable(row, claimed=claimed), is_direct_payment=row.is_direct_payment,
         ))
     return rows, has_next
 

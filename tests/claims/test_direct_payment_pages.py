@@ -132,3 +132,37 @@ def test_a_recently_changed_doctor_account_needs_the_agents_check(app):
     claim = states.active_claim_of(new_invoice(patient, doctor, settlement="direct").id)
     review.take_up(claim, staff.profile)
     assert review.iban_is_new(claim)
+
+
+def test_the_agent_is_told_to_check_the_doctors_new_account_not_the_patients(app):
+    patient, doctor, staff = new_patient(), direct_doctor(), new_staff()
+    doctor.profile.iban_changed_at = clock.now()
+    db.session.commit()
+    claim = states.active_claim_of(new_invoice(patient, doctor, settlement="direct").id)
+    review.take_up(claim, staff.profile)
+    db.session.commit()
+    client = signed_in_as(app, staff, lang="en")
+    shown = text_of(client.get(url_for("cns.claim", claim_id=claim.id)))
+    assert "The doctor's bank account was changed on" in shown and "belongs to the doctor" in shown
+    assert "The patient's bank account" not in shown and "belongs to the patient" not in shown
+    refused = client.post(url_for("cns.accept_claim", claim_id=claim.id),
+                          data={"version": str(claim.version), "amount": "50.78"})
+    assert refused.status_code == 400
+    assert "check that it belongs to the doctor" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).state == "in_review"
+
+
+def test_nothing_tells_the_patient_of_a_direct_payment_to_expect_a_reimbursement(app):
+    patient, doctor = new_patient(), direct_doctor()
+    invoice = new_invoice(patient, doctor, settlement="direct")
+    client = signed_in_as(app, patient, lang="en")
+    listed = text_of(client.get(url_for("patient.invoices")))
+    assert "paid by your fund to the doctor" in listed and "expected reimbursement" not in listed
+    shown = text_of(client.get(url_for("patient.invoice", invoice_id=invoice.id)))
+    assert "Expected reimbursement" not in shown and "Paid at the practice on" not in shown
+    assert "Paid by the fund to the doctor" in shown and "the fund pays the rest to the doctor" in shown
+    printed = client.get(url_for("patient.invoice_pdf_download", invoice_id=invoice.id))
+    text = PdfReader(io.BytesIO(printed.data)).pages[0].extract_text()
+    assert "Expected reimbursement" not in text and "no reimbursement to expect" in text
+    assert "Paid by your fund to the doctor" in text and "50.78" in text

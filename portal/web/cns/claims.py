@@ -156,15 +156,16 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         "info_form": InfoRequestForm(formdata=None, **version),
         **forms,
     }
-    if claim.is_direct_payment:  # the doctor who sent the claim answers the question
+    if claim.is_direct_payment:  # the doctor who sent the claim answers the question and is paid
         forms["info_form"].question.label.text = _("Question for the doctor")
         forms["info_form"].submit.label.text = _("Ask the doctor")
+        forms["accept_form"].iban_checked.label.text = _("I checked that the new bank account belongs to the doctor")
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date),
         # An erased patient's claim, once paid, has no IBAN left.
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
-        iban_is_new=review.iban_is_new(claim),
+        iban_is_new=review.iban_is_new(claim), iban_changed_at=getattr(review.payee_of(claim), "iban_changed_at", None),
         rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
         own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff) else None,
         own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,

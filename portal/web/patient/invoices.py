@@ -60,6 +60,7 @@ def _row_words() -> dict:
         "state_words": web_rows.state_words("invoice"),
         "reason_words": web_rows.translated(words.UNSHAREABLE),
         "amounts_sentence": web_rows.as_printed(_("Total %(total)s · expected reimbursement %(refund)s")),
+        "direct_sentence": web_rows.as_printed(_("Total %(total)s · paid by your fund to the doctor %(refund)s")),
         "formats": i18n.formats(),
     }
 
