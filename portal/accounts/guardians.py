@@ -26,26 +26,55 @@ class Household:
     unread: dict[int, int] = field(default_factory=dict)  # patient id -> unread notices
 
 
+def with_summary(query, account_id, patient_id):
+    """`query` (the session's row) with what the header shows of a household that is the
+    patient alone: whether a child's space is open to the account, and the patient's unread
+    notices. Most accounts have no child, so most pages need no household query."""
+    linked = db.select(GuardianLink.id).where(
+        GuardianLink.parent_account_id == account_id, GuardianLink.ended_at.is_(None)
+    ).exists()
+    return query.add_columns(linked.label("has_children"), _unread_of(patient_id).label("own_unread"))
+
+
+def remember_summary(account: Account, has_children: bool, own_unread: int) -> None:
+    g.household_summary = (account.id, bool(has_children), own_unread)
+
+
+def forget_summary() -> None:
+    """What was read with the session is stale once a change is about to be made."""
+    g.pop("household_summary", None)
+    g.pop("household", None)
+
+
+def _unread_of(patient_id):
+    return (
+        db.select(db.func.count()).select_from(Notification)
+        .where(Notification.patient_id == patient_id, Notification.is_new)
+        .scalar_subquery()
+    )
+
+
 def household(account: Account) -> Household:
     """Every patient page needs it (the space, the account menu, the notice counter), so
     it comes in one query, once per request: the own record and the children by a UNION,
-    each with its unread count. Links past the child's 18th birthday are ended here."""
+    each with its unread count. Links past the child's 18th birthday are ended here.
+    Without any child, what the session's statement read is the whole household."""
     cached = g.get("household")
     if cached is not None and cached.account_id == account.id:
         return cached
+    summary = g.get("household_summary")
+    if summary is not None and summary[0] == account.id and not summary[1]:
+        own = profiles.profile(account)
+        g.household = Household(account.id, own=own, unread={own.id: summary[2]} if own is not None else {})
+        return g.household
     members = union_all(
         db.select(Patient.id.label("patient_id"), cast(null(), Integer).label("link_id"))
         .where(Patient.account_id == account.id),
         db.select(GuardianLink.child_patient_id, GuardianLink.id)
         .where(GuardianLink.parent_account_id == account.id, GuardianLink.ended_at.is_(None)),
     ).subquery()
-    unread = (
-        db.select(db.func.count()).select_from(Notification)
-        .where(Notification.patient_id == Patient.id, Notification.is_new)
-        .scalar_subquery()
-    )
     rows = db.session.execute(
-        db.select(Patient, members.c.link_id, unread).join(members, members.c.patient_id == Patient.id)
+        db.select(Patient, members.c.link_id, _unread_of(Patient.id)).join(members, members.c.patient_id == Patient.id)
     ).all()
     found = Household(account.id)
     grown_up = []
@@ -116,7 +145,7 @@ def acting_patient(account: Account) -> Patient | None:
 def switch(account: Account, patient_id: int | None) -> Patient | None:
     """Enter a child's space (or one's own with None); returns the patient now acted for."""
     # A link made earlier in this request (a parent activating a child) must count.
-    g.pop("household", None)
+    forget_summary()
     if patient_id is None:
         session.pop("space", None)
         g.pop("acting_patient", None)

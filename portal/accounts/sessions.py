@@ -6,17 +6,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, g, request, session, url_for
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import joinedload
 
 from portal import audit
-from portal.accounts import profiles
+from portal.accounts import guardians, profiles
 from portal.core import clock, htmx
 from portal.extensions import db
-from portal.models import Account, AccountStatus, UserSession
+from portal.models import Account, AccountStatus, Patient, UserSession
 
 # Writing the last activity on every request would cost a write per click; a few
 # seconds of slack is invisible next to a one-minute lock.
@@ -154,21 +155,30 @@ def previous_signin(row: UserSession):
     )
 
 
+@cache
+def _load_statement():
+    """One statement: the session, its account, the person behind it (accounts.profile) and,
+    for a patient, what the header shows of the household (guardians.with_summary). Built once
+    per process: putting it together cost more than running it on every request."""
+    return guardians.with_summary(
+        profiles.with_profiles(
+            db.select(UserSession).options(joinedload(UserSession.account, innerjoin=True))
+            .where(UserSession.id == bindparam("session_id")),
+            UserSession.account_id,
+        ),
+        UserSession.account_id, Patient.id,
+    )
+
+
 def load() -> UserSession | None:
     token = session.get("sid")
     if not token:
         return None
-    # One statement: the session, its account, and the person behind it (accounts.profile).
-    found = db.session.execute(
-        profiles.with_profiles(
-            db.select(UserSession).options(joinedload(UserSession.account, innerjoin=True))
-            .where(UserSession.id == _digest(token)),
-            UserSession.account_id,
-        )
-    ).first()
+    found = db.session.execute(_load_statement(), {"session_id": _digest(token)}).first()
     row = found[0] if found is not None else None
     if row is not None:
         profiles.remember(row.account, profiles.found_in(found, row.account))
+        guardians.remember_summary(row.account, found.has_children, found.own_unread)
     if (
         row is None
         or row.revoked_at is not None
@@ -228,6 +238,7 @@ def _one_change_at_a_time() -> None:
     row = g.user_session
     session_id, account_id = row.id, row.account_id
     db.session.expire_all()
+    guardians.forget_summary()
     account = db.session.scalar(db.select(Account).where(Account.id == account_id).with_for_update())
     fresh = db.session.get(UserSession, session_id) if account is not None else None
     if fresh is None or fresh.revoked_at is not None or account.status in (

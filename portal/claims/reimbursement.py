@@ -71,6 +71,12 @@ def reimbursement(patient: Patient, service_date: date, lines: list[tuple[str, i
     )
 
 
+def reimbursed_cents(patient: Patient, service_date: date, line_totals: list[int]) -> int:
+    """What `reimbursement` pays back for lines of these amounts, for a list that shows only that."""
+    rate = rate_for(patient, service_date)
+    return sum(_share(total, rate) for total in line_totals)
+
+
 def birth_date_of(invoice: Invoice) -> date:
     # A kept invoice of an erased patient has no patient: the matricule printed on it holds the birth date.
     return invoice.patient.birth_date if invoice.patient else identity.matricule_birth_date(invoice.patient_matricule)

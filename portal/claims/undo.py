@@ -32,23 +32,31 @@ def deadline(claim: Claim) -> datetime | None:
     return claim.decided_at + WINDOW
 
 
-def _unread_notice(claim: Claim):
-    return (Notification.claim_id == claim.id, Notification.kind == NoticeKind.CLAIM_REJECTED,
+def _unread_notice(claim_id):
+    return (Notification.claim_id == claim_id, Notification.kind == NoticeKind.CLAIM_REJECTED,
             Notification.read_at.is_(None))
 
 
-def _patient_saw_it(claim: Claim) -> bool:
+def unread_notices():
+    """How many unread rejection notices the claim of the enclosing query has, as a column: a
+    page reads it with the claim (and passes it to undoable) instead of in a statement of its own."""
+    return db.select(db.func.count()).select_from(Notification).where(*_unread_notice(Claim.id)).scalar_subquery()
+
+
+def _patient_saw_it(claim: Claim, unread: int | None) -> bool:
     """An erased patient's kept claim has nobody to tell: nothing was seen."""
     if claim.patient_id is None:
         return False
-    unread = db.session.scalar(db.select(db.func.count()).select_from(Notification).where(*_unread_notice(claim)))
+    if unread is None:
+        unread = db.session.scalar(db.select(db.func.count()).select_from(Notification).where(*_unread_notice(claim.id)))
     return not unread
 
 
-def undoable(claim: Claim, staff: CnsStaff) -> bool:
+def undoable(claim: Claim, staff: CnsStaff, *, unread: int | None = None) -> bool:
+    """`unread`: the claim's unread_notices() if already read with it; None reads it here."""
     until = deadline(claim)
     return (until is not None and claim.decided_by_id == staff.id and clock.now() < until
-            and not _patient_saw_it(claim))
+            and not _patient_saw_it(claim, unread))
 
 
 def undo(claim: Claim, staff: CnsStaff, *, version: int) -> None:
@@ -59,7 +67,7 @@ def undo(claim: Claim, staff: CnsStaff, *, version: int) -> None:
     if claim.patient_id is not None:
         # Conditional: a patient reading the notice at this very moment makes the undo fail.
         withdrawn = db.session.execute(
-            delete(Notification).where(*_unread_notice(claim)).execution_options(synchronize_session=False)
+            delete(Notification).where(*_unread_notice(claim.id)).execution_options(synchronize_session=False)
         ).rowcount
         if not withdrawn:
             raise ClaimConflict(claim.id, message=TOO_LATE)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, or_
 
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
@@ -386,55 +385,54 @@ def filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters)
         query = query.where(Invoice.patient_id == patient_id)
     if doctor_id is not None:
         query = query.where(Invoice.doctor_id == doctor_id)
+    return query.where(*_conditions(filters))
+
+
+def _conditions(filters: Filters) -> list:
+    found = []
     if filters.doctor_id:
-        query = query.where(Invoice.doctor_id == filters.doctor_id)
+        found.append(Invoice.doctor_id == filters.doctor_id)
     if filters.channel:
-        query = query.where(Invoice.channel == filters.channel)
+        found.append(Invoice.channel == filters.channel)
     if filters.date_from:
-        query = query.where(Invoice.service_date >= filters.date_from)
+        found.append(Invoice.service_date >= filters.date_from)
     if filters.date_to:
-        query = query.where(Invoice.service_date <= filters.date_to)
-    return query.where(*_state_conditions(filters.state))
+        found.append(Invoice.service_date <= filters.date_to)
+    return found + _state_conditions(filters.state)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many of a patient's invoices the filters match, and of all of them how many there
+    are and the newest one's id: together they change whenever an invoice is added or removed."""
+
+    matching: int
+    version: tuple[int, int | None]
+
+
+def tally(patient_id: int, filters: Filters) -> Tally:
+    """The patient's list count and the version of their invoices, in one statement."""
+    shown = _conditions(filters)
+    everything = db.func.count(Invoice.id)
+    matching = everything.filter(and_(*shown)) if shown else everything
+    found = db.session.execute(
+        db.select(matching, everything, db.func.max(Invoice.id)).where(Invoice.patient_id == patient_id)
+    ).one()
+    return Tally(found[0], (found[1], found[2]))
 
 
 def _state_conditions(state: str | None) -> list:
     """state_of in SQL: each filter holds exactly the invoices shown in that state."""
-    now = clock.now()
-    live = sharing.live_claim_exists()
-    return {
-        "voided": [Invoice.voided_at.is_not(None)],
-        "expired": [Invoice.voided_at.is_(None), Invoice.expires_at <= now],
-        "shared": [Invoice.voided_at.is_(None), Invoice.expires_at > now, live],
-        "issued": [Invoice.voided_at.is_(None), Invoice.expires_at > now, ~live],
-    }.get(state or "", [])
-
-
-def listing(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters, page: int = 1):
-    """One page of invoices, newest service first; returns (invoices, has_next)."""
-
-    query = filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters)
-    if doctor_id is not None:  # the doctor's list names each invoice's patient
-        query = query.options(joinedload(Invoice.patient))
-    else:  # the patient's list names the doctor and computes the reimbursement from the lines
-        query = query.options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
-    page = max(page, 1)
-    rows = db.session.scalars(
-        query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    if state == "voided":
+        return [Invoice.voided_at.is_not(None)]
+    if state == "expired":
+        return [Invoice.voided_at.is_(None), Invoice.expires_at <= clock.now()]
+    if state in ("shared", "issued"):
+        live = sharing.live_claim_exists()
+        return [Invoice.voided_at.is_(None), Invoice.expires_at > clock.now(), live if state == "shared" else ~live]
+    return []  # built only for the state asked: each expression costs as much as a row to print
 
 
 def count(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters) -> int:
     """How many invoices the same filters match, on every page."""
     return count_of(filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters))
-
-
-def doctors_of(patient_id: int) -> list[Doctor]:
-    return list(
-        db.session.scalars(
-            db.select(Doctor).where(Doctor.id.in_(db.select(Invoice.doctor_id).where(Invoice.patient_id == patient_id)))
-            .order_by(Doctor.name)
-        )
-    )

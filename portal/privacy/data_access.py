@@ -14,9 +14,11 @@ from sqlalchemy import Integer, Text
 from portal import audit
 from portal.extensions import db
 from portal.models import (
+    Account,
     AuditEvent,
     Claim,
     ConsentReceipt,
+    DataExport,
     DataRequest,
     HelpRequest,
     IdentityRequest,
@@ -28,7 +30,7 @@ from portal.models import (
     TermsVersion,
 )
 from portal.models.types import UTCDateTime
-from portal.privacy import retention
+from portal.privacy import export, retention
 
 # What the account group shows: the account's own security history, not every page view.
 SECURITY_EVENTS = tuple(event.name for event in (
@@ -145,6 +147,10 @@ class Overview:
     security_events: list[AuditEvent] = field(default_factory=list)
     consents: list[tuple[ConsentReceipt, str]] = field(default_factory=list)  # (receipt, claim reference)
     requests: list[DataRequest] = field(default_factory=list)
+    # Read with the counts, each saving the page a statement. The account stays referenced here
+    # so that `patient.account` finds it in the session (a child's, in a child's space).
+    account: Account | None = None
+    live_export: DataExport | None = None  # export.live_for's
 
 
 def _count(model, *where):
@@ -156,13 +162,14 @@ def _latest(column, order, *where):
 
 
 def overview(patient: Patient) -> Overview:
-    """Everything the access view shows, in four queries whatever the volumes: the counts
-    and latest decisions in one, then the short lists."""
+    """Everything the access view shows, in three queries whatever the volumes: the counts,
+    latest decisions, account and live export in one, then the short lists."""
     pid, account_id = patient.id, patient.account_id
     cutoff = retention.log_cutoff()
     terms = (TermsDecision.account_id == account_id,)
     identity = (IdentityRequest.patient_id == pid,)
     row = db.session.execute(db.select(
+        Account, DataExport,
         _count(Invoice, Invoice.patient_id == pid).label("invoices"),
         _count(Claim, Claim.patient_id == pid).label("claims"),
         _count(ConsentReceipt, ConsentReceipt.patient_id == pid).label("consents"),
@@ -178,7 +185,9 @@ def overview(patient: Patient) -> Overview:
         _latest(IdentityRequest.status, IdentityRequest.created_at, *identity).label("identity_status"),
         _latest(IdentityRequest.created_at, IdentityRequest.created_at, *identity).label("identity_filed"),
         _latest(IdentityRequest.decided_at, IdentityRequest.created_at, *identity).label("identity_decided"),
-    )).one()
+    ).select_from(Patient).where(Patient.id == pid)
+        .outerjoin(Account, Account.id == Patient.account_id)
+        .outerjoin(DataExport, DataExport.id == export.live_id(pid))).one()
     counts = {name: getattr(row, name) or 0 for name in (
         "invoices", "claims", "consents", "notifications", "messages", "identity_requests", "help_requests",
         "accesses")}
@@ -189,6 +198,7 @@ def overview(patient: Patient) -> Overview:
             (row.identity_status, row.identity_filed, row.identity_decided)
             if row.identity_status else None
         ),
+        account=row.Account, live_export=row.DataExport,
     )
     if account_id is not None:
         result.security_events = list(db.session.scalars(

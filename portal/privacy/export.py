@@ -178,9 +178,16 @@ def is_live(made: DataExport) -> bool:
 
 
 def live_for(patient: Patient) -> DataExport | None:
-    return db.session.scalar(
-        db.select(DataExport).where(DataExport.patient_id == patient.id, DataExport.expires_at > clock.now())
-        .order_by(DataExport.created_at.desc()).limit(1)
+    return db.session.scalar(db.select(DataExport).where(DataExport.id == live_id(patient.id)))
+
+
+def live_id(patient_id):
+    """The id of the patient's live export (the newest not expired), as a column: "Manage my
+    personal data" reads the export with its counts (data_access.overview)."""
+    return (
+        db.select(DataExport.id).where(DataExport.patient_id == patient_id, DataExport.expires_at > clock.now())
+        .order_by(DataExport.created_at.desc()).limit(1).scalar_subquery()
+        .correlate(None)  # compared with data_export.id: that table outside is not this one
     )
 
 

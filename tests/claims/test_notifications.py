@@ -168,3 +168,22 @@ def test_the_counter_costs_one_count_query(patient_client, people, make_claim):
         patient_client.get("/patient/notifications/count")
     assert sum("FROM notification" in statement for statement in found) == 1
 
+
+
+def test_without_a_child_the_header_counts_with_the_session_read(patient_client, people, make_claim, make_child):
+    """Most patients have no child: the session's statement brings their unread count, and no
+    page reads the household apart; a parent's pages do, for the children's spaces."""
+    patient = people["patient"]
+    make_claim(patient, people["doctor"], people["cns"], state="accepted")
+    make_claim(patient, people["doctor"], people["cns"], state="info_requested")
+    with count_queries() as found:
+        counter = _counter(patient_client.get("/patient/?lang=en"))
+    assert counter.find(class_="badge").get_text(strip=True) == "2"
+    assert not any("UNION" in statement for statement in found)
+
+    make_child(patient, given_name="Léa", birth=date(2016, 4, 1), with_account=False)
+    with count_queries() as found:
+        shown = page(patient_client.get("/patient/?lang=en"))
+    assert [option.get_text(strip=True) for option in shown.select("#space-select option")] == ["Mine", "Léa"]
+    assert shown.find(id="notification-count").find(class_="badge").get_text(strip=True) == "2"
+    assert sum("UNION" in statement for statement in found) == 1

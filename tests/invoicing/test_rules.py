@@ -61,6 +61,8 @@ def test_reimbursement(patient, service, lines, total, refund):
     assert result.reimbursed_cents == refund
     assert result.personal_share_cents == total - refund
     assert sum(line.reimbursed_cents for line in result.lines) == refund
+    # What the invoice lists print, from the lines' amounts alone.
+    assert reimbursement.reimbursed_cents(patient, service, [unit * quantity for _, quantity, unit in lines]) == refund
 
 
 def test_two_years_later_handles_the_leap_day():

@@ -192,21 +192,13 @@ PAGES: list[Page] = [
     *(Page(endpoint, who, _with(endpoint)) for endpoint in SIGNED_IN for who in ROLES),
     Page("auth.session_status", "patient", _with("auth.session_status"), "polled", headers=HTMX),
     # The patient
-    # Over 6 still (issue 19, not yet reduced): the invoice list reads its doctors, claims and
-    # count apart; the data page reads the child's account apart.
-    *(Page(endpoint, "child_space", _with(endpoint),
-           budget=PAGE_BUDGET + 2 if endpoint in ("patient.invoices", "patient.my_data") else PAGE_BUDGET)
-      for endpoint in CHILD_SPACE),
+    *(Page(endpoint, "child_space", _with(endpoint)) for endpoint in CHILD_SPACE),
     Page("patient.home", "patient", _with("patient.home")),
     Page("patient.help", "patient", _with("patient.help")),
-    # Not yet reduced (issue 19): the doctors of the filter, the live claims and the count are
-    # separate statements; the fragment has no header, so no household.
-    Page("patient.invoices", "patient", _with("patient.invoices"), budget=PAGE_BUDGET + 2),
+    Page("patient.invoices", "patient", _with("patient.invoices")),
     Page("patient.invoices", "patient", lambda w: url_for("patient.invoices", state="issued",
-                                                          doctor=w.ids["doctor"], page=1), "filtered",
-         budget=PAGE_BUDGET + 2),
-    Page("patient.invoices", "patient", _with("patient.invoices", page=1), "fragment", headers=HTMX,
-         budget=PAGE_BUDGET + 1),
+                                                          doctor=w.ids["doctor"], page=1), "filtered"),
+    Page("patient.invoices", "patient", _with("patient.invoices", page=1), "fragment", headers=HTMX),
     Page("patient.invoice", "patient", _to("patient.invoice", invoice_id="unshared"), "unshared"),
     Page("patient.invoice", "patient", _to("patient.invoice", invoice_id="invoice_accepted"), "claimed"),
     Page("patient.invoice", "patient", _to("patient.invoice", invoice_id="replacement"), "replacement"),
@@ -229,8 +221,7 @@ PAGES: list[Page] = [
     Page("patient.message_settings", "patient", _with("patient.message_settings")),
     Page("patient.confirm_contact", "patient", _with("patient.confirm_contact"), status=303),  # nothing waits
     Page("patient.bank_account", "patient", _with("patient.bank_account")),
-    # Not yet reduced (issue 19): the counts, the audit rows, the requests and the exports apart.
-    Page("patient.my_data", "patient", _with("patient.my_data"), budget=PAGE_BUDGET + 1),
+    Page("patient.my_data", "patient", _with("patient.my_data")),
     Page("patient.contact_details", "patient", _with("patient.contact_details")),
     Page("patient.correction_request", "patient", _with("patient.correction_request")),
     Page("patient.access_log", "patient", _with("patient.access_log")),
@@ -267,25 +258,21 @@ PAGES: list[Page] = [
     Page("cns.claims", "cns", lambda w: url_for("cns.claims", state="", sort="newest", fund="CNS",
                                                 doctor=w.ids["doctor_code"], amount_min="1"), "filtered"),
     Page("cns.claims", "cns", _to("cns.claims", after="queue_after"), "deeper", headers=HTMX),
-    # After a decision: the claim decided (with its statement), and whether its rejection's notice
-    # is still unread, which decides whether the agent may undo it (portal.claims.undo).
-    Page("cns.claims", "cns", _to("cns.claims", decided="claim_rejected"), "after a decision",
-         budget=PAGE_BUDGET + 1),
-    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_shared", decided="claim_rejected"), "after a decision",
-         budget=PAGE_BUDGET + 2),
+    # After a decision: the claim decided (with its statement, and whether its rejection's notice
+    # is still unread, which decides whether the agent may undo it: portal.claims.undo).
+    Page("cns.claims", "cns", _to("cns.claims", decided="claim_rejected"), "after a decision"),
+    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_shared", decided="claim_rejected"), "after a decision"),
     *(Page("cns.claim", "cns", _to("cns.claim", claim_id=f"claim_{state}"), state)
       for state in ("shared", "in_review", "info_requested", "answered", "accepted", "withdrawn")),
-    # Rejected by this agent a moment ago: one more, whether the patient has read the notice (undo).
-    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_rejected"), "rejected", budget=PAGE_BUDGET + 1),
+    # Rejected by this agent a moment ago: the page also says whether the patient read the notice (undo).
+    Page("cns.claim", "cns", _to("cns.claim", claim_id="claim_rejected"), "rejected"),
     Page("cns.claim_document", "cns", _to("cns.claim_document", claim_id="claim_answered", event_id="answer_document")),
     Page("cns.paper_intake", "cns", _with("cns.paper_intake")),
     Page("cns.statistics", "cns", _with("cns.statistics")),
     Page("cns.identity_requests", "cns", _with("cns.identity_requests")),
     Page("cns.guardian_requests", "cns", _with("cns.guardian_requests")),
     Page("cns.activation_checks", "cns", _with("cns.activation_checks")),
-    # Not yet reduced (issue 19): the request, its document and the registry match apart.
-    Page("cns.identity_request", "cns", _to("cns.identity_request", request_id="identity_request"),
-         budget=PAGE_BUDGET + 1),
+    Page("cns.identity_request", "cns", _to("cns.identity_request", request_id="identity_request")),
     Page("cns.identity_request_document", "cns", _to("cns.identity_request_document", request_id="identity_request")),
     Page("cns.data_requests", "cns", _with("cns.data_requests")),
     Page("cns.data_request", "cns", _to("cns.data_request", request_id="data_request")),

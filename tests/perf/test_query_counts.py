@@ -1,5 +1,4 @@
-"""At most 6 SQL statements per page, whatever the data size (issues 8 and 19; a few pages still
-have a written budget of their own in pages.py).
+"""At most 6 SQL statements per page, whatever the data size (issues 8 and 19).
 
 Every GET page of every role is opened twice: in a small world (one of each thing), then
 after `world.grow` added 30 more invoices, claims, notifications, audit rows, requests,

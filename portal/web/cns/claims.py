@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import audit
 from portal.claims import reimbursement, review, undo
 from portal.claims.states import ClaimConflict
-from portal.core import htmx, i18n, identity
+from portal.core import htmx, i18n, identity, numbers
 from portal.core.forms import attach, require_valid
 from portal.core.identity import age_on
 from portal.core.refused import Refused
@@ -130,22 +130,26 @@ def _visible(claim_id: int) -> Claim:
     return claim
 
 
-def _loaded(claim_id: int) -> Claim:
-    """The claim with all the page shows, in three queries instead of one per row."""
-    return ownership.own_row(
-        db.select(Claim).where(Claim.id == claim_id).options(
+def _loaded(claim_id: int) -> tuple[Claim, int]:
+    """The claim with all the page shows, and its unread rejection notices (whether the agent may
+    still undo), in two queries instead of one per row: the lines come joined (a few per invoice),
+    the events in a second query (joined too, they would multiply the lines)."""
+    claim, unread = ownership.own_row(
+        db.select(Claim, undo.unread_notices()).where(Claim.id == claim_id).options(
             joinedload(Claim.invoice).options(
                 joinedload(Invoice.doctor), joinedload(Invoice.patient),
-                selectinload(Invoice.lines).joinedload(InvoiceLine.act),
+                joinedload(Invoice.lines).joinedload(InvoiceLine.act),
             ),
             joinedload(Claim.statement), joinedload(Claim.decided_by),
             selectinload(Claim.events).joinedload(ClaimEvent.staff),
         ).execution_options(populate_existing=True),
         Claim, claim_id,
-    )[0]
+    )
+    return claim, unread
 
 
-def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
+def _page(loaded: tuple[Claim, int], staff: CnsStaff, **forms) -> str:
+    claim, unread = loaded
     invoice = claim.invoice
     version = {"version": claim.version}
     amount = Decimal(claim.computed_cents) / 100
@@ -167,7 +171,7 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim), iban_changed_at=getattr(review.payee_of(claim), "iban_changed_at", None),
         rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
-        own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff) else None,
+        own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff, unread=unread) else None,
         own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,
     )
 
@@ -176,9 +180,10 @@ def _page(claim: Claim, staff: CnsStaff, **forms) -> str:
 @allow("cns")
 def claim(claim_id: int):
     staff = ownership.current_agent()
-    claim = _loaded(claim_id)
+    loaded = _loaded(claim_id)
+    claim = loaded[0]
     audit.record(audit.CLAIM_VIEWED, patient_id=claim.patient_id, claim_id=claim.id)
-    html = _page(claim, staff)
+    html = _page(loaded, staff)
     return traced.page(html)
 
 
@@ -256,7 +261,7 @@ def _decision(action: str, form_class, name: str, *, needs_confirming=None, move
             try:
                 if needs_confirming and needs_confirming(claim, form) and not form.confirmed.data:
                     db.session.rollback()
-                    return _confirmation(_loaded(claim.id), action, form)
+                    return _confirmation(_loaded(claim.id)[0], action, form)
                 done = view(claim, staff, form)
             except Refused as refused:
                 attach(form, refused)
@@ -292,13 +297,15 @@ def _after_decision(claim: Claim, staff: CnsStaff) -> Response:
 
 def decided_panel(staff: CnsStaff) -> dict:
     """What the page says about the decision just taken (`?decided=<id>`), if the agent may see it."""
-    text = request.args.get("decided", "")
-    claim = db.session.scalar(review.scoped(
-        db.select(Claim).where(Claim.id == int(text)).options(joinedload(Claim.statement)), staff
-    )) if text.isdigit() and len(text) < 12 else None
-    if claim is None or claim.state not in ClaimState.DECIDED:
+    claim_id = numbers.whole_number(request.args.get("decided"))  # "¹".isdigit(), yet int() refuses it
+    found = db.session.execute(review.scoped(
+        db.select(Claim, undo.unread_notices()).where(Claim.id == claim_id).options(joinedload(Claim.statement)),
+        staff,
+    )).first() if claim_id is not None else None
+    if found is None or found[0].state not in ClaimState.DECIDED:
         return {}
-    return {"decided": claim, "undo_until": undo.deadline(claim) if undo.undoable(claim, staff) else None,
+    claim, unread = found
+    return {"decided": claim, "undo_until": undo.deadline(claim) if undo.undoable(claim, staff, unread=unread) else None,
             "undo_form": UndoDecisionForm(formdata=None, version=claim.version)}
 
 

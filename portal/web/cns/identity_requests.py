@@ -13,7 +13,7 @@ from portal.core.identity import ADULT_AGE, age_on
 from portal.documents import uploads
 from portal.extensions import db
 from portal.models import IdentityRequest, Patient
-from portal.web import ownership
+from portal.web import ownership, traced
 from portal.web.access import allow
 from portal.web.cns.blueprint import bp
 from portal.web.cns.forms import ApproveForm, RejectForm
@@ -38,12 +38,12 @@ def identity_request(request_id: int):
     filed = _request(request_id)
     registry = db.session.get(Patient, filed.patient_id) if filed.patient_id else None
     audit.record(audit.IDENTITY_REQUEST_VIEWED, patient_id=filed.patient_id, request_id=filed.id)
-    db.session.commit()
     age = age_on(registry.birth_date, clock.today()) if registry else None
-    return render_template(
+    html = render_template(
         "cns/identity_request.html", filed=filed, registry=registry, age=age, adult_age=ADULT_AGE,
         approve_form=ApproveForm(), reject_form=RejectForm(),
     )
+    return traced.page(html)
 
 
 @bp.get("/identity-requests/<int:request_id>/document")

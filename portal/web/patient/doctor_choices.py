@@ -8,10 +8,11 @@ from threading import Lock
 from time import monotonic
 
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
+from markupsafe import escape
 from wtforms.widgets import Select, html_params
 
 from portal.invoicing import rows
+from portal.web.form_fields import written_select
 
 KEEP_SECONDS = 300
 KEEP_PATIENTS = 512  # a worker keeps the lists of this many patients at most
@@ -21,9 +22,9 @@ _kept: dict[int, tuple[tuple, float, tuple]] = {}
 _lock = Lock()
 
 
-def options_of(patient_id: int) -> tuple[tuple[str, str, str], ...]:
-    """(value, <option>, <option selected>) of each of the patient's doctors, by name."""
-    version = rows.doctors_version(patient_id)  # one cheap query instead of loading the doctors
+def options_of(patient_id: int, version: tuple) -> tuple[tuple[str, str, str], ...]:
+    """(value, <option>, <option selected>) of each of the patient's doctors, by name; the
+    list kept for `version` of the patient's invoices (invoices.tally) is reused."""
     now = monotonic()
     found = _kept.get(patient_id)
     if found is not None and found[0] == version and found[1] > now:
@@ -52,15 +53,9 @@ class KeptOptionsSelect(Select):
     beforehand: only the chosen one changes from one request to the next."""
 
     def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for name in self.validation_attrs:
-            if name not in kwargs and getattr(flags, name, False):
-                kwargs[name] = getattr(flags, name)
-        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
-        html.extend(chosen if value == field.data else option for value, option, chosen in field.kept_options)
-        html.append("</select>")
-        return Markup("".join(html))  # noqa: S704  # nosec B704: each option was escaped in _option
+        # Each option was escaped in _option.
+        return written_select(self, field, kwargs, (
+            chosen if value == field.data else option for value, option, chosen in field.kept_options))
 
 
 def everyone() -> tuple[str, str, str]:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal.core import clock, htmx, i18n
 from portal.core.forms import OnceForm, require_valid, sent_before
 from portal.extensions import db, limiter
-from portal.models import DataRequest, ExportState
+from portal.models import DataExport, DataRequest, ExportState
 from portal.privacy import export
 from portal.web import ownership
 from portal.web.access import allow, refuse
@@ -117,9 +117,13 @@ def _export_section() -> dict | None:
     browser asked for it. A callable, so the query runs only where the section is shown."""
     if not getattr(current_user, "is_authenticated", False) or current_user.role != "patient":
         return None
-    requested = None if htmx.is_partial() else session.pop(REQUESTED_KEY, None)
     person = ownership.acting_patient()
-    made = export.live_for(person) if person is not None else None
+    return section_of(export.live_for(person) if person is not None else None)
+
+
+def section_of(made: DataExport | None) -> dict | None:
+    """The export section for `made`, the live export, when the page already read it."""
+    requested = None if htmx.is_partial() else session.pop(REQUESTED_KEY, None)
     if made is None:
         return None
     token = session.get(SESSION_KEY)

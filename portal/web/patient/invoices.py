@@ -35,8 +35,7 @@ class PatientFilterForm(InvoiceFilterForm):
 def invoices_list():
     patient = ownership.current_patient()
     form = PatientFilterForm(request.args)
-    form.doctor.kept_options = (doctor_choices.everyone(), *doctor_choices.options_of(patient.id))
-    form.validate()
+    form.validate()  # the doctor's choice is not checked against the options (validate_choice)
     doctor = request.args.get("doctor", "")
     filters = invoices.Filters(
         state=form.state.data or None,
@@ -46,10 +45,13 @@ def invoices_list():
     )
     page = page_number(request.args.get("page"))
     found, has_next = rows.for_patient(patient, filters=filters, page=page)
+    tally = invoices.tally(patient.id, filters)
+    if not htmx.is_partial():  # the rows alone have no filter to draw
+        form.doctor.kept_options = (doctor_choices.everyone(), *doctor_choices.options_of(patient.id, tally.version))
     return htmx.render(
         "patient/invoices.html", "patient/_invoice_rows.html", form=form, rows=found, page=page,
         has_next=has_next, person=patient, any_shareable=any(row.reason is None for row in found),
-        total=invoices.count(patient_id=patient.id, filters=filters), **_row_words(),
+        total=tally.matching, **_row_words(),
     )
 
 

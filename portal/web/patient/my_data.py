@@ -27,6 +27,7 @@ from portal.privacy import accesses, data_access, new_contacts, rights
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.forms import StepUpForm
+from portal.web.patient import export
 from portal.web.patient.blueprint import bp
 from portal.web.templating import LANGUAGE_NAMES
 
@@ -84,10 +85,13 @@ class RestrictionForm(BaseForm):
 def my_data():
     person = ownership.current_patient()
     objection_form = ObjectionForm(formdata=None, objects=person.objects_to_statistics)
+    data = data_access.overview(person)
     return render_template(
-        "patient/my_data.html", person=person, data=data_access.overview(person), iban=identity.masked_iban(person.iban),
+        "patient/my_data.html", person=person, data=data, iban=identity.masked_iban(person.iban),
         objection_form=objection_form, groups=data_access.ABOUT, correction_fields=rights.REGISTRY_FIELDS,
         correction_parts=rights.correction_parts, restriction_parts=rights.restriction_parts,
+        # The overview read the live export already: the section asks nothing more.
+        my_data_export=lambda: export.section_of(data.live_export),
     )
 
 
