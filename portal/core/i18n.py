@@ -74,13 +74,13 @@ class Formats:
         if not value:
             return ""
         if isinstance(value, DateTime):
-            value = self._local(value)
-        return dates.format_date(value, fmt, locale=self.locale)
+            value = self._local(value).date()
+        return _date_text(self.name, value, fmt)
 
     def datetime(self, value: DateTime | None, fmt: str = "medium") -> str:
         if not value:
             return ""
-        return dates.format_datetime(value, fmt, tzinfo=self.tz, locale=self.locale)
+        return _datetime_text(self.name, value, self.tz, fmt)
 
     def duration(self, value: timedelta) -> str:
         return dates.format_timedelta(value, locale=self.locale)
@@ -101,6 +101,18 @@ class Formats:
 def _money_text(locale_name: str, cents: int) -> str:
     # Amounts repeat (the same fees, the same totals): each is written once per language.
     return numbers.format_currency(Decimal(cents) / 100, "EUR", locale=locale_name)
+
+
+@lru_cache(maxsize=8192)
+def _date_text(locale_name: str, day: Date, fmt: str) -> str:
+    # Days repeat as amounts do (a list of invoices spans a few months): written once each.
+    return dates.format_date(day, fmt, locale=locale_name)
+
+
+@lru_cache(maxsize=8192)
+def _datetime_text(locale_name: str, moment: DateTime, tz, fmt: str) -> str:
+    # A queue shows the same moments on each of its pages and refreshes: each is written once.
+    return dates.format_datetime(moment, fmt, tzinfo=tz, locale=locale_name)
 
 
 _FORMATS: dict[tuple, Formats] = {}

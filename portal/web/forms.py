@@ -32,6 +32,7 @@ from portal.extensions import db
 from portal.helpdesk import requests as helpdesk
 from portal.models import HelpCategory
 from portal.web import states
+from portal.web.form_fields import KeptChoicesSelect
 
 
 class Matricule:
@@ -124,7 +125,7 @@ class InvoiceFilterForm(Form):
     # already sent to the fund): portal/invoicing/invoices.py, _state_conditions.
     state = SelectField(
         _l("State"), choices=[("", lazy_pgettext("invoice state", "All")), *states.labels("invoice").items()],
-        validators=[Optional()],
+        validators=[Optional()], widget=KeptChoicesSelect(),
     )
     date_from = DateField(lazy_pgettext("invoice filter", "Date of service from"), validators=[Optional()])
     date_to = DateField(lazy_pgettext("invoice filter", "Date of service until"), validators=[Optional()])

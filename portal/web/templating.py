@@ -8,7 +8,7 @@ from flask import Flask, current_app, g, request, url_for
 
 from portal.accounts import cookies, guardians
 from portal.core import i18n
-from portal.web import states, words
+from portal.web import form_fields, states, words
 
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English"}
 
@@ -70,5 +70,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["state_of_kind"] = states.state  # for components/states.html
     app.jinja_env.globals["essential_cookies"] = cookies.essential  # for components/cookies.html
     app.jinja_env.globals["channel_words"] = words.CHANNELS  # for components/invoice.html
+    app.jinja_env.globals["form_field"] = form_fields.field  # for components/forms.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -27,6 +27,7 @@ from portal.core.numbers import MAX_ID
 from portal.invoicing.invoices import add_years
 from portal.models import Fund
 from portal.web import states
+from portal.web.form_fields import KeptChoicesSelect
 
 TERMS_LIMIT = 100_000
 
@@ -118,12 +119,15 @@ def cents(value: Decimal | None) -> int | None:
     return None if value is None else int(value * 100)
 
 
+KEPT = KeptChoicesSelect()  # the queue's choices change only with the language
+
+
 class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET search; it changes nothing
 
-    state = SelectField(_l("State"), choices=[("", _l("All")), *STATE_CHOICES], default="shared")
-    fund = SelectField(_l("Health fund"), choices=[("", _l("All")), *FUND_CHOICES], default="")
+    state = SelectField(_l("State"), choices=[("", _l("All")), *STATE_CHOICES], default="shared", widget=KEPT)
+    fund = SelectField(_l("Health fund"), choices=[("", _l("All")), *FUND_CHOICES], default="", widget=KEPT)
     date_from = DateField(_l("Shared from"), validators=[Optional(), plausible_date])
     date_to = DateField(_l("Shared until"), validators=[Optional(), plausible_date])
     doctor = StringField(
@@ -132,8 +136,8 @@ class QueueFilterForm(BaseForm):
     )
     amount_min = EuroField(_l("Total from (€)"), validators=[Optional(), euros])
     amount_max = EuroField(_l("Total up to (€)"), validators=[Optional(), euros])
-    channel = SelectField(_l("Channel"), choices=[("", _l("All")), *CHANNEL_CHOICES], default="")
-    sort = SelectField(_l("Order"), choices=SORT_CHOICES, default="oldest")
+    channel = SelectField(_l("Channel"), choices=[("", _l("All")), *CHANNEL_CHOICES], default="", widget=KEPT)
+    sort = SelectField(_l("Order"), choices=SORT_CHOICES, default="oldest", widget=KEPT)
     submit = SubmitField(_l("Filter"))
 
     def validate_date_to(self, field) -> None:

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import HiddenInput
 
 from portal.core.forms import BaseForm, OnceForm, ticked
+from portal.web.form_fields import KeptChoicesSelect
 from portal.web.forms import InvoiceFilterForm, Matricule, Mobile, PlausibleBirthDate, StepUpForm, valid_iban
 
 DOCUMENT_CHOICES = [
@@ -128,7 +129,7 @@ class DoctorInvoiceFilterForm(InvoiceFilterForm):
         _l("Kind"),
         choices=[("", _l("All")), ("digital", _l("Digital")), ("paper_qr", _l("Paper with QR code")),
                  ("paper", _l("Paper without QR code"))],
-        validators=[Optional()],
+        validators=[Optional()], widget=KeptChoicesSelect(),
     )
 
 
