@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import cli
 from portal import config as settings
 from portal.config import ROOT
-from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, query_count, reconnect
+from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, prepared, query_count, reconnect
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from portal.models.types import render_item
 from portal.web import access, closed, templating
@@ -47,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     database.configure(app)
     reconnect.init_app(app)
+    prepared.init_app(app)
     jobs.init_app(app)
     migrate.init_app(
         app,

@@ -111,6 +111,9 @@ def load(overrides: dict | None = None) -> dict:
         # after this many seconds, and one the server dropped meanwhile is met by a retry of the
         # request (portal/core/reconnect.py).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": int(os.environ.get("DATABASE_POOL_RECYCLE_SECONDS", 1800))},
+        # Off behind PgBouncer in transaction pooling, which cannot keep a statement prepared
+        # on one server connection for the next transaction (portal/core/prepared.py).
+        "DATABASE_PREPARED_STATEMENTS": _env_bool("DATABASE_PREPARED_STATEMENTS", True),
         "SESSION_COOKIE_NAME": "portal_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -47,14 +47,24 @@ def being_chosen(account: Account) -> PendingReactivation | None:
     )
 
 
-def waiting(account: Account) -> PendingReactivation | None:
-    """The scheduled re-activation the owner may still cancel."""
-    return db.session.scalar(
+def _waiting_of(account_id: int):
+    return (
         db.select(PendingReactivation)
-        .where(PendingReactivation.account_id == account.id, PendingReactivation.effective_at.is_not(None),
+        .where(PendingReactivation.account_id == account_id, PendingReactivation.effective_at.is_not(None),
                *_open())
         .order_by(PendingReactivation.id.desc()).limit(1)
     )
+
+
+def waiting(account: Account) -> PendingReactivation | None:
+    """The scheduled re-activation the owner may still cancel."""
+    return db.session.scalar(_waiting_of(account.id))
+
+
+def waiting_id(account_id):
+    """The id of `waiting()`, as a scalar subquery for a page that reads it with its counts
+    (`account_id`: an id, or a bound parameter of a statement built once)."""
+    return _waiting_of(account_id).with_only_columns(PendingReactivation.id).scalar_subquery()
 
 
 def _scheduled(staff: CnsStaff):

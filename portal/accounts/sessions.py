@@ -143,14 +143,15 @@ def active_for(account_id: int) -> list[UserSession]:
     )
 
 
-def previous_signin(row: UserSession):
-    """When the account signed in before this session, as a scalar subquery (NULL the first
-    time), so a home page counts what is new in the same query as everything else. Every
-    sign-in starts a session row and rows are kept until the account is erased; a session a
-    password change replaced counts as a sign-in too, which at worst shows less as new."""
+def previous_signin(account_id, started):
+    """When the account signed in before its session that started at `started`, as a scalar
+    subquery (NULL the first time), so a home page counts what is new in the same query as
+    everything else; both arguments may be bound parameters. Every sign-in starts a session
+    row and rows are kept until the account is erased; a session a password change replaced
+    counts as a sign-in too, which at worst shows less as new."""
     return (
         db.select(db.func.max(UserSession.created_at))
-        .where(UserSession.account_id == row.account_id, UserSession.created_at < row.created_at)
+        .where(UserSession.account_id == account_id, UserSession.created_at < started)
         .scalar_subquery()
     )
 

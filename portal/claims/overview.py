@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 
-from portal.accounts import sessions
+from portal.accounts import reactivation, sessions
 from portal.claims import counts as claim_counts
 from portal.claims import review, sharing
 from portal.core import clock
@@ -54,18 +55,30 @@ class PatientOverview:
     coming_cents: int  # reimbursements decided whose transfer date is today or later
     coming: int
     next_payment: date | None
+    reactivation_id: int | None  # a re-activation of the account its owner may still cancel
 
 
 def for_patient(patient: Patient, row: UserSession) -> PatientOverview:
-    now, today = clock.now(), clock.today()
-    mine = Claim.patient_id == patient.id
-    previous = sessions.previous_signin(row)
+    found = db.session.execute(_patient_statement(), {
+        "patient_id": patient.id, "account_id": row.account_id, "started": row.created_at,
+        "now": clock.now(), "today": clock.today(),
+    }).one()
+    return PatientOverview(*found)
+
+
+@cache
+def _patient_statement():
+    """for_patient's one statement, built once per process with its values bound at each call:
+    putting its ten subqueries together cost more than PostgreSQL takes to run them."""
+    patient_id, today = bindparam("patient_id"), bindparam("today")
+    mine = Claim.patient_id == patient_id
+    previous = sessions.previous_signin(bindparam("account_id"), bindparam("started"))
     is_new = or_(previous.is_(None), Statement.issued_at > previous)
     coming = (Statement.claim_id == Claim.id, mine, Statement.payment_date >= today)
     statements = db.select(Statement).join(Claim, Statement.claim_id == Claim.id).where(mine, is_new)
     questions = (mine, Claim.state == ClaimState.INFO_REQUESTED)
-    found = db.session.execute(db.select(
-        _count(Invoice, Invoice.patient_id == patient.id, *sharing.shareable_conditions(now)),
+    return db.select(
+        _count(Invoice, Invoice.patient_id == patient_id, *sharing.shareable_conditions(bindparam("now"))),
         _count(Claim, *questions),
         db.select(db.func.min(Claim.id)).where(*questions).scalar_subquery(),
         _count(Claim, mine, Claim.state.in_((ClaimState.SHARED, ClaimState.IN_REVIEW))),
@@ -75,8 +88,8 @@ def for_patient(patient: Patient, row: UserSession) -> PatientOverview:
         db.select(db.func.coalesce(db.func.sum(Statement.reimbursed_cents), 0)).where(*coming).scalar_subquery(),
         db.select(db.func.count()).select_from(Statement).where(*coming).scalar_subquery(),
         db.select(db.func.min(Statement.payment_date)).where(*coming).scalar_subquery(),
-    )).one()
-    return PatientOverview(*found)
+        reactivation.waiting_id(bindparam("account_id")),
+    )
 
 
 # --- The doctor ----------------------------------------------------------------------------------
@@ -92,16 +105,25 @@ class DoctorOverview:
 
 def for_doctor(doctor: Doctor) -> DoctorOverview:
     now = clock.now()
-    code = ActivationCode.doctor_id == doctor.id
-    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    found = db.session.execute(db.select(
-        _count(InvoiceReport, InvoiceReport.doctor_id == doctor.id, InvoiceReport.closed_at.is_(None)),
+    found = db.session.execute(_doctor_statement(), {
+        "doctor_id": doctor.id, "now": now, "used_since": now - timedelta(days=RECENT_DAYS),
+        "start_of_day": now.replace(hour=0, minute=0, second=0, microsecond=0),
+    }).one()
+    return DoctorOverview(*found)
+
+
+@cache
+def _doctor_statement():
+    """for_doctor's statement, built once per process (its values bound at each call)."""
+    doctor_id, now = bindparam("doctor_id"), bindparam("now")
+    code = ActivationCode.doctor_id == doctor_id
+    return db.select(
+        _count(InvoiceReport, InvoiceReport.doctor_id == doctor_id, InvoiceReport.closed_at.is_(None)),
         _count(ActivationCode, code, ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
                ActivationCode.expires_at > now),
-        _count(ActivationCode, code, ActivationCode.used_at >= now - timedelta(days=RECENT_DAYS)),
-        _count(Invoice, Invoice.doctor_id == doctor.id, Invoice.issued_at >= start_of_day),
-    )).one()
-    return DoctorOverview(*found)
+        _count(ActivationCode, code, ActivationCode.used_at >= bindparam("used_since")),
+        _count(Invoice, Invoice.doctor_id == doctor_id, Invoice.issued_at >= bindparam("start_of_day")),
+    )
 
 
 # --- CNS staff -----------------------------------------------------------------------------------
@@ -115,14 +137,27 @@ class StaffOverview:
 
 
 def for_staff(staff: CnsStaff) -> StaffOverview:
-    # The queue's own counts and rules (fund scope, frozen claims left out), so the home matches it.
-    queue = review.scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
-    found = db.session.execute(db.select(
-        *(claim_counts.in_state(state, fund=review.fund_scope(staff)) for state in ClaimState.OPEN),
-        queue.where(Claim.state == ClaimState.IN_REVIEW, Claim.taken_by_id == staff.id)
+    fund = review.fund_scope(staff)
+    counts, oldest = _staff_statements(fund is not None)
+    values = {"fund": fund, "staff_id": staff.id}
+    found = db.session.execute(counts, values).one()
+    shown = db.session.scalars(oldest, values).all()
+    return StaffOverview(dict(zip(ClaimState.OPEN, found[:-1], strict=True)), found[-1], list(shown))
+
+
+@cache
+def _staff_statements(one_fund: bool):
+    """for_staff's two statements, built once per process for agents of one fund and for CNS
+    agents, who see every fund's. The queue's own counts and rules (fund scope, frozen claims
+    left out), so the home matches the queue."""
+    fund = bindparam("fund") if one_fund else None
+    queue = db.select(Claim).where(Claim.frozen_at.is_(None))
+    if one_fund:
+        queue = queue.where(Claim.fund == fund)
+    counts = db.select(
+        *(claim_counts.in_state(state, fund=fund) for state in ClaimState.OPEN),
+        queue.where(Claim.state == ClaimState.IN_REVIEW, Claim.taken_by_id == bindparam("staff_id"))
         .with_only_columns(db.func.count()).scalar_subquery(),
-    )).one()
-    oldest = db.session.scalars(
-        queue.where(Claim.state == ClaimState.SHARED).order_by(Claim.shared_at, Claim.id).limit(OLDEST_SHOWN)
-    ).all()
-    return StaffOverview(dict(zip(ClaimState.OPEN, found[:-1], strict=True)), found[-1], list(oldest))
+    )
+    oldest = queue.where(Claim.state == ClaimState.SHARED).order_by(Claim.shared_at, Claim.id).limit(OLDEST_SHOWN)
+    return counts, oldest

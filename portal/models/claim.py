@@ -63,6 +63,8 @@ class Claim(db.Model):
         # A doctor's claims for the queue's doctor filter, in queue order; also serves the foreign key.
         Index("ix_claim_doctor_queue", "doctor_id", "state", "shared_at", "id"),
         Index("ix_claim_patient", "patient_id", "shared_at"),
+        # An agent's own claims in review, counted on the staff home page (and the foreign key).
+        Index("ix_claim_taken_by", "taken_by_id", "state", postgresql_where=text(UNFROZEN), sqlite_where=text(UNFROZEN)),
         Index("ix_claim_decided", "decided_at"),
         # An invoice is claimed once: this index is what makes a double submit harmless.
         # A withdrawn claim steps aside so the invoice can be shared again later.
@@ -225,7 +227,12 @@ class NoticeKind:
 class Notification(db.Model):
     """A notice in the patient's space; its words are chosen when shown, in the reader's language."""
 
-    __table_args__ = (Index("ix_notification_unread", "patient_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notification_unread", "patient_id", "read_at"),
+        # A claim's notices: the agent's claim page counts its unread rejection notices, and
+        # deleting a claim removes them (the foreign key's cascade).
+        Index("ix_notification_claim", "claim_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))

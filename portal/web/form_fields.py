@@ -10,10 +10,45 @@ from wtforms.widgets import Select, html_params
 
 from portal.core import i18n
 
+# Fields written already, for forms whose Meta says `kept_fields`: a field writes the same
+# HTML for the same language and value, and its label and help are lazy strings, translated
+# again through flask-babel whenever they are written (the queue's nine filters cost more than
+# its twenty rows). `kept_fields = True`: search forms sent with GET, kept for every value
+# typed; `"blank"`: forms that may hold personal data, kept only while a field is empty or
+# holds its fixed default (the doctor's new invoice as it first shows). Never a field with errors.
+_KEPT: dict[tuple, Markup] = {}
+_KEPT_MOST = 4096
+
+
+def _kept_key(f, arguments: tuple) -> tuple | None:
+    kept = getattr(f.meta, "kept_fields", False)
+    if not kept or f.errors or (kept == "blank" and not _blank(f)):
+        return None
+    if isinstance(f.widget, Select) and not isinstance(f.widget, KeptChoicesSelect):
+        return None  # choices built for this request (a patient's doctors)
+    return (type(f.meta), f.name, i18n.language(), repr(f.data), tuple(f.raw_data or ()), arguments)
+
+
+def _blank(f) -> bool:
+    """Nothing typed, and nothing but the form's own fixed default."""
+    return not f.raw_data and (f.data in (None, "") or (not callable(f.default) and f.data == f.default))
+
 
 def field(f, autocomplete=None, inputmode=None, type=None, autofocus=False, spellcheck=None, **extra) -> Markup:  # noqa: A002
     """The field `f` as `<div class="field">`: its label, its help (`f.description`), the
     input, its errors; the input points to the help and errors with aria-describedby."""
+    key = _kept_key(f, (autocomplete, inputmode, type, autofocus, spellcheck, tuple(sorted(extra.items()))))
+    if key is not None and (found := _KEPT.get(key)) is not None:
+        return found
+    written = _written(f, autocomplete, inputmode, type, autofocus, spellcheck, extra)
+    if key is not None:
+        if len(_KEPT) >= _KEPT_MOST:  # values typed into a search are many: start again
+            _KEPT.clear()
+        _KEPT[key] = written
+    return written
+
+
+def _written(f, autocomplete, inputmode, type, autofocus, spellcheck, extra: dict) -> Markup:  # noqa: A002
     describedby = []
     if f.description:
         describedby.append(f"{f.id}-help")

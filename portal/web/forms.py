@@ -121,6 +121,9 @@ class StepUpForm(BaseForm):
 class InvoiceFilterForm(Form):
     """Filters of invoice lists (GET, nothing changes, so no CSRF token)."""
 
+    class Meta:
+        kept_fields = True  # a search: its fields are written once per language and value (form_fields.py)
+
     # Each choice holds exactly the invoices shown in that state ("Issued" leaves out those
     # already sent to the fund): portal/invoicing/invoices.py, _state_conditions.
     state = SelectField(

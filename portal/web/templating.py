@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
+from markupsafe import Markup
 
 from portal.accounts import cookies, guardians
 from portal.core import i18n
@@ -60,6 +61,22 @@ def spaces() -> dict | None:
             "own": guardians.own_patient(account), "unread": guardians.household(account).unread}
 
 
+_ROLE_LINKS: dict[tuple, Markup] = {}
+
+
+def role_links(role: str, which: str) -> Markup:
+    """The header's links for everyone with `role` (templates/layouts/_role_links.html), written
+    once per language and page: every page draws them, a dozen translated links and URLs."""
+    key = (role, which, i18n.language(), request.endpoint, request.script_root)
+    found = _ROLE_LINKS.get(key)
+    if found is None:
+        template = current_app.jinja_env.get_template("layouts/_role_links.html")
+        written = template.render(role=role, which=which, current=request.endpoint)
+        lines = "\n".join(line for line in written.splitlines() if line.strip())
+        found = _ROLE_LINKS[key] = Markup(lines)  # noqa: S704  # nosec B704 - a template's output, escaped by it
+    return found
+
+
 def _home_url() -> str:
     account = g.get("account")
     return url_for(f"{account.role}.home") if account is not None else url_for("public.home")
@@ -71,5 +88,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["essential_cookies"] = cookies.essential  # for components/cookies.html
     app.jinja_env.globals["channel_words"] = words.CHANNELS  # for components/invoice.html
     app.jinja_env.globals["form_field"] = form_fields.field  # for components/forms.html
+    app.jinja_env.globals["role_links"] = role_links  # for layouts/_header.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

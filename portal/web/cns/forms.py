@@ -125,6 +125,7 @@ KEPT = KeptChoicesSelect()  # the queue's choices change only with the language
 class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET search; it changes nothing
+        kept_fields = True  # and its fields, fixed but for their values, are written once (form_fields.py)
 
     state = SelectField(_l("State"), choices=[("", _l("All")), *STATE_CHOICES], default="shared", widget=KEPT)
     fund = SelectField(_l("Health fund"), choices=[("", _l("All")), *FUND_CHOICES], default="", widget=KEPT)

@@ -79,6 +79,9 @@ class RevokeForm(BaseForm):
 class InvoiceLineForm(Form):
     """One act line; the fee is never taken from the browser."""
 
+    class Meta:
+        kept_fields = "blank"  # an empty line is written once per language (form_fields.py)
+
     code = StringField(_l("Act code"), validators=[Optional(), Length(max=10)])
     quantity = IntegerField(_l("Quantity"), validators=[Optional()], default=1)
 
@@ -87,6 +90,9 @@ YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
 
 class InvoiceForm(OnceForm):
+    class Meta:
+        kept_fields = "blank"  # an empty field is written once per language (form_fields.py)
+
     matricule = StringField(_l("Patient's national identification number"), validators=[DataRequired(), Matricule()])
     service_date = DateField(_l("Date of service"), validators=[DataRequired(message=_l("Enter a date."))])
     lines = FieldList(FormField(InvoiceLineForm), min_entries=4, max_entries=12)

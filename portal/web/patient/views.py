@@ -21,8 +21,10 @@ from portal.web.patient.blueprint import bp
 def home():
     person = ownership.acting_patient()
     facts = overview.for_patient(person, g.user_session) if person is not None else None
-    return render_template("patient/home.html", person=person, facts=facts,
-                           reactivation=reactivation.waiting(current_user), cancel_form=BaseForm())
+    # The counts tell whether a re-activation waits (almost never): only then is it read.
+    waiting = reactivation.waiting(current_user) if facts is None or facts.reactivation_id else None
+    return render_template("patient/home.html", person=person, facts=facts, reactivation=waiting,
+                           cancel_form=BaseForm())
 
 
 @bp.post("/space")
