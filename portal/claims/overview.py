@@ -151,9 +151,7 @@ def _staff_statements(one_fund: bool):
     agents, who see every fund's. The queue's own counts and rules (fund scope, frozen claims
     left out), so the home matches the queue."""
     fund = bindparam("fund") if one_fund else None
-    queue = db.select(Claim).where(Claim.frozen_at.is_(None))
-    if one_fund:
-        queue = queue.where(Claim.fund == fund)
+    queue = review.within(db.select(Claim), fund).where(Claim.frozen_at.is_(None))
     counts = db.select(
         *(claim_counts.in_state(state, fund=fund) for state in ClaimState.OPEN),
         queue.where(Claim.state == ClaimState.IN_REVIEW, Claim.taken_by_id == bindparam("staff_id"))

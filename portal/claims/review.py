@@ -46,11 +46,16 @@ PAGE_SIZE = 25
 # Transfers leave in a daily batch; the statement names the day the money is sent.
 PAYMENT_DELAY_BUSINESS_DAYS = 2
 
-__all__ = ["ADJUSTMENT_REASONS", "ClaimConflict", "REJECTION_REASONS", "scoped", "visible_claim"]
+__all__ = ["ADJUSTMENT_REASONS", "ClaimConflict", "REJECTION_REASONS", "scoped", "visible_claim", "within"]
 
 
 def scoped(query, staff: CnsStaff):
-    fund = fund_scope(staff)
+    return within(query, fund_scope(staff))
+
+
+def within(query, fund):
+    """The query narrowed to one fund's claims; None leaves it whole (`fund` may be a bound
+    parameter of a statement built once)."""
     return query if fund is None else query.where(Claim.fund == fund)
 
 

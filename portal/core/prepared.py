@@ -12,9 +12,10 @@ When only SELECTs ran in a transaction, COMMIT leaves the database exactly as RO
 would (a SELECT of a function whose effect waits for the commit, such as pg_notify, would
 differ: the portal runs none). This module commits such a transaction at the end of the
 request on the driver's connection, under the ORM: the session's own commit hooks (jobs to
-enqueue, uploaded files to keep) see no commit, as before. SQLAlchemy's usual rollback follows, finds no transaction
-open, and psycopg keeps the statements. Anything else (a statement that was not a SELECT,
-an error, a failed transaction) ends with the ROLLBACK it always had.
+enqueue, uploaded files to keep) see no commit, as before. SQLAlchemy's usual rollback
+follows, finds no transaction open, and psycopg keeps the statements. Anything else (a
+statement that was not a SELECT, an error, a failed transaction) ends with the ROLLBACK it
+always had.
 
 Behind PgBouncer in transaction pooling, server-side prepared statements must be off:
 DATABASE_PREPARED_STATEMENTS=0 (README, "Production deployment").
