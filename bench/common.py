@@ -112,9 +112,12 @@ def app_config(database: str) -> dict:
 
 def portal_env(database: str, redis_url: str = REDIS_URL) -> dict[str, str]:
     """The production configuration the portal runs with, behind one trusted proxy (the driver
-    plays the TLS-terminating proxy: X-Forwarded-For / -Proto)."""
+    plays the TLS-terminating proxy: X-Forwarded-For / -Proto). As in the README's production
+    set-up, that proxy compresses the pages, not the workers (COMPRESS_RESPONSES=0); the first
+    visit's figure compresses the page as it would (load.first_visit)."""
     return {
         "PORTAL_ENV": "production",
+        "COMPRESS_RESPONSES": "0",
         "DATABASE_URL": database_url(database),
         "REDIS_URL": redis_url,
         "SECRET_KEY": SECRET_KEY,

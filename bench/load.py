@@ -115,7 +115,8 @@ async def first_visit(base: str) -> dict:
     headers = {"Accept-Encoding": wire.ACCEPT_ENCODING, "Sec-Fetch-Site": "none", "X-Forwarded-Proto": "https",
                "X-Forwarded-For": "10.9.0.1", "User-Agent": "portal-bench/first-visit"}
     page = await wire.fetch(base + "/login", headers=headers)
-    total = page.wire_bytes + wire.header_bytes(page)
+    page_bytes, page_encoding = wire.as_proxy_sends(page)
+    total = page_bytes + wire.header_bytes(page)
     refs = set(re.findall(r'<(?:link|script|img)\b[^>]*?(?:href|src)="([^"]+)"', page.text))
     seen, foreign, assets = set(), set(), []
     while refs:
@@ -132,7 +133,7 @@ async def first_visit(base: str) -> dict:
                        "encoding": asset.header("content-encoding"), "cache": asset.header("cache-control")})
         if "css" in asset.header("content-type"):
             refs.update(re.findall(r"url\(['\"]?([^'\")]+)['\"]?\)", asset.text))
-    return {"page_bytes": page.wire_bytes, "page_encoding": page.header("content-encoding"),
+    return {"page_bytes": page_bytes, "page_encoding": page_encoding,
             "total_bytes": total, "assets": assets, "foreign": sorted(foreign)}
 
 

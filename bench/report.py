@@ -163,7 +163,8 @@ def _pages_md(load: dict) -> list[str]:
         f"page of the same size ({load['floor_bytes']:,} bytes of HTML): × bare is Flask + Jinja alone (no "
         "session, no database), × signed is Flask reading a signed session cookie and running one SELECT by "
         "primary key on the same PostgreSQL database, the least any signed-in page can do. Bytes: as "
-        "transferred / decoded. Queries: SQL statements per request, median / largest (X-Query-Count).",
+        "transferred / decoded; the workers leave compression to the proxy in front of them, as in the README's "
+        "production set-up (COMPRESS_RESPONSES=0), and neither floor compresses. Queries: SQL statements per request, median / largest (X-Query-Count).",
         "",
         "| page | p50 ms | p95 ms | p99 ms | req/s | × bare | × signed | SQL queries | bytes | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

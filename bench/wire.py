@@ -90,6 +90,21 @@ async def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = 
     return reply
 
 
+# What nginx's brotli module uses unless told otherwise (brotli_comp_level).
+PROXY_BROTLI_QUALITY = 6
+
+
+def as_proxy_sends(reply: Reply) -> tuple[int, str]:
+    """The body's size and encoding as the compressing proxy in front of the workers sends it:
+    a page the worker left uncompressed goes out in brotli (gzip without the module)."""
+    encoding = reply.header("content-encoding")
+    if encoding:
+        return reply.wire_bytes, encoding
+    if brotli:
+        return len(brotli.compress(reply.body, quality=PROXY_BROTLI_QUALITY)), "br, by the proxy"
+    return len(gzip.compress(reply.body, 6)), "gzip, by the proxy"
+
+
 def header_bytes(reply: Reply) -> int:
     return 17 + sum(len(name) + len(value) + 4 for name, value in reply.headers) + 2
 

@@ -29,15 +29,22 @@ def remember(account: Account, found) -> None:
     g.profile = (account.id, found)
 
 
-def with_profiles(query: Select, account_id) -> Select:
-    """`query` with the registry record of each role outer-joined on `account_id`: at most one
-    of the three is there (each account_id is unique), so the row stays one row."""
-    for model in PROFILE_MODELS.values():
+def with_profiles(query: Select, account_id, role: str | None = None) -> Select:
+    """`query` with the registry record of `role` outer-joined on `account_id`, or with that of
+    each role when the role is not known: at most one of the three is there (each account_id
+    is unique), so the row stays one row."""
+    for model in _joined(role):
         query = query.add_columns(model).outerjoin(model, model.account_id == account_id)
     return query
 
 
-def found_in(row, account: Account):
-    """The profile an outer-joined row (with_profiles) holds for `account`'s role."""
-    models = list(PROFILE_MODELS.values())
-    return row[1 + models.index(PROFILE_MODELS[Role(account.role)])]
+def found_in(row, account: Account, role: str | None = None):
+    """The profile an outer-joined row (with_profiles, for `role`) holds for `account`'s role;
+    None when the row was read for another role's record."""
+    models = _joined(role)
+    wanted = PROFILE_MODELS[Role(account.role)]
+    return row[1 + models.index(wanted)] if wanted in models else None
+
+
+def _joined(role: str | None) -> list[type]:
+    return [PROFILE_MODELS[Role(role)]] if role is not None else list(PROFILE_MODELS.values())

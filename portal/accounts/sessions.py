@@ -17,7 +17,7 @@ from portal import audit
 from portal.accounts import guardians, profiles
 from portal.core import clock, htmx
 from portal.extensions import db
-from portal.models import Account, AccountStatus, Patient, UserSession
+from portal.models import Account, AccountStatus, Patient, Role, UserSession
 
 # Writing the last activity on every request would cost a write per click; a few
 # seconds of slack is invisible next to a one-minute lock.
@@ -78,6 +78,7 @@ def start(account: Account) -> UserSession:
     reset_cookie()
     token = secrets.token_urlsafe(32)
     session["sid"] = token
+    session["role"] = account.role  # which record to read with the session (_load_statement)
     row = UserSession(
         id=_digest(token),
         account_id=account.id,
@@ -157,29 +158,43 @@ def previous_signin(account_id, started):
 
 
 @cache
-def _load_statement():
+def _load_statement(role: str | None):
     """One statement: the session, its account, the person behind it (accounts.profile) and,
     for a patient, what the header shows of the household (guardians.with_summary). Built once
-    per process: putting it together cost more than running it on every request."""
-    return guardians.with_summary(
-        profiles.with_profiles(
-            db.select(UserSession).options(joinedload(UserSession.account, innerjoin=True))
-            .where(UserSession.id == bindparam("session_id")),
-            UserSession.account_id,
-        ),
-        UserSession.account_id, Patient.id,
+    per process for each role the cookie may name (None: a cookie from before it named one):
+    putting it together cost more than running it on every request, and a row with the
+    records of all three roles is twice as wide as it needs to be."""
+    query = profiles.with_profiles(
+        db.select(UserSession).options(joinedload(UserSession.account, innerjoin=True))
+        .where(UserSession.id == bindparam("session_id")),
+        UserSession.account_id, role,
     )
+    if role not in (None, Role.PATIENT):
+        return query
+    return guardians.with_summary(query, UserSession.account_id, Patient.id)
+
+
+_ROLES = frozenset(role.value for role in Role)
+
+
+def _cookie_role() -> str | None:
+    """The role the signed cookie names: a hint for which record to read with the session,
+    never trusted for access (the account's own role is what every rule checks)."""
+    role = session.get("role")
+    return role if role in _ROLES else None
 
 
 def load() -> UserSession | None:
     token = session.get("sid")
     if not token:
         return None
-    found = db.session.execute(_load_statement(), {"session_id": _digest(token)}).first()
+    role = _cookie_role()
+    found = db.session.execute(_load_statement(role), {"session_id": _digest(token)}).first()
     row = found[0] if found is not None else None
-    if row is not None:
-        profiles.remember(row.account, profiles.found_in(found, row.account))
-        guardians.remember_summary(row.account, found.has_children, found.own_unread)
+    if row is not None and role in (None, row.account.role):
+        profiles.remember(row.account, profiles.found_in(found, row.account, role))
+        if row.account.role == Role.PATIENT:
+            guardians.remember_summary(row.account, found.has_children, found.own_unread)
     if (
         row is None
         or row.revoked_at is not None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from portal.core import i18n
 from portal.core.refused import Refused
 from portal.extensions import db
 
@@ -60,6 +61,11 @@ class BaseForm(FlaskForm):
             if strip not in filters:
                 filters = [strip, *filters]
             return unbound_field.bind(form=form, filters=filters, **options)
+
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return i18n.wtforms_catalogue(i18n.language())
 
         def wrap_formdata(self, form, formdata):
             # No page sends JSON, yet Flask-WTF reads a JSON body as the form and hands its

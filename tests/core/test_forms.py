@@ -21,3 +21,33 @@ def test_errors_inside_a_list_of_lines_point_to_the_marked_fields(app, people):
     items = [item.get_text(" ", strip=True) for item in page(response).select(".error-summary li")]
     assert "Check the fields marked below." in items
     assert page(response).select_one("#lines-0-code-error")
+
+
+def _integer_error(app, language):
+    from werkzeug.datastructures import MultiDict
+    from wtforms import IntegerField
+
+    from portal.core.forms import BaseForm
+
+    class Quantity(BaseForm):
+        class Meta:
+            csrf = False
+
+        quantity = IntegerField("Quantity")
+
+    # A context of its own, as each request has: Flask-Babel keeps the locale in it.
+    with app.app_context(), app.test_request_context(f"/?lang={language}"):
+        form = Quantity(MultiDict({"quantity": "many"}))
+        form.validate()
+        return form.quantity.errors, form.meta.get_translations(form)
+
+
+def test_wtforms_own_messages_speak_the_page_language_from_a_catalogue_read_once(app):
+    """WTForms' own messages come from its catalogue, read once per language and process
+    rather than on every request (Flask-WTF's way)."""
+    errors = {language: _integer_error(app, language) for language in ("fr", "de", "en")}
+    assert errors["fr"][0] == ["N'est pas un entier valide."]
+    assert errors["de"][0] == ["Keine gültige, ganze Zahl."]
+    assert errors["en"][0] == ["Not a valid integer value."]
+    assert _integer_error(app, "fr")[1] is errors["fr"][1]
+    assert errors["fr"][1] is not errors["de"][1]

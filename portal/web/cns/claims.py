@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask import Response, abort, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import bindparam
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
@@ -132,10 +133,22 @@ def _visible(claim_id: int) -> Claim:
 
 def _loaded(claim_id: int) -> tuple[Claim, int]:
     """The claim with all the page shows, and its unread rejection notices (whether the agent may
-    still undo), in two queries instead of one per row: the lines come joined (a few per invoice),
-    the events in a second query (joined too, they would multiply the lines)."""
-    claim, unread = ownership.own_row(
-        db.select(Claim, undo.unread_notices()).where(Claim.id == claim_id).options(
+    still undo), if it is within the agent's fund scope; 404 and an audit row otherwise."""
+    found = db.session.execute(
+        _claim_statement(review.fund_scope(ownership.current_agent())), {"claim_id": claim_id},
+    ).unique().first()
+    claim, unread = ownership.found_or_refused(found, "claim", claim_id)
+    return claim, unread
+
+
+@functools.cache
+def _claim_statement(fund: str | None):
+    """_loaded's statement, built once per process for each fund scope: putting its loader
+    options together cost more than PostgreSQL takes to run it. Two queries instead of one per
+    row: the lines come joined (a few per invoice), the events in a second query (joined too,
+    they would multiply the lines)."""
+    return review.within(
+        db.select(Claim, undo.unread_notices()).where(Claim.id == bindparam("claim_id")).options(
             joinedload(Claim.invoice).options(
                 joinedload(Invoice.doctor), joinedload(Invoice.patient),
                 joinedload(Invoice.lines).joinedload(InvoiceLine.act),
@@ -143,9 +156,8 @@ def _loaded(claim_id: int) -> tuple[Claim, int]:
             joinedload(Claim.statement), joinedload(Claim.decided_by),
             selectinload(Claim.events).joinedload(ClaimEvent.staff),
         ).execution_options(populate_existing=True),
-        Claim, claim_id,
+        fund,
     )
-    return claim, unread
 
 
 def _page(loaded: tuple[Claim, int], staff: CnsStaff, **forms) -> str:
