@@ -174,14 +174,11 @@ def _load_statement(role: str | None):
     return guardians.with_summary(query, UserSession.account_id, Patient.id)
 
 
-_ROLES = frozenset(role.value for role in Role)
-
-
 def _cookie_role() -> str | None:
     """The role the signed cookie names: a hint for which record to read with the session,
     never trusted for access (the account's own role is what every rule checks)."""
     role = session.get("role")
-    return role if role in _ROLES else None
+    return role if role in profiles.PROFILE_MODELS else None
 
 
 def load() -> UserSession | None:

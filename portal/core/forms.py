@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import cache
 
+from babel import support
 from flask import Flask, Response, abort, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import messages_path
 from wtforms import BooleanField, FieldList, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -50,6 +53,14 @@ def _refuse_control_characters(form) -> bool:
     return clean
 
 
+@cache
+def _wtforms_catalogue(language: str) -> support.NullTranslations:
+    """WTForms' own messages ("Not a valid integer value.") in one language, read once per
+    process. Flask-WTF reads the file again on every request, and asks for it through its
+    context proxies for each field without a label (a form's hidden version, its CSRF token)."""
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
 class BaseForm(FlaskForm):
     """Strips surrounding white space from every text field and refuses control characters."""
 
@@ -65,7 +76,7 @@ class BaseForm(FlaskForm):
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
-            return i18n.wtforms_catalogue(i18n.language())
+            return _wtforms_catalogue(i18n.language())
 
         def wrap_formdata(self, form, formdata):
             # No page sends JSON, yet Flask-WTF reads a JSON body as the form and hands its

@@ -7,13 +7,12 @@ from datetime import UTC, timedelta
 from datetime import date as Date
 from datetime import datetime as DateTime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from babel import Locale, dates, numbers, support
+from babel import Locale, dates, numbers
 from flask import Flask, current_app, request, session
 from flask_babel import get_locale, get_timezone, get_translations, refresh
 from flask_login import current_user
-from flask_wtf.i18n import messages_path as wtforms_messages_path
 from jinja2 import pass_context
 
 from portal.extensions import babel, db
@@ -169,14 +168,6 @@ def _template_gettext(context, string: str) -> str:
 @pass_context
 def _template_ngettext(context, singular: str, plural: str, number: int) -> str:
     return (context.get(CATALOGUE) or get_translations()).ungettext(singular, plural, number)
-
-
-@cache
-def wtforms_catalogue(language_code: str) -> support.NullTranslations:
-    """WTForms' own messages ("Not a valid integer value.") in one language, read once per
-    process. Flask-WTF reads the file again on every request, and asks for it through its
-    context proxies for each field without a label (a form's hidden version, its CSRF token)."""
-    return support.Translations.load(wtforms_messages_path(), [language_code], domain="wtforms")
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,10 @@
-"""The error summary at the top of a form: each plain field's message links to its input."""
+"""The error summary at the top of a form: each plain field's message links to its input; and
+WTForms' own messages, in the page's language."""
 
+from werkzeug.datastructures import MultiDict
+from wtforms import IntegerField
+
+from portal.core.forms import BaseForm
 from tests.fixtures.clients import page, sign_in
 
 
@@ -24,11 +29,6 @@ def test_errors_inside_a_list_of_lines_point_to_the_marked_fields(app, people):
 
 
 def _integer_error(app, language):
-    from werkzeug.datastructures import MultiDict
-    from wtforms import IntegerField
-
-    from portal.core.forms import BaseForm
-
     class Quantity(BaseForm):
         class Meta:
             csrf = False

@@ -137,8 +137,7 @@ def _loaded(claim_id: int) -> tuple[Claim, int]:
     found = db.session.execute(
         _claim_statement(review.fund_scope(ownership.current_agent())), {"claim_id": claim_id},
     ).unique().first()
-    claim, unread = ownership.found_or_refused(found, "claim", claim_id)
-    return claim, unread
+    return ownership.found_or_refused(found, "claim", claim_id)
 
 
 @functools.cache
