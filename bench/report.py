@@ -37,16 +37,34 @@ def _is_list(page: str) -> bool:
     return "list" in page or "queue" in page
 
 
-def _floor_row(load: dict, title: str) -> dict | None:
-    return next((row for row in load["pages"] if row["page"] == title and row["rps"]), None)
+def _floor_rows(load: dict, kind: str) -> list[dict]:
+    """The floor's rows, one per page size it was measured at, smallest first."""
+    return sorted((row for row in load["pages"] if row["page"].startswith(f"{kind}, ") and row["rps"]),
+                  key=lambda row: row["body_bytes"])
+
+
+def floor_rps(load: dict, kind: str, size: int) -> float | None:
+    """The floor's throughput for a page of `size` bytes. What a request costs the machine (the
+    inverse of throughput) grows in a straight line with the page's size; the line goes through
+    the smallest and the largest size measured."""
+    rows = _floor_rows(load, kind)
+    if len(rows) < 2:
+        return None
+    (x0, t0), (x1, t1) = ((row["body_bytes"], 1 / row["rps"]) for row in (rows[0], rows[-1]))
+    return 1 / (t0 + (t1 - t0) * (size - x0) / (x1 - x0))
+
+
+def share(load: dict, row: dict, kind: str = SIGNED_FLOOR) -> float | None:
+    """The page's throughput as a share of the floor's for a page of the same size."""
+    floor = floor_rps(load, kind, row["body_bytes"]) if row["rps"] else None
+    return row["rps"] / floor if floor else None
 
 
 def verdicts(run: dict) -> list[tuple[str, str, str]]:
     pages = [row for row in run["load"]["pages"] if not row["page"].startswith("floor")]
-    signed = _floor_row(run["load"], SIGNED_FLOOR)
     out = _latency_verdicts(pages)
-    if signed:
-        out.append(_floor_verdict(pages, signed))
+    if _floor_rows(run["load"], SIGNED_FLOOR):
+        out.append(_floor_verdict(run["load"], pages))
     out.append(_scaling_verdict(run.get("scaling")))
     out.append(_query_verdict(pages))
     out.append(_first_visit_verdict(run["load"]["first_visit"]))
@@ -66,13 +84,15 @@ def _latency_verdicts(pages: list[dict]) -> list[tuple[str, str, str]]:
     ]
 
 
-def _floor_verdict(pages: list[dict], floor: dict) -> tuple[str, str, str]:
-    """Read pages (signed-in GETs, not PDFs) against the realistic floor."""
-    low = [f"{r['page']} ({r['rps'] / floor['rps']:.0%})" for r in pages
-           if _is_view(r) and r["rps"] and r["rps"] / floor["rps"] < (LIST_SHARE if _is_list(r["page"]) else READ_SHARE)]
-    return (f"every read page ≥ {READ_SHARE:.0%} of the realistic floor's throughput, lists and the queue "
-            f"≥ {LIST_SHARE:.0%}", "met" if not low else "not met",
-            "; ".join(low) or f"realistic floor {floor['rps']:.0f} req/s")
+def _floor_verdict(load: dict, pages: list[dict]) -> tuple[str, str, str]:
+    """Read pages (signed-in GETs, not PDFs) against the realistic floor at their own size."""
+    shares = [(r["page"], share(load, r)) for r in pages if _is_view(r) and r["rps"]]
+    low = [f"{page} ({found:.0%})" for page, found in shares
+           if found < (LIST_SHARE if _is_list(page) else READ_SHARE)]
+    floors = ", ".join(f"{row['rps']:.0f} req/s at {row['body_bytes']:,} bytes" for row in _floor_rows(load, SIGNED_FLOOR))
+    return (f"every read page ≥ {READ_SHARE:.0%} of the realistic floor's throughput at its size, lists and the "
+            f"queue ≥ {LIST_SHARE:.0%}", "met" if not low else "not met",
+            "; ".join(low) or f"realistic floor {floors}")
 
 
 def _scaling_verdict(scaling: dict | None) -> tuple[str, str, str]:
@@ -154,33 +174,33 @@ def _setup_md(run: dict) -> list[str]:
 
 
 def _pages_md(load: dict) -> list[str]:
-    bare, signed = _floor_row(load, BARE_FLOOR), _floor_row(load, SIGNED_FLOOR)
-    floors = (bare["rps"] if bare else None, signed["rps"] if signed else None)
     lines = [
         "## Pages",
         "",
         "Throughput is requests per second with all clients on that page, compared with two floors serving a "
-        f"page of the same size ({load['floor_bytes']:,} bytes of HTML): × bare is Flask + Jinja alone (no "
-        "session, no database), × signed is Flask reading a signed session cookie and running one SELECT by "
-        "primary key on the same PostgreSQL database, the least any signed-in page can do. Bytes: as "
-        "transferred / decoded; the workers leave compression to the proxy in front of them, as in the README's "
-        "production set-up (COMPRESS_RESPONSES=0), and neither floor compresses. Queries: SQL statements per request, median / largest (X-Query-Count).",
+        "page of the same size: × bare is Flask + Jinja alone (no session, no database), × signed is Flask "
+        "reading a signed session cookie and running one SELECT by primary key on the same PostgreSQL database, "
+        "the least any signed-in page can do. Each floor is measured at "
+        + " and ".join(f"{size:,}" for size in load["floor_sizes"])
+        + " bytes of HTML; for a page in between, its cost per request is read off the straight line through "
+        "the two. Bytes: as transferred / decoded; the workers leave compression to the proxy in front of them, "
+        "as in the README's production set-up (COMPRESS_RESPONSES=0), and neither floor compresses. Queries: SQL "
+        "statements per request, median / largest (X-Query-Count).",
         "",
         "| page | p50 ms | p95 ms | p99 ms | req/s | × bare | × signed | SQL queries | bytes | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     # Sign-in first, then the pages in the order they ran, the floors last.
     for row in sorted(load["pages"], key=lambda r: (r["page"].startswith("floor"), not r["page"].startswith("sign-in"))):
-        lines.append(_page_row(row, floors))
+        lines.append(_page_row(load, row))
     phases = load["phases"]
     floor_cpu = [p["driver_cpu"] for p in phases if p["role"] == "floor"]
     portal_cpu = [p["driver_cpu"] for p in phases if p["role"] != "floor"]
-    each = ", ".join(f"{v:.0f}" for v in load["floor_rps"])
-    each_signed = ", ".join(f"{v:.0f}" for v in load.get("signed_floor_rps", []))
+    each = "; ".join(f"{title} {', '.join(f'{v:.0f}' for v in values)}" for title, values in load["floor_rps"].items())
     lines += [
         "",
         "Sign-in rows are the virtual users' own sign-ins (a few requests each), not a throughput phase. "
-        f"The floors, measured after each role's pages: bare {each} req/s; signed {each_signed or '–'} req/s. "
+        f"The floors, measured after each role's pages (req/s): {each}. "
         "The driver shares the machine: it used "
         f"{max(floor_cpu, default=0):.0%} of a core at most while driving the floors, "
         f"{sum(portal_cpu) / max(len(portal_cpu), 1):.0%} on average during the portal's pages.",
@@ -189,8 +209,10 @@ def _pages_md(load: dict) -> list[str]:
     return lines
 
 
-def _page_row(row: dict, floors: tuple[float | None, float | None]) -> str:
-    ratios = " | ".join(f"{row['rps'] / rps:.2f}" if row["rps"] and rps else "–" for rps in floors)
+def _page_row(load: dict, row: dict) -> str:
+    floor = row["page"].startswith("floor")
+    ratios = " | ".join("–" if floor or found is None else f"{found:.2f}"
+                        for found in (share(load, row, BARE_FLOOR), share(load, row, SIGNED_FLOOR)))
     queries = "–" if row["queries_max"] is None else f"{row['queries_median']:g} / {row['queries_max']}"
     rps = f"{row['rps']:.1f}" if row["rps"] else "–"
     return (
@@ -262,12 +284,12 @@ def _plans_md(title: str, plans: list) -> list[str]:
 def results_svg(run: dict) -> str:
     """Two panels of horizontal bars: p95 latency against its target, throughput against the realistic floor."""
     pages = [row for row in run["load"]["pages"] if not row["page"].startswith(("sign-in", "floor"))]
-    floor = _floor_row(run["load"], SIGNED_FLOOR)
-    floor_rps = floor["rps"] if floor else None
+    load = run["load"]
+    shares = [share(load, row) for row in pages]
     label_w, bar_w, row_h, top = 300, 300, 22, 60
     width = label_w + 2 * bar_w + 80
     height = top + row_h * len(pages) + 50
-    max_ms, max_ratio = _axis_ends(pages, floor_rps)
+    max_ms, max_ratio = _axis_ends(pages, shares)
     x1, x2 = label_w, label_w + bar_w + 40
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -279,27 +301,27 @@ def results_svg(run: dict) -> str:
         f'<text x="{x2}" y="22" font-weight="bold">throughput ÷ realistic floor</text>',
         f'<text x="{x2}" y="40" fill="#555">line: {FLOOR_SHARE:.0%} (lists); read pages {READ_SHARE:.0%}</text>',
     ]
-    for i, row in enumerate(pages):
+    for i, (row, found) in enumerate(zip(pages, shares, strict=True)):
         y = top + i * row_h
         out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(row["page"])}</text>')
         if not math.isnan(row["p95_ms"]):
             out += _latency_bar(row, x1, y, bar_w, max_ms, row_h)
-        if row["rps"] and floor_rps:
-            out += _throughput_bar(row["rps"] / floor_rps, x2, y, bar_w, max_ratio, row_h)
+        if found is not None:
+            out += _throughput_bar(found, x2, y, bar_w, max_ratio, row_h)
     bottom = top + row_h * len(pages)
     tx = x2 + bar_w * FLOOR_SHARE / max_ratio
     out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#000" stroke-dasharray="3,2"/>')
-    if floor_rps:
-        out.append(f'<text x="{x2}" y="{bottom + 20}" fill="#555">realistic floor: {floor_rps:.0f} req/s '
-                   f'({run["load"]["floor_bytes"]:,} bytes of HTML)</text>')
+    floors = ", ".join(f"{row['rps']:.0f} req/s at {row['body_bytes']:,} bytes" for row in _floor_rows(load, SIGNED_FLOOR))
+    if floors:
+        out.append(f'<text x="{x2}" y="{bottom + 20}" fill="#555">realistic floor: {floors}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _axis_ends(pages: list[dict], floor_rps: float | None) -> tuple[float, float]:
+def _axis_ends(pages: list[dict], shares: list[float | None]) -> tuple[float, float]:
     """The latency and the throughput ratio at the right end of each panel."""
     max_ms = max([P95_PDF_MS * 1.2] + [r["p95_ms"] for r in pages if not math.isnan(r["p95_ms"])])
-    max_ratio = max([1.0] + [r["rps"] / floor_rps for r in pages if r["rps"] and floor_rps])
+    max_ratio = max([1.0] + [found for found in shares if found is not None])
     return max_ms, max_ratio
 
 

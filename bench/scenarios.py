@@ -48,6 +48,13 @@ async def _get(user: User, page: str, path: str) -> None:
 
 # --- Patients --------------------------------------------------------------------------------
 
+async def session_check(user: User, ctx: Context, i: int) -> bool:
+    """The poll every signed-in page makes: the least a signed-in request costs in the portal
+    (the session read and checked, a fragment of a few lines written), before any page's work."""
+    await _get(user, "patient: session check (poll)", "/session/status")
+    return True
+
+
 async def patient_home(user: User, ctx: Context, i: int) -> bool:
     await _get(user, "patient: home", "/patient/")
     return True
@@ -198,6 +205,7 @@ async def decision(user: User, ctx: Context, i: int) -> bool:
 
 PHASES = {
     "patient": [
+        Phase("session check", "patient", session_check),
         Phase("patient home", "patient", patient_home),
         Phase("invoice list", "patient", invoice_list),
         Phase("invoice list, filtered", "patient", invoice_list_filtered),

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -54,12 +55,20 @@ def changes(rows: Iterable, sign: int) -> Counter[Key]:
 
 def by_state(*, fund: str | None = None, channel: str | None = None) -> dict[str, int]:
     """Claims not frozen per state, within one fund and one channel if given."""
+    found = db.session.execute(_by_state_statement(fund is not None, channel is not None),
+                               {"fund": fund, "channel": channel})
+    return {state: int(n) for state, n in found.all()}
+
+
+@cache
+def _by_state_statement(by_fund: bool, by_channel: bool):
+    """Built once for each of its four shapes, the values bound (the queue reads it on every page)."""
     query = db.select(ClaimCount.state, func.sum(ClaimCount.n)).group_by(ClaimCount.state)
-    if fund is not None:
-        query = query.where(ClaimCount.fund == fund)
-    if channel is not None:
-        query = query.where(ClaimCount.channel == channel)
-    return {state: int(n) for state, n in db.session.execute(query).all()}
+    if by_fund:
+        query = query.where(ClaimCount.fund == bindparam("fund"))
+    if by_channel:
+        query = query.where(ClaimCount.channel == bindparam("channel"))
+    return query
 
 
 def in_state(state: str, *, fund: str | None = None):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from time import monotonic
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import tuple_
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Integer, bindparam, tuple_
 
 from portal import audit
 from portal.claims import counts as claim_counts
@@ -87,70 +87,91 @@ class QueueFilters(ListFilters):
     sort: str = "oldest"
 
 
+# What each filter asks of a claim, given its value (a value or a bound parameter).
+_NARROWING = {
+    "state": lambda value: Claim.state == value,
+    "fund": lambda value: Claim.fund == value,
+    "channel": lambda value: Claim.channel == value,
+    "doctor_id": lambda value: Claim.doctor_id == value,
+    "shared_from": lambda value: Claim.shared_at >= value,
+    "shared_before": lambda value: Claim.shared_at < value,
+    "amount_min": lambda value: Claim.total_cents >= value,
+    "amount_max": lambda value: Claim.total_cents <= value,
+}
+
+
+def _given(filters: QueueFilters) -> dict:
+    """The values of the filters given, by the names _NARROWING knows them by."""
+    found = {
+        "state": filters.state or None, "fund": filters.fund or None, "channel": filters.channel or None,
+        "doctor_id": filters.doctor_id or None,
+        "shared_from": _start_of(filters.date_from) if filters.date_from else None,
+        "shared_before": _start_of(filters.date_to + timedelta(days=1)) if filters.date_to else None,
+        "amount_min": filters.amount_min_cents, "amount_max": filters.amount_max_cents,
+    }
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def _filtered(staff: CnsStaff, filters: QueueFilters):
     # A claim its patient froze (restriction) leaves the queues and their counts until lifted.
     query = scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
-    if filters.state:
-        query = query.where(Claim.state == filters.state)
-    if filters.fund:
-        query = query.where(Claim.fund == filters.fund)
-    if filters.channel:
-        query = query.where(Claim.channel == filters.channel)
-    if filters.doctor_id:
-        query = query.where(Claim.doctor_id == filters.doctor_id)
-    if filters.date_from:
-        query = query.where(Claim.shared_at >= _start_of(filters.date_from))
-    if filters.date_to:
-        query = query.where(Claim.shared_at < _start_of(filters.date_to + timedelta(days=1)))
-    if filters.amount_min_cents is not None:
-        query = query.where(Claim.total_cents >= filters.amount_min_cents)
-    if filters.amount_max_cents is not None:
-        query = query.where(Claim.total_cents <= filters.amount_max_cents)
-    return query
+    return query.where(*(_NARROWING[name](value) for name, value in _given(filters).items()))
 
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.now().tzinfo)
 
 
-def queue_rows():
+def _queue_rows():
     """The queue's columns as its list shows them (and its keyset needs), the patient's and the
-    doctor's names joined in: read-only rows, for queue(..., shown=queue_rows())."""
+    doctor's names joined in: read-only rows."""
     return db.select(
         Claim.id, Claim.reference, Claim.shared_at, Claim.fund, Claim.channel, Claim.total_cents, Claim.state,
         Claim.is_direct_payment, Patient.given_name, Patient.surname, Doctor.name.label("doctor_name"),
     ).outerjoin(Patient, Patient.id == Claim.patient_id).join(Doctor, Doctor.id == Claim.doctor_id)
 
 
-def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None, *,
-          shown=None) -> tuple[list, tuple | None]:
-    """One page of claims and the keyset of the next page (None on the last). `shown`: a
-    select of columns (queue_rows()) to read rows instead of claims.
+def _narrowed(scoped_to_fund: bool, given: tuple[str, ...]):
+    """_filtered with bound parameters: "scope" for the agent's fund, and each filter given."""
+    query = within(db.select(Claim), bindparam("scope") if scoped_to_fund else None).where(Claim.frozen_at.is_(None))
+    return query.where(*(_NARROWING[name](bindparam(name)) for name in given))
 
-    Keyset, not OFFSET: page 40,000 costs what page 1 costs.
-    """
-    column, descending = SORTS.get(filters.sort, SORTS["oldest"])
-    query = _filtered(staff, filters)
-    if after is not None:
+
+@cache
+def _queue_statement(scoped_to_fund: bool, given: tuple[str, ...], sort: str, from_keyset: bool):
+    """The page's statement for one shape of queue (the agent's scope, the filters given, the
+    order, first page or not), every value a bound parameter: building it and working out its
+    cache key on every request cost more than the database spent running it."""
+    column, descending = SORTS[sort]
+    query = _narrowed(scoped_to_fund, given)
+    if from_keyset:
         # A row comparison, not "a > v OR (a = v AND id > n)": the index is entered at the
         # keyset and read from there, where the OR form may make the database read from the start.
         keyset = tuple_(column, Claim.id)
-        query = query.where(keyset < tuple_(*after) if descending else keyset > tuple_(*after))
+        after = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id", type_=Claim.id.type))
+        query = query.where(keyset < after if descending else keyset > after)
     order = (column.desc(), Claim.id.desc()) if descending else (column.asc(), Claim.id.asc())
-    if shown is not None:
-        rows = db.session.execute(
-            shown.where(query.whereclause).order_by(*order).limit(PAGE_SIZE + 1)
-        ).all()
-    else:
-        rows = db.session.scalars(
-            # Many-to-one: joined into the page's one query rather than two more round trips.
-            query.options(joinedload(Claim.patient), joinedload(Claim.doctor)).order_by(*order).limit(PAGE_SIZE + 1)
-        ).all()
+    return _queue_rows().where(query.whereclause).order_by(*order).limit(bindparam("limit", type_=Integer))
+
+
+def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) -> tuple[list, tuple | None]:
+    """One page of the queue as read-only rows (_queue_rows), and the keyset of the next page
+    (None on the last).
+
+    Keyset, not OFFSET: page 40,000 costs what page 1 costs.
+    """
+    sort = filters.sort if filters.sort in SORTS else "oldest"
+    scope, given = fund_scope(staff), _given(filters)
+    statement = _queue_statement(scope is not None, tuple(given), sort, after is not None)
+    params = {**given, "scope": scope, "limit": PAGE_SIZE + 1}
+    if after is not None:
+        params["after_value"], params["after_id"] = after
+    rows = db.session.execute(statement, params).all()
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     if not more:
         return page, None
     last = page[-1]
-    return page, (getattr(last, column.key), last.id)
+    return page, (getattr(last, SORTS[sort][0].key), last.id)
 
 
 def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, int]:
@@ -187,11 +208,19 @@ def forget_filtered_counts() -> None:
     _closed_counts.clear()
 
 
+@cache
+def _count_statement(scoped_to_fund: bool, given: tuple[str, ...], states: tuple[str, ...]):
+    """Claims per state among `states` for one shape of filters, built once (see _queue_statement)."""
+    return (_narrowed(scoped_to_fund, given).where(Claim.state.in_(states))
+            .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state))
+
+
 def _count_by_state(staff: CnsStaff, filters: QueueFilters) -> dict[str, int]:
+    scope, given = fund_scope(staff), _given(filters)
+
     def count(states: tuple[str, ...]) -> dict[str, int]:
-        query = (_filtered(staff, filters).where(Claim.state.in_(states))
-                 .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state))
-        return dict(db.session.execute(query).all())
+        statement = _count_statement(scope is not None, tuple(given), states)
+        return dict(db.session.execute(statement, {**given, "scope": scope}).all())
 
     found = count(ClaimState.OPEN)
     key = (staff.fund_scope, tuple(sorted(filters.__dict__.items())))

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 
 from portal import audit
 from portal.activation.codes import ensure_doctor_may_issue
 from portal.claims import direct_payment, reimbursement, sharing, states
 from portal.core import clock, jobs
-from portal.core.database import ListFilters, add_unless_taken, count_of
+from portal.core.database import ListFilters, add_unless_taken
 from portal.core.refused import Refused
 from portal.extensions import db
 from portal.invoicing import invoice_pdf, nomenclature
@@ -379,7 +380,9 @@ Filters = ListFilters  # an invoice list is narrowed by nothing more
 PAGE_SIZE = 20
 
 
-def filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters):
+def filtered(*, patient_id, doctor_id, filters: Filters):
+    """The invoices the filters match; `patient_id`, `doctor_id` and the filters' values may be
+    bound parameters (a statement built once per shape: see shape_of)."""
     query = db.select(Invoice)
     if patient_id is not None:
         query = query.where(Invoice.patient_id == patient_id)
@@ -390,15 +393,38 @@ def filtered(*, patient_id: int | None, doctor_id: int | None, filters: Filters)
 
 def _conditions(filters: Filters) -> list:
     found = []
-    if filters.doctor_id:
+    if filters.doctor_id is not None:
         found.append(Invoice.doctor_id == filters.doctor_id)
-    if filters.channel:
+    if filters.channel is not None:
         found.append(Invoice.channel == filters.channel)
-    if filters.date_from:
+    if filters.date_from is not None:
         found.append(Invoice.service_date >= filters.date_from)
-    if filters.date_to:
+    if filters.date_to is not None:
         found.append(Invoice.service_date <= filters.date_to)
     return found + _state_conditions(filters.state)
+
+
+# The lists' statements are built once per shape (which filters are given, which state) with
+# every value a bound parameter: building a statement and working out its cache key cost more
+# Python than the database spent running it.
+_VALUED = ("doctor_id", "channel", "date_from", "date_to")
+_STATES = ("voided", "expired", "shared", "issued")
+
+
+def shape_of(filters: Filters) -> tuple:
+    """Which filters are given, and the state: what a list's statement depends on."""
+    return (filters.state if filters.state in _STATES else None, *(bool(getattr(filters, name)) for name in _VALUED))
+
+
+def bound(shape: tuple) -> Filters:
+    """Filters of that shape, each given value a bound parameter that values_of fills."""
+    state, *given = shape
+    return Filters(state=state, **{name: bindparam(name) for name, on in zip(_VALUED, given, strict=True) if on})
+
+
+def values_of(filters: Filters) -> dict:
+    """The bound parameters of the filters' statement (the present moment for the states)."""
+    return {"now": clock.now(), **{name: getattr(filters, name) for name in _VALUED if getattr(filters, name)}}
 
 
 @dataclass(frozen=True)
@@ -410,14 +436,18 @@ class Tally:
     version: tuple[int, int | None]
 
 
-def tally(patient_id: int, filters: Filters) -> Tally:
-    """The patient's list count and the version of their invoices, in one statement."""
-    shown = _conditions(filters)
+@cache
+def _tally_statement(shape: tuple):
+    shown = _conditions(bound(shape))
     everything = db.func.count(Invoice.id)
     matching = everything.filter(and_(*shown)) if shown else everything
-    found = db.session.execute(
-        db.select(matching, everything, db.func.max(Invoice.id)).where(Invoice.patient_id == patient_id)
-    ).one()
+    return db.select(matching, everything, db.func.max(Invoice.id)).where(Invoice.patient_id == bindparam("owner_id"))
+
+
+def tally(patient_id: int, filters: Filters) -> Tally:
+    """The patient's list count and the version of their invoices, in one statement."""
+    found = db.session.execute(_tally_statement(shape_of(filters)),
+                               {"owner_id": patient_id, **values_of(filters)}).one()
     return Tally(found[0], (found[1], found[2]))
 
 
@@ -426,13 +456,25 @@ def _state_conditions(state: str | None) -> list:
     if state == "voided":
         return [Invoice.voided_at.is_not(None)]
     if state == "expired":
-        return [Invoice.voided_at.is_(None), Invoice.expires_at <= clock.now()]
+        return [Invoice.voided_at.is_(None), Invoice.expires_at <= bindparam("now")]
     if state in ("shared", "issued"):
         live = sharing.live_claim_exists()
-        return [Invoice.voided_at.is_(None), Invoice.expires_at > clock.now(), live if state == "shared" else ~live]
+        return [Invoice.voided_at.is_(None), Invoice.expires_at > bindparam("now"), live if state == "shared" else ~live]
     return []  # built only for the state asked: each expression costs as much as a row to print
 
 
+@cache
+def _count_statement(shape: tuple, owner: str):
+    owner_id = bindparam("owner_id")
+    query = filtered(patient_id=owner_id if owner == "patient" else None,
+                     doctor_id=owner_id if owner == "doctor" else None, filters=bound(shape))
+    return db.select(db.func.count()).select_from(query.subquery())
+
+
 def count(*, patient_id: int | None = None, doctor_id: int | None = None, filters: Filters) -> int:
-    """How many invoices the same filters match, on every page."""
-    return count_of(filtered(patient_id=patient_id, doctor_id=doctor_id, filters=filters))
+    """How many of the patient's (or the doctor's) invoices the filters match, on every page."""
+    owner, owner_id = ("patient", patient_id) if patient_id is not None else ("doctor", doctor_id)
+    if owner_id is None:
+        raise ValueError("count() counts one patient's or one doctor's invoices")
+    statement = _count_statement(shape_of(filters), owner)
+    return db.session.scalar(statement, {"owner_id": owner_id, **values_of(filters)}) or 0

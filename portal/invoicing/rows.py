@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import String, cast
+from sqlalchemy import Integer, String, bindparam, cast
 
 from portal.claims import reimbursement, sharing
 from portal.extensions import db
@@ -50,22 +51,31 @@ _STATE_COLUMNS = (Invoice.voided_at, Invoice.expires_at, Invoice.channel, Invoic
                   Invoice.is_payer_patient, Invoice.is_direct_payment, sharing.live_claim_exists().label("claimed"))
 
 
-def _page(query, page: int) -> tuple[list, bool]:
-    page = max(page, 1)
-    rows = db.session.execute(
-        query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * invoices.PAGE_SIZE).limit(invoices.PAGE_SIZE + 1)
-    ).all()
+def _page(statement, params: dict, page: int) -> tuple[list, bool]:
+    offset = (max(page, 1) - 1) * invoices.PAGE_SIZE
+    rows = db.session.execute(statement, {**params, "offset": offset, "limit": invoices.PAGE_SIZE + 1}).all()
     return rows[:invoices.PAGE_SIZE], len(rows) > invoices.PAGE_SIZE
+
+
+def _paged(query):
+    """Newest service first, one page (bound: the statement is built once per filter shape)."""
+    return (query.order_by(Invoice.service_date.desc(), Invoice.id.desc())
+            .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+
+
+@cache
+def _patient_statement(shape: tuple):
+    return _paged(invoices.filtered(patient_id=bindparam("owner_id"), doctor_id=None, filters=invoices.bound(shape))
+                  .with_only_columns(Invoice.id, Invoice.service_date, Invoice.total_cents, Doctor.name,
+                                     *_STATE_COLUMNS, _LINE_TOTALS)
+                  .join(Doctor, Doctor.id == Invoice.doctor_id))
 
 
 def for_patient(patient: Patient, *, filters: invoices.Filters, page: int = 1) -> tuple[list[PatientInvoice], bool]:
     """One page of the patient's invoices, newest service first; returns (rows, has_next).
     One query: each row brings its lines' amounts."""
-    query = invoices.filtered(patient_id=patient.id, doctor_id=None, filters=filters).with_only_columns(
-        Invoice.id, Invoice.service_date, Invoice.total_cents, Doctor.name, *_STATE_COLUMNS, _LINE_TOTALS,
-    ).join(Doctor, Doctor.id == Invoice.doctor_id)
-    found, has_next = _page(query, page)
+    found, has_next = _page(_patient_statement(invoices.shape_of(filters)),
+                            {"owner_id": patient.id, **invoices.values_of(filters)}, page)
     rows = []
     for row in found:
         claimed = bool(row.claimed)
@@ -90,13 +100,18 @@ def _totals(joined: str | None) -> list[int]:
     return [int(amount) for amount in joined.split(",")] if joined else []
 
 
+@cache
+def _doctor_statement(shape: tuple):
+    return _paged(invoices.filtered(patient_id=None, doctor_id=bindparam("owner_id"), filters=invoices.bound(shape))
+                  .with_only_columns(Invoice.id, Invoice.number, Invoice.service_date, Invoice.total_cents,
+                                     Patient.given_name, Patient.surname, *_STATE_COLUMNS)
+                  .outerjoin(Patient, Patient.id == Invoice.patient_id))
+
+
 def for_doctor(doctor_id: int, *, filters: invoices.Filters, page: int = 1) -> tuple[list[DoctorInvoice], bool]:
     """One page of the doctor's invoices, newest service first; returns (rows, has_next)."""
-    query = invoices.filtered(patient_id=None, doctor_id=doctor_id, filters=filters).with_only_columns(
-        Invoice.id, Invoice.number, Invoice.service_date, Invoice.total_cents, Patient.given_name, Patient.surname,
-        *_STATE_COLUMNS,
-    ).outerjoin(Patient, Patient.id == Invoice.patient_id)
-    found, has_next = _page(query, page)
+    found, has_next = _page(_doctor_statement(invoices.shape_of(filters)),
+                            {"owner_id": doctor_id, **invoices.values_of(filters)}, page)
     return [
         DoctorInvoice(
             id=row.id, number=row.number, service_date=row.service_date,

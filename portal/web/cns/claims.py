@@ -52,8 +52,7 @@ def claims():
         del form.fund  # a fund's agents only ever see their own fund
     form.validate()
     filters = _filters(form)
-    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort),
-                                     shown=review.queue_rows())
+    rows, next_keyset = review.queue(staff, filters, _keyset(request.args.get("after", ""), filters.sort))
     # Only the filters travel on into the links (never `after`, never a stray parameter).
     args = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name) is not None}
     return htmx.render(
