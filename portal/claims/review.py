@@ -113,9 +113,15 @@ def _given(filters: QueueFilters) -> dict:
 
 
 def _filtered(staff: CnsStaff, filters: QueueFilters):
+    return _narrowed(fund_scope(staff), _given(filters))
+
+
+def _narrowed(fund, given: dict):
+    """The claims of `fund` (None: every fund's) that the filters given match; the values may
+    be bound parameters (_bound_to_shape)."""
     # A claim its patient froze (restriction) leaves the queues and their counts until lifted.
-    query = scoped(db.select(Claim), staff).where(Claim.frozen_at.is_(None))
-    return query.where(*(_NARROWING[name](value) for name, value in _given(filters).items()))
+    query = within(db.select(Claim), fund).where(Claim.frozen_at.is_(None))
+    return query.where(*(_NARROWING[name](value) for name, value in given.items()))
 
 
 def _start_of(day: date) -> datetime:
@@ -131,10 +137,9 @@ def _queue_rows():
     ).outerjoin(Patient, Patient.id == Claim.patient_id).join(Doctor, Doctor.id == Claim.doctor_id)
 
 
-def _narrowed(scoped_to_fund: bool, given: tuple[str, ...]):
-    """_filtered with bound parameters: "scope" for the agent's fund, and each filter given."""
-    query = within(db.select(Claim), bindparam("scope") if scoped_to_fund else None).where(Claim.frozen_at.is_(None))
-    return query.where(*(_NARROWING[name](bindparam(name)) for name in given))
+def _bound_to_shape(scoped_to_fund: bool, given: tuple[str, ...]):
+    """_narrowed for one shape: "scope" bound for the agent's fund, and each filter given."""
+    return _narrowed(bindparam("scope") if scoped_to_fund else None, {name: bindparam(name) for name in given})
 
 
 @cache
@@ -143,7 +148,7 @@ def _queue_statement(scoped_to_fund: bool, given: tuple[str, ...], sort: str, fr
     order, first page or not), every value a bound parameter: building it and working out its
     cache key on every request cost more than the database spent running it."""
     column, descending = SORTS[sort]
-    query = _narrowed(scoped_to_fund, given)
+    query = _bound_to_shape(scoped_to_fund, given)
     if from_keyset:
         # A row comparison, not "a > v OR (a = v AND id > n)": the index is entered at the
         # keyset and read from there, where the OR form may make the database read from the start.
@@ -211,7 +216,7 @@ def forget_filtered_counts() -> None:
 @cache
 def _count_statement(scoped_to_fund: bool, given: tuple[str, ...], states: tuple[str, ...]):
     """Claims per state among `states` for one shape of filters, built once (see _queue_statement)."""
-    return (_narrowed(scoped_to_fund, given).where(Claim.state.in_(states))
+    return (_bound_to_shape(scoped_to_fund, given).where(Claim.state.in_(states))
             .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state))
 
 
