@@ -226,7 +226,8 @@ def _scaling_md(scaling: dict | None) -> list[str]:
     if not (scaling and scaling.get("ratios")):
         return lines + ["Not measured in this run: it needs the large data set (`--size large`).", ""]
     lines += [
-        "The portal's own functions for each page (the queries its view runs), median of 30 calls on a warm cache:",
+        f"The portal's own functions for each page (the queries its view runs), median of {scaling.get('repeat', 30)} "
+        "calls on each size, the sizes called in turn, every statement prepared as in a running portal:",
         "",
         "| page | " + " | ".join(f"{m['database']} ({m['rows']['invoices']:,} invoices, {m['rows']['claims']:,} "
                                  "claims) ms" for m in scaling["runs"]) + " | ratio |",

@@ -108,11 +108,10 @@ def measure_scaling(size: str) -> dict | None:
     if size != "large":
         return None
     ensure_data("small", False, 1)
-    runs = [scaling.measure(common.database_name("small"), explain=False),
-            scaling.measure(common.database_name("large"), explain=True)]
+    runs = scaling.measure([common.database_name("small"), common.database_name("large")], explain=True)
     small, large = runs
     ratios = {title: large["pages"][title]["median_ms"] / small["pages"][title]["median_ms"] for title in large["pages"]}
-    return {"runs": runs, "ratios": ratios, "explain": True}
+    return {"runs": runs, "ratios": ratios, "explain": True, "repeat": scaling.REPEAT}
 
 
 def main(argv: list[str] | None = None) -> None:

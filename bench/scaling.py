@@ -20,7 +20,8 @@ from sqlalchemy import event
 
 from bench import common, report, targets
 
-REPEAT = 30
+WARM_UP = 6
+REPEAT = 200
 
 
 def _app(database: str):
@@ -36,7 +37,7 @@ def _people(database: str):
     staff = db.session.scalar(db.select(CnsStaff).where(CnsStaff.staff_id == common.staff_login(0)))
     patient = db.session.scalar(db.select(Patient).where(Patient.matricule == common.patient_login(0)))
     doctor = db.session.scalar(db.select(Doctor).where(Doctor.provider_code == common.doctor_login(0)))
-    # Detached, so the rollback between calls does not make every call reload them first.
+    # Detached, so the commit between calls does not make every call reload them first.
     for person in (staff, patient, doctor):
         db.session.expunge(person)
     return staff, patient, doctor
@@ -147,31 +148,44 @@ def _plans(database: str):
     return plans
 
 
-def measure(database: str, *, explain: bool) -> dict:
+def measure(databases: list[str], *, explain: bool) -> list[dict]:
+    """Each page timed on every database in turn, call after call (A, B, A, B …), so that
+    what else the machine does at the time weighs on each size alike; the statements of the
+    last database are EXPLAINed if asked."""
     from portal.extensions import db
 
-    app = _app(database)
-    out = {"database": database, "pages": {}}
-    with app.app_context():
-        sizes, pages = _pages(database)
-        out["rows"] = sizes
-        for title, call in pages:
-            for _ in range(3):  # warm the caches, as a running portal would have them
-                call()
-                db.session.rollback()
-            timings = []
-            for _ in range(REPEAT):
-                started = time.perf_counter()
-                call()
-                timings.append(time.perf_counter() - started)
-                db.session.rollback()
-            entry = {"median_ms": statistics.median(timings) * 1000, "p95_ms": sorted(timings)[int(0.95 * REPEAT)] * 1000}
-            if explain:
-                entry["explain"] = _explain(call)
-            out["pages"][title] = entry
-        if explain:
-            out["plans"] = {title: _explain(call) for title, call in _plans(database)}
-    return out
+    runs, contexts = [], []
+    for database in databases:
+        context = _app(database).app_context()
+        with context:
+            sizes, pages = _pages(database)
+        contexts.append((context, pages))
+        runs.append({"database": database, "rows": sizes, "pages": {}})
+    for index, (title, _call) in enumerate(contexts[0][1]):
+        timings = [[] for _ in databases]
+        # Each call ends with COMMIT, as a reading request does in the portal (portal/core/
+        # prepared.py): a ROLLBACK would make psycopg drop the statements it prepared, and
+        # every call would be planned again, which no running portal does. The first calls
+        # warm the caches and prepare the statements, as a running portal has them.
+        for round_ in range(WARM_UP + REPEAT):
+            for (context, pages), found in zip(contexts, timings, strict=True):
+                with context:
+                    started = time.perf_counter()
+                    pages[index][1]()
+                    elapsed = time.perf_counter() - started
+                    db.session.commit()
+                if round_ >= WARM_UP:
+                    found.append(elapsed)
+        for run, found in zip(runs, timings, strict=True):
+            run["pages"][title] = {"median_ms": statistics.median(found) * 1000,
+                                   "p95_ms": sorted(found)[int(0.95 * REPEAT)] * 1000}
+    if explain:
+        context, pages = contexts[-1]
+        with context:
+            for title, call in pages:
+                runs[-1]["pages"][title]["explain"] = _explain(call)
+            runs[-1]["plans"] = {title: _explain(call) for title, call in _plans(databases[-1])}
+    return runs
 
 
 def _explain(call) -> list[tuple[str, str]]:
@@ -212,12 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", action="append", required=True)
     parser.add_argument("--explain", metavar="FILE", help="write the plans at the last database's size there")
     args = parser.parse_args(argv)
-    runs = []
-    for number, database in enumerate(args.database, start=1):
-        result = measure(database, explain=bool(args.explain) and number == len(args.database))
-        runs.append(result)
+    runs = measure(args.database, explain=bool(args.explain))
+    for result in runs:
         for title, entry in result["pages"].items():
-            print(f"{database:22} {title:28} median {entry['median_ms']:7.2f} ms  p95 {entry['p95_ms']:7.2f} ms")
+            print(f"{result['database']:22} {title:28} median {entry['median_ms']:7.2f} ms  p95 {entry['p95_ms']:7.2f} ms")
     if len(runs) > 1:
         for title, entry in runs[-1]["pages"].items():
             print(f"{title:28} x{entry['median_ms'] / runs[0]['pages'][title]['median_ms']:.2f}")

@@ -8,8 +8,21 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import cli
 from portal import config as settings
 from portal.config import ROOT
-from portal.core import assets, database, errors, forms, headers, i18n, inbound, jobs, prepared, query_count, reconnect
-from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from portal.core import (
+    assets,
+    database,
+    errors,
+    forms,
+    headers,
+    i18n,
+    inbound,
+    jobs,
+    prepared,
+    query_count,
+    rate_limits,
+    reconnect,
+)
+from portal.extensions import csrf, db, htmx, login_manager, migrate
 from portal.models.types import render_item
 from portal.web import access, closed, templating
 from portal.web.activation import bp as activation
@@ -59,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     i18n.init_app(app)
     login_manager.init_app(app)
 

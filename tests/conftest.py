@@ -23,7 +23,6 @@ os.environ.setdefault("PORTAL_INSTANCE_DIR", str(_TMP / "instance"))
 
 from portal import create_app, maintenance  # noqa: E402
 from portal.accounts import terms  # noqa: E402
-from portal.claims import review  # noqa: E402
 from portal.core import clock  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.web.patient import doctor_choices  # noqa: E402
@@ -162,10 +161,9 @@ def _release_clock():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counts():
-    """Workers keep filtered queue counts, the terms version and patients' doctor filters for a
+def _fresh_caches():
+    """Workers keep the terms version, the maintenance windows and patients' doctor filters for a
     while; each test starts without them (a rolled-back test's ids come back in the next)."""
-    review.forget_filtered_counts()
     terms.forget_current()
     maintenance.forget()
     doctor_choices.forget()

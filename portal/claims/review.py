@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from time import monotonic
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam, tuple_
+from sqlalchemy import Integer, String, bindparam, literal_column, tuple_, union_all
 
 from portal import audit
 from portal.claims import counts as claim_counts
@@ -179,25 +178,39 @@ def queue(staff: CnsStaff, filters: QueueFilters, after: tuple | None = None) ->
     return page, (getattr(last, SORTS[sort][0].key), last.id)
 
 
-def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> dict[str, int]:
+class StateCounts(dict):
+    """Claims per state. A state in `beyond` has more claims than its number: counted from
+    the claims, it was counted up to COUNTED_UP_TO and no further."""
+
+    def __init__(self, found: dict[str, int], beyond: frozenset[str] = frozenset()):
+        super().__init__(found)
+        self.beyond = beyond
+
+
+# Where counting a filtered queue stops. Counting every claim that matches reads them all:
+# at national scale tens of thousands for an amount range, and a number that large tells an
+# agent only to narrow the filters, which "more than 100" says as well.
+COUNTED_UP_TO = 100
+
+
+def counts(staff: CnsStaff, filters: QueueFilters | None = None) -> StateCounts:
     """Claims per state within the agent's scope (and the other filters, state aside).
 
     Narrowed by fund and channel at most, they are read from the kept counts (portal/claims/
     counts.py): exact, a few rows whatever the data size. A doctor, dates or amounts are
-    counted from the claims: the open states exactly, through the queue's indexes; the closed
-    ones (nearly the whole table, a scan at national scale) may be up to
-    FILTERED_COUNTS_SECONDS old, per scope and filters, in each worker.
+    counted from the claims through the queue's indexes, each state up to COUNTED_UP_TO: the
+    cost of a filtered page then does not grow with the data, and every count is current.
     """
     base = filters or QueueFilters()
     without_state = QueueFilters(**{**base.__dict__, "state": None, "sort": "oldest"})
     scope = fund_scope(staff)
     if not _only_fund_and_channel(without_state):
-        found = _count_by_state(staff, without_state)
-    elif scope is not None and without_state.fund not in (None, scope):
+        return _count_by_state(staff, without_state)
+    if scope is not None and without_state.fund not in (None, scope):
         found = {}  # another fund's claims, which this agent never sees
     else:
         found = claim_counts.by_state(fund=scope or without_state.fund, channel=without_state.channel)
-    return {state: found.get(state, 0) for state in ClaimState.ALL}
+    return StateCounts({state: found.get(state, 0) for state in ClaimState.ALL})
 
 
 def _only_fund_and_channel(filters: QueueFilters) -> bool:
@@ -205,37 +218,30 @@ def _only_fund_and_channel(filters: QueueFilters) -> bool:
             and filters.amount_min_cents is None and filters.amount_max_cents is None)
 
 
-FILTERED_COUNTS_SECONDS = 60
-_closed_counts: dict[tuple, tuple[float, dict[str, int]]] = {}
-
-
-def forget_filtered_counts() -> None:
-    _closed_counts.clear()
+# The states as a table of constants: the count below is one subquery run once per state,
+# which the database plans once, where a subquery written out for each state is planned six
+# times (most of what counting cost on a large table).
+_STATES = union_all(*(db.select(literal_column(f"'{state}'", String).label("state")) for state in ClaimState.ALL))
 
 
 @cache
-def _count_statement(scoped_to_fund: bool, given: tuple[str, ...], states: tuple[str, ...]):
-    """Claims per state among `states` for one shape of filters, built once (see _queue_statement)."""
-    return (_bound_to_shape(scoped_to_fund, given).where(Claim.state.in_(states))
-            .with_only_columns(Claim.state, db.func.count()).group_by(Claim.state))
+def _count_statement(scoped_to_fund: bool, given: tuple[str, ...]):
+    """For each state, how many claims of that state match, read up to the bound "limit"
+    (see _queue_statement for why it is built once). Each state is its own range of the
+    queue's indexes, which all begin with the state or lead to it."""
+    states = _STATES.subquery("states")
+    matching = (_bound_to_shape(scoped_to_fund, given).where(Claim.state == states.c.state)
+                .with_only_columns(Claim.id).limit(bindparam("limit", type_=Integer)).correlate(states))
+    counted = db.select(db.func.count()).select_from(matching.subquery()).scalar_subquery()
+    return db.select(states.c.state, counted)
 
 
-def _count_by_state(staff: CnsStaff, filters: QueueFilters) -> dict[str, int]:
+def _count_by_state(staff: CnsStaff, filters: QueueFilters) -> StateCounts:
     scope, given = fund_scope(staff), _given(filters)
-
-    def count(states: tuple[str, ...]) -> dict[str, int]:
-        statement = _count_statement(scope is not None, tuple(given), states)
-        return dict(db.session.execute(statement, {**given, "scope": scope}).all())
-
-    found = count(ClaimState.OPEN)
-    key = (staff.fund_scope, tuple(sorted(filters.__dict__.items())))
-    cached, now = _closed_counts.get(key), monotonic()
-    if cached is None or now - cached[0] > FILTERED_COUNTS_SECONDS:
-        cached = (now, count(tuple(state for state in ClaimState.ALL if state not in ClaimState.OPEN)))
-        if len(_closed_counts) > 1000:  # arbitrary filters must not grow memory without bound
-            _closed_counts.clear()
-        _closed_counts[key] = cached
-    return {**found, **cached[1]}
+    statement = _count_statement(scope is not None, tuple(given))
+    found = dict(db.session.execute(statement, {**given, "scope": scope, "limit": COUNTED_UP_TO + 1}).all())
+    return StateCounts({state: min(found[state], COUNTED_UP_TO) for state in ClaimState.ALL},
+                       frozenset(state for state in ClaimState.ALL if found[state] > COUNTED_UP_TO))
 
 
 def next_waiting(staff: CnsStaff, *, besides: int) -> Claim | None:

@@ -82,6 +82,22 @@ def test_filters_narrow_the_queue(office, query, expected):
     assert references(response) == [made[name].reference for name in expected]
 
 
+def test_a_filtered_count_stops_and_says_it_did(office, monkeypatch):
+    client, _, _ = office
+    monkeypatch.setattr(review, "COUNTED_UP_TO", 2)
+    response = client.get(url_for("cns.claims", amount_min="1"))  # every claim costs more than 1 €
+    counts = {a.get_text(" ", strip=True) for a in page(response).select(".state-counts a")}
+    # Three wait: counting stopped past two. One under review, one accepted: exact.
+    assert {"Waiting for review 2+", "Under review 1", "Accepted 1", "Rejected 0", "All 4+"} <= counts
+    assert page(response).select_one("#claim-queue .result-count").get_text(strip=True) == (
+        "More than 2 claims match: narrow the filters to count them.")
+    accepted = client.get(url_for("cns.claims", amount_min="1", state="accepted"))
+    assert page(accepted).select_one("#claim-queue .result-count").get_text(strip=True) == "1 claim matches"
+    # The kept counts, read whole, never stop.
+    assert "Waiting for review 3" in {a.get_text(" ", strip=True) for a in page(client.get("/cns/claims"))
+                                      .select(".state-counts a")}
+
+
 def test_doctor_filter_takes_a_provider_code(office):
     client, made, people = office
     response = client.get(url_for("cns.claims", state="", doctor=people["dentist"].profile.provider_code))

@@ -309,3 +309,20 @@ def test_every_count_follows_a_decision_at_once(cast, make_claim):
     # Counted from the claims when a filter the kept counts do not know narrows the queue.
     day = claim.shared_at.date()
     assert review.counts(staff.profile, review.QueueFilters(date_from=day, date_to=day)) == after
+
+
+def test_filtered_counts_are_current_and_stop_past_the_limit(cast, make_claim, monkeypatch):
+    patient, doctor, staff = cast
+    claims = [make_claim(patient, doctor, staff, state="in_review") for _ in range(3)]
+    by_doctor = review.QueueFilters(doctor_id=doctor.profile.id)
+    monkeypatch.setattr(review, "COUNTED_UP_TO", 3)
+    exact = review.counts(staff.profile, by_doctor)
+    assert (exact[ClaimState.IN_REVIEW], exact.beyond) == (3, frozenset())  # as many as the limit: exact
+    review.accept(claims[0], staff.profile, version=claims[0].version)
+    # A closed state is counted from the claims as the open ones are, at once.
+    after = review.counts(staff.profile, by_doctor)
+    assert (after[ClaimState.IN_REVIEW], after[ClaimState.ACCEPTED]) == (2, 1)
+    monkeypatch.setattr(review, "COUNTED_UP_TO", 1)
+    stopped = review.counts(staff.profile, by_doctor)
+    assert (stopped[ClaimState.IN_REVIEW], stopped[ClaimState.ACCEPTED]) == (1, 1)
+    assert stopped.beyond == {ClaimState.IN_REVIEW}

@@ -23,7 +23,6 @@ import pytest
 
 from portal import maintenance
 from portal.accounts import terms
-from portal.claims import review
 from portal.core import clock
 from portal.extensions import db
 from portal.web.patient import doctor_choices
@@ -57,8 +56,7 @@ def _visit(app, connection, w: world.World, page: Page) -> Visit:
             if page.prepare:
                 page.prepare(w, client)
             url = page.url(w)
-        review.forget_filtered_counts()  # the worst case: the queue's cached counts are cold
-        doctor_choices.forget()  # and so is the patient's doctors filter
+        doctor_choices.forget()  # the worst case: the patient's doctors filter is cold
         # The terms number, by contrast, is read once per process every 30 seconds: the
         # page is counted as a worker serves it nearly always, with the number known.
         terms.current_number()
