@@ -209,6 +209,9 @@ def test_fund_staff_see_only_their_fund(office, make_staff, app):
     assert page(response).select_one("#fund") is None  # no fund to choose
     assert references(client.get("/cns/claims?state=&fund=CNS")) == [made["cmfep"].reference]
     assert "All 1" in text_of(response)
+    # Counted from the claims (an amount filter) as from the kept counts: their fund's alone.
+    filtered = client.get("/cns/claims?state=&amount_min=1")
+    assert "All 1" in text_of(filtered) and references(filtered) == [made["cmfep"].reference]
     assert client.get(url_for("cns.claim", claim_id=made["old"].id)).status_code == 404
     assert client.get(url_for("cns.claim", claim_id=made["cmfep"].id)).status_code == 200
 
