@@ -20,6 +20,7 @@ from portal.core import (
     prepared,
     query_count,
     rate_limits,
+    reading,
     reconnect,
 )
 from portal.extensions import csrf, db, htmx, login_manager, migrate
@@ -61,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     database.configure(app)
     reconnect.init_app(app)
     prepared.init_app(app)
+    reading.init_app(app)
     jobs.init_app(app)
     migrate.init_app(
         app,

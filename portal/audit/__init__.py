@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import has_request_context, request
 from flask_login import current_user
 
+from portal.core import clock, reading
 from portal.extensions import db
 from portal.models import AuditEvent
 
@@ -20,10 +21,14 @@ class EventType:
     name: str
     required: frozenset[str] = frozenset()
     optional: frozenset[str] = frozenset()
+    # Someone read data (a page, a document, a look-up, a refused attempt): the row stands on
+    # its own, whatever else the request does after it (record()).
+    is_read: bool = False
 
 
-def _declare(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> EventType:
-    event = EventType(name, frozenset(required), frozenset(optional))
+def _declare(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *,
+             is_read: bool = False) -> EventType:
+    event = EventType(name, frozenset(required), frozenset(optional), is_read)
     EVENTS[name] = event
     return event
 
@@ -80,12 +85,12 @@ GUARDIAN_LINKED = _declare("guardian.linked", ("child_patient_id",))
 GUARDIAN_LINK_ENDED = _declare("guardian.link_ended", ("child_patient_id", "reason"))
 SPACE_SWITCHED = _declare("space.switched", ("to_patient_id",))
 IDENTITY_REQUEST_FILED = _declare("identity_request.filed", ("request_id",))
-IDENTITY_REQUEST_VIEWED = _declare("identity_request.viewed", ("request_id",), ("document",))
+IDENTITY_REQUEST_VIEWED = _declare("identity_request.viewed", ("request_id",), ("document",), is_read=True)
 IDENTITY_REQUEST_DECIDED = _declare("identity_request.decided", ("request_id", "decision"))
-PATIENT_LOOKED_UP = _declare("patient.looked_up", ("purpose",))
+PATIENT_LOOKED_UP = _declare("patient.looked_up", ("purpose",), is_read=True)
 INVOICE_ISSUED = _declare("invoice.issued", ("invoice_id", "channel"))
 INVOICE_VOIDED = _declare("invoice.voided", ("invoice_id",))
-INVOICE_VIEWED = _declare("invoice.viewed", ("invoice_id",), ("document",))
+INVOICE_VIEWED = _declare("invoice.viewed", ("invoice_id",), ("document",), is_read=True)
 DOCUMENTS_PURGED = _declare("documents.purged", ("invoices",), ("claim_documents",))
 CLAIM_SHARED = _declare("claim.shared", ("claim_id", "invoice_id", "method"))
 CLAIM_WITHDRAWN = _declare("claim.withdrawn", ("claim_id",))
@@ -95,26 +100,26 @@ CLAIM_RECEIVED_ON_PAPER = _declare("claim.paper_received", ("claim_id", "invoice
 CLAIM_DIRECT_SUBMITTED = _declare("claim.direct_submitted", ("claim_id", "invoice_id", "consent_by", "consent_method"))
 DOCTOR_BANK_ACCOUNT_CHANGED = _declare("doctor.bank_account_changed")
 # The doctor read or downloaded what the fund paid them (names and amounts of their patients).
-DOCTOR_PAYMENTS_VIEWED = _declare("doctor.payments_viewed", ("claims",), ("document",))
+DOCTOR_PAYMENTS_VIEWED = _declare("doctor.payments_viewed", ("claims",), ("document",), is_read=True)
 CLAIM_TAKEN_UP = _declare("claim.taken_up", ("claim_id",))
 CLAIM_INFO_REQUESTED = _declare("claim.info_requested", ("claim_id",))
 CLAIM_INFO_ANSWERED = _declare("claim.info_answered", ("claim_id",), ("document",))
 CLAIM_DECIDED = _declare("claim.decided", ("claim_id", "decision"), ("adjusted", "reason"))
 # The agent who rejected a claim took the rejection back within portal.claims.undo.WINDOW.
 CLAIM_DECISION_UNDONE = _declare("claim.decision_undone", ("claim_id", "decision"), ("reason",))
-CLAIM_VIEWED = _declare("claim.viewed", ("claim_id",), ("document",))
-STATEMENT_VIEWED = _declare("statement.viewed", ("statement_id",), ("document",))
+CLAIM_VIEWED = _declare("claim.viewed", ("claim_id",), ("document",), is_read=True)
+STATEMENT_VIEWED = _declare("statement.viewed", ("statement_id",), ("document",), is_read=True)
 AUTO_SHARE_CHANGED = _declare("auto_share.changed", ("enabled",))
 BANK_ACCOUNT_CHANGED = _declare("bank_account.changed")
 INVOICE_REPORTED = _declare("invoice.reported", ("invoice_id", "report_id"))
 INVOICE_REPORT_CLOSED = _declare("invoice.report_closed", ("report_id",), ("replacement_id",))
-CLAIM_STATISTICS_VIEWED = _declare("claim.statistics_viewed", ("date_from", "date_to"))
+CLAIM_STATISTICS_VIEWED = _declare("claim.statistics_viewed", ("date_from", "date_to"), is_read=True)
 CONTACT_CHANGED = _declare("contact.changed", ("fields",))
 DATA_REQUEST_FILED = _declare("data_request.filed", ("request_id", "kind"))
-DATA_REQUEST_VIEWED = _declare("data_request.viewed", ("request_id",))
+DATA_REQUEST_VIEWED = _declare("data_request.viewed", ("request_id",), is_read=True)
 DATA_REQUEST_ANSWERED = _declare("data_request.answered", ("request_id", "state"))
 EXPORT_CREATED = _declare("export.created", ("export_id",))
-EXPORT_DOWNLOADED = _declare("export.downloaded", ("export_id",))
+EXPORT_DOWNLOADED = _declare("export.downloaded", ("export_id",), is_read=True)
 CLAIM_FROZEN = _declare("claim.frozen", ("claim_id",))
 CLAIM_UNFROZEN = _declare("claim.unfrozen", ("claim_id",))
 OBJECTION_CHANGED = _declare("objection.changed", ("objects",))
@@ -141,7 +146,7 @@ IBAN_CHANGE_CONFIRMED = _declare("claim.iban_change_confirmed", ("claim_id",))
 # refused it after checking a family document (portal.accounts.guardian_register).
 GUARDIAN_LINK_REQUESTED = _declare("guardian.link_requested", ("request_id",))
 GUARDIAN_LINK_DECIDED = _declare("guardian.link_decided", ("request_id", "decision"))
-GUARDIAN_REQUEST_VIEWED = _declare("guardian.request_viewed", ("request_id",))
+GUARDIAN_REQUEST_VIEWED = _declare("guardian.request_viewed", ("request_id",), is_read=True)
 # The IBAN of an erased patient's claim, removed once the claim was decided (paid or not).
 CLAIM_IBAN_REMOVED = _declare("claim.iban_removed", ("claim_id",))
 # A doctor or agent who left: the account closed, every session ended, the doctor's pending
@@ -154,18 +159,18 @@ IDENTIFICATION_REDUCED = _declare("account.identification_reduced", ("account_id
 ADMINISTRATOR_GRANTED = _declare("staff.administrator_granted", ("account_id",))
 ADMINISTRATOR_REVOKED = _declare("staff.administrator_revoked", ("account_id",))
 # An administrator looked an account up by its login on the staff administration page.
-ACCOUNT_LOOKED_UP = _declare("account.looked_up", ("account_id",))
+ACCOUNT_LOOKED_UP = _declare("account.looked_up", ("account_id",), is_read=True)
 # The help desk (portal.helpdesk): a message to the fund filed (by a patient, a doctor, or someone
 # not signed in: `source`), opened by an agent (its attachment: `document`), answered; and the
 # retention purge of messages three years after their last reply.
 HELP_REQUEST_FILED = _declare("help_request.filed", ("request_id", "source"))
-HELP_REQUEST_VIEWED = _declare("help_request.viewed", ("request_id",), ("document",))
+HELP_REQUEST_VIEWED = _declare("help_request.viewed", ("request_id",), ("document",), is_read=True)
 HELP_REQUEST_ANSWERED = _declare("help_request.answered", ("request_id",))
 HELP_REQUESTS_PURGED = _declare("help_requests.purged", ("requests",))
 # A signed-in user asked for an object that is not theirs, or does not exist (answered 404):
 # the view, what the id names (claim, invoice, event, code, request, session, export, patient:
 # the URL argument without "_id"), and the id when it is a plain number, never a secret.
-ACCESS_REFUSED = _declare("access.refused", ("endpoint", "object"), ("object_id",))
+ACCESS_REFUSED = _declare("access.refused", ("endpoint", "object"), ("object_id",), is_read=True)
 # An operator scheduled or cancelled a maintenance window (flask --app app maintenance …).
 MAINTENANCE_SCHEDULED = _declare("maintenance.scheduled", ("window_id", "starts_at", "ends_at"))
 MAINTENANCE_CANCELLED = _declare("maintenance.cancelled", ("window_id",))
@@ -197,8 +202,17 @@ def record(
     actor=None,
     patient_id: int | None = None,
     **data,
-) -> AuditEvent:
-    """Add an audit row to the current transaction; the caller commits with its change."""
+) -> None:
+    """Write an audit row in the current transaction; the caller commits with its change.
+
+    Written with a plain INSERT at once, not added to the session for its next flush: a page
+    that only reads writes one row, and the session's unit of work (an ORM object, the flush,
+    the new id read back) cost more than the INSERT itself. Nobody reads the row back.
+
+    A read (`is_read`) in a page that has written nothing yet is committed on its own, by the
+    INSERT itself (portal/core/reading.py): the data was read, so the access is traced even if
+    the page then fails, and the page needs no BEGIN and COMMIT. Every other event waits for
+    the commit of the change it traces."""
     keys = set(data)
     missing = event.required - keys
     unknown = keys - event.required - event.optional
@@ -206,13 +220,16 @@ def record(
         raise AuditError(f"{event.name}: missing {sorted(missing)}, unexpected {sorted(unknown)}")
     if actor is None and has_request_context() and getattr(current_user, "is_authenticated", False):
         actor = current_user
-    row = AuditEvent(
-        event=event.name,
-        actor_account_id=actor.id if actor is not None else None,
-        actor_role=actor.role if actor is not None else None,
-        ip=client_address() if has_request_context() else None,
-        patient_id=patient_id,
-        data=data,
-    )
-    db.session.add(row)
-    return row
+    db.session.execute(_ON_ITS_OWN if event.is_read else _INSERT, {
+        "occurred_at": clock.now(),
+        "event": event.name,
+        "actor_account_id": actor.id if actor is not None else None,
+        "actor_role": actor.role if actor is not None else None,
+        "ip": client_address() if has_request_context() else None,
+        "patient_id": patient_id,
+        "data": data,
+    })
+
+
+_INSERT = AuditEvent.__table__.insert()
+_ON_ITS_OWN = _INSERT.execution_options(**{reading.ON_ITS_OWN: True})

@@ -186,6 +186,11 @@ class StateCounts(dict):
         super().__init__(found)
         self.beyond = beyond
 
+    @property
+    def total(self) -> int:
+        """Every state's claims together: the "All" tab (a lower bound when `beyond` names one)."""
+        return sum(self.values())
+
 
 # Where counting a filtered queue stops. Counting every claim that matches reads them all:
 # at national scale tens of thousands for an amount range, and a number that large tells an

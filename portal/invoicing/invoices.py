@@ -221,7 +221,10 @@ SETTLEMENTS = ("full", "direct", "paper")
 
 def relatives(invoice: Invoice) -> dict[str, Invoice | None]:
     """The voided invoice this one corrects ("replaces") and the correction that replaced it
-    ("replaced_by"), in one query."""
+    ("replaced_by"), in one query; none for the many that neither correct an invoice nor were
+    voided (issue() corrects voided invoices only)."""
+    if invoice.replaces_id is None and invoice.voided_at is None:
+        return {"replaces": None, "replaced_by": None}
     found = db.session.scalars(db.select(Invoice).where(
         or_(Invoice.id == invoice.replaces_id, Invoice.replaces_id == invoice.id)
     ).order_by(Invoice.id)).all()

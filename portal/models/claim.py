@@ -37,8 +37,9 @@ UNFROZEN = "frozen_at IS NULL"
 def _queue_indexes() -> list[Index]:
     """One index per order the queue offers, with and without a state: (state, shared_at, id),
     (shared_at, id), and the same by amount; one for a fund's own agents, whose every page
-    names their fund; and one for a channel (paper or digital), which also counts its open
-    claims by amount without reading the table (the amount is carried in the index)."""
+    names their fund; one for a channel (paper or digital), which also counts its open
+    claims by amount without reading the table (the amount is carried in the index); and
+    one doctor's claims in both orders, whatever their state (the doctor filter)."""
     where = {"postgresql_where": text(UNFROZEN), "sqlite_where": text(UNFROZEN)}
     return [
         Index("ix_claim_queue_state_date", "state", "shared_at", "id", **where),
@@ -48,6 +49,8 @@ def _queue_indexes() -> list[Index]:
         Index("ix_claim_queue_fund", "state", "fund", "shared_at", "id", **where),
         Index("ix_claim_queue_channel", "channel", "state", "shared_at", "id", postgresql_include=["total_cents"],
               **where),
+        Index("ix_claim_queue_doctor_date", "doctor_id", "shared_at", "id", **where),
+        Index("ix_claim_queue_doctor_amount", "doctor_id", "total_cents", "id", **where),
     ]
 
 

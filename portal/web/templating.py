@@ -27,8 +27,6 @@ def inject() -> dict:
         "language_names": LANGUAGE_NAMES,
         "language_url": language_url,
         "user_session": g.get("user_session"),
-        "demo_mode": current_app.config["DEMO_MODE"],
-        "contact_email": current_app.config["PUBLIC_CONTACT_EMAIL"],
         "home_url": _home_url(),
         # Callables: asked only by the templates that show them (the header, which an htmx
         # fragment does not draw), so a page without them does not query the household.
@@ -61,20 +59,33 @@ def spaces() -> dict | None:
             "own": guardians.own_patient(account), "unread": guardians.household(account).unread}
 
 
-_ROLE_LINKS: dict[tuple, Markup] = {}
+_WRITTEN: dict[tuple, Markup] = {}
+
+
+def _written_once(name: str, key: tuple, **context) -> Markup:
+    """The output of template `name`, which depends on nothing but `key`: rendered the first
+    time, then kept for the life of the process (the keys are few: roles, pages, languages)."""
+    key = (name, i18n.language(), request.script_root, *key)
+    found = _WRITTEN.get(key)
+    if found is None:
+        written = current_app.jinja_env.get_template(name).render(**context)
+        lines = "\n".join(line for line in written.splitlines() if line.strip())
+        found = _WRITTEN[key] = Markup(lines)  # noqa: S704  # nosec B704 - a template's output, escaped by it
+    return found
 
 
 def role_links(role: str, which: str) -> Markup:
     """The header's links for everyone with `role` (templates/layouts/_role_links.html), written
     once per language and page: every page draws them, a dozen translated links and URLs."""
-    key = (role, which, i18n.language(), request.endpoint, request.script_root)
-    found = _ROLE_LINKS.get(key)
-    if found is None:
-        template = current_app.jinja_env.get_template("layouts/_role_links.html")
-        written = template.render(role=role, which=which, current=request.endpoint)
-        lines = "\n".join(line for line in written.splitlines() if line.strip())
-        found = _ROLE_LINKS[key] = Markup(lines)  # noqa: S704  # nosec B704 - a template's output, escaped by it
-    return found
+    return _written_once("layouts/_role_links.html", (role, which, request.endpoint),
+                         role=role, which=which, current=request.endpoint)
+
+
+def site_footer() -> Markup:
+    """The footer (templates/layouts/_footer.html), the same on every page: written once per
+    language."""
+    demo, contact = current_app.config["DEMO_MODE"], current_app.config["PUBLIC_CONTACT_EMAIL"]
+    return _written_once("layouts/_footer.html", (demo, contact), demo_mode=demo, contact_email=contact)
 
 
 def _home_url() -> str:
@@ -89,5 +100,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["channel_words"] = words.CHANNELS  # for components/invoice.html
     app.jinja_env.globals["form_field"] = form_fields.field  # for components/forms.html
     app.jinja_env.globals["role_links"] = role_links  # for layouts/_header.html
+    app.jinja_env.globals["site_footer"] = site_footer  # for layouts/base.html
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

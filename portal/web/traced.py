@@ -1,6 +1,7 @@
 """Answers that carry an audit row: the view added the row while it read what it shows; these
 commit it once the page or the file is made, because a commit expires everything the session
-loaded and the page would load it all again."""
+loaded and the page would load it all again. (On PostgreSQL a page's row of a read is already
+committed by its INSERT, portal/core/reading.py; the commit then has nothing to do.)"""
 
 from __future__ import annotations
 

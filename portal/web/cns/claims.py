@@ -161,19 +161,14 @@ def _claim_statement(fund: str | None):
 def _page(loaded: tuple[Claim, int], staff: CnsStaff, **forms) -> str:
     claim, unread = loaded
     invoice = claim.invoice
-    version = {"version": claim.version}
-    amount = Decimal(claim.computed_cents) / 100
-    forms = {
-        "take_up_form": TakeUpForm(formdata=None),
-        "accept_form": AcceptForm(formdata=None, amount=amount, **version),
-        "reject_form": ClaimRejectForm(formdata=None, **version),
-        "info_form": InfoRequestForm(formdata=None, **version),
-        **forms,
-    }
+    own_undo_until = undo.deadline(claim) if undo.undoable(claim, staff, unread=unread) else None
+    forms = {**_decision_forms(claim), **forms}
     if claim.is_direct_payment:  # the doctor who sent the claim answers the question and is paid
-        forms["info_form"].question.label.text = _("Question for the doctor")
-        forms["info_form"].submit.label.text = _("Ask the doctor")
-        forms["accept_form"].iban_checked.label.text = _("I checked that the new bank account belongs to the doctor")
+        if forms["info_form"]:
+            forms["info_form"].question.label.text = _("Question for the doctor")
+            forms["info_form"].submit.label.text = _("Ask the doctor")
+        if forms["accept_form"]:
+            forms["accept_form"].iban_checked.label.text = _("I checked that the new bank account belongs to the doctor")
     return render_template(
         "cns/claim.html", claim=claim, invoice=invoice, amounts=reimbursement.reimbursement_of(invoice),
         age=age_on(reimbursement.birth_date_of(invoice), invoice.service_date),
@@ -181,9 +176,24 @@ def _page(loaded: tuple[Claim, int], staff: CnsStaff, **forms) -> str:
         iban=identity.masked_iban(claim.iban) or _("Removed after payment"),
         iban_is_new=review.iban_is_new(claim), iban_changed_at=getattr(review.payee_of(claim), "iban_changed_at", None),
         rejection_labels=REJECTION_LABELS, adjustment_labels=review.ADJUSTMENT_REASONS,
-        own_undo_until=undo.deadline(claim) if undo.undoable(claim, staff, unread=unread) else None,
-        own_undo_form=UndoDecisionForm(formdata=None, **version), **decided_panel(staff), **forms,
+        own_undo_until=own_undo_until,
+        own_undo_form=UndoDecisionForm(formdata=None, version=claim.version) if own_undo_until else None,
+        **decided_panel(staff), **forms,
     )
+
+
+def _decision_forms(claim: Claim) -> dict:
+    """The forms the decision column offers in the claim's state, the others None: building a
+    form the page does not show cost as much as writing one it does."""
+    forms = dict.fromkeys(("take_up_form", "accept_form", "reject_form", "info_form"))
+    if claim.state == ClaimState.SHARED:
+        forms["take_up_form"] = TakeUpForm(formdata=None)
+    elif claim.state == ClaimState.IN_REVIEW:
+        version = claim.version
+        forms["accept_form"] = AcceptForm(formdata=None, amount=Decimal(claim.computed_cents) / 100, version=version)
+        forms["reject_form"] = ClaimRejectForm(formdata=None, version=version)
+        forms["info_form"] = InfoRequestForm(formdata=None, version=version)
+    return forms
 
 
 @bp.get("/claims/<int:claim_id>")
