@@ -36,6 +36,8 @@ READING_METHODS = ("GET", "HEAD", "OPTIONS")
 ON_ITS_OWN = "written_on_its_own"
 # A SELECT that locks rows needs the transaction that holds the lock.
 _LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+# Connection.info (kept with the driver's connection): this module switched autocommit on.
+_OURS = "reading_autocommit"
 _installed = False
 
 
@@ -57,24 +59,26 @@ def _begin(connection: Connection) -> None:
     if connection.dialect.name != "postgresql" or "isolation_level" in connection.get_execution_options():
         return
     driver = _driver(connection)
-    if driver is not None and driver.info.transaction_status.name == "IDLE":
+    if driver is not None and not driver.autocommit and driver.info.transaction_status.name == "IDLE":
         driver.autocommit = True
+        connection.info[_OURS] = True
 
 
 def _statement(connection: Connection, _cursor, statement: str, _parameters, context, _many) -> None:
-    if connection.dialect.name != "postgresql":
-        return
-    driver = _driver(connection)
-    if driver is None or not driver.autocommit or is_plain_read(statement):
+    # Only a connection this module put in autocommit: one whose engine asked for AUTOCOMMIT
+    # (to create a database, say) stays as it was asked.
+    if not connection.info.get(_OURS) or is_plain_read(statement):
         return
     if context is not None and context.execution_options.get(ON_ITS_OWN):
         return  # committed by itself: the statements after it still read without a transaction
-    if driver.info.transaction_status.name == "IDLE":
+    driver = _driver(connection)
+    if driver is not None and driver.info.transaction_status.name == "IDLE":
         driver.autocommit = False  # psycopg sends BEGIN before this statement
+        connection.info.pop(_OURS)
 
 
-def _checkin(dbapi_connection, _record) -> None:
-    if dbapi_connection is None or not hasattr(dbapi_connection, "prepare_threshold"):
+def _checkin(dbapi_connection, record) -> None:
+    if record is None or not record.info.pop(_OURS, False) or dbapi_connection is None:
         return
     if not dbapi_connection.closed and dbapi_connection.autocommit:
         dbapi_connection.autocommit = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from flask import abort
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from portal import audit
 from portal.core.reading import is_plain_read
@@ -63,7 +63,11 @@ def _probed_app():
         db.session.commit()
         return status
 
+    def vacuum():
+        return _vacuumed()
+
     application.add_url_rule("/_probe/read", view_func=allow(PUBLIC)(read), methods=["GET", "POST"])
+    application.add_url_rule("/_probe/vacuum", view_func=allow(PUBLIC)(vacuum))
     application.add_url_rule("/_probe/traced/<kind>/<int:marker>/<int:fail>", view_func=allow(PUBLIC)(traced))
     application.add_url_rule("/_probe/lock/<int:account_id>", view_func=allow(PUBLIC)(lock))
     application.add_url_rule("/_probe/write/<int:account_id>/<int:fail>", view_func=allow(PUBLIC)(write_twice))
@@ -145,6 +149,27 @@ def test_the_pool_gets_its_connections_back_with_autocommit_off(app_ctx):
         assert pool.checkedout() == 0
         with db.engine.connect() as connection:  # outside a request: the pool's own state
             assert connection.connection.driver_connection.autocommit is False
+        db.engine.dispose()
+
+
+def _vacuumed() -> str:
+    """VACUUM, which PostgreSQL refuses inside a transaction, on an engine asked for AUTOCOMMIT."""
+    engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM act"))
+    finally:
+        engine.dispose()
+    return "vacuumed"
+
+
+@pytest.mark.committing
+@needs_postgres
+def test_a_connection_asked_for_autocommit_is_left_in_it(app_ctx):
+    assert _vacuumed() == "vacuumed"  # outside a request: a CLI command, a test's own set-up
+    application = _probed_app()
+    assert application.test_client().get("/_probe/vacuum").get_data(as_text=True) == "vacuumed"
+    with application.app_context():
         db.engine.dispose()
 
 
