@@ -71,8 +71,8 @@ def _statement(connection: Connection, _cursor, statement: str, _parameters, con
         return
     if context is not None and context.execution_options.get(ON_ITS_OWN):
         return  # committed by itself: the statements after it still read without a transaction
-    driver = _driver(connection)
-    if driver is not None and driver.info.transaction_status.name == "IDLE":
+    driver = connection.connection.driver_connection  # psycopg's: _begin checked it
+    if driver.info.transaction_status.name == "IDLE":
         driver.autocommit = False  # psycopg sends BEGIN before this statement
         connection.info.pop(_OURS)
 

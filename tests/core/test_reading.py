@@ -27,6 +27,15 @@ def _status() -> str:
     return db.session.connection().connection.driver_connection.info.transaction_status.name
 
 
+@pytest.fixture
+def probed(app_ctx):
+    """An app with test-only routes (_probed_app); its own connections closed afterwards."""
+    application = _probed_app()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
 def _probed_app():
     """An app with test-only routes, added before its first request."""
     application = make_app(PROPAGATE_EXCEPTIONS=False)
@@ -94,38 +103,31 @@ def test_only_a_select_that_locks_nothing_is_a_plain_read(statement, plain):
 
 @pytest.mark.committing
 @needs_postgres
-def test_a_page_that_only_reads_opens_no_transaction(app_ctx):
-    application = _probed_app()
-    browser = application.test_client()
+def test_a_page_that_only_reads_opens_no_transaction(probed):
+    browser = probed.test_client()
     assert browser.get("/_probe/read").get_data(as_text=True) == "IDLE"
     # A form keeps its transaction from the first statement: it locks and decides behind it.
     assert browser.post("/_probe/read").get_data(as_text=True) == "INTRANS"
     # A signed-in page: the session's row and the page's own reads, none in a transaction.
-    patient = sign_in_committed(application, new_patient())
+    patient = sign_in_committed(probed, new_patient())
     assert patient.get("/patient/invoices").status_code == 200
-    with application.app_context():
-        db.engine.dispose()
 
 
 @pytest.mark.committing
 @needs_postgres
-def test_a_select_that_locks_opens_the_transaction_that_holds_the_lock(app_ctx):
-    application = _probed_app()
+def test_a_select_that_locks_opens_the_transaction_that_holds_the_lock(probed):
     account_id = new_patient().account.id
     db.session.commit()
-    assert application.test_client().get(f"/_probe/lock/{account_id}").get_data(as_text=True) == "INTRANS"
-    with application.app_context():
-        db.engine.dispose()
+    assert probed.test_client().get(f"/_probe/lock/{account_id}").get_data(as_text=True) == "INTRANS"
 
 
 @pytest.mark.committing
 @needs_postgres
 @pytest.mark.parametrize("fail", [0, 1], ids=["committed", "failed"])
-def test_the_first_write_of_a_page_opens_a_transaction_for_all_that_follows(app_ctx, fail):
-    application = _probed_app()
+def test_the_first_write_of_a_page_opens_a_transaction_for_all_that_follows(probed, fail):
     account_id = new_patient().account.id
     db.session.commit()
-    response = application.test_client().get(f"/_probe/write/{account_id}/{fail}")
+    response = probed.test_client().get(f"/_probe/write/{account_id}/{fail}")
     if fail:
         # Both updates ran inside the transaction the first one opened: neither was kept.
         assert response.status_code == 500
@@ -133,23 +135,19 @@ def test_the_first_write_of_a_page_opens_a_transaction_for_all_that_follows(app_
     else:
         assert response.get_data(as_text=True) == "INTRANS"
         assert _language(account_id) == "fr"
-    with application.app_context():
-        db.engine.dispose()
 
 
 @pytest.mark.committing
 @needs_postgres
-def test_the_pool_gets_its_connections_back_with_autocommit_off(app_ctx):
-    application = _probed_app()
-    browser = application.test_client()
+def test_the_pool_gets_its_connections_back_with_autocommit_off(probed):
+    browser = probed.test_client()
     for _ in range(3):
         assert browser.get("/_probe/read").get_data(as_text=True) == "IDLE"
-    with application.app_context():
+    with probed.app_context():
         pool = db.engine.pool
         assert pool.checkedout() == 0
         with db.engine.connect() as connection:  # outside a request: the pool's own state
             assert connection.connection.driver_connection.autocommit is False
-        db.engine.dispose()
 
 
 def _vacuumed() -> str:
@@ -165,12 +163,9 @@ def _vacuumed() -> str:
 
 @pytest.mark.committing
 @needs_postgres
-def test_a_connection_asked_for_autocommit_is_left_in_it(app_ctx):
+def test_a_connection_asked_for_autocommit_is_left_in_it(probed):
     assert _vacuumed() == "vacuumed"  # outside a request: a CLI command, a test's own set-up
-    application = _probed_app()
-    assert application.test_client().get("/_probe/vacuum").get_data(as_text=True) == "vacuumed"
-    with application.app_context():
-        db.engine.dispose()
+    assert probed.test_client().get("/_probe/vacuum").get_data(as_text=True) == "vacuumed"
 
 
 def _traced(marker: int) -> int:
@@ -191,13 +186,10 @@ def _traced(marker: int) -> int:
         ("change", 1, "INTRANS", 0),  # a change's row is kept only with the change it traces
     ],
 )
-def test_a_read_is_traced_on_its_own_and_a_change_with_its_transaction(app_ctx, kind, fail, status, kept):
-    application = _probed_app()
+def test_a_read_is_traced_on_its_own_and_a_change_with_its_transaction(probed, kind, fail, status, kept):
     marker = 900_001  # a committing test: the tables are emptied after each
-    response = application.test_client().get(f"/_probe/traced/{kind}/{marker}/{fail}")
+    response = probed.test_client().get(f"/_probe/traced/{kind}/{marker}/{fail}")
     assert response.status_code == (500 if fail else 200)
     if not fail:
         assert response.get_data(as_text=True) == status
     assert _traced(marker) == kept
-    with application.app_context():
-        db.engine.dispose()
