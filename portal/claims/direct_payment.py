@@ -111,7 +111,7 @@ def submit(invoice: Invoice, *, consent_by: str, consent_method: str) -> Claim:
         consent_by, consent_method, now)
     claim, created = states.new_claim(invoice.patient, invoice, channel=Channel.DIGITAL, direct_payment=True)
     if created:
-        claim.events.append(ClaimEvent(kind="direct_submitted", at=now, actor_role="doctor"))
+        states.add_event(claim, ClaimEvent(kind="direct_submitted", at=now, actor_role="doctor"))
         audit.record(audit.CLAIM_DIRECT_SUBMITTED, patient_id=invoice.patient_id, claim_id=claim.id,
                      invoice_id=invoice.id, consent_by=consent_by, consent_method=consent_method)
     return claim
@@ -130,7 +130,7 @@ def withdraw_with(invoice: Invoice) -> None:
         return
     now = clock.now()
     states.move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
-    claim.events.append(ClaimEvent(kind="voided", at=now, actor_role="doctor"))
+    states.add_event(claim, ClaimEvent(kind="voided", at=now, actor_role="doctor"))
     audit.record(audit.CLAIM_WITHDRAWN, patient_id=invoice.patient_id, claim_id=claim.id)
 
 

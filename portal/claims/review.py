@@ -268,7 +268,7 @@ def take_up(claim: Claim, staff: CnsStaff) -> None:
     now = clock.now()
     move(claim, (ClaimState.SHARED,), {"state": ClaimState.IN_REVIEW, "taken_at": now, "taken_by_id": staff.id},
          unfrozen=True, changed=TAKEN)
-    claim.events.append(ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
+    states.add_event(claim, ClaimEvent(kind="taken_up", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_TAKEN_UP, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -279,7 +279,7 @@ def request_info(claim: Claim, staff: CnsStaff, question: str, *, version: int) 
     now = clock.now()
     move(claim, (ClaimState.IN_REVIEW,), {"state": ClaimState.INFO_REQUESTED}, version=version, unfrozen=True,
          changed=CHANGED)
-    claim.events.append(ClaimEvent(
+    states.add_event(claim, ClaimEvent(
         kind="info_requested", at=now, actor_role="cns", staff_id=staff.id, message=question[: states.MAX_MESSAGE]
     ))
     if claim.is_direct_payment:
@@ -340,7 +340,7 @@ def accept(claim: Claim, staff: CnsStaff, *, version: int, amount_cents: int | N
         "state": ClaimState.ACCEPTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": amount,
         "adjustment_reason": reason if adjusted else None, "adjustment_note": note or None,
     }, version=version, unfrozen=True, changed=CHANGED)
-    claim.events.append(ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
+    states.add_event(claim, ClaimEvent(kind="accepted", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note or None))
     statement = _statement(claim, now)
     db.session.flush()
@@ -369,7 +369,7 @@ def reject(claim: Claim, staff: CnsStaff, *, version: int, reason: str, note: st
         "state": ClaimState.REJECTED, "decided_at": now, "decided_by_id": staff.id, "reimbursed_cents": 0,
         "rejection_reason": reason, "rejection_note": note.strip()[: states.MAX_MESSAGE] or None,
     }, version=version, unfrozen=True, changed=CHANGED)
-    claim.events.append(ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
+    states.add_event(claim, ClaimEvent(kind="rejected", at=now, actor_role="cns", staff_id=staff.id,
                                    message=note.strip() or None))
     states.notify(claim.patient_id, NoticeKind.CLAIM_REJECTED, claim=claim)
     if claim.is_direct_payment:  # the doctor may now bill the patient for the rest
@@ -475,7 +475,7 @@ def receive_paper(payload: str, staff: CnsStaff, *, paid_on: date | None = None,
         return claim, False
     claim.paid_on, claim.is_receipt_seen = paid_on, is_receipt_seen
     now = claim.shared_at
-    claim.events.append(ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
+    states.add_event(claim, ClaimEvent(kind="paper_received", at=now, actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_RECEIVED_ON_PAPER, patient_id=patient.id, claim_id=claim.id, invoice_id=invoice.id,
                  receipt_seen=is_receipt_seen)
     return claim, True

@@ -94,9 +94,14 @@ def recipients(patient: Patient) -> list[str]:
 
 # --- Sharing ---------------------------------------------------------------------------------
 
-def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method: str = MANUAL) -> list[Claim]:
+def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method: str = MANUAL,
+          claimed: set[int] | None = None) -> list[Claim]:
     """Create one claim per invoice the patient chose; invoices already shared return
     their existing claim, so a double click or a second tab changes nothing.
+
+    `claimed`: which of them have a live claim, when the caller read it in this transaction
+    (claimed_invoice_ids); a claim made since by another request still loses the race in
+    states.new_claim and returns the winner's.
 
     Refused on "iban" when the patient has no bank account to credit, and on "invoice" when
     an invoice is not theirs or not eligible.
@@ -107,7 +112,7 @@ def share(patient: Patient, chosen: list[Invoice], *, by: Account | None, method
     for invoice in chosen:
         if invoice.patient_id != patient.id:
             raise Refused.on("invoice", "not the patient's invoice")
-        existing = states.active_claim_of(invoice.id)
+        existing = states.active_claim_of(invoice.id) if claimed is None or invoice.id in claimed else None
         if existing is not None:
             claims.append(existing)
             continue
@@ -121,7 +126,7 @@ def _create(patient: Patient, invoice: Invoice, *, by: Account | None, method: s
     claim, created = states.new_claim(patient, invoice, channel=Channel.DIGITAL)
     if not created:
         return claim
-    claim.events.append(ClaimEvent(kind="shared", at=claim.shared_at, actor_role="patient"))
+    states.add_event(claim, ClaimEvent(kind="shared", at=claim.shared_at, actor_role="patient"))
     db.session.add(ConsentReceipt(
         claim_id=claim.id, patient_id=patient.id, account_id=by.id if by else None, method=method,
         recipient_fund=patient.fund, invoice_number=invoice.number, given_at=claim.shared_at,
@@ -170,7 +175,7 @@ def withdraw(claim: Claim, *, by: Account) -> None:
         raise states.ClaimConflict(claim.id)
     now = clock.now()
     states.move(claim, (ClaimState.SHARED,), {"state": ClaimState.WITHDRAWN, "withdrawn_at": now})
-    claim.events.append(ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
+    states.add_event(claim, ClaimEvent(kind="withdrawn", at=now, actor_role="patient"))
     audit.record(audit.CLAIM_WITHDRAWN, actor=by, patient_id=claim.patient_id, claim_id=claim.id)
 
 
@@ -194,7 +199,7 @@ def answer(claim: Claim, message: str, *, by: Account, document: bytes | None = 
     except states.ClaimConflict:
         uploads.delete(stored)
         raise
-    claim.events.append(ClaimEvent(
+    states.add_event(claim, ClaimEvent(
         kind="info_answered", at=now, actor_role=str(by.role), message=message[:states.MAX_MESSAGE],
         document_name=stored, document_type=kind,
     ))

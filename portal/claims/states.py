@@ -20,7 +20,7 @@ from portal.core.database import add_unless_taken
 from portal.core.refused import Conflict
 from portal.extensions import db
 from portal.messaging import events
-from portal.models import Claim, ClaimState, Invoice, Notification, Patient
+from portal.models import Claim, ClaimEvent, ClaimState, Invoice, Notification, Patient
 
 MAX_MESSAGE = 2000
 
@@ -41,6 +41,15 @@ def active_claim_of(invoice_id: int) -> Claim | None:
     return db.session.scalar(
         db.select(Claim).where(Claim.invoice_id == invoice_id, Claim.state != ClaimState.WITHDRAWN)
     )
+
+
+def add_event(claim: Claim, event: ClaimEvent) -> ClaimEvent:
+    """Add a step to the claim's timeline without reading the steps it has (a SELECT on every
+    decision): set from the event's side, the claim's steps take it if they were loaded, else
+    it is there when they are next read."""
+    event.claim = claim
+    db.session.add(event)
+    return event
 
 
 def new_claim(patient: Patient, invoice: Invoice, *, channel: str, direct_payment: bool = False) -> tuple[Claim, bool]:

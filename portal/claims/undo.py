@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 from portal import audit
+from portal.claims import states
 from portal.claims.states import ClaimConflict, move
 from portal.core import clock
 from portal.extensions import db
@@ -76,6 +77,6 @@ def undo(claim: Claim, staff: CnsStaff, *, version: int) -> None:
         "state": ClaimState.IN_REVIEW, "decided_at": None, "decided_by_id": None, "reimbursed_cents": None,
         "rejection_reason": None, "rejection_note": None,
     }, version=version, unfrozen=True, changed=TOO_LATE)
-    claim.events.append(ClaimEvent(kind="decision_undone", at=clock.now(), actor_role="cns", staff_id=staff.id))
+    states.add_event(claim, ClaimEvent(kind="decision_undone", at=clock.now(), actor_role="cns", staff_id=staff.id))
     audit.record(audit.CLAIM_DECISION_UNDONE, patient_id=claim.patient_id, claim_id=claim.id, decision="rejected",
                  reason=reason)

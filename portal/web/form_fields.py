@@ -26,7 +26,10 @@ def _kept_key(f, arguments: tuple) -> tuple | None:
         return None
     if isinstance(f.widget, Select) and not isinstance(f.widget, KeptChoicesSelect):
         return None  # choices built for this request (a patient's doctors)
-    return (type(f.meta), f.name, i18n.language(), repr(f.data), tuple(f.raw_data or ()), arguments)
+    # A label the view set for this request (a plain string, not the class's lazy one) is part
+    # of what the field writes: the claim page asks "the doctor" on a direct-payment claim.
+    label = f.label.text if isinstance(f.label.text, str) else None
+    return (type(f.meta), f.name, i18n.language(), repr(f.data), tuple(f.raw_data or ()), label, arguments)
 
 
 def _blank(f) -> bool:

@@ -9,9 +9,10 @@ import io
 from portal.claims import review, states
 from portal.extensions import db
 from portal.models import AuditEvent, Claim, ClaimEvent, ClaimState, Notification, OutboxMessage
+from portal.web import form_fields
 from tests.fixtures.claims import direct_question, new_claim
 from tests.fixtures.clients import page, signed_in_as, text_of, url_for
-from tests.fixtures.factories import new_patient, new_staff
+from tests.fixtures.factories import new_doctor, new_patient, new_staff
 from tests.fixtures.invoices import direct_doctor, new_invoice
 from tests.fixtures.pdfs import scan
 
@@ -54,6 +55,24 @@ def test_the_agent_asks_the_doctor_and_the_patient_is_not_asked(app):
     assert "Which act" not in mail.body and patient.profile.surname not in mail.body  # says only where to look
     assert db.session.scalar(db.select(db.func.count()).select_from(Notification)) == 0
     assert not db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.patient_id == patient.profile.id)).all()
+
+
+def test_the_question_names_who_is_asked_although_the_empty_fields_are_written_once(app):
+    # The decision forms' empty fields are kept once written (portal/web/form_fields.py): the
+    # patient's claim, read first, must not lend its labels to the doctor's, nor the reverse.
+    patient, doctor, staff = new_patient(), _doctor(), new_staff()
+    own = new_claim(patient, new_doctor(), staff, state="in_review")
+    direct = states.active_claim_of(new_invoice(patient, doctor, settlement="direct").id)
+    review.take_up(direct, staff.profile)
+    db.session.commit()
+    agent = signed_in_as(app, staff, lang="en")
+    for _ in range(2):
+        for claim, asked in ((own, "patient"), (direct, "doctor")):
+            shown = page(agent.get(url_for("cns.claim", claim_id=claim.id)))
+            assert shown.select_one("label[for=question]").get_text(strip=True) == f"Question for the {asked}"
+            checked = shown.select_one("label[for=iban_checked]")
+            assert checked is None or f"belongs to the {asked}" in checked.get_text()
+    assert any(key[1] == "question" for key in form_fields._KEPT)
 
 
 def test_the_doctor_reads_the_question_and_answers_with_a_document(app):

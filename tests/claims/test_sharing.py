@@ -11,7 +11,7 @@ from portal.core import clock
 from portal.core.identity import format_iban, make_iban
 from portal.extensions import db
 from portal.invoicing import invoices
-from portal.models import AuditEvent, Claim, ConsentReceipt, Fund, NoticeKind, Notification
+from portal.models import AuditEvent, Claim, ClaimEvent, ConsentReceipt, Fund, NoticeKind, Notification
 from tests.fixtures.clients import page, sign_in, step_up, text_of, url_for
 from tests.fixtures.queries import count_queries
 
@@ -88,6 +88,24 @@ def test_sharing_creates_one_claim_and_a_second_post_nothing(client, patient, do
     assert claim.invoice_id == invoice.id and claim.iban == patient.profile.iban
     receipt = db.session.scalar(db.select(ConsentReceipt).where(ConsentReceipt.claim_id == claim.id))
     assert receipt.account_id == patient.account.id and receipt.method == "manual"
+
+
+def test_sharing_reads_each_thing_once(client, patient, doctor, make_invoice):
+    # Whether an invoice has a claim is read once, for all of them; the new claim's timeline is
+    # written without reading it; nothing is read again after the commit.
+    chosen = [make_invoice(patient, doctor) for _ in range(3)]
+    with count_queries() as statements:
+        sent = client.post(url_for("patient.share"), data={"invoice": [str(invoice.id) for invoice in chosen]})
+    assert sent.status_code == 303 and sent.headers["Location"] == "/patient/claims"
+    reads = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum(" FROM claim WHERE" in s for s in reads) == 1  # claimed_invoice_ids
+    assert not any(" FROM claim_event" in s for s in reads)
+    assert not any(s.startswith("SELECT claim.id,") for s in reads)  # nor a claim read whole, after the commit or before
+    assert len(_claims_of(patient)) == 3
+    events = db.session.scalars(db.select(ClaimEvent).where(ClaimEvent.claim_id.in_([c.id for c in _claims_of(patient)])))
+    assert sorted(event.kind for event in events) == ["shared"] * 3
+    claims = client.get(url_for("patient.claims"))
+    assert text_of(claims).count(chosen[0].number) >= 1
 
 
 def test_paper_and_voided_invoices_are_listed_with_the_reason_and_not_shared(client, patient, doctor, make_invoice):

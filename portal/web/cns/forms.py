@@ -119,7 +119,7 @@ def cents(value: Decimal | None) -> int | None:
     return None if value is None else int(value * 100)
 
 
-KEPT = KeptChoicesSelect()  # the queue's choices change only with the language
+KEPT = KeptChoicesSelect()  # the queue's and the decisions' choices change only with the language
 
 
 class QueueFilterForm(BaseForm):
@@ -156,6 +156,9 @@ class TakeUpForm(BaseForm):
 
 
 class AcceptForm(BaseForm):
+    class Meta:
+        kept_fields = "blank"  # written once per language while empty (form_fields.py); the amount is the claim's
+
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     amount = EuroField(
         _l("Amount reimbursed (€)"), validators=[InputRequired(message=_l("Enter the amount.")), euros],
@@ -166,7 +169,7 @@ class AcceptForm(BaseForm):
     # needed only for another amount than the computed one (review.check_acceptance).
     reason = SelectField(
         _l("Reason for a different amount"), id="adjustment_reason", validators=[Optional()],
-        choices=[("", _l("Choose a reason")), *review.ADJUSTMENT_REASONS.items()], default="",
+        choices=[("", _l("Choose a reason")), *review.ADJUSTMENT_REASONS.items()], default="", widget=KEPT,
         description=_l("Only when you change the amount."),
     )
     note = TextAreaField(
@@ -184,12 +187,15 @@ class AcceptForm(BaseForm):
 
 
 class ClaimRejectForm(BaseForm):
+    class Meta:
+        kept_fields = "blank"
+
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     # No reason is chosen in advance: a rejection is never one click on a form sent as it came.
     reason = SelectField(
         _l("Reason for rejection"), validators=[DataRequired(message=_l("Choose the reason for the rejection."))],
         choices=[("", _l("Choose a reason")), *((reason, REJECTION_LABELS[reason]) for reason in review.REJECTION_REASONS)],
-        default="",
+        default="", widget=KEPT,
     )
     note = TextAreaField(
         _l("Explanation for the patient"), validators=[Optional(), Length(max=2000)],
@@ -207,6 +213,9 @@ class UndoDecisionForm(BaseForm):
 
 
 class InfoRequestForm(BaseForm):
+    class Meta:
+        kept_fields = "blank"
+
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), version_number])
     question = written(_l("Question for the patient"), missing=_l("Write the question."), max_length=2000)
     submit = SubmitField(_l("Ask the patient"))

@@ -18,7 +18,7 @@ from portal.core.forms import BaseForm, OnceForm, sent_before, written
 from portal.core.numbers import whole_number
 from portal.core.refused import Refused
 from portal.extensions import db
-from portal.models import Invoice, InvoiceReport, Patient
+from portal.models import Invoice, InvoiceLine, InvoiceReport, Patient
 from portal.web import ownership
 from portal.web.access import allow
 from portal.web.forms import StepUpForm, valid_iban
@@ -66,7 +66,8 @@ def _chosen(values: list[str]) -> list[Invoice]:
         return []
     return ownership.own_all(
         db.select(Invoice).where(Invoice.id.in_(ids))
-        .options(selectinload(Invoice.lines), joinedload(Invoice.doctor))
+        # The lines give the amounts; their acts' names are not shown here.
+        .options(selectinload(Invoice.lines).lazyload(InvoiceLine.act), joinedload(Invoice.doctor))
         .order_by(Invoice.service_date.desc(), Invoice.id.desc()),
         Invoice, ids,
     )
@@ -100,15 +101,17 @@ def _send(patient: Patient, chosen: list[Invoice], eligible: list[Invoice], clai
         flash(_("These invoices have already been shared or cannot be sent from the portal."), "error")
         return htmx.redirect(url_for("patient.claims") if claimed else url_for("patient.invoices"))
     try:
-        shared = sharing.share(patient, eligible, by=current_user)
+        # `claimed` was read behind the account's lock (sessions.enforce): no second query per invoice.
+        shared = [claim.id for claim in sharing.share(patient, eligible, by=current_user, claimed=claimed)]
     except Refused:
         # No bank account, or an invoice changed in the meantime: show the page again.
         db.session.rollback()
         return htmx.redirect(url_for("patient.share", invoice=[invoice.id for invoice in chosen]))
     db.session.commit()
     # The claims page opens with a panel about these claims, once: never in the address, where a
-    # reload or the history would show it again.
-    session[SHARED_KEY] = [claim.id for claim in shared]
+    # reload or the history would show it again. (Their ids were read before the commit, which
+    # expires the claims.)
+    session[SHARED_KEY] = shared
     return htmx.redirect(url_for("patient.claims"))
 
 
