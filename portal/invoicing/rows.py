@@ -88,6 +88,44 @@ def for_patient(patient: Patient, *, filters: invoices.Filters, page: int = 1) -
     return rows, has_next
 
 
+@dataclass(frozen=True, slots=True)
+class ChosenInvoice:
+    """An invoice the patient chose to share, as the confirmation shows it; `reason` is
+    sharing.why_not_shareable's (None: it can be shared)."""
+
+    id: int
+    number: str
+    service_date: date
+    doctor_name: str
+    total_cents: int
+    reimbursed_cents: int
+    reason: str | None
+
+
+@cache
+def chosen_statement():
+    """The chosen invoices (bound as `ids`), newest service first, with what the confirmation
+    shows and decides on; the caller narrows it to the patient's own (web.ownership)."""
+    return (db.select(Invoice.id, Invoice.number, Invoice.service_date, Invoice.total_cents, Doctor.name,
+                      *_STATE_COLUMNS, _LINE_TOTALS)
+            .join(Doctor, Doctor.id == Invoice.doctor_id)
+            .where(Invoice.id.in_(bindparam("ids", expanding=True)))
+            .order_by(Invoice.service_date.desc(), Invoice.id.desc()))
+
+
+def chosen(patient: Patient, found: list) -> list[ChosenInvoice]:
+    """chosen_statement's rows as the confirmation lists them."""
+    return [
+        ChosenInvoice(
+            id=row.id, number=row.number, service_date=row.service_date, doctor_name=row.name,
+            total_cents=row.total_cents,
+            reimbursed_cents=reimbursement.reimbursed_cents(patient, row.service_date, _totals(row.line_totals)),
+            reason=sharing.why_not_shareable(row, claimed=bool(row.claimed)),
+        )
+        for row in found
+    ]
+
+
 # Each line's amount (fee × quantity) as "1500,3000": reading the lines apart cost a statement.
 _LINE_TOTALS = (
     db.select(db.func.aggregate_strings(cast(InvoiceLine.unit_fee_cents * InvoiceLine.quantity, String), ","))

@@ -148,8 +148,17 @@ def own_row(query: Select, model: type, object_id: int):
 def own_all(query: Select, model: type, ids: Iterable[int]) -> list:
     """The objects of a query about several `ids`, if every one is the caller's; otherwise the
     first id that is not is refused (404 and an audit row)."""
+    return _every_one(db.session.scalars, query, model, ids)
+
+
+def own_rows(query: Select, model: type, ids: Iterable[int], params: dict | None = None) -> list:
+    """own_all for a query of columns (one of them `id`): its rows."""
+    return _every_one(lambda scoped: db.session.execute(scoped, params), query, model, ids)
+
+
+def _every_one(run: Callable, query: Select, model: type, ids: Iterable[int]) -> list:
     rule = _rule(model)
-    found = db.session.scalars(rule.scope(query)).all()
+    found = run(rule.scope(query)).all()
     missing = sorted(set(ids) - {row.id for row in found})
     if missing:
         refuse(rule.kind, missing[0])

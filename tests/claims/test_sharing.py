@@ -71,9 +71,31 @@ def test_the_confirmation_names_invoices_fund_and_masked_iban(app, make_patient,
     assert iban[-4:] in shown and format_iban(iban) not in shown and iban[4:-4] not in shown.replace(" ", "")
     form = page(response).select_one("form[method=post][action='/patient/invoices/share']")
     assert sorted(i["value"] for i in form.select("input[name=invoice]")) == sorted([str(first.id), str(second.id)])
-    # Invoices, their doctors and lines, their claims: the same few queries for one invoice or many.
+    # Invoices, their doctors, lines and claims: one statement for one invoice or many.
     third = make_invoice(civil_servant, doctor, days_ago=20)
-    assert own_queries(test_client, _share_url(first)) == own_queries(test_client, _share_url(first, second, third)) <= 4
+    assert own_queries(test_client, _share_url(first)) == own_queries(test_client, _share_url(first, second, third)) == 1
+
+
+# The reason the confirmation gives for a direct-payment invoice, in each language.
+DIRECT = {
+    "en": "with direct payment, your doctor claims the rest from the health fund.",
+    "fr": "avec le paiement direct, votre médecin demande le reste à la caisse de maladie.",
+    "de": "bei der Direktzahlung fordert Ihr Arzt den Rest bei der Krankenkasse an.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(DIRECT))
+def test_a_direct_payment_invoice_is_not_shared_and_says_why(app, make_patient, make_invoice, lang):
+    from tests.fixtures.invoices import direct_doctor
+
+    person = make_patient()
+    direct = make_invoice(person, direct_doctor(), settlement="direct")
+    test_client = app.test_client()
+    sign_in(test_client, person)
+    shown = page(test_client.get(url_for("patient.share", invoice=[direct.id], lang=lang)))
+    (reason,) = shown.select("main li")
+    assert " ".join(reason.get_text(" ").split()).endswith(DIRECT[lang])
+    assert not shown.select("form[method=post][action='/patient/invoices/share']")
 
 
 def test_sharing_creates_one_claim_and_a_second_post_nothing(client, patient, doctor, make_invoice):

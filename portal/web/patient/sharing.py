@@ -12,12 +12,13 @@ from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts import stepup
-from portal.claims import reimbursement, sharing
+from portal.claims import sharing
 from portal.core import htmx, identity, links
 from portal.core.forms import BaseForm, OnceForm, sent_before, written
 from portal.core.numbers import whole_number
 from portal.core.refused import Refused
 from portal.extensions import db
+from portal.invoicing import rows
 from portal.models import Invoice, InvoiceLine, InvoiceReport, Patient
 from portal.web import ownership
 from portal.web.access import allow
@@ -59,14 +60,15 @@ class ReportForm(OnceForm):
     submit = SubmitField(_l("Send to the doctor"))
 
 
-def _chosen(values: list[str]) -> list[Invoice]:
-    """The invoices named in the request; any that is not in this space is a 404."""
-    ids = list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
-    if not ids:
-        return []
+def _chosen_ids(values: list[str]) -> list[int]:
+    return list(dict.fromkeys(n for n in map(whole_number, values) if n is not None))[:MAX_CHOSEN]
+
+
+def _chosen(ids: list[int]) -> list[Invoice]:
+    """The invoices to share; any that is not in this space is a 404."""
     return ownership.own_all(
         db.select(Invoice).where(Invoice.id.in_(ids))
-        # The lines give the amounts; their acts' names are not shown here.
+        # The lines give the amounts; their acts' names are not needed.
         .options(selectinload(Invoice.lines).lazyload(InvoiceLine.act), joinedload(Invoice.doctor))
         .order_by(Invoice.service_date.desc(), Invoice.id.desc()),
         Invoice, ids,
@@ -78,20 +80,23 @@ def _chosen(values: list[str]) -> list[Invoice]:
 def share():
     patient = ownership.current_patient()
     form = ShareForm()
-    chosen = _chosen(request.form.getlist("invoice") if request.method == "POST" else request.args.getlist("invoice"))
-    if not chosen:
+    ids = _chosen_ids(request.form.getlist("invoice") if request.method == "POST" else request.args.getlist("invoice"))
+    if not ids:
         flash(_("Select at least one invoice to share."), "error")
         return htmx.redirect(url_for("patient.invoices"))
-    claimed = sharing.claimed_invoice_ids([invoice.id for invoice in chosen])
-    reasons = {invoice.id: sharing.why_not_shareable(invoice, claimed=invoice.id in claimed) for invoice in chosen}
-    eligible = [invoice for invoice in chosen if reasons[invoice.id] is None]
     if form.validate_on_submit():
+        chosen = _chosen(ids)
+        claimed = sharing.claimed_invoice_ids([invoice.id for invoice in chosen])
+        eligible = [invoice for invoice in chosen if sharing.why_not_shareable(invoice, claimed=invoice.id in claimed) is None]
         return _send(patient, chosen, eligible, claimed)
+    # The confirmation reads rows, not invoices: one statement brings each invoice's doctor,
+    # amounts and whether it has a claim.
+    chosen = rows.chosen(patient, ownership.own_rows(rows.chosen_statement(), Invoice, ids, {"ids": ids}))
     here = url_for("patient.share", invoice=[invoice.id for invoice in chosen])
     return render_template(
-        "patient/share.html", form=form, patient=patient, eligible=eligible,
-        refused=[(invoice, reasons[invoice.id]) for invoice in chosen if reasons[invoice.id] is not None],
-        amounts_of=reimbursement.reimbursement_of, recipients=sharing.recipients(patient),
+        "patient/share.html", form=form, patient=patient,
+        eligible=[invoice for invoice in chosen if invoice.reason is None],
+        refused=[invoice for invoice in chosen if invoice.reason is not None], recipients=sharing.recipients(patient),
         iban=identity.masked_iban(patient.iban), bank_url=url_for("patient.bank_account", next=here),
     ), 400 if request.method == "POST" else 200
 
